@@ -1,0 +1,156 @@
+//! The errors of the core: one enum a caller can match on.
+//!
+//! Each variant's message is written for the person who will read it: it says
+//! what went wrong and, where there is one, what to do. Doors (CLI, server,
+//! app) add context and choose an exit code or a status; they do not reword.
+
+use std::path::PathBuf;
+
+use crate::path::PathRule;
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No directory at the vault location.
+    #[error("no vault at {}: create one with `custodian init`", path.display())]
+    VaultNotFound { path: PathBuf },
+
+    /// The directory exists but is not a Custodian vault.
+    #[error("{} is not a Custodian vault ({reason})", path.display())]
+    NotAVault { path: PathBuf, reason: String },
+
+    /// `init` was pointed at a vault or a non-empty directory.
+    #[error("{} already exists and is not empty: choose another directory, or use the vault that is there", path.display())]
+    VaultExists { path: PathBuf },
+
+    /// The vault was written by a newer Custodian.
+    #[error("this vault has format version {found}, but this Custodian reads up to version {supported}: update Custodian to open it")]
+    NewerFormat { found: u32, supported: u32 },
+
+    /// The passphrase does not unlock the vault key.
+    #[error("wrong passphrase for the vault at {}", path.display())]
+    WrongPassphrase { path: PathBuf },
+
+    /// The recovery key does not unlock the vault key.
+    #[error("this recovery key does not belong to the vault at {}", path.display())]
+    WrongRecoveryKey { path: PathBuf },
+
+    /// The text given as a recovery key is not one.
+    #[error("not a recovery key: expected one line starting with AGE-SECRET-KEY-1")]
+    MalformedRecoveryKey,
+
+    /// A new passphrase was refused.
+    #[error("passphrase refused: {reason}")]
+    WeakPassphrase { reason: &'static str },
+
+    /// A key file is unreadable or corrupt.
+    #[error("the key file {} is damaged ({reason}); restore it from a backup, or use `custodian recover` if only key.passphrase.age is affected", path.display())]
+    KeyFileDamaged { path: PathBuf, reason: String },
+
+    /// The database does not open with the vault key.
+    #[error("the vault database {} is damaged or does not belong to this vault's key ({reason}); restore it from a backup or an export", path.display())]
+    DatabaseDamaged { path: PathBuf, reason: String },
+
+    /// The key file asks for more scrypt work than we accept.
+    #[error("the key file {} asks for scrypt work factor {required}, above the maximum of {max} this Custodian accepts", path.display())]
+    ExcessiveWork {
+        path: PathBuf,
+        required: u8,
+        max: u8,
+    },
+
+    /// A path broke one of the path rules.
+    #[error("path {path:?} rejected: {rule}")]
+    PathRejected { path: String, rule: PathRule },
+
+    /// No resource at that path.
+    #[error("no resource at {path}")]
+    NotFound { path: String },
+
+    /// The resource exists but not in that version.
+    #[error("{path} has no version {version} (it has versions 1 to {latest})")]
+    VersionNotFound {
+        path: String,
+        version: u64,
+        latest: u64,
+    },
+
+    /// A container path was used where a resource path is needed, or the reverse.
+    #[error("{path} is a container (it ends in /); {what}")]
+    IsContainer { path: String, what: &'static str },
+
+    /// The content does not fit the resource (bad JSON, wrong schema, …).
+    #[error("invalid content for {path}: {reason}")]
+    InvalidContent { path: String, reason: String },
+
+    /// A preference key that does not exist.
+    #[error("unknown preference {key:?}; known keys: {known}")]
+    UnknownPreference { key: String, known: String },
+
+    /// A preference value that does not fit its key.
+    #[error("invalid value for {key}: {reason}")]
+    InvalidPreference { key: String, reason: String },
+
+    /// An unknown category name.
+    #[error("unknown category {name:?}; categories: {known}")]
+    UnknownCategory { name: String, known: String },
+
+    /// A file-system operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// An unexpected database error (not a wrong key, not damage we recognise).
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+
+    /// Something the core itself got wrong; a bug to report.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A stable, machine-readable name for the kind of error, for the app's
+    /// `{kind, message}` and for scripts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::VaultNotFound { .. } => "vault_not_found",
+            Error::NotAVault { .. } => "not_a_vault",
+            Error::VaultExists { .. } => "vault_exists",
+            Error::NewerFormat { .. } => "newer_format",
+            Error::WrongPassphrase { .. } => "wrong_passphrase",
+            Error::WrongRecoveryKey { .. } => "wrong_recovery_key",
+            Error::MalformedRecoveryKey => "malformed_recovery_key",
+            Error::WeakPassphrase { .. } => "weak_passphrase",
+            Error::KeyFileDamaged { .. } => "key_file_damaged",
+            Error::DatabaseDamaged { .. } => "database_damaged",
+            Error::ExcessiveWork { .. } => "excessive_work",
+            Error::PathRejected { .. } => "path_rejected",
+            Error::NotFound { .. } => "not_found",
+            Error::VersionNotFound { .. } => "version_not_found",
+            Error::IsContainer { .. } => "is_container",
+            Error::InvalidContent { .. } => "invalid_content",
+            Error::UnknownPreference { .. } => "unknown_preference",
+            Error::InvalidPreference { .. } => "invalid_preference",
+            Error::UnknownCategory { .. } => "unknown_category",
+            Error::Io { .. } => "io",
+            Error::Database(_) => "database",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// Wraps an I/O error with what we were doing.
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,761 @@
+//! Resources: content at a pod path, with metadata and a full history.
+//!
+//! Every write appends a version to `resource_versions`; a delete appends a
+//! tombstone. `resources` only points at the live version. So an update or a
+//! delete never loses the previous content.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::category::{Category, Sensitivity};
+use crate::clock::parse_time;
+use crate::path::PodPath;
+use crate::store::Store;
+use crate::{preferences, Error, Result};
+
+/// The content type used when none is given and the content is JSON.
+pub const JSON: &str = "application/json";
+/// The content type for arbitrary bytes.
+pub const OCTET_STREAM: &str = "application/octet-stream";
+
+/// Who made a change: the person, or a company under a grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Author {
+    /// The vault's owner (CLI or app).
+    Owner,
+    /// A registered client, by id.
+    Client(String),
+}
+
+impl Author {
+    fn as_text(&self) -> String {
+        match self {
+            Author::Owner => "owner".to_string(),
+            Author::Client(id) => format!("client:{id}"),
+        }
+    }
+
+    fn from_text(s: &str) -> Author {
+        match s.strip_prefix("client:") {
+            Some(id) => Author::Client(id.to_string()),
+            None => Author::Owner,
+        }
+    }
+}
+
+impl Serialize for Author {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_text())
+    }
+}
+
+/// What to write at a path.
+#[derive(Debug, Clone)]
+pub struct NewResource {
+    /// The bytes, stored exactly as given.
+    pub content: Vec<u8>,
+    /// A MIME type; JSON types are checked to parse.
+    pub content_type: String,
+    /// The category; when `None`, an existing resource keeps its own and a
+    /// new one gets the category its path suggests.
+    pub category: Option<Category>,
+    /// Raise the sensitivity above what the category implies.
+    pub mark_sensitive: bool,
+}
+
+impl NewResource {
+    /// JSON content with default metadata.
+    pub fn json(value: &serde_json::Value) -> Self {
+        NewResource {
+            content: serde_json::to_vec(value).unwrap_or_default(),
+            content_type: JSON.to_string(),
+            category: None,
+            mark_sensitive: false,
+        }
+    }
+}
+
+/// A resource's metadata, at one version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceMeta {
+    pub path: PodPath,
+    pub version: u64,
+    pub content_type: String,
+    pub category: Category,
+    pub sensitivity: Sensitivity,
+    /// A strong validator of the content and its type (quoted in HTTP).
+    pub etag: String,
+    pub size: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub author: Author,
+}
+
+/// A resource with its content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub meta: ResourceMeta,
+    pub content: Vec<u8>,
+}
+
+/// One entry of a resource's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionInfo {
+    pub version: u64,
+    /// True for the record of a deletion.
+    pub deleted: bool,
+    pub content_type: String,
+    pub category: Category,
+    pub etag: String,
+    pub size: u64,
+    pub written_at: DateTime<Utc>,
+    pub author: Author,
+}
+
+/// A member of a container listing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ListEntry {
+    /// A sub-container (exists because something lives under it).
+    Container { path: PodPath, members: u64 },
+    /// A resource directly in the container.
+    Resource(ResourceMeta),
+}
+
+impl ListEntry {
+    /// The entry's path.
+    pub fn path(&self) -> &PodPath {
+        match self {
+            ListEntry::Container { path, .. } => path,
+            ListEntry::Resource(meta) => &meta.path,
+        }
+    }
+}
+
+/// Counts for `status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ResourceCounts {
+    pub resources: u64,
+    pub versions: u64,
+    pub by_category: std::collections::BTreeMap<String, u64>,
+}
+
+fn is_json_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == JSON || essence.ends_with("+json")
+}
+
+fn etag_of(content_type: &str, content: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(content_type.as_bytes());
+    h.update([0]);
+    h.update(content);
+    hex::encode(&h.finalize()[..16])
+}
+
+fn check_content_type(path: &PodPath, content_type: &str) -> Result<()> {
+    let ok = !content_type.is_empty()
+        && content_type.len() <= 255
+        && content_type.contains('/')
+        && !content_type.chars().any(|c| c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidContent {
+            path: path.to_string(),
+            reason: format!("{content_type:?} is not a content type like application/json"),
+        })
+    }
+}
+
+const META_COLUMNS: &str = "v.path, v.version, v.content_type, v.category, v.sensitivity, v.etag, v.size, r.created_at, v.written_at, v.author";
+
+fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<RawMeta> {
+    Ok(RawMeta {
+        path: row.get(0)?,
+        version: row.get(1)?,
+        content_type: row.get(2)?,
+        category: row.get(3)?,
+        sensitivity: row.get(4)?,
+        etag: row.get(5)?,
+        size: row.get(6)?,
+        created_at: row.get(7)?,
+        updated_at: row.get(8)?,
+        author: row.get(9)?,
+    })
+}
+
+/// A row as stored, before its text fields are parsed.
+struct RawMeta {
+    path: String,
+    version: u64,
+    content_type: String,
+    category: String,
+    sensitivity: String,
+    etag: String,
+    size: u64,
+    created_at: String,
+    updated_at: String,
+    author: String,
+}
+
+impl RawMeta {
+    fn parse(self) -> Result<ResourceMeta> {
+        let bad = |what: &str| Error::Internal(format!("bad {what} stored for {}", self.path));
+        Ok(ResourceMeta {
+            path: PodPath::parse(&self.path).map_err(|_| bad("path"))?,
+            version: self.version,
+            category: self.category.parse().map_err(|_| bad("category"))?,
+            sensitivity: match self.sensitivity.as_str() {
+                "sensitive" => Sensitivity::Sensitive,
+                "normal" => Sensitivity::Normal,
+                _ => return Err(bad("sensitivity")),
+            },
+            etag: self.etag,
+            size: self.size,
+            created_at: parse_time(&self.created_at)?,
+            updated_at: parse_time(&self.updated_at)?,
+            author: Author::from_text(&self.author),
+            content_type: self.content_type,
+        })
+    }
+}
+
+impl Store {
+    /// Writes a resource as the owner. See [`Store::put_as`].
+    pub fn put(&self, path: &PodPath, new: NewResource) -> Result<ResourceMeta> {
+        self.put_as(path, new, &Author::Owner)
+    }
+
+    /// Creates or updates the resource at `path`, keeping the previous
+    /// version in its history. Writing the same content and metadata again
+    /// changes nothing and returns the current version.
+    pub fn put_as(
+        &self,
+        path: &PodPath,
+        new: NewResource,
+        author: &Author,
+    ) -> Result<ResourceMeta> {
+        if path.is_container() {
+            return Err(Error::IsContainer {
+                path: path.to_string(),
+                what: "a resource path must not end in /",
+            });
+        }
+        check_content_type(path, &new.content_type)?;
+        if is_json_type(&new.content_type) {
+            serde_json::from_slice::<serde::de::IgnoredAny>(&new.content).map_err(|e| {
+                Error::InvalidContent {
+                    path: path.to_string(),
+                    reason: format!("not valid JSON ({e})"),
+                }
+            })?;
+        }
+        preferences::validate_resource(path, &new.content_type, &new.content)?;
+
+        let tx = self.conn.unchecked_transaction()?;
+        let current = self.live_meta(path)?;
+        let category = new
+            .category
+            .or(current.as_ref().map(|m| m.category))
+            .unwrap_or_else(|| Category::infer_from_path(path));
+        let sensitivity = Sensitivity::for_category(category, new.mark_sensitive);
+        let etag = etag_of(&new.content_type, &new.content);
+        if let Some(cur) = &current {
+            if cur.etag == etag && cur.category == category && cur.sensitivity == sensitivity {
+                return Ok(cur.clone());
+            }
+        }
+        let version = self.latest_version(path)?.unwrap_or(0) + 1;
+        let now = self.now();
+        tx.execute(
+            "INSERT INTO resource_versions
+                 (path, version, deleted, content_type, category, sensitivity, etag, size, content, author, written_at)
+             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                path.as_str(),
+                version,
+                new.content_type,
+                category.name(),
+                sensitivity.name(),
+                etag,
+                new.content.len() as u64,
+                new.content,
+                author.as_text(),
+                now
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO resources (path, version, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (path) DO UPDATE SET version = excluded.version",
+            params![path.as_str(), version, now],
+        )?;
+        let meta = self
+            .live_meta(path)?
+            .ok_or_else(|| Error::Internal("write vanished".into()))?;
+        tx.commit()?;
+        Ok(meta)
+    }
+
+    /// Reads the live resource at `path`, or one of its versions.
+    pub fn get(&self, path: &PodPath, version: Option<u64>) -> Result<Resource> {
+        if path.is_container() {
+            return Err(Error::IsContainer {
+                path: path.to_string(),
+                what: "list it instead",
+            });
+        }
+        match version {
+            None => {
+                let sql = format!(
+                    "SELECT {META_COLUMNS}, v.content FROM resources r
+                     JOIN resource_versions v ON v.path = r.path AND v.version = r.version
+                     WHERE r.path = ?1"
+                );
+                let found = self
+                    .conn
+                    .query_row(&sql, [path.as_str()], |row| {
+                        Ok((meta_from_row(row)?, row.get(10)?))
+                    })
+                    .optional()?;
+                let (raw, content) = found.ok_or_else(|| Error::NotFound {
+                    path: path.to_string(),
+                })?;
+                Ok(Resource {
+                    meta: raw.parse()?,
+                    content,
+                })
+            }
+            Some(n) => self.get_version(path, n),
+        }
+    }
+
+    fn get_version(&self, path: &PodPath, n: u64) -> Result<Resource> {
+        let latest = self.latest_version(path)?.ok_or_else(|| Error::NotFound {
+            path: path.to_string(),
+        })?;
+        // created_at of a historical version: when its run of versions began,
+        // i.e. the first version after the last deletion before it.
+        let sql = format!(
+            "SELECT {META_COLUMNS}, v.content, v.deleted FROM resource_versions v
+             JOIN (SELECT coalesce(
+                       (SELECT min(written_at) FROM resource_versions
+                        WHERE path = ?1 AND version > coalesce(
+                            (SELECT max(version) FROM resource_versions
+                             WHERE path = ?1 AND deleted = 1 AND version < ?2), 0)),
+                       '') AS created_at) r
+             WHERE v.path = ?1 AND v.version = ?2"
+        );
+        let found = self
+            .conn
+            .query_row(&sql, params![path.as_str(), n], |row| {
+                Ok((
+                    meta_from_row(row)?,
+                    row.get::<_, Vec<u8>>(10)?,
+                    row.get::<_, bool>(11)?,
+                ))
+            })
+            .optional()?;
+        match found {
+            None => Err(Error::VersionNotFound {
+                path: path.to_string(),
+                version: n,
+                latest,
+            }),
+            Some((_, _, true)) => Err(Error::InvalidContent {
+                path: path.to_string(),
+                reason: format!("version {n} is the record of its deletion and has no content"),
+            }),
+            Some((raw, content, false)) => Ok(Resource {
+                meta: raw.parse()?,
+                content,
+            }),
+        }
+    }
+
+    /// The live resource's metadata, if there is one.
+    pub fn live_meta(&self, path: &PodPath) -> Result<Option<ResourceMeta>> {
+        let sql = format!(
+            "SELECT {META_COLUMNS} FROM resources r
+             JOIN resource_versions v ON v.path = r.path AND v.version = r.version
+             WHERE r.path = ?1"
+        );
+        self.conn
+            .query_row(&sql, [path.as_str()], meta_from_row)
+            .optional()?
+            .map(RawMeta::parse)
+            .transpose()
+    }
+
+    fn latest_version(&self, path: &PodPath) -> Result<Option<u64>> {
+        Ok(self.conn.query_row(
+            "SELECT max(version) FROM resource_versions WHERE path = ?1",
+            [path.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Deletes the live resource at `path`, as the owner. See [`Store::delete_as`].
+    pub fn delete(&self, path: &PodPath) -> Result<u64> {
+        self.delete_as(path, &Author::Owner)
+    }
+
+    /// Deletes the live resource at `path`; its versions stay in its history,
+    /// followed by a deletion record. Returns the deletion record's version.
+    pub fn delete_as(&self, path: &PodPath, author: &Author) -> Result<u64> {
+        if path.is_container() {
+            return Err(Error::IsContainer {
+                path: path.to_string(),
+                what: "delete its resources one by one",
+            });
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        let current = self.live_meta(path)?.ok_or_else(|| Error::NotFound {
+            path: path.to_string(),
+        })?;
+        let version = current.version + 1;
+        tx.execute(
+            "INSERT INTO resource_versions
+                 (path, version, deleted, content_type, category, sensitivity, etag, size, content, author, written_at)
+             VALUES (?1, ?2, 1, ?3, ?4, ?5, '', 0, x'', ?6, ?7)",
+            params![
+                path.as_str(),
+                version,
+                current.content_type,
+                current.category.name(),
+                current.sensitivity.name(),
+                author.as_text(),
+                self.now()
+            ],
+        )?;
+        tx.execute("DELETE FROM resources WHERE path = ?1", [path.as_str()])?;
+        tx.commit()?;
+        Ok(version)
+    }
+
+    /// Every version of `path`, oldest first, deletions included.
+    pub fn history(&self, path: &PodPath) -> Result<Vec<VersionInfo>> {
+        if path.is_container() {
+            return Err(Error::IsContainer {
+                path: path.to_string(),
+                what: "history is kept per resource",
+            });
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT version, deleted, content_type, category, etag, size, written_at, author
+             FROM resource_versions WHERE path = ?1 ORDER BY version",
+        )?;
+        let rows = stmt.query_map([path.as_str()], |r| {
+            Ok((
+                r.get::<_, u64>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, u64>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (version, deleted, content_type, category, etag, size, at, author) = row?;
+            out.push(VersionInfo {
+                version,
+                deleted,
+                content_type,
+                category: category.parse()?,
+                etag,
+                size,
+                written_at: parse_time(&at)?,
+                author: Author::from_text(&author),
+            });
+        }
+        if out.is_empty() {
+            return Err(Error::NotFound {
+                path: path.to_string(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The direct members of a container: its resources and sub-containers,
+    /// sorted by path. A container exists while something lives under it;
+    /// the root always exists.
+    pub fn list(&self, container: &PodPath) -> Result<Vec<ListEntry>> {
+        if !container.is_container() {
+            return Err(Error::InvalidContent {
+                path: container.to_string(),
+                reason: "a container path ends in / (to read a resource, use get)".into(),
+            });
+        }
+        let prefix = container.as_str();
+        let upper = format!("{prefix}\u{10FFFF}");
+        let sql = format!(
+            "SELECT {META_COLUMNS} FROM resources r
+             JOIN resource_versions v ON v.path = r.path AND v.version = r.version
+             WHERE r.path >= ?1 AND r.path < ?2 ORDER BY r.path"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([prefix, upper.as_str()], meta_from_row)?;
+        let mut entries: Vec<ListEntry> = Vec::new();
+        for row in rows {
+            let raw = row?;
+            let rest = &raw.path[prefix.len()..];
+            match rest.find('/') {
+                None => entries.push(ListEntry::Resource(raw.parse()?)),
+                Some(i) => {
+                    let child = format!("{prefix}{}", &rest[..=i]);
+                    match entries.last_mut() {
+                        Some(ListEntry::Container { path, members }) if path.as_str() == child => {
+                            *members += 1
+                        }
+                        _ => entries.push(ListEntry::Container {
+                            path: PodPath::parse(&child)
+                                .map_err(|_| Error::Internal(format!("bad stored path {child}")))?,
+                            members: 1,
+                        }),
+                    }
+                }
+            }
+        }
+        if entries.is_empty() && container.parent().is_some() {
+            return Err(Error::NotFound {
+                path: container.to_string(),
+            });
+        }
+        entries.sort_by(|a, b| a.path().cmp(b.path()));
+        Ok(entries)
+    }
+
+    /// How many live resources and versions the vault holds.
+    pub fn resource_counts(&self) -> Result<ResourceCounts> {
+        let mut counts = ResourceCounts {
+            versions: self
+                .conn
+                .query_row("SELECT count(*) FROM resource_versions", [], |r| r.get(0))?,
+            ..Default::default()
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT v.category, count(*) FROM resources r
+             JOIN resource_versions v ON v.path = r.path AND v.version = r.version
+             GROUP BY v.category ORDER BY v.category",
+        )?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))? {
+            let (category, n) = row?;
+            counts.resources += n;
+            counts.by_category.insert(category, n);
+        }
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::memory_store;
+    use serde_json::json;
+
+    fn p(s: &str) -> PodPath {
+        PodPath::parse(s).unwrap()
+    }
+
+    #[test]
+    fn put_get_update_keeps_history() {
+        let (_dir, store) = memory_store();
+        let v1 = store
+            .put(
+                &p("/contact/email"),
+                NewResource::json(&json!({"email": "a@x.org"})),
+            )
+            .unwrap();
+        assert_eq!(
+            (v1.version, v1.category, v1.sensitivity),
+            (1, Category::Contact, Sensitivity::Normal)
+        );
+        let v2 = store
+            .put(
+                &p("/contact/email"),
+                NewResource::json(&json!({"email": "b@x.org"})),
+            )
+            .unwrap();
+        assert_eq!(v2.version, 2);
+        assert_ne!(v1.etag, v2.etag);
+        assert_eq!(v2.created_at, v1.created_at);
+        let cur = store.get(&p("/contact/email"), None).unwrap();
+        assert_eq!(cur.content, br#"{"email":"b@x.org"}"#);
+        let old = store.get(&p("/contact/email"), Some(1)).unwrap();
+        assert_eq!(old.content, br#"{"email":"a@x.org"}"#);
+        assert_eq!(old.meta.version, 1);
+        let err = store.get(&p("/contact/email"), Some(9)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/contact/email has no version 9 (it has versions 1 to 2)"
+        );
+    }
+
+    #[test]
+    fn same_content_again_is_not_a_new_version() {
+        let (_dir, store) = memory_store();
+        let a = store.put(&p("/x"), NewResource::json(&json!(1))).unwrap();
+        let b = store.put(&p("/x"), NewResource::json(&json!(1))).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(store.history(&p("/x")).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn delete_keeps_versions_and_recreate_continues_numbering() {
+        let (_dir, store) = memory_store();
+        store
+            .put(&p("/notes/a"), NewResource::json(&json!("one")))
+            .unwrap();
+        assert_eq!(store.delete(&p("/notes/a")).unwrap(), 2);
+        assert!(matches!(
+            store.get(&p("/notes/a"), None),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            store.delete(&p("/notes/a")),
+            Err(Error::NotFound { .. })
+        ));
+        assert_eq!(
+            store.get(&p("/notes/a"), Some(1)).unwrap().content,
+            br#""one""#
+        );
+        assert!(store
+            .get(&p("/notes/a"), Some(2))
+            .unwrap_err()
+            .to_string()
+            .contains("deletion"));
+        let again = store
+            .put(&p("/notes/a"), NewResource::json(&json!("two")))
+            .unwrap();
+        assert_eq!(again.version, 3);
+        let history = store.history(&p("/notes/a")).unwrap();
+        assert_eq!(
+            history
+                .iter()
+                .map(|h| (h.version, h.deleted))
+                .collect::<Vec<_>>(),
+            [(1, false), (2, true), (3, false)]
+        );
+    }
+
+    #[test]
+    fn invalid_json_and_bad_content_types_change_nothing() {
+        let (_dir, store) = memory_store();
+        let bad = NewResource {
+            content: b"{nope".to_vec(),
+            ..NewResource::json(&json!(null))
+        };
+        let err = store.put(&p("/x"), bad).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid content for /x: not valid JSON"),
+            "{err}"
+        );
+        let bad_type = NewResource {
+            content_type: "nonsense".into(),
+            ..NewResource::json(&json!(1))
+        };
+        assert!(store.put(&p("/x"), bad_type).is_err());
+        assert!(matches!(
+            store.history(&p("/x")),
+            Err(Error::NotFound { .. })
+        ));
+        // Bytes of any kind are fine under a non-JSON type.
+        let bin = NewResource {
+            content: vec![0, 159, 146, 150],
+            content_type: OCTET_STREAM.into(),
+            category: Some(Category::Documents),
+            mark_sensitive: false,
+        };
+        assert_eq!(store.put(&p("/documents/scan"), bin).unwrap().size, 4);
+    }
+
+    #[test]
+    fn category_and_sensitivity() {
+        let (_dir, store) = memory_store();
+        let m = store
+            .put(&p("/health/allergies"), NewResource::json(&json!(["nuts"])))
+            .unwrap();
+        assert_eq!(
+            (m.category, m.sensitivity),
+            (Category::Health, Sensitivity::Sensitive)
+        );
+        let marked = NewResource {
+            mark_sensitive: true,
+            category: Some(Category::Documents),
+            ..NewResource::json(&json!(1))
+        };
+        assert_eq!(
+            store.put(&p("/passport"), marked).unwrap().sensitivity,
+            Sensitivity::Sensitive
+        );
+        // An update without a category keeps the resource's own.
+        store
+            .put(
+                &p("/misc"),
+                NewResource {
+                    category: Some(Category::Interests),
+                    ..NewResource::json(&json!(1))
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            store
+                .put(&p("/misc"), NewResource::json(&json!(2)))
+                .unwrap()
+                .category,
+            Category::Interests
+        );
+    }
+
+    #[test]
+    fn containers_list_direct_members_only() {
+        let (_dir, store) = memory_store();
+        for path in [
+            "/contact/email",
+            "/contact/phone",
+            "/contact/work/email",
+            "/contactx",
+            "/a/b/c/d",
+        ] {
+            store
+                .put(&p(path), NewResource::json(&json!(path)))
+                .unwrap();
+        }
+        let names = |c: &str| {
+            store
+                .list(&p(c))
+                .unwrap()
+                .iter()
+                .map(|e| e.path().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("/"), ["/a/", "/contact/", "/contactx"]);
+        assert_eq!(
+            names("/contact/"),
+            ["/contact/email", "/contact/phone", "/contact/work/"]
+        );
+        assert_eq!(names("/a/b/"), ["/a/b/c/"]);
+        assert!(matches!(
+            store.list(&p("/nothing/")),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(store.list(&p("/contactx")).is_err());
+        assert!(matches!(
+            store.get(&p("/contact/"), None),
+            Err(Error::IsContainer { .. })
+        ));
+        let counts = store.resource_counts().unwrap();
+        assert_eq!((counts.resources, counts.by_category["contact"]), (5, 3));
+    }
+}

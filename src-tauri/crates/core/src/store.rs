@@ -1,0 +1,74 @@
+//! The store: an open database plus the clock. Every service (resources,
+//! preferences, and later grants and the audit log) is a set of methods on
+//! it; no door talks to SQLite directly.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::clock::{Clock, SystemClock};
+use crate::Result;
+
+/// An open vault database.
+pub struct Store {
+    pub(crate) conn: Connection,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Store {
+    pub(crate) fn new(conn: Connection) -> Self {
+        Store {
+            conn,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Replaces the clock (tests move time without sleeping).
+    pub fn set_clock(&mut self, clock: Arc<dyn Clock>) {
+        self.clock = clock;
+    }
+
+    /// The current time in the database's text form.
+    pub(crate) fn now(&self) -> String {
+        crate::db::now_text(self.clock.as_ref())
+    }
+
+    pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM vault_meta WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub(crate) fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO vault_meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<u32> {
+        crate::db::schema_version(&self.conn)
+    }
+
+    /// Runs SQLCipher's page-level HMAC check over the whole file; an empty
+    /// list means every page authenticates.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA cipher_integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A plain (unencrypted) store with the same schema, for benchmarks that
+    /// measure the price of encryption. Never used for a vault.
+    #[cfg(feature = "test-support")]
+    pub fn open_plain_for_benchmarks(path: &std::path::Path) -> Result<Store> {
+        let now = crate::db::now_text(&SystemClock);
+        Ok(Store::new(crate::db::open_plain(path, &now)?))
+    }
+}
