@@ -64,9 +64,13 @@ pub enum Error {
     #[error("path {path:?} rejected: {rule}")]
     PathRejected { path: String, rule: PathRule },
 
-    /// No resource at that path.
-    #[error("no resource at {path}")]
+    /// No resource at that path (or, for a container, nothing under it).
+    #[error("{}", if path.ends_with('/') { format!("nothing is stored under {path}") } else { format!("no resource at {path}") })]
     NotFound { path: String },
+
+    /// The resource was deleted; its versions remain in its history.
+    #[error("{path} was deleted (version {version} records the deletion); its earlier versions are kept in its history")]
+    Deleted { path: String, version: u64 },
 
     /// The resource exists but not in that version.
     #[error("{path} has no version {version} (it has versions 1 to {latest})")]
@@ -131,6 +135,7 @@ impl Error {
             Error::ExcessiveWork { .. } => "excessive_work",
             Error::PathRejected { .. } => "path_rejected",
             Error::NotFound { .. } => "not_found",
+            Error::Deleted { .. } => "deleted",
             Error::VersionNotFound { .. } => "version_not_found",
             Error::IsContainer { .. } => "is_container",
             Error::InvalidContent { .. } => "invalid_content",

@@ -325,9 +325,17 @@ impl Store {
                         Ok((meta_from_row(row)?, row.get(10)?))
                     })
                     .optional()?;
-                let (raw, content) = found.ok_or_else(|| Error::NotFound {
-                    path: path.to_string(),
-                })?;
+                let Some((raw, content)) = found else {
+                    return Err(match self.latest_version(path)? {
+                        Some(version) => Error::Deleted {
+                            path: path.to_string(),
+                            version,
+                        },
+                        None => Error::NotFound {
+                            path: path.to_string(),
+                        },
+                    });
+                };
                 Ok(Resource {
                     meta: raw.parse()?,
                     content,
@@ -619,7 +627,7 @@ mod tests {
         assert_eq!(store.delete(&p("/notes/a")).unwrap(), 2);
         assert!(matches!(
             store.get(&p("/notes/a"), None),
-            Err(Error::NotFound { .. })
+            Err(Error::Deleted { version: 2, .. })
         ));
         assert!(matches!(
             store.delete(&p("/notes/a")),

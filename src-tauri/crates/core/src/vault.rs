@@ -74,7 +74,7 @@ pub fn probe(dir: &Path) -> Probe {
     if !dir.exists() {
         return Probe::Missing;
     }
-    match read_info(dir) {
+    match inspect(dir) {
         Ok(info) => Probe::Vault {
             id: info.id.to_string(),
             format_version: info.format_version,
@@ -87,7 +87,10 @@ pub fn probe(dir: &Path) -> Probe {
     }
 }
 
-fn read_info(dir: &Path) -> Result<VaultInfo> {
+/// Reads a vault's description without unlocking it, telling a missing,
+/// foreign or newer vault apart. Doors call it before asking for a
+/// passphrase.
+pub fn inspect(dir: &Path) -> Result<VaultInfo> {
     if !dir.exists() {
         return Err(Error::VaultNotFound {
             path: dir.to_path_buf(),
@@ -280,7 +283,7 @@ impl Vault {
     /// Unlocks the vault at `dir` with its passphrase. A wrong passphrase
     /// changes no file.
     pub fn open(dir: &Path, passphrase: &SecretString) -> Result<Vault> {
-        let info = read_info(dir)?;
+        let info = inspect(dir)?;
         let key_path = dir.join(PASSPHRASE_KEY_FILE);
         let wrapped = read_key_file(&key_path)?;
         let key = keys::unwrap_with_passphrase(&wrapped, passphrase, &key_path, dir)?;
@@ -294,7 +297,7 @@ impl Vault {
         recovery_key: &RecoveryKey,
         new_passphrase: &SecretString,
     ) -> Result<Vault> {
-        let info = read_info(dir)?;
+        let info = inspect(dir)?;
         keys::check_new_passphrase(new_passphrase)?;
         let key_path = dir.join(RECOVERY_KEY_FILE);
         let wrapped = read_key_file(&key_path)?;

@@ -1,0 +1,163 @@
+//! The command line's shape: every command, flag and help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Custodian: your personal data vault. Keep your data and preferences
+/// encrypted on your own machine, and decide who may see what.
+#[derive(Debug, Parser)]
+#[command(name = "custodian", version)]
+#[command(
+    after_help = "The vault lives in $XDG_DATA_HOME/custodian unless --vault or CUSTODIAN_VAULT says otherwise.\nThe passphrase comes from CUSTODIAN_PASSPHRASE, --passphrase-file, or a hidden prompt."
+)]
+pub struct Cli {
+    /// The vault directory.
+    #[arg(long, global = true, env = "CUSTODIAN_VAULT", value_name = "DIR")]
+    pub vault: Option<PathBuf>,
+
+    /// Read the passphrase from this file (first line) instead of prompting.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new vault and show its recovery key once.
+    Init,
+    /// Change the vault's passphrase.
+    Passwd(PasswdArgs),
+    /// Set a new passphrase with the recovery key, if you forgot yours.
+    Recover(RecoverArgs),
+    /// Show where the vault is and what it holds.
+    Status(JsonFlag),
+    /// Write a resource (JSON by default; any bytes with --file or -).
+    Put(PutArgs),
+    /// Print a resource's content (or, with --json, its metadata too).
+    Get(GetArgs),
+    /// List a container's members.
+    Ls(LsArgs),
+    /// Delete a resource; its versions stay in its history.
+    Rm(PathArg),
+    /// List every version of a resource.
+    History(HistoryArgs),
+    /// Show or change communication preferences.
+    #[command(subcommand)]
+    Prefs(PrefsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// Read the new passphrase from this file instead of CUSTODIAN_NEW_PASSPHRASE or a prompt.
+    #[arg(long, value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// The file holding the recovery key (AGE-SECRET-KEY-1…); prompts if omitted.
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key_file: Option<PathBuf>,
+    /// Read the new passphrase from this file instead of CUSTODIAN_NEW_PASSPHRASE or a prompt.
+    #[arg(long, value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["json", "file", "stdin"]))]
+pub struct PutArgs {
+    /// Where to write, e.g. /contact/email.
+    pub path: String,
+    /// The content as JSON text.
+    #[arg(long, value_name = "JSON")]
+    pub json: Option<String>,
+    /// Read the content from a file.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// `-` reads the content from standard input.
+    #[arg(value_name = "-", value_parser = clap::builder::PossibleValuesParser::new(["-"]))]
+    pub stdin: Option<String>,
+    /// The category (profile, contact, address, preferences, interests,
+    /// purchases, finance, health, location, documents, other); default: from the path.
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: Option<String>,
+    /// The content type; default application/json for JSON, else application/octet-stream.
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
+    /// Mark the resource sensitive even if its category is not.
+    #[arg(long)]
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The resource, e.g. /contact/email.
+    pub path: String,
+    /// An earlier version (see `custodian history`).
+    #[arg(long, value_name = "N")]
+    pub version: Option<u64>,
+    /// Print metadata and content as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// The container to list (default: /).
+    pub container: Option<String>,
+    /// Print JSON, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PathArg {
+    /// The resource, e.g. /contact/email.
+    pub path: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The resource, e.g. /contact/email.
+    pub path: String,
+    /// Print JSON, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrefsCommand {
+    /// Show the communication preferences.
+    Show(JsonFlag),
+    /// Change one preference, e.g. `channels.sms false`,
+    /// `quiet_hours 21:00-08:00 Europe/London`, `frequency_cap 2/week`,
+    /// `topics orders,offers`, `personalisation light`, `do_not_sell true`.
+    Set {
+        /// channels.email|sms|phone|post|push, quiet_hours, frequency_cap,
+        /// topics, personalisation, do_not_sell.
+        key: String,
+        /// The new value (several words are joined with spaces).
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        value: Vec<String>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

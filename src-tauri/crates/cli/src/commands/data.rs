@@ -1,0 +1,185 @@
+//! put, get, ls, rm, history.
+
+use std::io::Read;
+
+use base64::Engine;
+use custodian_core::resource::{JSON, OCTET_STREAM};
+use custodian_core::{ListEntry, NewResource, PodPath};
+use serde_json::json;
+
+use super::{parse_path, Context};
+use crate::cli::{GetArgs, HistoryArgs, LsArgs, PutArgs};
+use crate::fail::{code, Fail};
+use crate::output::{self, print};
+
+pub fn put(ctx: &Context, args: PutArgs) -> Result<(), Fail> {
+    // Check everything the person typed before asking for the passphrase.
+    let path = parse_path(&args.path)?;
+    let category = args.category.as_deref().map(str::parse).transpose()?;
+    let (content, from_json_flag) = match (&args.json, &args.file) {
+        (Some(text), _) => (text.clone().into_bytes(), true),
+        (None, Some(file)) => (
+            std::fs::read(file)
+                .map_err(|e| Fail::usage(format!("cannot read --file {}: {e}", file.display())))?,
+            false,
+        ),
+        (None, None) => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Fail::usage(format!("cannot read standard input: {e}")))?;
+            (buf, false)
+        }
+    };
+    let content_type = match args.content_type {
+        Some(t) => t,
+        None if from_json_flag
+            || serde_json::from_slice::<serde::de::IgnoredAny>(&content).is_ok() =>
+        {
+            JSON.into()
+        }
+        None => OCTET_STREAM.into(),
+    };
+    if from_json_flag && content_type == JSON {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&content)
+            .map_err(|e| Fail::new(code::INVALID, format!("--json is not valid JSON: {e}")))?;
+    }
+    let vault = ctx.unlock()?;
+    let meta = vault.store().put(
+        &path,
+        NewResource {
+            content,
+            content_type,
+            category,
+            mark_sensitive: args.sensitive,
+        },
+    )?;
+    print(&format!(
+        "Saved {} (version {}, {}, {}, {}).\n",
+        meta.path,
+        meta.version,
+        meta.category,
+        meta.sensitivity,
+        output::size(meta.size)
+    ))
+}
+
+pub fn get(ctx: &Context, args: GetArgs) -> Result<(), Fail> {
+    let path = parse_path(&args.path)?;
+    let vault = ctx.unlock()?;
+    let resource = vault.store().get(&path, args.version)?;
+    if !args.json {
+        output::write_bytes(&resource.content)?;
+        if resource.meta.content_type.starts_with(JSON) && !resource.content.ends_with(b"\n") {
+            print("\n")?;
+        }
+        return Ok(());
+    }
+    let mut doc =
+        serde_json::to_value(&resource.meta).map_err(|e| Fail::new(code::ERROR, e.to_string()))?;
+    match serde_json::from_slice::<serde_json::Value>(&resource.content) {
+        Ok(value) if resource.meta.content_type.starts_with(JSON) => doc["content"] = value,
+        _ => {
+            doc["content_base64"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(&resource.content))
+        }
+    }
+    output::print_json(&doc)
+}
+
+pub fn ls(ctx: &Context, args: LsArgs) -> Result<(), Fail> {
+    let container = container_path(args.container.as_deref().unwrap_or("/"))?;
+    let vault = ctx.unlock()?;
+    let entries = vault.store().list(&container)?;
+    if args.json {
+        return output::print_json(&entries);
+    }
+    if entries.is_empty() {
+        return print(&format!("{container} is empty.\n"));
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| match e {
+            ListEntry::Container { path, members } => vec![
+                path.to_string(),
+                format!(
+                    "container, {members} item{}",
+                    if *members == 1 { "" } else { "s" }
+                ),
+            ],
+            ListEntry::Resource(m) => vec![
+                m.path.to_string(),
+                m.content_type.clone(),
+                m.category.to_string(),
+                if m.sensitivity.name() == "sensitive" {
+                    "sensitive".into()
+                } else {
+                    String::new()
+                },
+                format!("v{}", m.version),
+                output::size(m.size),
+                output::when(m.updated_at),
+            ],
+        })
+        .collect();
+    print(&output::table(&rows))
+}
+
+/// `ls /contact` means the container `/contact/`.
+fn container_path(raw: &str) -> Result<PodPath, Fail> {
+    let path = parse_path(raw)?;
+    if path.is_container() {
+        Ok(path)
+    } else {
+        parse_path(&format!("{}/", path.as_str()))
+    }
+}
+
+pub fn rm(ctx: &Context, raw: &str) -> Result<(), Fail> {
+    let path = parse_path(raw)?;
+    let vault = ctx.unlock()?;
+    let version = vault.store().delete(&path)?;
+    print(&format!(
+        "Deleted {path}. Its earlier versions are kept: `custodian history {path}` (deletion recorded as version {version}).\n"
+    ))
+}
+
+pub fn history(ctx: &Context, args: HistoryArgs) -> Result<(), Fail> {
+    let path = parse_path(&args.path)?;
+    let vault = ctx.unlock()?;
+    let versions = vault.store().history(&path)?;
+    if args.json {
+        return output::print_json(&versions);
+    }
+    let mut rows = vec![vec![
+        "VERSION".into(),
+        "WHEN".into(),
+        "SIZE".into(),
+        "TYPE".into(),
+        "BY".into(),
+    ]];
+    for v in &versions {
+        let author = serde_json::to_value(&v.author)
+            .ok()
+            .and_then(|a| a.as_str().map(String::from))
+            .unwrap_or_default();
+        if v.deleted {
+            rows.push(vec![
+                v.version.to_string(),
+                output::when(v.written_at),
+                "-".into(),
+                "(deleted)".into(),
+                author,
+            ]);
+        } else {
+            rows.push(vec![
+                v.version.to_string(),
+                output::when(v.written_at),
+                output::size(v.size),
+                v.content_type.clone(),
+                author,
+            ]);
+        }
+    }
+    print(&output::table(&rows))
+}

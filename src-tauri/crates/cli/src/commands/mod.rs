@@ -1,0 +1,61 @@
+//! One module per group of commands; this one dispatches and holds the
+//! shared steps (finding and unlocking the vault).
+
+mod data;
+mod prefs;
+mod vault;
+
+use std::path::PathBuf;
+
+use custodian_core::vault::resolve_vault_dir;
+use custodian_core::{PodPath, Vault};
+
+use crate::cli::{Cli, Command};
+use crate::fail::Fail;
+use crate::secrets;
+
+pub fn run(cli: Cli) -> Result<(), Fail> {
+    let ctx = Context {
+        vault: cli.vault,
+        passphrase_file: cli.passphrase_file,
+    };
+    match cli.command {
+        Command::Init => vault::init(&ctx),
+        Command::Passwd(args) => vault::passwd(&ctx, args),
+        Command::Recover(args) => vault::recover(&ctx, args),
+        Command::Status(args) => vault::status(&ctx, args.json),
+        Command::Put(args) => data::put(&ctx, args),
+        Command::Get(args) => data::get(&ctx, args),
+        Command::Ls(args) => data::ls(&ctx, args),
+        Command::Rm(args) => data::rm(&ctx, &args.path),
+        Command::History(args) => data::history(&ctx, args),
+        Command::Prefs(cmd) => prefs::run(&ctx, cmd),
+    }
+}
+
+/// The global options every command shares.
+pub struct Context {
+    vault: Option<PathBuf>,
+    passphrase_file: Option<PathBuf>,
+}
+
+impl Context {
+    /// The vault directory these options name.
+    fn vault_dir(&self) -> Result<PathBuf, Fail> {
+        Ok(resolve_vault_dir(self.vault.clone())?)
+    }
+
+    /// Finds the vault, then asks for the passphrase and unlocks it. A missing
+    /// or foreign vault is reported before anyone is asked for anything.
+    fn unlock(&self) -> Result<Vault, Fail> {
+        let dir = self.vault_dir()?;
+        custodian_core::vault::inspect(&dir)?;
+        let passphrase = secrets::current_passphrase(self.passphrase_file.as_deref())?;
+        Ok(Vault::open(&dir, &passphrase)?)
+    }
+}
+
+/// Parses a path given on the command line with the core's one normalizer.
+fn parse_path(raw: &str) -> Result<PodPath, Fail> {
+    Ok(custodian_core::parse_path(raw)?)
+}

@@ -1,0 +1,91 @@
+//! init, passwd, recover, status.
+
+use custodian_core::{ExposeSecret, RecoveryKey, Vault};
+
+use super::Context;
+use crate::cli::{PasswdArgs, RecoverArgs};
+use crate::fail::Fail;
+use crate::output::{self, print};
+use crate::secrets;
+
+pub fn init(ctx: &Context) -> Result<(), Fail> {
+    let dir = ctx.vault_dir()?;
+    // Refuse an occupied location before asking for a passphrase.
+    if std::fs::read_dir(&dir)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(dir.is_file())
+    {
+        return Err(custodian_core::Error::VaultExists { path: dir }.into());
+    }
+    let passphrase = secrets::new_vault_passphrase(ctx.passphrase_file.as_deref())?;
+    let created = Vault::create(&dir, &passphrase)?;
+    let key = created.recovery_key.expose();
+    print(&format!(
+        "Created a vault at {}.\n\n\
+         Your recovery key (shown once, never stored anywhere):\n\n    {}\n\n\
+         Write it down or print it, and keep it offline, somewhere safe. It is the only\n\
+         way back in if you forget your passphrase: `custodian recover` takes it.\n",
+        dir.display(),
+        key.expose_secret()
+    ))
+}
+
+pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<(), Fail> {
+    let dir = ctx.vault_dir()?;
+    custodian_core::vault::inspect(&dir)?;
+    // Gather and check both passphrases before touching the vault.
+    let current = secrets::current_passphrase(ctx.passphrase_file.as_deref())?;
+    let new = secrets::replacement_passphrase(args.new_passphrase_file.as_deref())?;
+    custodian_core::keys::check_new_passphrase(&new)?;
+    let vault = Vault::open(&dir, &current)?;
+    vault.change_passphrase(&new)?;
+    print("Passphrase changed. The recovery key is unchanged.\n")
+}
+
+pub fn recover(ctx: &Context, args: RecoverArgs) -> Result<(), Fail> {
+    let dir = ctx.vault_dir()?;
+    custodian_core::vault::inspect(&dir)?;
+    let text = secrets::recovery_key_text(args.recovery_key_file.as_deref())?;
+    let key = RecoveryKey::parse(text.expose_secret())?;
+    let new = secrets::replacement_passphrase(args.new_passphrase_file.as_deref())?;
+    Vault::recover(&dir, &key, &new)?;
+    print("New passphrase set. The recovery key stays the same: keep it safe.\n")
+}
+
+pub fn status(ctx: &Context, json: bool) -> Result<(), Fail> {
+    let vault = ctx.unlock()?;
+    let status = vault.status()?;
+    if json {
+        return output::print_json(&status);
+    }
+    let by_category = status
+        .resources
+        .by_category
+        .iter()
+        .map(|(c, n)| format!("{n} {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let resources = if by_category.is_empty() {
+        "0".to_string()
+    } else {
+        format!("{} ({by_category})", status.resources.resources)
+    };
+    let rows = vec![
+        vec!["Vault:".into(), status.path.display().to_string()],
+        vec!["Id:".into(), status.id.to_string()],
+        vec![
+            "Format:".into(),
+            format!(
+                "vault format {}, schema {}",
+                status.format_version, status.schema_version
+            ),
+        ],
+        vec!["Created:".into(), output::when(status.created_at)],
+        vec!["Resources:".into(), resources],
+        vec![
+            "Versions kept:".into(),
+            status.resources.versions.to_string(),
+        ],
+    ];
+    print(&output::table(&rows))
+}
