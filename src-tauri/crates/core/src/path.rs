@@ -315,4 +315,48 @@ mod tests {
         assert_eq!(p("/contact/email").first_segment(), Some("contact"));
         assert_eq!(PodPath::root().first_segment(), None);
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever arrives, parsing never panics; what it accepts is
+            /// canonical (parsing its percent-encoded form gives it back) and
+            /// has no segment that could climb out of a container.
+            #[test]
+            fn accepted_paths_are_canonical_and_safe(raw in "(/([a-z.%/\\\\]|%2[eEfF]|%00|%5[cC]){0,6}){1,5}/?") {
+                if let Ok(p) = PodPath::parse(&raw) {
+                    let s = p.as_str();
+                    prop_assert!(s.starts_with('/'));
+                    prop_assert!(!s.contains("//"));
+                    for seg in s.split('/') {
+                        prop_assert!(seg != "." && seg != "..", "{s}");
+                    }
+                    prop_assert!(!s.contains('\\') && !s.contains('\0'));
+                    let reencoded = s.replace('%', "%25");
+                    let again = PodPath::parse(&reencoded);
+                    prop_assert_eq!(again, Ok(p.clone()));
+                }
+            }
+
+            /// Arbitrary text never panics the parser.
+            #[test]
+            fn arbitrary_text_never_panics(raw in any::<String>()) {
+                let _ = PodPath::parse(&raw);
+                let _ = PodPath::parse(&format!("/{raw}"));
+            }
+
+            /// A resource is within a container exactly when its text starts
+            /// with the container's text.
+            #[test]
+            fn containment_is_prefix_on_segment_boundary(a in "[a-c]{1,3}", b in "[a-c]{1,3}", c in "[a-c]{1,3}") {
+                let container = PodPath::parse(&format!("/{a}/")).unwrap();
+                let inside = PodPath::parse(&format!("/{a}/{b}")).unwrap();
+                let beside = PodPath::parse(&format!("/{a}{c}")).unwrap();
+                prop_assert!(inside.is_within(&container));
+                prop_assert!(!beside.is_within(&container));
+            }
+        }
+    }
 }
