@@ -45,7 +45,7 @@ pub enum Error {
     WeakPassphrase { reason: &'static str },
 
     /// A key file is unreadable or corrupt.
-    #[error("the key file {} is damaged ({reason}); restore it from a backup, or use `custodian recover` if only key.passphrase.age is affected", path.display())]
+    #[error("the key file {} is damaged ({reason}); restore it from a backup{}", path.display(), if path.ends_with(crate::vault::PASSPHRASE_KEY_FILE) { ", or set a new passphrase with your recovery key (`custodian recover`)" } else { "" })]
     KeyFileDamaged { path: PathBuf, reason: String },
 
     /// The database does not open with the vault key.
