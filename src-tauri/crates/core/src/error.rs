@@ -100,6 +100,44 @@ pub enum Error {
     #[error("unknown category {name:?}; categories: {known}")]
     UnknownCategory { name: String, known: String },
 
+    /// A company's request is malformed (RFC 6749 `invalid_request`).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+
+    /// Authorization details that cannot be accepted (RFC 9396).
+    #[error("invalid authorization details: {0}")]
+    InvalidDetails(String),
+
+    /// No client with that id.
+    #[error("no client {id} is registered")]
+    UnknownClient { id: String },
+
+    /// No access request with that id or user code.
+    #[error("no access request {id}: `custodian requests list` shows the pending ones")]
+    UnknownRequest { id: String },
+
+    /// The request was already answered, or expired.
+    #[error("access request {id} is {status}, not pending")]
+    RequestNotPending { id: String, status: String },
+
+    /// A client asked for too much at once.
+    #[error(
+        "client {id} already has {max} pending requests; wait for answers or for them to expire"
+    )]
+    TooManyPending { id: String, max: usize },
+
+    /// The person tried to grant more than was asked.
+    #[error("cannot grant more than was asked: {0}")]
+    WiderThanAsked(String),
+
+    /// A device code that is unknown, used, or another client's (RFC 6749 `invalid_grant`).
+    #[error("invalid grant: {0}")]
+    InvalidGrant(String),
+
+    /// No grant with that id.
+    #[error("no grant {id}: `custodian grants list` shows them all")]
+    UnknownGrant { id: String },
+
     /// A file-system operation failed.
     #[error("{context}: {source}")]
     Io {
@@ -142,6 +180,15 @@ impl Error {
             Error::UnknownPreference { .. } => "unknown_preference",
             Error::InvalidPreference { .. } => "invalid_preference",
             Error::UnknownCategory { .. } => "unknown_category",
+            Error::InvalidRequest(_) => "invalid_request",
+            Error::InvalidDetails(_) => "invalid_authorization_details",
+            Error::UnknownClient { .. } => "unknown_client",
+            Error::UnknownRequest { .. } => "unknown_request",
+            Error::RequestNotPending { .. } => "request_not_pending",
+            Error::TooManyPending { .. } => "too_many_pending",
+            Error::WiderThanAsked(_) => "wider_than_asked",
+            Error::UnknownGrant { .. } => "unknown_grant",
+            Error::InvalidGrant(_) => "invalid_grant",
             Error::Io { .. } => "io",
             Error::Database(_) => "database",
             Error::Internal(_) => "internal",

@@ -6,17 +6,23 @@
 //! their history are kept ([`resource`]), and what preferences mean
 //! ([`preferences`]).
 
+pub mod audit;
 pub mod category;
+pub mod client;
 pub mod clock;
 mod db;
 pub mod error;
 pub mod fsutil;
+pub mod grant;
 pub mod keys;
 mod migrations;
 pub mod path;
 pub mod preferences;
+pub mod request;
 pub mod resource;
+pub mod scope;
 pub mod store;
+pub mod token;
 pub mod vault;
 
 #[cfg(test)]

@@ -8,10 +8,11 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "vault metadata, resources and their versions",
-    sql: "
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "vault metadata, resources and their versions",
+        sql: "
         CREATE TABLE vault_meta (
             key TEXT PRIMARY KEY,
             value TEXT NOT NULL
@@ -44,4 +45,80 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             FOREIGN KEY (path, version) REFERENCES resource_versions (path, version)
         ) WITHOUT ROWID;
     ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "clients, access requests, grants, tokens and the audit log",
+        sql: "
+        CREATE TABLE clients (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            uri TEXT,
+            contacts TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+
+        -- A company's pending ask (RFC 8628 device authorization). The
+        -- device code is kept only as its SHA-256.
+        CREATE TABLE access_requests (
+            id TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL REFERENCES clients (id),
+            details TEXT NOT NULL,
+            grant_lifetime INTEGER NOT NULL,
+            user_code TEXT NOT NULL,
+            device_code_hash TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            poll_interval INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            last_polled_at TEXT,
+            decided_at TEXT,
+            grant_id TEXT
+        );
+        CREATE INDEX access_requests_client ON access_requests (client_id, status);
+        CREATE INDEX access_requests_user_code ON access_requests (user_code);
+
+        -- The person's answer: what was granted, until when, and whether
+        -- it was revoked. Kept after expiry and revocation, as history.
+        CREATE TABLE grants (
+            id TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL REFERENCES clients (id),
+            request_id TEXT REFERENCES access_requests (id),
+            details TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE INDEX grants_client ON grants (client_id);
+
+        -- Access tokens, by SHA-256 only.
+        CREATE TABLE tokens (
+            hash TEXT PRIMARY KEY,
+            grant_id TEXT NOT NULL REFERENCES grants (id),
+            client_id TEXT NOT NULL REFERENCES clients (id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            revoked_at TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX tokens_grant ON tokens (grant_id);
+
+        -- Append-only, hash-chained: every API request and owner action.
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            client_id TEXT,
+            action TEXT NOT NULL,
+            method TEXT,
+            path TEXT,
+            outcome TEXT NOT NULL,
+            reason TEXT,
+            grant_id TEXT,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX audit_log_client ON audit_log (client_id, at);
+        CREATE INDEX audit_log_at ON audit_log (at);
+    ",
+    },
+];

@@ -260,7 +260,7 @@ impl Store {
         }
         preferences::validate_resource(path, &new.content_type, &new.content)?;
 
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write_tx()?;
         let current = self.live_meta(path)?;
         let category = new
             .category
@@ -424,7 +424,7 @@ impl Store {
                 what: "delete its resources one by one",
             });
         }
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write_tx()?;
         let current = self.live_meta(path)?.ok_or_else(|| Error::NotFound {
             path: path.to_string(),
         })?;

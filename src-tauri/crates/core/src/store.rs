@@ -33,6 +33,16 @@ impl Store {
         crate::db::now_text(self.clock.as_ref())
     }
 
+    /// Starts a write transaction that takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a read-then-write never collides with another
+    /// process (the CLI and a running server share the vault).
+    pub(crate) fn write_tx(&self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?)
+    }
+
     pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn

@@ -1,0 +1,178 @@
+//! Clients: companies registered with the pod (RFC 7591). Registration
+//! proves nothing about who a company is, so every client is shown as
+//! unverified.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::parse_time;
+use crate::store::Store;
+use crate::{token, Error, Result};
+
+/// Longest accepted client name and URI.
+const MAX_NAME_CHARS: usize = 100;
+const MAX_URI_CHARS: usize = 500;
+const MAX_CONTACTS: usize = 5;
+
+/// What a company sends to register.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRegistration {
+    pub client_name: String,
+    #[serde(default)]
+    pub client_uri: Option<String>,
+    #[serde(default)]
+    pub contacts: Vec<String>,
+}
+
+/// A registered client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub uri: Option<String>,
+    pub contacts: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    /// Always false for now: registration proves nothing.
+    pub verified: bool,
+}
+
+fn one_line(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
+    {
+        return Err(Error::InvalidRequest(format!(
+            "{field} must be one line of 1 to {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+impl ClientRegistration {
+    fn check(&self) -> Result<()> {
+        one_line("client_name", &self.client_name, MAX_NAME_CHARS)?;
+        if let Some(uri) = &self.client_uri {
+            one_line("client_uri", uri, MAX_URI_CHARS)?;
+            if !(uri.starts_with("https://") || uri.starts_with("http://")) {
+                return Err(Error::InvalidRequest(
+                    "client_uri must be an http(s) URL".into(),
+                ));
+            }
+        }
+        if self.contacts.len() > MAX_CONTACTS {
+            return Err(Error::InvalidRequest(format!(
+                "at most {MAX_CONTACTS} contacts"
+            )));
+        }
+        for c in &self.contacts {
+            one_line("contacts", c, MAX_NAME_CHARS)?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Registers a client; returns it with its new id.
+    pub fn register_client(&self, reg: &ClientRegistration) -> Result<Client> {
+        reg.check()?;
+        let id = token::new_id("cli_")?;
+        let now = self.now();
+        let contacts =
+            serde_json::to_string(&reg.contacts).map_err(|e| Error::Internal(e.to_string()))?;
+        self.conn.execute(
+            "INSERT INTO clients (id, name, uri, contacts, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, reg.client_name.trim(), reg.client_uri, contacts, now],
+        )?;
+        self.client(&id)
+    }
+
+    /// A client by id.
+    pub fn client(&self, id: &str) -> Result<Client> {
+        self.find_client(id)?
+            .ok_or_else(|| Error::UnknownClient { id: id.to_string() })
+    }
+
+    /// A client by id, if registered.
+    pub fn find_client(&self, id: &str) -> Result<Option<Client>> {
+        self.conn
+            .query_row(
+                "SELECT id, name, uri, contacts, created_at FROM clients WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(|(id, name, uri, contacts, at)| {
+                Ok(Client {
+                    id,
+                    name,
+                    uri,
+                    contacts: serde_json::from_str(&contacts).unwrap_or_default(),
+                    created_at: parse_time(&at)?,
+                    verified: false,
+                })
+            })
+            .transpose()
+    }
+
+    /// Every registered client.
+    pub fn clients(&self) -> Result<Vec<Client>> {
+        let ids: Vec<String> = self
+            .conn
+            .prepare("SELECT id FROM clients ORDER BY created_at, id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.iter().map(|id| self.client(id)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::memory_store;
+
+    #[test]
+    fn registers_and_refuses_bad_registrations() {
+        let (_d, store) = memory_store();
+        let c = store
+            .register_client(&ClientRegistration {
+                client_name: "Acme Shop".into(),
+                client_uri: Some("https://acme.example".into()),
+                contacts: vec!["privacy@acme.example".into()],
+            })
+            .unwrap();
+        assert!(c.id.starts_with("cli_"));
+        assert!(!c.verified);
+        assert_eq!(store.client(&c.id).unwrap(), c);
+        for bad in [
+            ClientRegistration {
+                client_name: " ".into(),
+                ..Default::default()
+            },
+            ClientRegistration {
+                client_name: "A\nB".into(),
+                ..Default::default()
+            },
+            ClientRegistration {
+                client_name: "A".into(),
+                client_uri: Some("javascript:alert(1)".into()),
+                ..Default::default()
+            },
+        ] {
+            assert!(
+                matches!(store.register_client(&bad), Err(Error::InvalidRequest(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            store.client("cli_nope"),
+            Err(Error::UnknownClient { .. })
+        ));
+    }
+}

@@ -1,0 +1,290 @@
+//! Grants and the tokens that carry them. A grant is the person's answer:
+//! what a company may do, until when. Revoking a grant (or the whole
+//! company) kills its tokens on their very next use; expired and revoked
+//! grants stay listed as history.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::audit::{self, NewEntry};
+use crate::clock::{format_time, parse_time};
+use crate::scope::PodAccess;
+use crate::store::Store;
+use crate::token::{self, Malformed};
+use crate::{Error, Result};
+
+/// Where a grant stands, now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrantStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl GrantStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            GrantStatus::Active => "active",
+            GrantStatus::Expired => "expired",
+            GrantStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// A grant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub request_id: Option<String>,
+    pub details: Vec<PodAccess>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub status: GrantStatus,
+}
+
+/// A valid token's holder and what it may do.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub client_id: String,
+    pub grant: Grant,
+}
+
+/// Why a bearer token was refused (all are RFC 6750 `invalid_token`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenRejected {
+    Malformed(Malformed),
+    Unknown,
+    Expired,
+    Revoked,
+}
+
+impl std::fmt::Display for TokenRejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenRejected::Malformed(m) => write!(f, "{m}"),
+            TokenRejected::Unknown => f.write_str("the token is not known"),
+            TokenRejected::Expired => f.write_str("the token has expired"),
+            TokenRejected::Revoked => f.write_str("the token has been revoked"),
+        }
+    }
+}
+
+/// RFC 7662 introspection of a token.
+#[derive(Debug, Clone, Serialize)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<Vec<PodAccess>>,
+}
+
+impl Introspection {
+    fn inactive() -> Self {
+        Introspection {
+            active: false,
+            client_id: None,
+            exp: None,
+            iat: None,
+            token_type: None,
+            authorization_details: None,
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "g.id, g.client_id, c.name, g.request_id, g.details, g.created_at, g.expires_at, g.revoked_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<[Option<String>; 8]> {
+    Ok([
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ])
+}
+
+fn parse(row: [Option<String>; 8], now: DateTime<Utc>) -> Result<Grant> {
+    let [id, client_id, client_name, request_id, details, created_at, expires_at, revoked_at] = row;
+    let text = |v: Option<String>| v.ok_or_else(|| Error::Internal("missing grant column".into()));
+    let expires_at = parse_time(&text(expires_at)?)?;
+    let revoked_at = revoked_at.as_deref().map(parse_time).transpose()?;
+    let status = if revoked_at.is_some() {
+        GrantStatus::Revoked
+    } else if now >= expires_at {
+        GrantStatus::Expired
+    } else {
+        GrantStatus::Active
+    };
+    Ok(Grant {
+        id: text(id)?,
+        client_id: text(client_id)?,
+        client_name: text(client_name)?,
+        request_id,
+        details: serde_json::from_str(&text(details)?)
+            .map_err(|e| Error::Internal(format!("stored details: {e}")))?,
+        created_at: parse_time(&text(created_at)?)?,
+        expires_at,
+        revoked_at,
+        status,
+    })
+}
+
+impl Store {
+    /// One grant.
+    pub fn grant(&self, id: &str) -> Result<Grant> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM grants g JOIN clients c ON c.id = g.client_id WHERE g.id = ?1"
+        );
+        let row = self.conn.query_row(&sql, [id], from_row).optional()?;
+        parse(
+            row.ok_or_else(|| Error::UnknownGrant { id: id.to_string() })?,
+            self.clock.now(),
+        )
+    }
+
+    /// Every grant, newest first (active, expired and revoked).
+    pub fn grants(&self) -> Result<Vec<Grant>> {
+        let sql = format!("SELECT {COLUMNS} FROM grants g JOIN clients c ON c.id = g.client_id ORDER BY g.created_at DESC, g.id");
+        let now = self.clock.now();
+        let rows: Vec<_> = self
+            .conn
+            .prepare(&sql)?
+            .query_map([], from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter().map(|r| parse(r, now)).collect()
+    }
+
+    /// Revokes one grant; its tokens stop working on their next request.
+    pub fn revoke_grant(&self, id: &str) -> Result<Grant> {
+        let tx = self.write_tx()?;
+        let grant = self.grant(id)?;
+        let now = format_time(self.clock.now());
+        if grant.status != GrantStatus::Revoked {
+            tx.execute(
+                "UPDATE grants SET revoked_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            let mut entry = NewEntry::owner("revoke");
+            entry.client_id = Some(grant.client_id.clone());
+            entry.grant_id = Some(grant.id.clone());
+            audit::append_in(&tx, &now, &[entry])?;
+        }
+        let revoked = self.grant(id)?;
+        tx.commit()?;
+        Ok(revoked)
+    }
+
+    /// Cuts a company off: revokes every grant it holds. Returns how many
+    /// grants were active or expired-but-unrevoked before.
+    pub fn revoke_client(&self, client_id: &str) -> Result<usize> {
+        let tx = self.write_tx()?;
+        self.client(client_id)?;
+        let now = format_time(self.clock.now());
+        let n = tx.execute(
+            "UPDATE grants SET revoked_at = ?2 WHERE client_id = ?1 AND revoked_at IS NULL",
+            params![client_id, now],
+        )?;
+        let mut entry = NewEntry::owner("revoke");
+        entry.client_id = Some(client_id.to_string());
+        entry.reason = Some(format!("cut off: {n} grant(s) revoked"));
+        audit::append_in(&tx, &now, &[entry])?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Checks a bearer token: shape and checksum first (no database read),
+    /// then its hash, its grant's revocation and expiry, right now.
+    pub fn authenticate(&self, presented: &str) -> Result<Result<Access, TokenRejected>> {
+        let hash = match token::check(presented, token::ACCESS_TOKEN_PREFIX) {
+            Ok(h) => h,
+            Err(m) => return Ok(Err(TokenRejected::Malformed(m))),
+        };
+        let row: Option<(String, String, Option<String>)> = self
+            .conn
+            .prepare_cached("SELECT grant_id, client_id, revoked_at FROM tokens WHERE hash = ?1")?
+            .query_row([hash.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((grant_id, client_id, token_revoked)) = row else {
+            return Ok(Err(TokenRejected::Unknown));
+        };
+        if token_revoked.is_some() {
+            return Ok(Err(TokenRejected::Revoked));
+        }
+        let grant = self.grant(&grant_id)?;
+        Ok(match grant.status {
+            GrantStatus::Revoked => Err(TokenRejected::Revoked),
+            GrantStatus::Expired => Err(TokenRejected::Expired),
+            GrantStatus::Active => Ok(Access { client_id, grant }),
+        })
+    }
+
+    /// RFC 7009: a client gives its token back. Unknown or foreign tokens are
+    /// ignored (the answer is the same, so nothing leaks).
+    pub fn revoke_token(&self, client_id: &str, presented: &str) -> Result<()> {
+        let Ok(hash) = token::check(presented, token::ACCESS_TOKEN_PREFIX) else {
+            return Ok(());
+        };
+        let now = format_time(self.clock.now());
+        let tx = self.write_tx()?;
+        let n = tx.execute(
+            "UPDATE tokens SET revoked_at = ?3 WHERE hash = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+            params![hash.as_str(), client_id, now],
+        )?;
+        if n > 0 {
+            audit::append_in(
+                &tx,
+                &now,
+                &[NewEntry {
+                    actor: client_id.to_string(),
+                    client_id: Some(client_id.to_string()),
+                    action: "token_revoke".into(),
+                    ..Default::default()
+                }],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// RFC 7662 for the token's own holder: active or not, and its scope.
+    pub fn introspect(&self, presented: &str) -> Result<Introspection> {
+        Ok(match self.authenticate(presented)? {
+            Ok(access) => Introspection {
+                active: true,
+                client_id: Some(access.client_id),
+                exp: Some(access.grant.expires_at.timestamp()),
+                iat: Some(access.grant.created_at.timestamp()),
+                token_type: Some("Bearer"),
+                authorization_details: Some(access.grant.details),
+            },
+            Err(_) => Introspection::inactive(),
+        })
+    }
+
+    /// Counts for `status`: pending requests and active grants.
+    pub fn sharing_counts(&self) -> Result<(usize, usize)> {
+        let pending = self.access_requests(false)?.len();
+        let active = self
+            .grants()?
+            .iter()
+            .filter(|g| g.status == GrantStatus::Active)
+            .count();
+        Ok((pending, active))
+    }
+}

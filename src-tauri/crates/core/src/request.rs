@@ -1,0 +1,785 @@
+//! Access requests: a company's ask (RFC 8628 device authorization with
+//! RFC 9396 details), the person's answer, and the company's polling.
+//!
+//! The flow: `request_access` stores the ask and hands the company a device
+//! code (kept only as its hash) and a user code (shown to the person). The
+//! person approves — as asked or narrower — or denies. The company polls
+//! with the device code and gets `Pending`, `SlowDown`, `Denied`, `Expired`,
+//! or, once, its token.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::audit::{self, NewEntry};
+use crate::category::Category;
+use crate::clock::{format_time, parse_time};
+use crate::grant::Grant;
+use crate::path::PodPath;
+use crate::scope::{self, PodAccess};
+use crate::store::Store;
+use crate::token::{self, TokenHash};
+use crate::{Error, Result};
+
+/// How long a request waits for an answer.
+pub const REQUEST_TTL_SECS: i64 = 600;
+/// The polling interval handed to companies (seconds).
+pub const POLL_INTERVAL_SECS: i64 = 5;
+/// `slow_down` adds this to the interval (RFC 8628 §3.5).
+pub const SLOW_DOWN_STEP_SECS: i64 = 5;
+/// Pending requests one client may hold at once.
+pub const MAX_PENDING_PER_CLIENT: usize = 5;
+/// Bounds on the grant lifetime a company may ask for.
+pub const MIN_GRANT_LIFETIME_SECS: i64 = 60;
+pub const MAX_GRANT_LIFETIME_SECS: i64 = 366 * 24 * 3600;
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestStatus {
+    /// Waiting for the person.
+    Pending,
+    /// Approved; the company has not collected its token yet.
+    Approved,
+    /// Approved and the token handed out.
+    Completed,
+    Denied,
+    /// Nobody answered in time.
+    Expired,
+}
+
+impl RequestStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Completed => "completed",
+            RequestStatus::Denied => "denied",
+            RequestStatus::Expired => "expired",
+        }
+    }
+
+    fn parse(s: &str) -> RequestStatus {
+        match s {
+            "approved" => RequestStatus::Approved,
+            "completed" => RequestStatus::Completed,
+            "denied" => RequestStatus::Denied,
+            "expired" => RequestStatus::Expired,
+            _ => RequestStatus::Pending,
+        }
+    }
+}
+
+/// A company's ask, as the person sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccessRequest {
+    pub id: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub details: Vec<PodAccess>,
+    /// Seconds the company asked the grant to last.
+    pub grant_lifetime: i64,
+    pub user_code: String,
+    pub status: RequestStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub grant_id: Option<String>,
+    /// Sensitive categories asked for by datatype: ticked one by one or not at all.
+    pub sensitive_asked: Vec<Category>,
+}
+
+/// What a company gets back when it asks.
+pub struct DeviceAuthorization {
+    pub request: AccessRequest,
+    /// Handed out once; stored only as its hash.
+    pub device_code: SecretString,
+    pub expires_in: i64,
+    pub interval: i64,
+}
+
+/// The person's answer, possibly narrower than asked.
+#[derive(Debug, Clone, Default)]
+pub struct Approval {
+    /// When not empty, grant only these paths (each within an asked path).
+    pub only: Vec<PodPath>,
+    /// When set, a shorter lifetime than asked (seconds).
+    pub lifetime: Option<i64>,
+    /// Sensitive categories the person ticks explicitly.
+    pub sensitive: Vec<Category>,
+}
+
+/// What a poll with a device code yields.
+pub enum Poll {
+    Pending,
+    SlowDown {
+        interval: i64,
+    },
+    Denied,
+    Expired,
+    /// The token, handed out exactly once.
+    Issued {
+        access_token: SecretString,
+        grant: Grant,
+        expires_in: i64,
+    },
+}
+
+const COLUMNS: &str = "r.id, r.client_id, c.name, r.details, r.grant_lifetime, r.user_code, r.status, r.created_at, r.expires_at, r.decided_at, r.grant_id";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<(AccessRequestRow, String)> {
+    Ok((
+        AccessRequestRow {
+            id: r.get(0)?,
+            client_id: r.get(1)?,
+            client_name: r.get(2)?,
+            details: r.get(3)?,
+            grant_lifetime: r.get(4)?,
+            user_code: r.get(5)?,
+            status: r.get(6)?,
+            created_at: r.get(7)?,
+            expires_at: r.get(8)?,
+            decided_at: r.get(9)?,
+            grant_id: r.get(10)?,
+        },
+        String::new(),
+    ))
+}
+
+struct AccessRequestRow {
+    id: String,
+    client_id: String,
+    client_name: String,
+    details: String,
+    grant_lifetime: i64,
+    user_code: String,
+    status: String,
+    created_at: String,
+    expires_at: String,
+    decided_at: Option<String>,
+    grant_id: Option<String>,
+}
+
+impl AccessRequestRow {
+    fn parse(self, now: DateTime<Utc>) -> Result<AccessRequest> {
+        let details: Vec<PodAccess> = serde_json::from_str(&self.details)
+            .map_err(|e| Error::Internal(format!("stored details: {e}")))?;
+        let expires_at = parse_time(&self.expires_at)?;
+        let mut status = RequestStatus::parse(&self.status);
+        if status == RequestStatus::Pending && now >= expires_at {
+            status = RequestStatus::Expired;
+        }
+        Ok(AccessRequest {
+            sensitive_asked: scope::sensitive_categories_asked(&details),
+            id: self.id,
+            client_id: self.client_id,
+            client_name: self.client_name,
+            details,
+            grant_lifetime: self.grant_lifetime,
+            user_code: self.user_code,
+            status,
+            created_at: parse_time(&self.created_at)?,
+            expires_at,
+            decided_at: self.decided_at.as_deref().map(parse_time).transpose()?,
+            grant_id: self.grant_id,
+        })
+    }
+}
+
+/// Builds the granted details from the asked ones and the person's answer.
+fn narrow(asked: &[PodAccess], approval: &Approval) -> Result<Vec<PodAccess>> {
+    let sensitive_asked = scope::sensitive_categories_asked(asked);
+    for c in &approval.sensitive {
+        let asked_broadly = asked.iter().any(|d| d.datatypes.is_empty());
+        if !c.is_sensitive() {
+            return Err(Error::WiderThanAsked(format!(
+                "{c} is not a sensitive category; only health, finance and location need ticking"
+            )));
+        }
+        if !sensitive_asked.contains(c) && !asked_broadly {
+            return Err(Error::WiderThanAsked(format!(
+                "the company did not ask for {c} data"
+            )));
+        }
+    }
+    let mut granted = Vec::new();
+    for d in asked {
+        let paths: Vec<PodPath> = if approval.only.is_empty() {
+            d.paths.clone()
+        } else {
+            let mut keep: Vec<PodPath> = Vec::new();
+            for a in &d.paths {
+                if approval.only.iter().any(|o| a.is_within(o)) {
+                    keep.push(a.clone());
+                } else {
+                    keep.extend(approval.only.iter().filter(|o| o.is_within(a)).cloned());
+                }
+            }
+            keep.sort();
+            keep.dedup();
+            keep
+        };
+        if paths.is_empty() {
+            continue;
+        }
+        let sensitive = approval
+            .sensitive
+            .iter()
+            .copied()
+            .filter(|c| d.datatypes.is_empty() || d.datatypes.contains(c))
+            .collect();
+        granted.push(PodAccess {
+            paths,
+            sensitive,
+            ..d.clone()
+        });
+    }
+    if granted.is_empty() {
+        return Err(Error::WiderThanAsked(
+            "--only names no path inside what was asked".into(),
+        ));
+    }
+    for o in &approval.only {
+        if !asked
+            .iter()
+            .any(|d| d.paths.iter().any(|a| o.is_within(a) || a.is_within(o)))
+        {
+            return Err(Error::WiderThanAsked(format!("{o} was not asked for")));
+        }
+    }
+    Ok(granted)
+}
+
+impl Store {
+    /// A company asks for access. Checks the client, the details and the
+    /// lifetime, and bounds how many requests a client may have pending.
+    pub fn request_access(
+        &self,
+        client_id: &str,
+        details: Vec<PodAccess>,
+        grant_lifetime: i64,
+    ) -> Result<DeviceAuthorization> {
+        if !(MIN_GRANT_LIFETIME_SECS..=MAX_GRANT_LIFETIME_SECS).contains(&grant_lifetime) {
+            return Err(Error::InvalidRequest(format!(
+                "grant_lifetime must be between {MIN_GRANT_LIFETIME_SECS} and {MAX_GRANT_LIFETIME_SECS} seconds"
+            )));
+        }
+        let tx = self.write_tx()?;
+        let client = self.client(client_id)?;
+        let now = self.clock.now();
+        let pending: i64 = tx.query_row(
+            "SELECT count(*) FROM access_requests WHERE client_id = ?1 AND status = 'pending' AND expires_at > ?2",
+            params![client_id, format_time(now)],
+            |r| r.get(0),
+        )?;
+        if pending as usize >= MAX_PENDING_PER_CLIENT {
+            return Err(Error::TooManyPending {
+                id: client_id.to_string(),
+                max: MAX_PENDING_PER_CLIENT,
+            });
+        }
+        let id = token::new_id("req_")?;
+        let (device_code, hash) = token::generate(token::DEVICE_CODE_PREFIX)?;
+        let user_code = token::user_code()?;
+        let expires_at = now + Duration::seconds(REQUEST_TTL_SECS);
+        let details_json =
+            serde_json::to_string(&details).map_err(|e| Error::Internal(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO access_requests (id, client_id, details, grant_lifetime, user_code, device_code_hash, status, poll_interval, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8, ?9)",
+            params![id, client.id, details_json, grant_lifetime, user_code, hash.as_str(), POLL_INTERVAL_SECS, format_time(now), format_time(expires_at)],
+        )?;
+        audit::append_in(
+            &tx,
+            &format_time(now),
+            &[NewEntry {
+                actor: client.id.clone(),
+                client_id: Some(client.id.clone()),
+                action: "request".into(),
+                reason: Some(format!("asked for {}", describe_paths(&details))),
+                ..Default::default()
+            }],
+        )?;
+        let request = self.access_request(&id)?;
+        tx.commit()?;
+        Ok(DeviceAuthorization {
+            request,
+            device_code,
+            expires_in: REQUEST_TTL_SECS,
+            interval: POLL_INTERVAL_SECS,
+        })
+    }
+
+    /// One request, by id (`req_…`) or user code (`WDJB-MJHT`, any case).
+    pub fn access_request(&self, id_or_code: &str) -> Result<AccessRequest> {
+        let code = token::normalize_user_code(id_or_code).unwrap_or_default();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM access_requests r JOIN clients c ON c.id = r.client_id
+             WHERE r.id = ?1 OR (r.user_code = ?2 AND r.status = 'pending')
+             ORDER BY r.created_at DESC LIMIT 1"
+        );
+        let row = self
+            .conn
+            .query_row(&sql, params![id_or_code, code], from_row)
+            .optional()?;
+        let (row, _) = row.ok_or_else(|| Error::UnknownRequest {
+            id: id_or_code.to_string(),
+        })?;
+        row.parse(self.clock.now())
+    }
+
+    /// Requests, newest first: the pending ones, or (`all`) every one.
+    pub fn access_requests(&self, all: bool) -> Result<Vec<AccessRequest>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM access_requests r JOIN clients c ON c.id = r.client_id ORDER BY r.created_at DESC, r.id"
+        );
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for row in self.conn.prepare(&sql)?.query_map([], from_row)? {
+            let request = row?.0.parse(now)?;
+            if all || request.status == RequestStatus::Pending {
+                out.push(request);
+            }
+        }
+        Ok(out)
+    }
+
+    fn pending_request(&self, id_or_code: &str) -> Result<AccessRequest> {
+        let request = self.access_request(id_or_code)?;
+        if request.status != RequestStatus::Pending {
+            return Err(Error::RequestNotPending {
+                id: request.id,
+                status: request.status.name().into(),
+            });
+        }
+        Ok(request)
+    }
+
+    /// The person approves, as asked or narrower. Returns the grant; the
+    /// company collects its token on its next poll.
+    pub fn approve_request(&self, id_or_code: &str, approval: &Approval) -> Result<Grant> {
+        let tx = self.write_tx()?;
+        let request = self.pending_request(id_or_code)?;
+        let granted = narrow(&request.details, approval)?;
+        if !scope::is_within_request(&granted, &request.details) {
+            return Err(Error::WiderThanAsked(
+                "the answer reaches outside the request".into(),
+            ));
+        }
+        let lifetime = match approval.lifetime {
+            Some(l) if l > request.grant_lifetime => {
+                return Err(Error::WiderThanAsked(format!(
+                    "the company asked for {} seconds; a grant may be shorter, not longer",
+                    request.grant_lifetime
+                )))
+            }
+            Some(l) if l < MIN_GRANT_LIFETIME_SECS => {
+                return Err(Error::InvalidRequest(format!(
+                    "a grant lasts at least {MIN_GRANT_LIFETIME_SECS} seconds"
+                )))
+            }
+            Some(l) => l,
+            None => request.grant_lifetime,
+        };
+        let now = self.clock.now();
+        let grant_id = token::new_id("grt_")?;
+        let details_json =
+            serde_json::to_string(&granted).map_err(|e| Error::Internal(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO grants (id, client_id, request_id, details, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![grant_id, request.client_id, request.id, details_json, format_time(now), format_time(now + Duration::seconds(lifetime))],
+        )?;
+        tx.execute(
+            "UPDATE access_requests SET status = 'approved', decided_at = ?2, grant_id = ?3 WHERE id = ?1",
+            params![request.id, format_time(now), grant_id],
+        )?;
+        let mut entry = NewEntry::owner("grant");
+        entry.client_id = Some(request.client_id.clone());
+        entry.grant_id = Some(grant_id.clone());
+        entry.reason = Some(format!(
+            "granted {} for {lifetime} s",
+            describe_paths(&granted)
+        ));
+        audit::append_in(&tx, &format_time(now), &[entry])?;
+        let grant = self.grant(&grant_id)?;
+        tx.commit()?;
+        Ok(grant)
+    }
+
+    /// The person says no.
+    pub fn deny_request(&self, id_or_code: &str) -> Result<AccessRequest> {
+        let tx = self.write_tx()?;
+        let request = self.pending_request(id_or_code)?;
+        let now = format_time(self.clock.now());
+        tx.execute(
+            "UPDATE access_requests SET status = 'denied', decided_at = ?2 WHERE id = ?1",
+            params![request.id, now],
+        )?;
+        let mut entry = NewEntry::owner("deny");
+        entry.client_id = Some(request.client_id.clone());
+        audit::append_in(&tx, &now, &[entry])?;
+        let denied = self.access_request(&request.id)?;
+        tx.commit()?;
+        Ok(denied)
+    }
+
+    /// A company polls with its device code (RFC 8628 §3.4).
+    pub fn poll_device_code(&self, client_id: &str, device_code: &str) -> Result<Poll> {
+        let invalid = || Error::InvalidGrant("unknown, used or foreign device code".into());
+        let hash: TokenHash =
+            token::check(device_code, token::DEVICE_CODE_PREFIX).map_err(|_| invalid())?;
+        let tx = self.write_tx()?;
+        let row: Option<PollRow> = tx
+            .query_row(
+                "SELECT id, client_id, status, poll_interval, last_polled_at, grant_id, expires_at
+                 FROM access_requests WHERE device_code_hash = ?1",
+                [hash.as_str()],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((id, owner, status, interval, last_polled, grant_id, expires_at)) = row else {
+            return Err(invalid());
+        };
+        if owner != client_id {
+            return Err(invalid());
+        }
+        let now = self.clock.now();
+        let now_text = format_time(now);
+        let outcome = match RequestStatus::parse(&status) {
+            RequestStatus::Completed => return Err(invalid()),
+            RequestStatus::Denied => Poll::Denied,
+            RequestStatus::Expired => Poll::Expired,
+            RequestStatus::Pending if now >= parse_time(&expires_at)? => {
+                tx.execute(
+                    "UPDATE access_requests SET status = 'expired' WHERE id = ?1",
+                    [&id],
+                )?;
+                Poll::Expired
+            }
+            RequestStatus::Pending => {
+                let too_soon = match last_polled.as_deref().map(parse_time).transpose()? {
+                    Some(last) => now < last + Duration::seconds(interval),
+                    None => false,
+                };
+                if too_soon {
+                    let slower = interval + SLOW_DOWN_STEP_SECS;
+                    tx.execute(
+                        "UPDATE access_requests SET poll_interval = ?2, last_polled_at = ?3 WHERE id = ?1",
+                        params![id, slower, now_text],
+                    )?;
+                    Poll::SlowDown { interval: slower }
+                } else {
+                    tx.execute(
+                        "UPDATE access_requests SET last_polled_at = ?2 WHERE id = ?1",
+                        params![id, now_text],
+                    )?;
+                    Poll::Pending
+                }
+            }
+            RequestStatus::Approved => {
+                let grant_id = grant_id
+                    .ok_or_else(|| Error::Internal("approved request without grant".into()))?;
+                let grant = self.grant(&grant_id)?;
+                let (access_token, hash) = token::generate(token::ACCESS_TOKEN_PREFIX)?;
+                tx.execute(
+                    "INSERT INTO tokens (hash, grant_id, client_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![hash.as_str(), grant.id, client_id, now_text, format_time(grant.expires_at)],
+                )?;
+                tx.execute("UPDATE access_requests SET status = 'completed', last_polled_at = ?2 WHERE id = ?1", params![id, now_text])?;
+                let mut entry = NewEntry {
+                    actor: client_id.to_string(),
+                    client_id: Some(client_id.to_string()),
+                    action: "token".into(),
+                    ..Default::default()
+                };
+                entry.grant_id = Some(grant.id.clone());
+                audit::append_in(&tx, &now_text, &[entry])?;
+                // Rounded up: stored times have millisecond precision.
+                let expires_in = ((grant.expires_at - now).num_milliseconds().max(0) + 999) / 1000;
+                Poll::Issued {
+                    access_token,
+                    grant,
+                    expires_in,
+                }
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+}
+
+/// id, client_id, status, poll_interval, last_polled_at, grant_id, expires_at.
+type PollRow = (
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+/// `/contact/, /preferences/communication (read)` for log lines.
+pub fn describe_paths(details: &[PodAccess]) -> String {
+    details
+        .iter()
+        .map(|d| {
+            let paths: Vec<&str> = d.paths.iter().map(PodPath::as_str).collect();
+            let actions: Vec<&str> = d.actions.iter().map(|a| a.name()).collect();
+            format!("{} ({})", paths.join(", "), actions.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::category::Sensitivity;
+    use crate::client::ClientRegistration;
+    use crate::clock::ManualClock;
+    use crate::grant::{GrantStatus, TokenRejected};
+    use crate::scope::{Action, Target};
+    use crate::testing::memory_store;
+    use secrecy::ExposeSecret;
+
+    fn setup() -> (tempfile::TempDir, Store, ManualClock, String) {
+        let (dir, mut store) = memory_store();
+        let clock = ManualClock::new(Utc::now());
+        store.set_clock(Arc::new(clock.clone()));
+        let client = store
+            .register_client(&ClientRegistration {
+                client_name: "Acme".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        (dir, store, clock, client.id)
+    }
+
+    fn ask(store: &Store, client: &str) -> DeviceAuthorization {
+        let details = scope::parse_requested(
+            r#"[{"type": "pod_access", "paths": ["/contact/", "/health/"], "actions": ["read"],
+                 "datatypes": ["contact", "health"], "purpose": "Deliveries"}]"#,
+        )
+        .unwrap();
+        store.request_access(client, details, 3600).unwrap()
+    }
+
+    fn poll(store: &Store, client: &str, auth: &DeviceAuthorization) -> Result<Poll> {
+        store.poll_device_code(client, auth.device_code.expose_secret())
+    }
+
+    #[test]
+    fn full_flow_pending_slow_down_approve_token_once() {
+        let (_d, store, clock, client) = setup();
+        let auth = ask(&store, &client);
+        assert_eq!(auth.request.sensitive_asked, [Category::Health]);
+        assert!(matches!(poll(&store, &client, &auth), Ok(Poll::Pending)));
+        assert!(matches!(
+            poll(&store, &client, &auth),
+            Ok(Poll::SlowDown { interval: 10 })
+        ));
+        clock.advance(Duration::seconds(11));
+        assert!(matches!(poll(&store, &client, &auth), Ok(Poll::Pending)));
+
+        let approval = Approval {
+            only: vec![PodPath::parse("/contact/").unwrap()],
+            lifetime: Some(600),
+            sensitive: vec![],
+        };
+        let grant = store
+            .approve_request(&auth.request.user_code.to_lowercase(), &approval)
+            .unwrap();
+        assert_eq!(
+            grant.details[0].paths,
+            [PodPath::parse("/contact/").unwrap()]
+        );
+        assert!(grant.details[0].sensitive.is_empty());
+        let Ok(Poll::Issued {
+            access_token,
+            expires_in,
+            ..
+        }) = poll(&store, &client, &auth)
+        else {
+            panic!("no token")
+        };
+        assert_eq!(expires_in, 600);
+        assert!(
+            matches!(poll(&store, &client, &auth), Err(Error::InvalidGrant(_))),
+            "a device code works once"
+        );
+
+        let access = store
+            .authenticate(access_token.expose_secret())
+            .unwrap()
+            .unwrap();
+        let email = PodPath::parse("/contact/email").unwrap();
+        let t = Target {
+            path: &email,
+            category: Category::Contact,
+            sensitivity: Sensitivity::Normal,
+        };
+        assert!(scope::allows(&access.grant.details, &t, Action::Read));
+
+        clock.advance(Duration::seconds(601));
+        assert_eq!(
+            store
+                .authenticate(access_token.expose_secret())
+                .unwrap()
+                .unwrap_err(),
+            TokenRejected::Expired
+        );
+        assert_eq!(store.grant(&grant.id).unwrap().status, GrantStatus::Expired);
+    }
+
+    #[test]
+    fn revocation_takes_effect_at_once() {
+        let (_d, store, _clock, client) = setup();
+        let auth = ask(&store, &client);
+        let grant = store
+            .approve_request(&auth.request.id, &Approval::default())
+            .unwrap();
+        let Ok(Poll::Issued { access_token, .. }) = poll(&store, &client, &auth) else {
+            panic!()
+        };
+        assert!(store
+            .authenticate(access_token.expose_secret())
+            .unwrap()
+            .is_ok());
+        store.revoke_grant(&grant.id).unwrap();
+        assert_eq!(
+            store
+                .authenticate(access_token.expose_secret())
+                .unwrap()
+                .unwrap_err(),
+            TokenRejected::Revoked
+        );
+        assert_eq!(
+            store.grants().unwrap()[0].status,
+            GrantStatus::Revoked,
+            "kept as history"
+        );
+    }
+
+    #[test]
+    fn deny_expire_and_bounds() {
+        let (_d, store, clock, client) = setup();
+        let denied = ask(&store, &client);
+        store.deny_request(&denied.request.id).unwrap();
+        assert!(matches!(poll(&store, &client, &denied), Ok(Poll::Denied)));
+        assert!(matches!(
+            store.approve_request(&denied.request.id, &Approval::default()),
+            Err(Error::RequestNotPending { .. })
+        ));
+
+        let late = ask(&store, &client);
+        clock.advance(Duration::seconds(REQUEST_TTL_SECS + 1));
+        assert_eq!(
+            store.access_request(&late.request.id).unwrap().status,
+            RequestStatus::Expired
+        );
+        assert!(matches!(poll(&store, &client, &late), Ok(Poll::Expired)));
+
+        for _ in 0..MAX_PENDING_PER_CLIENT {
+            ask(&store, &client);
+        }
+        let details = late.request.details.clone();
+        assert!(matches!(
+            store.request_access(&client, details.clone(), 3600),
+            Err(Error::TooManyPending { .. })
+        ));
+        assert!(matches!(
+            store.request_access(&client, details, 10),
+            Err(Error::InvalidRequest(_))
+        ));
+
+        let other = store
+            .register_client(&ClientRegistration {
+                client_name: "Other".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let fresh = ask(&store, &other.id);
+        assert!(
+            matches!(poll(&store, &client, &fresh), Err(Error::InvalidGrant(_))),
+            "another client's device code"
+        );
+        assert!(matches!(
+            store.poll_device_code(&client, "csd_garbage"),
+            Err(Error::InvalidGrant(_))
+        ));
+    }
+
+    #[test]
+    fn approvals_can_narrow_but_never_widen() {
+        let (_d, store, _clock, client) = setup();
+        let auth = ask(&store, &client);
+        let id = auth.request.id.clone();
+        let wider = Approval {
+            only: vec![PodPath::parse("/").unwrap()],
+            ..Default::default()
+        };
+        let elsewhere = Approval {
+            only: vec![PodPath::parse("/finance/").unwrap()],
+            ..Default::default()
+        };
+        let longer = Approval {
+            lifetime: Some(7200),
+            ..Default::default()
+        };
+        let unasked = Approval {
+            sensitive: vec![Category::Finance],
+            ..Default::default()
+        };
+        // `--only /` covers everything asked: the grant is exactly the request.
+        let as_asked = store.approve_request(&id, &wider).unwrap();
+        assert_eq!(as_asked.details[0].paths, auth.request.details[0].paths);
+        let auth2 = ask(&store, &client);
+        for bad in [elsewhere, longer, unasked] {
+            assert!(
+                matches!(
+                    store.approve_request(&auth2.request.id, &bad),
+                    Err(Error::WiderThanAsked(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        let ticked = Approval {
+            sensitive: vec![Category::Health],
+            ..Default::default()
+        };
+        let g = store.approve_request(&auth2.request.id, &ticked).unwrap();
+        assert_eq!(g.details[0].sensitive, [Category::Health]);
+    }
+
+    #[test]
+    fn owner_actions_and_requests_are_logged_in_the_chain() {
+        let (_d, store, _clock, client) = setup();
+        let auth = ask(&store, &client);
+        let grant = store
+            .approve_request(&auth.request.id, &Approval::default())
+            .unwrap();
+        store.revoke_grant(&grant.id).unwrap();
+        let actions: Vec<String> = store
+            .audit_log(&Default::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(actions, ["request", "grant", "revoke"]);
+        assert_eq!(store.verify_audit_log().unwrap().first_broken, None);
+    }
+}
