@@ -47,6 +47,8 @@ pub enum Command {
     /// Show or change communication preferences.
     #[command(subcommand)]
     Prefs(PrefsCommand),
+    /// Run the pod API for companies until interrupted (Ctrl-C / SIGTERM).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +135,19 @@ pub struct HistoryArgs {
     /// Print JSON, for scripts.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; loopback by default. Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = custodian_server::DEFAULT_BIND)]
+    pub bind: std::net::SocketAddr,
+    /// A public host name the pod also answers to (besides its loopback names).
+    #[arg(long, value_name = "HOST")]
+    pub public_name: Option<String>,
+    /// Largest request body accepted, in bytes (larger gets 413).
+    #[arg(long, value_name = "BYTES", default_value_t = custodian_server::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
 }
 
 #[derive(Debug, Subcommand)]

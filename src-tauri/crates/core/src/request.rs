@@ -32,6 +32,8 @@ pub const SLOW_DOWN_STEP_SECS: i64 = 5;
 pub const MAX_PENDING_PER_CLIENT: usize = 5;
 /// Bounds on the grant lifetime a company may ask for.
 pub const MIN_GRANT_LIFETIME_SECS: i64 = 60;
+/// The shortest grant the person may give (narrowing can go this far).
+pub const MIN_GRANTED_LIFETIME_SECS: i64 = 1;
 pub const MAX_GRANT_LIFETIME_SECS: i64 = 366 * 24 * 3600;
 
 /// Where a request stands.
@@ -374,9 +376,9 @@ impl Store {
                     request.grant_lifetime
                 )))
             }
-            Some(l) if l < MIN_GRANT_LIFETIME_SECS => {
+            Some(l) if l < MIN_GRANTED_LIFETIME_SECS => {
                 return Err(Error::InvalidRequest(format!(
-                    "a grant lasts at least {MIN_GRANT_LIFETIME_SECS} seconds"
+                    "a grant lasts at least {MIN_GRANTED_LIFETIME_SECS} second"
                 )))
             }
             Some(l) => l,

@@ -337,6 +337,17 @@ impl Vault {
         Ok(())
     }
 
+    /// Another connection to the same database, for a door that serves
+    /// several requests at once (the pod API keeps a small pool).
+    pub fn open_store(&self) -> Result<Store> {
+        let conn = db::open_encrypted(
+            &self.dir.join(DB_FILE),
+            &self.key,
+            &db::now_text(&SystemClock),
+        )?;
+        Ok(Store::new(conn))
+    }
+
     /// The vault's directory.
     pub fn dir(&self) -> &Path {
         &self.dir

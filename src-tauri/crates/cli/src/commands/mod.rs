@@ -3,6 +3,7 @@
 
 mod data;
 mod prefs;
+mod serve;
 mod vault;
 
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<(), Fail> {
         Command::Rm(args) => data::rm(&ctx, &args.path),
         Command::History(args) => data::history(&ctx, args),
         Command::Prefs(cmd) => prefs::run(&ctx, cmd),
+        Command::Serve(args) => serve::run(&ctx, args),
     }
 }
 

@@ -1,0 +1,67 @@
+//! serve: the pod API on an unlocked vault until Ctrl-C or SIGTERM.
+
+use custodian_server::ServeOptions;
+
+use super::Context;
+use crate::cli::ServeArgs;
+use crate::fail::{code, Fail};
+use crate::output::print;
+
+pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
+    let vault = ctx.unlock()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Fail::new(
+                code::ERROR,
+                format!("could not start the server runtime: {e}"),
+            )
+        })?;
+    let options = ServeOptions {
+        bind: args.bind,
+        public_name: args.public_name,
+        max_body_bytes: args.max_body_bytes,
+    };
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(options.bind)
+            .await
+            .map_err(|e| Fail::new(code::ERROR, format!("cannot listen on {}: {e}", options.bind)))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Fail::new(code::ERROR, format!("cannot listen on {}: {e}", options.bind)))?;
+        if !bound.ip().is_loopback() {
+            eprintln!("custodian: warning: serving on {bound}, reachable from other machines; companies still need a grant");
+        }
+        // The first line is the readiness signal scripts and tests wait for.
+        print(&format!(
+            "Serving the pod API on http://{bound} (metadata: http://{bound}/.well-known/oauth-authorization-server). Ctrl-C stops it.\n"
+        ))?;
+        custodian_server::serve(&vault, listener, &options, shutdown_signal())
+            .await
+            .map_err(|e| Fail::new(code::ERROR, format!("the server stopped: {e}")))?;
+        print("Stopped. Every request was logged.\n")
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

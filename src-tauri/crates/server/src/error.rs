@@ -1,0 +1,126 @@
+//! Errors as companies see them: RFC 6749 / 6750 JSON bodies
+//! (`error`, `error_description`), the right status, and for bearer-token
+//! failures a `WWW-Authenticate` header. Never a stack trace or a secret.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error response.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: String,
+    pub www_authenticate: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            error,
+            description: description.into(),
+            www_authenticate: None,
+        }
+    }
+
+    pub fn bad_request(error: &'static str, description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error, description)
+    }
+
+    /// 401 for an unknown, expired, revoked or malformed token (RFC 6750 §3.1).
+    pub fn invalid_token(description: impl Into<String>) -> Self {
+        let description = description.into();
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            description.clone(),
+        );
+        e.www_authenticate = Some(format!(
+            "Bearer realm=\"custodian\", error=\"invalid_token\", error_description=\"{}\"",
+            description.replace('"', "'")
+        ));
+        e
+    }
+
+    /// 401 when no token was sent at all (RFC 6750 §3.1: no error code).
+    pub fn no_token() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request",
+            "send an access token in the Authorization header: Bearer cst_…",
+        );
+        e.www_authenticate = Some("Bearer realm=\"custodian\"".into());
+        e
+    }
+
+    /// 403 outside the grant (RFC 6750 §3.1).
+    pub fn insufficient_scope(description: impl Into<String>) -> Self {
+        let description = description.into();
+        let mut e = Self::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            description.clone(),
+        );
+        e.www_authenticate = Some(format!(
+            "Bearer realm=\"custodian\", error=\"insufficient_scope\", error_description=\"{}\"",
+            description.replace('"', "'")
+        ));
+        e
+    }
+
+    /// 500 without details (they go to the server's log, not the client).
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the pod could not complete the request",
+        )
+    }
+
+    /// Maps a core error met while serving a company.
+    pub fn from_core(e: &custodian_core::Error) -> Self {
+        use custodian_core::Error as E;
+        match e {
+            E::PathRejected { .. } => Self::bad_request("invalid_request", e.to_string()),
+            E::NotFound { .. } | E::Deleted { .. } | E::VersionNotFound { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            E::InvalidContent { .. } | E::IsContainer { .. } => {
+                Self::bad_request("invalid_request", e.to_string())
+            }
+            E::InvalidRequest(m) => Self::bad_request("invalid_request", m.clone()),
+            E::InvalidDetails(m) => Self::bad_request("invalid_authorization_details", m.clone()),
+            E::UnknownClient { .. } => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client_id: register first",
+            ),
+            E::TooManyPending { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", e.to_string())
+            }
+            E::InvalidGrant(m) => Self::bad_request("invalid_grant", m.clone()),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": self.error, "error_description": self.description});
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(value) = self
+            .www_authenticate
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}

@@ -1,0 +1,241 @@
+//! The OAuth 2.0 endpoints: RFC 8414 metadata, RFC 7591 registration,
+//! RFC 8628 device authorization (with RFC 9396 details) and token polling,
+//! RFC 7009 revocation and RFC 7662 introspection. Each parses the request,
+//! calls the core, and maps the answer; the flow's rules live in the core.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use custodian_core::client::ClientRegistration;
+use custodian_core::request::Poll;
+use custodian_core::scope;
+use custodian_core::token::reveal;
+use serde_json::json;
+
+use crate::body::{read_body, Limited};
+use crate::error::ApiError;
+use crate::state::Pod;
+
+/// The grant type of RFC 8628.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+fn issuer(headers: &HeaderMap) -> String {
+    // The Host was checked by the middleware before we get here.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn form(bytes: &[u8]) -> Result<HashMap<String, String>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_request",
+            format!("the body must be form-encoded: {e}"),
+        )
+    })?;
+    let mut map = HashMap::new();
+    for (k, v) in pairs {
+        if map.insert(k.clone(), v).is_some() {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                format!("parameter {k} given twice"),
+            ));
+        }
+    }
+    Ok(map)
+}
+
+fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_request", format!("missing parameter {name}"))
+        })
+}
+
+/// `GET /.well-known/oauth-authorization-server`
+pub async fn metadata(headers: HeaderMap) -> Response {
+    let iss = issuer(&headers);
+    Json(json!({
+        "issuer": iss,
+        "registration_endpoint": format!("{iss}/oauth/register"),
+        "device_authorization_endpoint": format!("{iss}/oauth/device_authorization"),
+        "token_endpoint": format!("{iss}/oauth/token"),
+        "revocation_endpoint": format!("{iss}/oauth/revoke"),
+        "introspection_endpoint": format!("{iss}/oauth/introspect"),
+        "grant_types_supported": [DEVICE_CODE_GRANT],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "introspection_endpoint_auth_methods_supported": ["none"],
+        "authorization_details_types_supported": [scope::POD_ACCESS],
+        "service_documentation": format!("{iss}/device"),
+    }))
+    .into_response()
+}
+
+/// `POST /oauth/register` (JSON).
+pub async fn register(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Response, ApiError> {
+    let bytes = read_body(body, pod.config.max_body_bytes).await?;
+    let reg: ClientRegistration = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request("invalid_client_metadata", format!("registration: {e}"))
+    })?;
+    let client = pod
+        .with_store(move |store| store.register_client(&reg))
+        .await?
+        .map_err(|e| match e {
+            custodian_core::Error::InvalidRequest(m) => {
+                ApiError::bad_request("invalid_client_metadata", m)
+            }
+            other => ApiError::from_core(&other),
+        })?;
+    let mut entry = custodian_core::audit::NewEntry {
+        actor: client.id.clone(),
+        client_id: Some(client.id.clone()),
+        action: "register".into(),
+        ..Default::default()
+    };
+    entry.reason = Some(format!("registered as {:?}", client.name));
+    pod.audit.record(entry).await?;
+    Ok(no_store(
+        (
+            StatusCode::CREATED,
+            Json(json!({
+                "client_id": client.id,
+                "client_id_issued_at": client.created_at.timestamp(),
+                "client_name": client.name,
+                "client_uri": client.uri,
+                "contacts": client.contacts,
+                "grant_types": [DEVICE_CODE_GRANT],
+                "token_endpoint_auth_method": "none",
+            })),
+        )
+            .into_response(),
+    ))
+}
+
+/// `POST /oauth/device_authorization` (form): a company asks.
+pub async fn device_authorization(
+    State(pod): State<Arc<Pod>>,
+    headers: HeaderMap,
+    body: Limited,
+) -> Result<Response, ApiError> {
+    let bytes = read_body(body, pod.config.max_body_bytes).await?;
+    let params = form(&bytes)?;
+    let client_id = required(&params, "client_id")?.to_string();
+    let details = scope::parse_requested(required(&params, "authorization_details")?)
+        .map_err(|e| ApiError::bad_request("invalid_authorization_details", e.0))?;
+    let lifetime: i64 = required(&params, "grant_lifetime")?.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_request",
+            "grant_lifetime must be a number of seconds",
+        )
+    })?;
+    let auth = pod
+        .with_store(move |store| store.request_access(&client_id, details, lifetime))
+        .await?
+        .map_err(|e| ApiError::from_core(&e))?;
+    let iss = issuer(&headers);
+    Ok(no_store(
+        Json(json!({
+            "device_code": reveal(&auth.device_code),
+            "user_code": auth.request.user_code,
+            "verification_uri": format!("{iss}/device"),
+            "expires_in": auth.expires_in,
+            "interval": auth.interval,
+        }))
+        .into_response(),
+    ))
+}
+
+/// `POST /oauth/token` (form): the company polls.
+pub async fn token(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Response, ApiError> {
+    let bytes = read_body(body, pod.config.max_body_bytes).await?;
+    let params = form(&bytes)?;
+    let grant_type = required(&params, "grant_type")?;
+    if grant_type != DEVICE_CODE_GRANT {
+        return Err(ApiError::bad_request(
+            "unsupported_grant_type",
+            format!("only {DEVICE_CODE_GRANT}"),
+        ));
+    }
+    let client_id = required(&params, "client_id")?.to_string();
+    let device_code = required(&params, "device_code")?.to_string();
+    let poll = pod
+        .with_store(move |store| store.poll_device_code(&client_id, &device_code))
+        .await?
+        .map_err(|e| ApiError::from_core(&e))?;
+    let pending = |error: &'static str, text: &str| Err(ApiError::bad_request(error, text));
+    match poll {
+        Poll::Pending => pending("authorization_pending", "the person has not answered yet"),
+        Poll::SlowDown { interval } => pending(
+            "slow_down",
+            &format!("poll at most every {interval} seconds"),
+        ),
+        Poll::Denied => pending("access_denied", "the person said no"),
+        Poll::Expired => pending("expired_token", "nobody answered in time; ask again"),
+        Poll::Issued {
+            access_token,
+            grant,
+            expires_in,
+        } => Ok(no_store(
+            Json(json!({
+                "access_token": reveal(&access_token),
+                "token_type": "Bearer",
+                "expires_in": expires_in,
+                "authorization_details": grant.details,
+            }))
+            .into_response(),
+        )),
+    }
+}
+
+/// `POST /oauth/revoke` (form): the company gives a token back. Always 200.
+pub async fn revoke(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Response, ApiError> {
+    let bytes = read_body(body, pod.config.max_body_bytes).await?;
+    let params = form(&bytes)?;
+    let token = required(&params, "token")?.to_string();
+    let client_id = params.get("client_id").cloned().unwrap_or_default();
+    pod.with_store(move |store| store.revoke_token(&client_id, &token))
+        .await?
+        .map_err(|e| ApiError::from_core(&e))?;
+    Ok(no_store(StatusCode::OK.into_response()))
+}
+
+/// `POST /oauth/introspect` (form): a token's holder checks it.
+pub async fn introspect(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Response, ApiError> {
+    let bytes = read_body(body, pod.config.max_body_bytes).await?;
+    let params = form(&bytes)?;
+    let token = required(&params, "token")?.to_string();
+    let answer = pod
+        .with_store(move |store| store.introspect(&token))
+        .await?
+        .map_err(|e| ApiError::from_core(&e))?;
+    Ok(no_store(Json(answer).into_response()))
+}
+
+/// `GET /device`: where the user code is entered — not here: approving is
+/// done by the person in the Custodian app or CLI, never over HTTP.
+pub async fn device_page() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "To answer this request, open the Custodian app (Requests), or run:\n\n    custodian requests list\n    custodian requests approve USER-CODE\n\nApproval never happens over this page.\n",
+    )
+        .into_response()
+}

@@ -1,0 +1,564 @@
+//! `/pod/{path}`: LDP-style reads and writes under a grant. Every request,
+//! allowed or denied, is recorded in the access log before it is answered.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use custodian_core::audit::{NewEntry, Outcome};
+use custodian_core::grant::{Access, TokenRejected};
+use custodian_core::resource::{Author, ListEntry, NewResource, OCTET_STREAM};
+use custodian_core::scope::{self, Action, Target};
+use custodian_core::{PodPath, Store};
+use serde_json::json;
+
+use crate::body::read_body;
+use crate::error::ApiError;
+use crate::state::Pod;
+
+/// What a handler decided, before the log entry is committed.
+enum Reply {
+    Content {
+        content_type: String,
+        etag: String,
+        bytes: Vec<u8>,
+    },
+    NotModified {
+        etag: String,
+    },
+    Listing(serde_json::Value),
+    Written {
+        created: bool,
+        etag: String,
+        location: Option<String>,
+    },
+    Deleted,
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let quoted = |etag: &str| {
+            HeaderValue::from_str(&format!("\"{etag}\""))
+                .unwrap_or(HeaderValue::from_static("\"\""))
+        };
+        match self {
+            Reply::Content {
+                content_type,
+                etag,
+                bytes,
+            } => {
+                let mut r = bytes.into_response();
+                let h = r.headers_mut();
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_str(&content_type)
+                        .unwrap_or(HeaderValue::from_static(OCTET_STREAM)),
+                );
+                h.insert(header::ETAG, quoted(&etag));
+                h.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-cache"),
+                );
+                h.insert(
+                    "x-content-type-options",
+                    HeaderValue::from_static("nosniff"),
+                );
+                r
+            }
+            Reply::NotModified { etag } => {
+                let mut r = StatusCode::NOT_MODIFIED.into_response();
+                r.headers_mut().insert(header::ETAG, quoted(&etag));
+                r
+            }
+            Reply::Listing(value) => {
+                let mut r = Json(value).into_response();
+                r.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-cache"),
+                );
+                r
+            }
+            Reply::Written {
+                created,
+                etag,
+                location,
+            } => {
+                let mut r = if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::NO_CONTENT
+                }
+                .into_response();
+                r.headers_mut().insert(header::ETAG, quoted(&etag));
+                if let Some(loc) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                    r.headers_mut().insert(header::LOCATION, loc);
+                }
+                r
+            }
+            Reply::Deleted => StatusCode::NO_CONTENT.into_response(),
+        }
+    }
+}
+
+/// One request to the pod, as the decision needs it.
+struct PodRequest {
+    method: Method,
+    path: PodPath,
+    if_none_match: Option<String>,
+    content_type: Option<String>,
+    slug: Option<String>,
+    body: Vec<u8>,
+}
+
+fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::invalid_token("the Authorization header is not text"))?;
+    match text.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_string()))
+        }
+        _ => Err(ApiError::invalid_token(
+            "use the Bearer scheme: Authorization: Bearer cst_…",
+        )),
+    }
+}
+
+fn entry(
+    client_id: &str,
+    method: &Method,
+    path: &str,
+    outcome: Outcome,
+    reason: Option<String>,
+    grant: Option<&str>,
+) -> NewEntry {
+    let action = match *method {
+        Method::GET | Method::HEAD => "read",
+        Method::DELETE => "delete",
+        _ => "write",
+    };
+    NewEntry {
+        actor: client_id.to_string(),
+        client_id: Some(client_id.to_string()),
+        action: action.into(),
+        method: Some(method.to_string()),
+        path: Some(path.to_string()),
+        outcome: Some(outcome),
+        reason,
+        grant_id: grant.map(str::to_string),
+    }
+}
+
+/// The single handler for every method on `/pod/…`.
+pub async fn handle(
+    State(pod): State<Arc<Pod>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match serve(pod, peer, method, uri, headers, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn serve(
+    pod: Arc<Pod>,
+    peer: SocketAddr,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("access_token=")))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "tokens go in the Authorization header, never in the URL",
+        ));
+    }
+    let token = bearer(&headers)?.ok_or_else(ApiError::no_token)?;
+    if pod
+        .failures
+        .exhausted(peer.ip(), pod.config.failed_auth_per_minute)
+    {
+        // Only failures are limited: a valid token is never slowed down.
+        let check = token.clone();
+        let valid = pod
+            .with_store(move |s| matches!(s.authenticate(&check), Ok(Ok(_))))
+            .await?;
+        if !valid {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                "too many failed token attempts; wait a minute",
+            ));
+        }
+    }
+    // The raw (still percent-encoded) path goes to the core's one normalizer.
+    let raw = uri.path().strip_prefix("/pod").unwrap_or("");
+    let raw = if raw.is_empty() { "/" } else { raw };
+    let path = custodian_core::path::parse_path(raw).map_err(|e| ApiError::from_core(&e))?;
+    let body = read_body(body, pod.config.max_body_bytes).await?.to_vec();
+    let request = PodRequest {
+        method: method.clone(),
+        path,
+        if_none_match: headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        slug: headers
+            .get("slug")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body,
+    };
+    let (result, log) = pod
+        .with_store(move |store| match store.authenticate(&token) {
+            Err(e) => (Err(ApiError::from_core(&e)), None),
+            Ok(Err(rejected)) => (Err(rejected_error(&rejected)), Some(Err(rejected))),
+            Ok(Ok(access)) => {
+                let (result, entry) = decide(store, &access, request);
+                (result, Some(Ok(entry)))
+            }
+        })
+        .await?;
+    match log {
+        Some(Ok(entry)) => pod.audit.record(entry).await?,
+        Some(Err(_)) => {
+            pod.failures.record_failure(peer.ip());
+            let mut e = entry(
+                "anonymous",
+                &method,
+                uri.path(),
+                Outcome::Denied,
+                Some("invalid_token".into()),
+                None,
+            );
+            e.actor = "anonymous".into();
+            e.client_id = None;
+            pod.audit.record(e).await?;
+        }
+        None => {}
+    }
+    result.map(IntoResponse::into_response)
+}
+
+fn rejected_error(r: &TokenRejected) -> ApiError {
+    ApiError::invalid_token(r.to_string())
+}
+
+/// Authorizes and performs one request under `access`. Returns the reply and
+/// the log entry that must be committed before the reply is sent.
+fn decide(store: &Store, access: &Access, req: PodRequest) -> (Result<Reply, ApiError>, NewEntry) {
+    let grant = access.grant.id.as_str();
+    let client = access.client_id.as_str();
+    let details = &access.grant.details;
+    let path_text = req.path.to_string();
+    let deny = |why: &str| {
+        (
+            Err(ApiError::insufficient_scope(format!(
+                "your grant does not allow {} {}",
+                req.method, req.path
+            ))),
+            entry(
+                client,
+                &req.method,
+                &path_text,
+                Outcome::Denied,
+                Some(why.to_string()),
+                Some(grant),
+            ),
+        )
+    };
+    let fail = |e: custodian_core::Error| {
+        let api = ApiError::from_core(&e);
+        let reason = api.error.to_string();
+        (
+            Err(api),
+            entry(
+                client,
+                &req.method,
+                &path_text,
+                Outcome::Denied,
+                Some(reason),
+                Some(grant),
+            ),
+        )
+    };
+    let allowed = |reply: Reply| {
+        (
+            Ok(reply),
+            entry(
+                client,
+                &req.method,
+                &path_text,
+                Outcome::Allowed,
+                None,
+                Some(grant),
+            ),
+        )
+    };
+    let author = Author::Client(client.to_string());
+
+    match req.method {
+        Method::GET | Method::HEAD if req.path.is_container() => {
+            if !details.iter().any(|d| d.covers_listing(&req.path)) {
+                return deny("insufficient_scope");
+            }
+            let entries = match store.list(&req.path) {
+                Ok(e) => e,
+                Err(e) => return fail(e),
+            };
+            let members: Vec<serde_json::Value> = entries
+                .iter()
+                .filter_map(|e| match e {
+                    ListEntry::Container { path, .. } => details
+                        .iter()
+                        .any(|d| d.covers_listing(path))
+                        .then(|| json!({"path": path, "kind": "container"})),
+                    ListEntry::Resource(m) => {
+                        let t = Target { path: &m.path, category: m.category, sensitivity: m.sensitivity };
+                        scope::allows(details, &t, Action::Read).then(|| {
+                            json!({"path": m.path, "kind": "resource", "content_type": m.content_type,
+                                   "category": m.category, "etag": m.etag, "size": m.size, "updated_at": m.updated_at})
+                        })
+                    }
+                })
+                .collect();
+            allowed(Reply::Listing(
+                json!({"path": req.path, "members": members}),
+            ))
+        }
+        Method::GET | Method::HEAD => {
+            let meta = match store.live_meta(&req.path) {
+                Ok(m) => m,
+                Err(e) => return fail(e),
+            };
+            let Some(meta) = meta else {
+                if !details
+                    .iter()
+                    .any(|d| d.covers_new(&req.path, Action::Read))
+                {
+                    return deny("insufficient_scope");
+                }
+                return fail(custodian_core::Error::NotFound {
+                    path: path_text.clone(),
+                });
+            };
+            let t = Target {
+                path: &meta.path,
+                category: meta.category,
+                sensitivity: meta.sensitivity,
+            };
+            if !scope::allows(details, &t, Action::Read) {
+                return deny(if meta.sensitivity.name() == "sensitive" {
+                    "sensitive_not_granted"
+                } else {
+                    "insufficient_scope"
+                });
+            }
+            let quoted = format!("\"{}\"", meta.etag);
+            if req
+                .if_none_match
+                .as_deref()
+                .is_some_and(|v| v.split(',').any(|t| t.trim() == quoted || t.trim() == "*"))
+            {
+                return allowed(Reply::NotModified { etag: meta.etag });
+            }
+            match store.get(&req.path, None) {
+                Ok(r) => allowed(Reply::Content {
+                    content_type: r.meta.content_type,
+                    etag: r.meta.etag,
+                    bytes: r.content,
+                }),
+                Err(e) => fail(e),
+            }
+        }
+        Method::PUT => {
+            if req.path.is_container() {
+                return fail(custodian_core::Error::IsContainer {
+                    path: path_text.clone(),
+                    what: "PUT a resource path",
+                });
+            }
+            let existing = match store.live_meta(&req.path) {
+                Ok(m) => m,
+                Err(e) => return fail(e),
+            };
+            let ok = match &existing {
+                Some(m) => scope::allows(
+                    details,
+                    &Target {
+                        path: &m.path,
+                        category: m.category,
+                        sensitivity: m.sensitivity,
+                    },
+                    Action::Write,
+                ),
+                None => details
+                    .iter()
+                    .any(|d| d.covers_new(&req.path, Action::Write)),
+            };
+            if !ok {
+                return deny("insufficient_scope");
+            }
+            write(
+                store,
+                &req,
+                &req.path,
+                existing.is_none(),
+                &author,
+                allowed,
+                fail,
+            )
+        }
+        Method::POST => {
+            let target = if req.path.is_container() {
+                let name = req
+                    .slug
+                    .as_deref()
+                    .map(|s| {
+                        s.chars()
+                            .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+                            .collect::<String>()
+                    })
+                    .filter(|s| !s.is_empty() && s != "." && s != "..")
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                match custodian_core::path::parse_path(&format!("{}{name}", req.path)) {
+                    Ok(p) => p,
+                    Err(e) => return fail(e),
+                }
+            } else {
+                req.path.clone()
+            };
+            match store.live_meta(&target) {
+                Ok(Some(_)) => {
+                    return (
+                        Err(ApiError::new(
+                            StatusCode::CONFLICT,
+                            "conflict",
+                            format!("{target} exists; POST only creates (use PUT to replace)"),
+                        )),
+                        entry(
+                            client,
+                            &req.method,
+                            target.as_str(),
+                            Outcome::Denied,
+                            Some("conflict".into()),
+                            Some(grant),
+                        ),
+                    )
+                }
+                Ok(None) => {}
+                Err(e) => return fail(e),
+            }
+            if !details.iter().any(|d| {
+                d.covers_new(&target, Action::Append) || d.covers_new(&target, Action::Write)
+            }) {
+                return deny("insufficient_scope");
+            }
+            write(store, &req, &target, true, &author, allowed, fail)
+        }
+        Method::DELETE => {
+            let meta = match store.live_meta(&req.path) {
+                Ok(Some(m)) => m,
+                Ok(None) => {
+                    if !details
+                        .iter()
+                        .any(|d| d.covers_new(&req.path, Action::Write))
+                    {
+                        return deny("insufficient_scope");
+                    }
+                    return fail(custodian_core::Error::NotFound {
+                        path: path_text.clone(),
+                    });
+                }
+                Err(e) => return fail(e),
+            };
+            if !scope::allows(
+                details,
+                &Target {
+                    path: &meta.path,
+                    category: meta.category,
+                    sensitivity: meta.sensitivity,
+                },
+                Action::Write,
+            ) {
+                return deny("insufficient_scope");
+            }
+            match store.delete_as(&req.path, &author) {
+                Ok(_) => allowed(Reply::Deleted),
+                Err(e) => fail(e),
+            }
+        }
+        _ => (
+            Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                "use GET, PUT, POST or DELETE",
+            )),
+            entry(
+                client,
+                &req.method,
+                &path_text,
+                Outcome::Denied,
+                Some("method_not_allowed".into()),
+                Some(grant),
+            ),
+        ),
+    }
+}
+
+fn write<A, F>(
+    store: &Store,
+    req: &PodRequest,
+    target: &PodPath,
+    created: bool,
+    author: &Author,
+    allowed: A,
+    fail: F,
+) -> (Result<Reply, ApiError>, NewEntry)
+where
+    A: Fn(Reply) -> (Result<Reply, ApiError>, NewEntry),
+    F: Fn(custodian_core::Error) -> (Result<Reply, ApiError>, NewEntry),
+{
+    let new = NewResource {
+        content: req.body.clone(),
+        content_type: req
+            .content_type
+            .clone()
+            .unwrap_or_else(|| OCTET_STREAM.to_string()),
+        category: None,
+        mark_sensitive: false,
+    };
+    match store.put_as(target, new, author) {
+        Ok(meta) => {
+            let (result, mut e) = allowed(Reply::Written {
+                created,
+                etag: meta.etag,
+                location: created.then(|| format!("/pod{}", meta.path)),
+            });
+            e.path = Some(target.to_string());
+            (result, e)
+        }
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,183 @@
+//! What every handler shares: a small pool of database connections (rusqlite
+//! is blocking, so work runs on tokio's blocking threads), the audit writer,
+//! the configuration and the failed-token limiter.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use custodian_core::audit::NewEntry;
+use custodian_core::Store;
+use tokio::sync::{oneshot, Semaphore};
+
+use crate::error::ApiError;
+use crate::host::AllowedHosts;
+
+/// How the pod is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub allowed_hosts: AllowedHosts,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Failed token attempts allowed per peer address per minute.
+    pub failed_auth_per_minute: u32,
+}
+
+/// Group commit for the audit log: handlers hand entries to one writer
+/// thread and wait until their entry is durable; the thread writes whatever
+/// has queued up in one transaction, so one fsync covers many requests.
+pub struct AuditWriter {
+    tx: Mutex<Option<mpsc::Sender<Queued>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// An entry waiting to be written, and who to tell when it is.
+type Queued = (NewEntry, oneshot::Sender<bool>);
+
+/// Most entries written in one transaction.
+const MAX_BATCH: usize = 1024;
+
+impl AuditWriter {
+    pub fn start(store: Store) -> Self {
+        let (tx, rx) = mpsc::channel::<Queued>();
+        let thread = std::thread::Builder::new()
+            .name("custodian-audit".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(item) => batch.push(item),
+                            Err(_) => break,
+                        }
+                    }
+                    let (entries, waiters): (Vec<NewEntry>, Vec<oneshot::Sender<bool>>) =
+                        batch.into_iter().unzip();
+                    let ok = match store.append_audit(&entries) {
+                        Ok(()) => true,
+                        Err(e) => {
+                            tracing::error!(error = %e, "could not write the audit log");
+                            false
+                        }
+                    };
+                    for w in waiters {
+                        let _ = w.send(ok);
+                    }
+                }
+            })
+            .ok();
+        AuditWriter {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(thread),
+        }
+    }
+
+    /// Records an entry and waits until it is committed. A request whose
+    /// entry cannot be logged is not answered with data.
+    pub async fn record(&self, entry: NewEntry) -> Result<(), ApiError> {
+        let (done, wait) = oneshot::channel();
+        let sent = {
+            let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+            guard
+                .as_ref()
+                .map(|tx| tx.send((entry, done)).is_ok())
+                .unwrap_or(false)
+        };
+        if sent && wait.await.unwrap_or(false) {
+            Ok(())
+        } else {
+            Err(ApiError::internal())
+        }
+    }
+
+    /// Stops accepting entries, writes what is queued, and waits for the thread.
+    pub fn close(&self) {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Counts failed token attempts per peer, per minute.
+#[derive(Default)]
+pub struct FailureLimiter {
+    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl FailureLimiter {
+    /// True when this peer has used up its failed attempts for the minute.
+    pub fn exhausted(&self, peer: IpAddr, limit: u32) -> bool {
+        let map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        matches!(map.get(&peer), Some((start, n)) if start.elapsed() < Duration::from_secs(60) && *n >= limit)
+    }
+
+    /// Counts one failed attempt.
+    pub fn record_failure(&self, peer: IpAddr) {
+        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (start, _)| start.elapsed() < Duration::from_secs(60));
+        }
+        let entry = map.entry(peer).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= Duration::from_secs(60) {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+    }
+}
+
+/// The shared state of a running pod.
+pub struct Pod {
+    pub config: Config,
+    stores: Mutex<Vec<Store>>,
+    permits: Semaphore,
+    pub audit: AuditWriter,
+    pub failures: FailureLimiter,
+}
+
+impl Pod {
+    /// A pod over `stores` (one connection per concurrent database task) and
+    /// a dedicated connection for the audit writer.
+    pub fn new(config: Config, stores: Vec<Store>, audit_store: Store) -> Arc<Self> {
+        let permits = Semaphore::new(stores.len());
+        Arc::new(Pod {
+            config,
+            stores: Mutex::new(stores),
+            permits,
+            audit: AuditWriter::start(audit_store),
+            failures: FailureLimiter::default(),
+        })
+    }
+
+    /// Runs blocking database work on a pooled connection.
+    pub async fn with_store<T, F>(self: &Arc<Self>, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> T + Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::internal())?;
+        let store = self
+            .stores
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .ok_or_else(ApiError::internal)?;
+        let (store, result) = tokio::task::spawn_blocking(move || {
+            let result = work(&store);
+            (store, result)
+        })
+        .await
+        .map_err(|_| ApiError::internal())?;
+        self.stores
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(store);
+        Ok(result)
+    }
+}
