@@ -52,9 +52,12 @@ deps-rust:
 
 deps-ui:
 	@command -v node >/dev/null || { echo "Installing Node.js and npm"; $(SUDO) apt-get install -y -qq nodejs npm; }
+	@# `npm install`, not `npm ci`: the lock records the Tauri CLI's binary
+	@# for this platform only (the registry mirror here serves no others),
+	@# and `npm ci` refuses a lock without every platform's optional package.
 	@if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then \
-		echo "Installing UI packages (npm ci)"; \
-		cd ui && $(NPM) ci --no-audit --no-fund; \
+		echo "Installing UI packages (npm install)"; \
+		cd ui && $(NPM) install --no-audit --no-fund; \
 	fi
 
 ui: deps-ui ## Build the web front end into ui/dist
