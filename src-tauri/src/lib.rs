@@ -28,13 +28,14 @@ fn vault_arg(args: impl IntoIterator<Item = String>) -> Option<PathBuf> {
 
 /// Starts the app. Failing to start is fatal, with the reason on stderr.
 pub fn run() {
-    let vault_dir = match custodian_core::vault::resolve_vault_dir(vault_arg(std::env::args().skip(1))) {
-        Ok(dir) => dir,
-        Err(e) => {
-            eprintln!("custodian-desktop: {e}");
-            std::process::exit(1);
-        }
-    };
+    let vault_dir =
+        match custodian_core::vault::resolve_vault_dir(vault_arg(std::env::args().skip(1))) {
+            Ok(dir) => dir,
+            Err(e) => {
+                eprintln!("custodian-desktop: {e}");
+                std::process::exit(1);
+            }
+        };
     let result = tauri::Builder::default()
         .manage(AppState { vault_dir })
         .invoke_handler(tauri::generate_handler![vault::vault_status])
@@ -55,7 +56,10 @@ mod tests {
 
     #[test]
     fn reads_the_vault_flag_in_both_forms() {
-        assert_eq!(vault_arg(args(&["--vault", "/v"])), Some(PathBuf::from("/v")));
+        assert_eq!(
+            vault_arg(args(&["--vault", "/v"])),
+            Some(PathBuf::from("/v"))
+        );
         assert_eq!(vault_arg(args(&["--vault=/w"])), Some(PathBuf::from("/w")));
         assert_eq!(vault_arg(args(&["--other"])), None);
         assert_eq!(vault_arg(args(&["--vault"])), None);

@@ -21,8 +21,18 @@ fn status_of(dir: &std::path::Path) -> VaultStatus {
     use custodian_core::vault::{probe, Probe};
     let path = dir.display().to_string();
     match probe(dir) {
-        Probe::Missing => VaultStatus { path, state: "missing", id: None, format_version: None },
-        Probe::NotAVault => VaultStatus { path, state: "not_a_vault", id: None, format_version: None },
+        Probe::Missing => VaultStatus {
+            path,
+            state: "missing",
+            id: None,
+            format_version: None,
+        },
+        Probe::NotAVault => VaultStatus {
+            path,
+            state: "not_a_vault",
+            id: None,
+            format_version: None,
+        },
         Probe::Vault { id, format_version } => VaultStatus {
             path,
             state: "locked",
@@ -44,7 +54,8 @@ mod tests {
 
     #[test]
     fn reports_missing_and_foreign_locations() {
-        let tmp = std::env::temp_dir().join(format!("custodian-desktop-test-{}", std::process::id()));
+        let tmp =
+            std::env::temp_dir().join(format!("custodian-desktop-test-{}", std::process::id()));
         assert_eq!(status_of(&tmp).state, "missing");
         std::fs::create_dir_all(&tmp).unwrap();
         assert_eq!(status_of(&tmp).state, "not_a_vault");
