@@ -242,14 +242,21 @@ async fn serve(
         .await?;
     match log {
         Some(Ok(entry)) => pod.audit.record(entry).await?,
-        Some(Err(_)) => {
-            pod.failures.record_failure(peer.ip());
+        Some(Err(rejected)) => {
+            // Only guesses count towards the limit: a company whose real
+            // token expired or was revoked is told so (401), not throttled.
+            if matches!(
+                rejected,
+                TokenRejected::Malformed(_) | TokenRejected::Unknown
+            ) {
+                pod.failures.record_failure(peer.ip());
+            }
             let mut e = entry(
                 "anonymous",
                 &method,
                 uri.path(),
                 Outcome::Denied,
-                Some("invalid_token".into()),
+                Some(format!("invalid_token: {rejected}")),
                 None,
             );
             e.actor = "anonymous".into();

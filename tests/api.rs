@@ -1,0 +1,845 @@
+//! The pod API end to end: the real `custodian serve` on a free port, a
+//! company played by a third-party OAuth 2.0 client (the `oauth2` crate's
+//! device flow), and the person answering through the vault.
+
+use std::time::{Duration, Instant};
+
+use custodian_core::request::Approval;
+use custodian_core::{parse_path, Category, NewResource, SecretString, Vault};
+use custodian_e2e::{Server, TestVault, PASSPHRASE};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthType, ClientId, DeviceAuthorizationUrl, ExtraTokenFields, RequestTokenError,
+    StandardDeviceAuthorizationResponse, StandardRevocableToken, StandardTokenResponse,
+    TokenResponse, TokenUrl,
+};
+use reqwest::blocking::{Client as Http, Response};
+use reqwest::header;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The extra field our token response carries (RFC 9396).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PodFields {
+    authorization_details: Value,
+}
+impl ExtraTokenFields for PodFields {}
+
+type PodToken = StandardTokenResponse<PodFields, BasicTokenType>;
+
+fn http() -> Http {
+    Http::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+fn open(v: &TestVault) -> Vault {
+    Vault::open(&v.dir, &SecretString::from(PASSPHRASE.to_string())).expect("open vault")
+}
+
+/// A vault with some data of several kinds, served.
+fn served_vault() -> (TestVault, Server) {
+    let v = TestVault::new();
+    {
+        let vault = open(&v);
+        let s = vault.store();
+        for (path, doc) in [
+            ("/contact/email", json!({"email": "ada@example.org"})),
+            ("/contact/phone", json!({"phone": "+44 20 7946 0000"})),
+            ("/contactx", json!("a neighbour of /contact/")),
+            ("/profile/card", json!({"name": "Ada"})),
+            ("/health/allergies", json!(["peanuts"])),
+            ("/finance/bank", json!({"iban": "GB00"})),
+        ] {
+            s.put(&parse_path(path).unwrap(), NewResource::json(&doc))
+                .unwrap();
+        }
+    }
+    let server = Server::start(&v, &["--max-body-bytes", "4096"]);
+    (v, server)
+}
+
+/// RFC 7591 registration (the oauth2 crate has no registration client).
+fn register(server: &Server, name: &str) -> String {
+    let r = http()
+        .post(format!("{}/oauth/register", server.base))
+        .json(&json!({"client_name": name, "client_uri": "https://shop.example", "contacts": ["privacy@shop.example"]}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().unwrap()["client_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+struct Company {
+    client: oauth2::Client<
+        BasicErrorResponse,
+        PodToken,
+        BasicTokenIntrospectionResponse,
+        StandardRevocableToken,
+        BasicRevocationErrorResponse,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointSet,
+    >,
+    id: String,
+}
+
+impl Company {
+    fn new(server: &Server, name: &str) -> Self {
+        let id = register(server, name);
+        let client = oauth2::Client::new(ClientId::new(id.clone()))
+            .set_auth_type(AuthType::RequestBody)
+            .set_device_authorization_url(
+                DeviceAuthorizationUrl::new(format!("{}/oauth/device_authorization", server.base))
+                    .unwrap(),
+            )
+            .set_token_uri(TokenUrl::new(format!("{}/oauth/token", server.base)).unwrap());
+        Company { client, id }
+    }
+
+    fn ask(&self, details: Value, lifetime: u64) -> StandardDeviceAuthorizationResponse {
+        self.client
+            .exchange_device_code()
+            .add_extra_param("authorization_details", details.to_string())
+            .add_extra_param("grant_lifetime", lifetime.to_string())
+            .request(&http())
+            .expect("device authorization")
+    }
+
+    fn token(&self, auth: &StandardDeviceAuthorizationResponse) -> Result<PodToken, String> {
+        self.client
+            .exchange_device_access_token(auth)
+            .request(&http(), std::thread::sleep, Some(Duration::from_secs(60)))
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r) => r.error().to_string(),
+                other => other.to_string(),
+            })
+    }
+}
+
+fn contact_and_health() -> Value {
+    json!([{"type": "pod_access", "paths": ["/contact/", "/health/", "/preferences/communication"],
+            "actions": ["read"], "datatypes": ["contact", "health", "preferences"],
+            "purpose": "Delivering your orders"}])
+}
+
+fn get(server: &Server, token: &str, path: &str) -> Response {
+    http()
+        .get(format!("{}/pod{path}", server.base))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+}
+
+fn error_of(r: Response) -> (u16, String, Option<String>) {
+    let status = r.status().as_u16();
+    let www = r
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .map(|h| h.to_str().unwrap().to_string());
+    let body: Value = r.json().unwrap_or(Value::Null);
+    assert!(
+        body.get("error_description").is_some(),
+        "error bodies carry a description: {body}"
+    );
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_string(),
+        www,
+    )
+}
+
+/// One GET with the request target sent exactly as given (no client-side
+/// normalisation). Returns the status and the body.
+fn raw_get(addr: &str, target: &str, token: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {target} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let status = reply
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Approves the pending request with this user code, narrower: only /contact/.
+fn approve(v: &TestVault, user_code: &str, approval: Approval) -> String {
+    open(v)
+        .store()
+        .approve_request(user_code, &approval)
+        .expect("approve")
+        .id
+}
+
+#[test]
+fn a_company_asks_is_granted_less_reads_inside_and_is_refused_outside() {
+    let (v, server) = served_vault();
+    let company = Company::new(&server, "Acme Shop");
+    let auth = company.ask(contact_and_health(), 86_400);
+    let code = auth.user_code().secret().clone();
+    assert_eq!(code.len(), 9);
+
+    // The person narrows: contact only, one hour, health not ticked.
+    approve(
+        &v,
+        &code,
+        Approval {
+            only: vec![parse_path("/contact/").unwrap()],
+            lifetime: Some(3600),
+            sensitive: vec![],
+        },
+    );
+    let token = company.token(&auth).expect("token after approval");
+    let secret = token.access_token().secret().clone();
+    assert!(secret.starts_with("cst_"));
+    assert!(token.expires_in().unwrap() <= Duration::from_secs(3600));
+    let granted = &token.extra_fields().authorization_details;
+    assert_eq!(
+        granted[0]["paths"],
+        json!(["/contact/"]),
+        "the token carries the narrower grant"
+    );
+
+    // Inside: 200 with an ETag, then 304 when unchanged.
+    let r = get(&server, &secret, "/contact/email");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+    let etag = r.headers()[header::ETAG].to_str().unwrap().to_string();
+    assert_eq!(r.json::<Value>().unwrap()["email"], "ada@example.org");
+    let r = http()
+        .get(format!("{}/pod/contact/email", server.base))
+        .bearer_auth(&secret)
+        .header(header::IF_NONE_MATCH, &etag)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    let listing: Value = get(&server, &secret, "/contact/").json().unwrap();
+    let members: Vec<&str> = listing["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, ["/contact/email", "/contact/phone"]);
+
+    // Outside: 403 insufficient_scope, never the data.
+    for path in [
+        "/profile/card",
+        "/health/allergies",
+        "/contactx",
+        "/",
+        "/finance/bank",
+        "/contact",
+    ] {
+        let (status, error, www) = error_of(get(&server, &secret, path));
+        assert_eq!(
+            (status, error.as_str()),
+            (403, "insufficient_scope"),
+            "{path}"
+        );
+        assert!(www.unwrap().contains("error=\"insufficient_scope\""));
+    }
+    // Writing needs a write grant.
+    let r = http()
+        .put(format!("{}/pod/contact/email", server.base))
+        .bearer_auth(&secret)
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(error_of(r).0, 403);
+
+    // Every request is in the log, allowed and denied, attributed to the company.
+    let log = open(&v).store().audit_log(&Default::default()).unwrap();
+    let reads: Vec<_> = log
+        .iter()
+        .filter(|e| e.client_id.as_deref() == Some(company.id.as_str()) && e.method.is_some())
+        .collect();
+    assert!(reads
+        .iter()
+        .any(|e| e.path.as_deref() == Some("/contact/email") && e.outcome == "allowed"));
+    assert!(reads
+        .iter()
+        .any(|e| e.path.as_deref() == Some("/health/allergies") && e.outcome == "denied"));
+    assert!(open(&v)
+        .store()
+        .verify_audit_log()
+        .unwrap()
+        .first_broken
+        .is_none());
+    assert!(server.stop(), "clean shutdown on SIGTERM");
+}
+
+#[test]
+fn revocation_and_expiry_take_effect_on_the_next_request() {
+    let (v, server) = served_vault();
+    let company = Company::new(&server, "Acme Shop");
+    let auth = company.ask(contact_and_health(), 3600);
+    let grant = approve(&v, auth.user_code().secret(), Approval::default());
+    let token = company
+        .token(&auth)
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    assert_eq!(get(&server, &token, "/contact/email").status(), 200);
+    open(&v).store().revoke_grant(&grant).unwrap();
+    let (status, error, www) = error_of(get(&server, &token, "/contact/email"));
+    assert_eq!((status, error.as_str()), (401, "invalid_token"));
+    assert!(www
+        .unwrap()
+        .starts_with("Bearer realm=\"custodian\", error=\"invalid_token\""));
+
+    // A two-second grant: readable now, refused once it has run out.
+    let auth = company.ask(contact_and_health(), 3600);
+    approve(
+        &v,
+        auth.user_code().secret(),
+        Approval {
+            lifetime: Some(2),
+            ..Default::default()
+        },
+    );
+    let token = company
+        .token(&auth)
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    assert_eq!(get(&server, &token, "/contact/email").status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = get(&server, &token, "/contact/email").status().as_u16();
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200, "only 200 before expiry, 401 after");
+        assert!(Instant::now() < deadline, "the grant never expired");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (_, error, _) = error_of(get(&server, &token, "/contact/email"));
+    assert_eq!(error, "invalid_token");
+}
+
+#[test]
+fn deny_pending_slow_down_and_single_use_device_codes() {
+    let (v, server) = served_vault();
+    let company = Company::new(&server, "Acme Shop");
+    let auth = company.ask(contact_and_health(), 3600);
+    let poll = |device_code: &str| -> (u16, String) {
+        let r = http()
+            .post(format!("{}/oauth/token", server.base))
+            .form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", device_code),
+                ("client_id", &company.id),
+            ])
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (
+            status,
+            r.json::<Value>().unwrap()["error"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    let device_code = auth.device_code().secret().clone();
+    assert_eq!(poll(&device_code), (400, "authorization_pending".into()));
+    assert_eq!(
+        poll(&device_code),
+        (400, "slow_down".into()),
+        "polling faster than interval"
+    );
+    open(&v)
+        .store()
+        .deny_request(auth.user_code().secret())
+        .unwrap();
+    assert_eq!(company.token(&auth).unwrap_err(), "access_denied");
+
+    let auth = company.ask(contact_and_health(), 3600);
+    approve(&v, auth.user_code().secret(), Approval::default());
+    company.token(&auth).expect("token");
+    assert_eq!(
+        poll(auth.device_code().secret()),
+        (400, "invalid_grant".into()),
+        "a device code is spent once used"
+    );
+    assert_eq!(poll("csd_not-a-real-code"), (400, "invalid_grant".into()));
+}
+
+#[test]
+fn sensitive_categories_need_the_persons_tick() {
+    let (v, server) = served_vault();
+    let company = Company::new(&server, "Clinic");
+    let auth = company.ask(contact_and_health(), 3600);
+    approve(
+        &v,
+        auth.user_code().secret(),
+        Approval {
+            sensitive: vec![Category::Health],
+            ..Default::default()
+        },
+    );
+    let token = company
+        .token(&auth)
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    assert_eq!(get(&server, &token, "/health/allergies").status(), 200);
+
+    let broad = json!([{"type": "pod_access", "paths": ["/"], "actions": ["read"], "purpose": "Everything"}]);
+    let auth = company.ask(broad, 3600);
+    approve(&v, auth.user_code().secret(), Approval::default());
+    let token = company
+        .token(&auth)
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    assert_eq!(get(&server, &token, "/profile/card").status(), 200);
+    for sensitive in ["/health/allergies", "/finance/bank"] {
+        assert_eq!(
+            error_of(get(&server, &token, sensitive)).0,
+            403,
+            "{sensitive} under a broad grant"
+        );
+    }
+    let root: Value = get(&server, &token, "/").json().unwrap();
+    let listed: Vec<&str> = root["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        listed.contains(&"/contact/") && listed.contains(&"/profile/"),
+        "{listed:?}"
+    );
+}
+
+#[test]
+fn writes_append_and_history_under_a_grant() {
+    let (v, server) = served_vault();
+    let company = Company::new(&server, "Notes App");
+    let details = json!([
+        {"type": "pod_access", "paths": ["/notes/"], "actions": ["read", "write"], "purpose": "Syncing your notes"},
+        {"type": "pod_access", "paths": ["/purchases/"], "actions": ["append"], "purpose": "Adding your receipts"}
+    ]);
+    let auth = company.ask(details, 3600);
+    approve(&v, auth.user_code().secret(), Approval::default());
+    let token = company
+        .token(&auth)
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    let put = |path: &str, body: &str| {
+        http()
+            .put(format!("{}/pod{path}", server.base))
+            .bearer_auth(&token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap()
+    };
+    assert_eq!(put("/notes/a", "{\"v\": 1}").status(), 201);
+    assert_eq!(put("/notes/a", "{\"v\": 2}").status(), 204);
+    assert_eq!(put("/notes/b", "{not json").status(), 400);
+    let r = http()
+        .post(format!("{}/pod/purchases/", server.base))
+        .bearer_auth(&token)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("Slug", "order-1")
+        .body("{\"total\": 10}")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()[header::LOCATION], "/pod/purchases/order-1");
+    let r = http()
+        .post(format!("{}/pod/purchases/", server.base))
+        .bearer_auth(&token)
+        .header("Slug", "order-1")
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 409, "append never overwrites");
+    assert_eq!(
+        put("/purchases/order-1", "{}").status(),
+        403,
+        "append is not write"
+    );
+    assert_eq!(
+        get(&server, &token, "/purchases/order-1").status(),
+        403,
+        "append is not read"
+    );
+    let r = http()
+        .delete(format!("{}/pod/notes/a", server.base))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+
+    let vault = open(&v);
+    let history = vault
+        .store()
+        .history(&parse_path("/notes/a").unwrap())
+        .unwrap();
+    assert_eq!(history.len(), 3, "two versions and the deletion are kept");
+    assert!(history.iter().all(
+        |h| serde_json::to_value(&h.author).unwrap() == json!(format!("client:{}", company.id))
+    ));
+}
+
+#[test]
+fn hostile_requests_are_refused() {
+    let (v, server) = served_vault();
+    let company = Company::new(&server, "Acme Shop");
+    let auth = company.ask(contact_and_health(), 3600);
+    approve(&v, auth.user_code().secret(), Approval::default());
+    let token = company
+        .token(&auth)
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+
+    // Traversal and encoding tricks: refused by the one normalizer, with its rule.
+    // (Sent as raw bytes: an HTTP client library would resolve `%2e%2e`
+    // itself, before the server ever saw it.)
+    for raw in [
+        "/pod/contact/%2e%2e/finance/bank",
+        "/pod/contact/%2E%2E/finance/bank",
+        "/pod/contact/../finance/bank",
+        "/pod/contact/./email",
+        "/pod/contact%2Femail",
+        "/pod/contact/..%2Ffinance",
+        "/pod/contact/%2e%2e%2ffinance%2fbank",
+        "/pod/contact//email",
+        "/pod/contact/%00",
+        "/pod/contact/%zz",
+    ] {
+        let (status, body) = raw_get(&server.addr, raw, &token);
+        assert_eq!(status, 400, "{raw}: {body}");
+        assert!(
+            body.contains("\"error\":\"invalid_request\"") && !body.contains("ada@example.org"),
+            "{raw}: {body}"
+        );
+    }
+    // The same path the client library resolved is simply outside the grant.
+    assert_eq!(
+        error_of(get(&server, &token, "/contact/%2e%2e/finance/bank")).0,
+        403
+    );
+    // Prefix confusion: /contactx is not under /contact/.
+    assert_eq!(error_of(get(&server, &token, "/contactx")).0, 403);
+
+    // DNS rebinding: only the pod's own names, at its own port.
+    let port = server.addr.rsplit(':').next().unwrap().to_string();
+    let other_port = format!("127.0.0.1:{}", port.parse::<u16>().unwrap().wrapping_add(1));
+    for host in [
+        "evil.com",
+        &format!("localhost.evil.com:{port}"),
+        &format!("127.0.0.1.nip.io:{port}"),
+        &other_port,
+        "localhost",
+    ] {
+        let r = http()
+            .get(format!("{}/pod/contact/email", server.base))
+            .bearer_auth(&token)
+            .header(header::HOST, host)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 421, "Host {host}");
+    }
+    let r = http()
+        .get(format!("{}/pod/contact/email", server.base))
+        .bearer_auth(&token)
+        .header(header::HOST, format!("localhost:{port}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "the pod's own name works");
+    // Foreign origins and preflights: no CORS at all.
+    let r = http()
+        .get(format!("{}/pod/contact/email", server.base))
+        .bearer_auth(&token)
+        .header(header::ORIGIN, "https://evil.com")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+    let r = http()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/pod/contact/email", server.base),
+        )
+        .header("Access-Control-Request-Private-Network", "true")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+
+    // Tokens only in the Authorization header.
+    let r = http()
+        .get(format!(
+            "{}/pod/contact/email?access_token={token}",
+            server.base
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // Unknown, mistyped, truncated, missing tokens: 401.
+    let mut typo = token.clone().into_bytes();
+    typo[10] = if typo[10] == b'a' { b'b' } else { b'a' };
+    for bad in [
+        String::from_utf8(typo).unwrap(),
+        token[..30].to_string(),
+        "cst_".to_string() + &"a".repeat(59),
+    ] {
+        let (status, error, _) = error_of(get(&server, &bad, "/contact/email"));
+        assert_eq!((status, error.as_str()), (401, "invalid_token"));
+    }
+    let r = http()
+        .get(format!("{}/pod/contact/email", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers()[header::WWW_AUTHENTICATE],
+        "Bearer realm=\"custodian\""
+    );
+
+    // Oversized bodies: a clear JSON 413.
+    let big = "x".repeat(10_000);
+    let r = http()
+        .post(format!("{}/oauth/register", server.base))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(big)
+        .send()
+        .unwrap();
+    let (status, _, _) = error_of(r);
+    assert_eq!(status, 413);
+
+    // Flooding: a bounded number of pending requests per client.
+    let flooder = Company::new(&server, "Flooder");
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let r = http()
+            .post(format!("{}/oauth/device_authorization", server.base))
+            .form(&[
+                ("client_id", flooder.id.as_str()),
+                ("authorization_details", &contact_and_health().to_string()),
+                ("grant_lifetime", "3600"),
+            ])
+            .send()
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429, 429]);
+    // ...and the person's own company is not slowed down by the flood.
+    assert_eq!(get(&server, &token, "/contact/email").status(), 200);
+
+    // Guessing tokens: after a minute's worth of unknown tokens the guesser
+    // is slowed down, while a real token still works.
+    let mut guesses = 0;
+    let throttled = loop {
+        guesses += 1;
+        let guess = format!("cst_{:059}", guesses);
+        let status = get(&server, &guess, "/contact/email").status().as_u16();
+        if status != 401 || guesses > 100 {
+            break status;
+        }
+    };
+    assert_eq!(throttled, 429, "guessing is throttled");
+    assert!(guesses > 50, "not before the limit ({guesses} guesses)");
+    assert_eq!(get(&server, &token, "/contact/email").status(), 200);
+
+    // Bad asks are refused with RFC 9396's error.
+    let r = http()
+        .post(format!("{}/oauth/device_authorization", server.base))
+        .form(&[
+            ("client_id", company.id.as_str()),
+            (
+                "authorization_details",
+                r#"[{"type":"pod_access","paths":["/x"],"actions":["read"]}]"#,
+            ),
+            ("grant_lifetime", "3600"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(error_of(r).1, "invalid_authorization_details");
+}
+
+#[test]
+fn revocation_and_introspection_endpoints() {
+    let (v, server) = served_vault();
+    let company = Company::new(&server, "Acme Shop");
+    let auth = company.ask(contact_and_health(), 3600);
+    approve(&v, auth.user_code().secret(), Approval::default());
+    let token = company
+        .token(&auth)
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    let introspect = |t: &str| -> Value {
+        http()
+            .post(format!("{}/oauth/introspect", server.base))
+            .form(&[("token", t)])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let active = introspect(&token);
+    assert_eq!(active["active"], true);
+    assert_eq!(active["client_id"], company.id);
+    assert!(active["authorization_details"].is_array());
+    let r = http()
+        .post(format!("{}/oauth/revoke", server.base))
+        .form(&[
+            ("token", token.as_str()),
+            ("client_id", company.id.as_str()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(introspect(&token), json!({"active": false}));
+    assert_eq!(get(&server, &token, "/contact/email").status(), 401);
+    let metadata: Value = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            server.base
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        metadata["authorization_details_types_supported"],
+        json!(["pod_access"])
+    );
+    assert_eq!(
+        metadata["device_authorization_endpoint"],
+        format!("{}/oauth/device_authorization", server.base)
+    );
+}
+
+#[test]
+fn many_clients_at_once_while_grants_are_revoked_get_no_wrong_answer() {
+    let (v, server) = served_vault();
+    // Each company: a valid token, a token to be revoked mid-run, an expired one.
+    struct Holder {
+        token: String,
+        grant: String,
+        kind: &'static str,
+    }
+    let mut holders = Vec::new();
+    for i in 0..6 {
+        let company = Company::new(&server, &format!("Company {i}"));
+        for kind in ["valid", "revoke-midway", "expired"] {
+            let auth = company.ask(contact_and_health(), 3600);
+            let lifetime = if kind == "expired" { Some(1) } else { None };
+            let grant = approve(
+                &v,
+                auth.user_code().secret(),
+                Approval {
+                    lifetime,
+                    ..Default::default()
+                },
+            );
+            let token = company
+                .token(&auth)
+                .unwrap()
+                .access_token()
+                .secret()
+                .clone();
+            holders.push(Holder { token, grant, kind });
+        }
+    }
+    // Let the one-second grants run out before the storm.
+    std::thread::sleep(Duration::from_millis(1100));
+    let revoked_at = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let wrong = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server_base = server.base.clone();
+    std::thread::scope(|scope| {
+        for h in &holders {
+            let (revoked_at, wrong, base) =
+                (revoked_at.clone(), wrong.clone(), server_base.clone());
+            scope.spawn(move || {
+                let client = http();
+                for n in 0..40 {
+                    let sent_at = Instant::now();
+                    let path = if n % 5 == 0 {
+                        "/profile/card"
+                    } else {
+                        "/contact/email"
+                    };
+                    let status = client
+                        .get(format!("{base}/pod{path}"))
+                        .bearer_auth(&h.token)
+                        .send()
+                        .unwrap()
+                        .status()
+                        .as_u16();
+                    let revoked_before = revoked_at.lock().unwrap().is_some_and(|t| t < sent_at);
+                    let ok = match (h.kind, path) {
+                        (_, _) if status >= 500 => false,
+                        ("expired", _) => status == 401,
+                        ("valid", "/profile/card") => status == 403,
+                        ("valid", _) => status == 200,
+                        ("revoke-midway", _) if revoked_before => status == 401,
+                        ("revoke-midway", "/profile/card") => status == 403 || status == 401,
+                        ("revoke-midway", _) => status == 200 || status == 401,
+                        _ => false,
+                    };
+                    if !ok {
+                        eprintln!("wrong answer: {} {path} -> {status}", h.kind);
+                        wrong.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+        // Revoke the mid-way grants while the storm runs.
+        let vault = open(&v);
+        std::thread::sleep(Duration::from_millis(300));
+        for h in holders.iter().filter(|h| h.kind == "revoke-midway") {
+            vault.store().revoke_grant(&h.grant).unwrap();
+        }
+        *revoked_at.lock().unwrap() = Some(Instant::now());
+    });
+    assert_eq!(wrong.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let report = open(&v).store().verify_audit_log().unwrap();
+    assert!(report.first_broken.is_none());
+    assert!(
+        report.entries >= 18 * 40,
+        "every request logged ({} entries)",
+        report.entries
+    );
+}
