@@ -1,6 +1,8 @@
 //! The harness for end-to-end tests: find the real binaries, make vaults,
 //! run commands, and snapshot vault directories.
 
+pub mod company;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

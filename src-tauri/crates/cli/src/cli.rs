@@ -49,6 +49,133 @@ pub enum Command {
     Prefs(PrefsCommand),
     /// Run the pod API for companies until interrupted (Ctrl-C / SIGTERM).
     Serve(ServeArgs),
+    /// Answer companies' requests for access: list, show, approve, deny.
+    #[command(subcommand)]
+    Requests(RequestsCommand),
+    /// See and revoke what companies have been granted.
+    #[command(subcommand)]
+    Grants(GrantsCommand),
+    /// The access log: every request companies made, and what you decided.
+    Log(LogArgs),
+    /// Per company: grants, requests allowed and denied, what was read.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestsCommand {
+    /// List requests waiting for your answer (--all: every request).
+    List {
+        /// Include answered and expired requests.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show who asks, for what, why and for how long.
+    Show {
+        /// The request's id (req_…) or the user code the company shows (WDJB-MJHT).
+        id: String,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Grant the request as asked, or narrower.
+    Approve(ApproveArgs),
+    /// Refuse the request; the company is told on its next poll.
+    Deny {
+        /// The request's id (req_…) or user code.
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The request's id (req_…) or user code.
+    pub id: String,
+    /// Grant only this path (within what was asked); repeat for several.
+    #[arg(long, value_name = "PATH")]
+    pub only: Vec<String>,
+    /// Make the grant end sooner than asked, e.g. 1h, 7d, 2w.
+    #[arg(long, value_name = "DURATION")]
+    pub expires: Option<String>,
+    /// Also grant a sensitive category that was asked for (health, finance,
+    /// location); never granted unless named here. Repeat for several.
+    #[arg(long, value_name = "CATEGORY")]
+    pub allow_sensitive: Vec<String>,
+    /// Print the grant as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantsCommand {
+    /// List grants: active ones first, then expired and revoked as history.
+    List {
+        /// Only grants in force now.
+        #[arg(long)]
+        active: bool,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one grant in full.
+    Show {
+        /// The grant's id (grt_…).
+        id: String,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a grant, or with --client every grant a company holds. Takes
+    /// effect on the company's very next request.
+    #[command(group = clap::ArgGroup::new("which").required(true).args(["id", "client"]))]
+    Revoke {
+        /// The grant's id (grt_…).
+        id: Option<String>,
+        /// Cut a company off entirely: its client id (cli_…) or its name.
+        #[arg(long, value_name = "CLIENT")]
+        client: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LogArgs {
+    #[command(subcommand)]
+    pub command: Option<LogCommand>,
+    /// Only this company: its client id (cli_…) or its name.
+    #[arg(long, value_name = "CLIENT")]
+    pub client: Option<String>,
+    /// Only entries since then: a duration back from now (30m, 12h, 7d) or a
+    /// date (2026-11-01) or time (2026-11-01T09:00:00Z).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only refused requests.
+    #[arg(long)]
+    pub denied: bool,
+    /// Show at most this many of the newest entries (0: all).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: u64,
+    /// Print JSON, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Check the log's hash chain; names the first broken entry, if any.
+    Verify(JsonFlag),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The window: a duration back from now (30d, 1w), a date, or `all`.
+    #[arg(long, value_name = "WHEN", default_value = "30d")]
+    pub since: String,
+    /// Print JSON, for scripts.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

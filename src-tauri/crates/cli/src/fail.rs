@@ -53,14 +53,25 @@ impl From<custodian_core::Error> for Fail {
             E::WrongPassphrase { .. } | E::WrongRecoveryKey { .. } | E::MalformedRecoveryKey => {
                 code::AUTH
             }
-            E::NotFound { .. } | E::Deleted { .. } | E::VersionNotFound { .. } => code::NOT_FOUND,
+            E::NotFound { .. }
+            | E::Deleted { .. }
+            | E::VersionNotFound { .. }
+            | E::UnknownClient { .. }
+            | E::UnknownRequest { .. }
+            | E::UnknownGrant { .. } => code::NOT_FOUND,
             E::WeakPassphrase { .. }
             | E::PathRejected { .. }
             | E::IsContainer { .. }
             | E::InvalidContent { .. }
             | E::UnknownPreference { .. }
             | E::InvalidPreference { .. }
-            | E::UnknownCategory { .. } => code::INVALID,
+            | E::UnknownCategory { .. }
+            | E::InvalidRequest(_)
+            | E::InvalidDetails(_)
+            | E::RequestNotPending { .. }
+            | E::TooManyPending { .. }
+            | E::WiderThanAsked(_)
+            | E::InvalidGrant(_) => code::INVALID,
             _ => code::ERROR,
         };
         let message = match &e {

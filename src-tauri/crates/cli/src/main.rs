@@ -6,6 +6,7 @@ mod commands;
 mod fail;
 mod output;
 mod secrets;
+mod when;
 
 use std::process::ExitCode;
 

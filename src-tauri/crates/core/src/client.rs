@@ -121,6 +121,42 @@ impl Store {
             .transpose()
     }
 
+    /// A client by id or, failing that, by its name (any case) when exactly
+    /// one company has that name: what a person types on the command line.
+    pub fn resolve_client(&self, id_or_name: &str) -> Result<Client> {
+        if let Some(c) = self.find_client(id_or_name)? {
+            return Ok(c);
+        }
+        let wanted = id_or_name.trim().to_lowercase();
+        let all = self.clients()?;
+        let mut named: Vec<Client> = all
+            .iter()
+            .filter(|c| c.name.to_lowercase() == wanted)
+            .cloned()
+            .collect();
+        if named.is_empty() && !wanted.is_empty() {
+            // A part of the name ("acme" for "Acme Shop") when only one fits.
+            named = all
+                .into_iter()
+                .filter(|c| c.name.to_lowercase().contains(&wanted))
+                .collect();
+        }
+        match named.len() {
+            0 => Err(Error::UnknownClient {
+                id: id_or_name.to_string(),
+            }),
+            1 => Ok(named.remove(0)),
+            _ => Err(Error::InvalidRequest(format!(
+                "several companies are named {id_or_name:?}; use a client id: {}",
+                named
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
     /// Every registered client.
     pub fn clients(&self) -> Result<Vec<Client>> {
         let ids: Vec<String> = self
@@ -173,6 +209,23 @@ mod tests {
         assert!(matches!(
             store.client("cli_nope"),
             Err(Error::UnknownClient { .. })
+        ));
+        assert_eq!(store.resolve_client("acme shop").unwrap().id, c.id);
+        assert_eq!(
+            store.resolve_client("acme").unwrap().id,
+            c.id,
+            "a unique part of the name"
+        );
+        assert_eq!(store.resolve_client(&c.id).unwrap().id, c.id);
+        store
+            .register_client(&ClientRegistration {
+                client_name: "ACME Shop".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(matches!(
+            store.resolve_client("Acme Shop"),
+            Err(Error::InvalidRequest(m)) if m.contains(&c.id)
         ));
     }
 }

@@ -57,6 +57,34 @@ pub fn parse_time(s: &str) -> crate::Result<DateTime<Utc>> {
         .map_err(|e| crate::Error::Internal(format!("bad timestamp {s:?} in the database: {e}")))
 }
 
+/// A length of time as a person says it, to the two largest units:
+/// `1 day 2 hours`, `45 minutes`, `30 seconds`.
+pub fn human_duration(secs: i64) -> String {
+    const UNITS: [(i64, &str); 5] = [
+        (7 * 86_400, "week"),
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+        (1, "second"),
+    ];
+    if secs <= 0 {
+        return "0 seconds".into();
+    }
+    let mut rest = secs;
+    let mut parts = Vec::new();
+    for (size, name) in UNITS {
+        if rest >= size && parts.len() < 2 {
+            let n = rest / size;
+            rest %= size;
+            parts.push(format!("{n} {name}{}", if n == 1 { "" } else { "s" }));
+        } else if !parts.is_empty() {
+            // Only adjacent units: "1 week 3 hours" would hide the days.
+            break;
+        }
+    }
+    parts.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +99,16 @@ mod tests {
         clock.advance(chrono::Duration::seconds(90));
         assert_eq!(format_time(clock.now()), "2026-11-24T10:01:30.000Z");
         assert_eq!(parse_time(&format_time(clock.now())).unwrap(), clock.now());
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(0), "0 seconds");
+        assert_eq!(human_duration(1), "1 second");
+        assert_eq!(human_duration(90), "1 minute 30 seconds");
+        assert_eq!(human_duration(3600), "1 hour");
+        assert_eq!(human_duration(86_400 + 7200), "1 day 2 hours");
+        assert_eq!(human_duration(30 * 86_400), "4 weeks 2 days");
+        assert_eq!(human_duration(7 * 86_400 + 3 * 3600), "1 week");
     }
 }

@@ -109,7 +109,7 @@ pub enum Error {
     InvalidDetails(String),
 
     /// No client with that id.
-    #[error("no client {id} is registered")]
+    #[error("no company or client {id:?} is registered")]
     UnknownClient { id: String },
 
     /// No access request with that id or user code.

@@ -59,8 +59,27 @@ pub struct Access {
 pub enum TokenRejected {
     Malformed(Malformed),
     Unknown,
-    Expired,
-    Revoked,
+    /// A real token whose grant ran out: the log names its holder.
+    Expired(Holder),
+    /// A real token revoked by the person or given back by the company.
+    Revoked(Holder),
+}
+
+/// Whose token it was, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub client_id: String,
+    pub grant_id: String,
+}
+
+impl TokenRejected {
+    /// The company and grant behind a real (expired or revoked) token.
+    pub fn holder(&self) -> Option<&Holder> {
+        match self {
+            TokenRejected::Expired(h) | TokenRejected::Revoked(h) => Some(h),
+            TokenRejected::Malformed(_) | TokenRejected::Unknown => None,
+        }
+    }
 }
 
 impl std::fmt::Display for TokenRejected {
@@ -68,8 +87,8 @@ impl std::fmt::Display for TokenRejected {
         match self {
             TokenRejected::Malformed(m) => write!(f, "{m}"),
             TokenRejected::Unknown => f.write_str("the token is not known"),
-            TokenRejected::Expired => f.write_str("the token has expired"),
-            TokenRejected::Revoked => f.write_str("the token has been revoked"),
+            TokenRejected::Expired(_) => f.write_str("the token has expired"),
+            TokenRejected::Revoked(_) => f.write_str("the token has been revoked"),
         }
     }
 }
@@ -223,13 +242,17 @@ impl Store {
         let Some((grant_id, client_id, token_revoked)) = row else {
             return Ok(Err(TokenRejected::Unknown));
         };
+        let holder = || Holder {
+            client_id: client_id.clone(),
+            grant_id: grant_id.clone(),
+        };
         if token_revoked.is_some() {
-            return Ok(Err(TokenRejected::Revoked));
+            return Ok(Err(TokenRejected::Revoked(holder())));
         }
         let grant = self.grant(&grant_id)?;
         Ok(match grant.status {
-            GrantStatus::Revoked => Err(TokenRejected::Revoked),
-            GrantStatus::Expired => Err(TokenRejected::Expired),
+            GrantStatus::Revoked => Err(TokenRejected::Revoked(holder())),
+            GrantStatus::Expired => Err(TokenRejected::Expired(holder())),
             GrantStatus::Active => Ok(Access { client_id, grant }),
         })
     }

@@ -18,6 +18,7 @@ pub mod keys;
 mod migrations;
 pub mod path;
 pub mod preferences;
+pub mod report;
 pub mod request;
 pub mod resource;
 pub mod scope;

@@ -372,8 +372,8 @@ impl Store {
         let lifetime = match approval.lifetime {
             Some(l) if l > request.grant_lifetime => {
                 return Err(Error::WiderThanAsked(format!(
-                    "the company asked for {} seconds; a grant may be shorter, not longer",
-                    request.grant_lifetime
+                    "the company asked for {}; a grant may be shorter, not longer",
+                    crate::clock::human_duration(request.grant_lifetime)
                 )))
             }
             Some(l) if l < MIN_GRANTED_LIFETIME_SECS => {
@@ -400,8 +400,9 @@ impl Store {
         entry.client_id = Some(request.client_id.clone());
         entry.grant_id = Some(grant_id.clone());
         entry.reason = Some(format!(
-            "granted {} for {lifetime} s",
-            describe_paths(&granted)
+            "granted {} for {}",
+            describe_paths(&granted),
+            crate::clock::human_duration(lifetime)
         ));
         audit::append_in(&tx, &format_time(now), &[entry])?;
         let grant = self.grant(&grant_id)?;
@@ -553,7 +554,7 @@ mod tests {
     use crate::category::Sensitivity;
     use crate::client::ClientRegistration;
     use crate::clock::ManualClock;
-    use crate::grant::{GrantStatus, TokenRejected};
+    use crate::grant::{GrantStatus, Holder, TokenRejected};
     use crate::scope::{Action, Target};
     use crate::testing::memory_store;
     use secrecy::ExposeSecret;
@@ -642,7 +643,10 @@ mod tests {
                 .authenticate(access_token.expose_secret())
                 .unwrap()
                 .unwrap_err(),
-            TokenRejected::Expired
+            TokenRejected::Expired(Holder {
+                client_id: client.clone(),
+                grant_id: grant.id.clone()
+            })
         );
         assert_eq!(store.grant(&grant.id).unwrap().status, GrantStatus::Expired);
     }
@@ -667,7 +671,10 @@ mod tests {
                 .authenticate(access_token.expose_secret())
                 .unwrap()
                 .unwrap_err(),
-            TokenRejected::Revoked
+            TokenRejected::Revoked(Holder {
+                client_id: client.clone(),
+                grant_id: grant.id.clone()
+            })
         );
         assert_eq!(
             store.grants().unwrap()[0].status,

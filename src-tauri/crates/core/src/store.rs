@@ -74,6 +74,14 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Runs raw SQL on the open database: for tests that tamper with the
+    /// log or the tables the way an attacker with the key would.
+    #[cfg(feature = "test-support")]
+    pub fn execute_for_tests(&self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql)?;
+        Ok(())
+    }
+
     /// A plain (unencrypted) store with the same schema, for benchmarks that
     /// measure the price of encryption. Never used for a vault.
     #[cfg(feature = "test-support")]

@@ -163,6 +163,10 @@ pub struct VaultStatus {
     pub created_at: DateTime<Utc>,
     #[serde(flatten)]
     pub resources: ResourceCounts,
+    /// Access requests waiting for the person's answer.
+    pub pending_requests: usize,
+    /// Grants in force now.
+    pub active_grants: usize,
 }
 
 impl Vault {
@@ -370,6 +374,7 @@ impl Vault {
 
     /// A summary of the vault.
     pub fn status(&self) -> Result<VaultStatus> {
+        let (pending_requests, active_grants) = self.store.sharing_counts()?;
         Ok(VaultStatus {
             path: self.dir.clone(),
             id: self.info.id,
@@ -377,6 +382,8 @@ impl Vault {
             schema_version: self.store.schema_version()?,
             created_at: self.info.created_at,
             resources: self.store.resource_counts()?,
+            pending_requests,
+            active_grants,
         })
     }
 }

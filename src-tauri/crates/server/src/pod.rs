@@ -211,6 +211,7 @@ async fn serve(
     // The raw (still percent-encoded) path goes to the core's one normalizer.
     let raw = uri.path().strip_prefix("/pod").unwrap_or("");
     let raw = if raw.is_empty() { "/" } else { raw };
+    let raw_path = raw.to_string();
     let path = custodian_core::path::parse_path(raw).map_err(|e| ApiError::from_core(&e))?;
     let body = read_body(body, pod.config.max_body_bytes).await?.to_vec();
     let request = PodRequest {
@@ -245,22 +246,32 @@ async fn serve(
         Some(Err(rejected)) => {
             // Only guesses count towards the limit: a company whose real
             // token expired or was revoked is told so (401), not throttled.
-            if matches!(
-                rejected,
-                TokenRejected::Malformed(_) | TokenRejected::Unknown
-            ) {
-                pod.failures.record_failure(peer.ip());
-            }
-            let mut e = entry(
-                "anonymous",
-                &method,
-                uri.path(),
-                Outcome::Denied,
-                Some(format!("invalid_token: {rejected}")),
-                None,
-            );
-            e.actor = "anonymous".into();
-            e.client_id = None;
+            let reason = Some(format!("invalid_token: {rejected}"));
+            let e = match rejected.holder() {
+                // A stale token is still the company's: the person sees who
+                // keeps knocking after a revocation.
+                Some(h) => entry(
+                    &h.client_id,
+                    &method,
+                    &raw_path,
+                    Outcome::Denied,
+                    reason,
+                    Some(&h.grant_id),
+                ),
+                None => {
+                    pod.failures.record_failure(peer.ip());
+                    let mut e = entry(
+                        "anonymous",
+                        &method,
+                        &raw_path,
+                        Outcome::Denied,
+                        reason,
+                        None,
+                    );
+                    e.client_id = None;
+                    e
+                }
+            };
             pod.audit.record(e).await?;
         }
         None => {}

@@ -1,9 +1,11 @@
 //! One module per group of commands; this one dispatches and holds the
 //! shared steps (finding and unlocking the vault).
 
+mod activity;
 mod data;
 mod prefs;
 mod serve;
+mod sharing;
 mod vault;
 
 use std::path::PathBuf;
@@ -32,6 +34,10 @@ pub fn run(cli: Cli) -> Result<(), Fail> {
         Command::History(args) => data::history(&ctx, args),
         Command::Prefs(cmd) => prefs::run(&ctx, cmd),
         Command::Serve(args) => serve::run(&ctx, args),
+        Command::Requests(cmd) => sharing::requests(&ctx, cmd),
+        Command::Grants(cmd) => sharing::grants(&ctx, cmd),
+        Command::Log(args) => activity::log(&ctx, args),
+        Command::Report(args) => activity::report(&ctx, args),
     }
 }
 

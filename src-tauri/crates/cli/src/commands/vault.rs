@@ -86,6 +86,24 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), Fail> {
             "Versions kept:".into(),
             status.resources.versions.to_string(),
         ],
+        vec![
+            "Sharing:".into(),
+            format!(
+                "{} pending request{}, {} active grant{}",
+                status.pending_requests,
+                plural(status.pending_requests),
+                status.active_grants,
+                plural(status.active_grants)
+            ),
+        ],
     ];
     print(&output::table(&rows))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }

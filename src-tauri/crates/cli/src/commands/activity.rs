@@ -1,0 +1,185 @@
+//! log, log verify, report: what companies did with what they were given.
+
+use std::collections::HashMap;
+
+use custodian_core::audit::{AuditEntry, LogFilter, Outcome};
+use custodian_core::report::AccessReport;
+
+use super::Context;
+use crate::cli::{LogArgs, LogCommand, ReportArgs};
+use crate::fail::{code, Fail};
+use crate::output::{self, print};
+use crate::when;
+
+pub fn log(ctx: &Context, args: LogArgs) -> Result<(), Fail> {
+    if let Some(LogCommand::Verify(flag)) = args.command {
+        return verify(ctx, flag.json);
+    }
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| when::since(s, chrono::Utc::now()))
+        .transpose()?
+        .flatten();
+    let vault = ctx.unlock()?;
+    let store = vault.store();
+    let client_id = args
+        .client
+        .as_deref()
+        .map(|c| store.resolve_client(c).map(|c| c.id))
+        .transpose()?;
+    let filter = LogFilter {
+        client_id,
+        since,
+        outcome: args.denied.then_some(Outcome::Denied),
+        // One more than shown, to know whether older entries were left out.
+        limit: (args.limit > 0).then_some(args.limit + 1),
+    };
+    let mut entries = store.audit_log(&filter)?;
+    let cut = args.limit > 0 && entries.len() as u64 > args.limit;
+    if cut {
+        entries.remove(0);
+    }
+    if args.json {
+        return output::print_json(&entries);
+    }
+    if entries.is_empty() {
+        return print("No entries match.\n");
+    }
+    let names: HashMap<String, String> = store
+        .clients()?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    let mut rows = vec![vec![
+        "TIME".into(),
+        "WHO".into(),
+        "ACTION".into(),
+        "PATH".into(),
+        "OUTCOME".into(),
+        "REASON".into(),
+    ]];
+    rows.extend(entries.iter().map(|e| log_row(e, &names)));
+    let mut text = output::table(&rows);
+    if cut {
+        text.push_str(&format!(
+            "(The newest {} entries; --limit 0 shows all, --since narrows by time.)\n",
+            args.limit
+        ));
+    }
+    print(&text)
+}
+
+fn log_row(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {
+    let who = match (&e.client_id, e.actor.as_str()) {
+        (_, "owner") => "you".to_string(),
+        (Some(id), _) => names.get(id).cloned().unwrap_or_else(|| id.clone()),
+        (None, _) => "unknown token".to_string(),
+    };
+    let action = e.method.clone().unwrap_or_else(|| e.action.clone());
+    vec![
+        e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        who,
+        action,
+        e.path.clone().unwrap_or_default(),
+        e.outcome.clone(),
+        e.reason.clone().unwrap_or_default(),
+    ]
+}
+
+fn verify(ctx: &Context, json: bool) -> Result<(), Fail> {
+    let vault = ctx.unlock()?;
+    let report = vault.store().verify_audit_log()?;
+    if json {
+        output::print_json(&report)?;
+    }
+    match report.first_broken {
+        None => {
+            if !json {
+                print(&format!(
+                    "The access log is intact: {} entries, each hash following from the one before.\n",
+                    report.entries
+                ))?;
+            }
+            Ok(())
+        }
+        Some(seq) => Err(Fail::new(
+            code::ERROR,
+            format!(
+                "the access log is broken at entry {seq}: it was changed, or an entry before it was removed or inserted. Entries 1 to {} are intact.",
+                seq - 1
+            ),
+        )),
+    }
+}
+
+pub fn report(ctx: &Context, args: ReportArgs) -> Result<(), Fail> {
+    let since = when::since(&args.since, chrono::Utc::now())?;
+    let vault = ctx.unlock()?;
+    let report = vault.store().access_report(since)?;
+    if args.json {
+        return output::print_json(&report);
+    }
+    print(&describe_report(&report))
+}
+
+fn describe_report(r: &AccessReport) -> String {
+    let window = match r.since {
+        Some(s) => format!("{} to {}", output::when(s), output::when(r.until)),
+        None => format!("everything until {}", output::when(r.until)),
+    };
+    let mut text = format!("Data access report: {window}\n");
+    if r.companies.is_empty() {
+        text.push_str("\nNo company has asked for or read anything.\n");
+    }
+    for c in &r.companies {
+        text.push_str(&format!("\n{} ({})\n", c.client_name, c.client_id));
+        let mut rows = vec![
+            vec![
+                "  Grants:".into(),
+                format!("{} active, {} in all", c.grants_active, c.grants_total),
+            ],
+            vec![
+                "  Requests:".into(),
+                format!("{} allowed, {} denied", c.allowed, c.denied),
+            ],
+        ];
+        let read = if c.top_resources.is_empty() {
+            "nothing".to_string()
+        } else {
+            let top: Vec<String> = c
+                .top_resources
+                .iter()
+                .map(|t| format!("{} ({}×)", t.path, t.reads))
+                .collect();
+            let more = c.distinct_resources_read as usize - top.len();
+            format!(
+                "{} distinct resource{}: {}{}",
+                c.distinct_resources_read,
+                if c.distinct_resources_read == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                top.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        };
+        rows.push(vec!["  Read:".into(), read]);
+        if let Some(at) = c.last_request_at {
+            rows.push(vec!["  Last request:".into(), output::when(at)]);
+        }
+        text.push_str(&output::table(&rows));
+    }
+    if r.unidentified_denied > 0 {
+        text.push_str(&format!(
+            "\nRefused requests with tokens nobody holds: {}\n",
+            r.unidentified_denied
+        ));
+    }
+    text
+}
