@@ -54,6 +54,7 @@ pub fn custodian(home: &Path) -> Command {
         "CUSTODIAN_VAULT",
         "CUSTODIAN_PASSPHRASE",
         "CUSTODIAN_NEW_PASSPHRASE",
+        "CUSTODIAN_BUNDLE_PASSPHRASE",
         "CUSTODIAN_LOG",
     ] {
         cmd.env_remove(var);

@@ -59,6 +59,67 @@ pub enum Command {
     Log(LogArgs),
     /// Per company: grants, requests allowed and denied, what was read.
     Report(ReportArgs),
+    /// Write everything in the vault to an encrypted bundle you can open
+    /// with `age` and `tar` alone.
+    Export(ExportArgs),
+    /// Restore a bundle into a new vault (or --merge it into this one).
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("seal").args(["recipient", "bundle_passphrase_file", "plain"]))]
+pub struct ExportArgs {
+    /// The bundle to write (default: custodian-YYYY-MM-DD.custodian.age here);
+    /// with --plain, a new directory.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Encrypt to this age recipient (age1…) instead of a passphrase.
+    #[arg(long, value_name = "AGE1…")]
+    pub recipient: Option<String>,
+    /// Read the bundle's passphrase from this file (else
+    /// CUSTODIAN_BUNDLE_PASSPHRASE, else a prompt that asks twice).
+    #[arg(long, value_name = "FILE")]
+    pub bundle_passphrase_file: Option<PathBuf>,
+    /// Write plain, UNENCRYPTED files into a new directory instead.
+    #[arg(long, requires = "out")]
+    pub plain: bool,
+    /// Replace the file at --out if there is one.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("key").args(["identity_file", "bundle_passphrase_file"]))]
+pub struct ImportArgs {
+    /// The bundle (*.custodian.age).
+    pub file: PathBuf,
+    /// The age identity file for a bundle encrypted to a recipient.
+    #[arg(long, value_name = "FILE")]
+    pub identity_file: Option<PathBuf>,
+    /// Read the bundle's passphrase from this file (else
+    /// CUSTODIAN_BUNDLE_PASSPHRASE, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    pub bundle_passphrase_file: Option<PathBuf>,
+    /// Add what this vault is missing instead of making a new vault; never
+    /// overwrites, and lists what differs.
+    #[arg(long)]
+    pub merge: bool,
+    /// The new vault's passphrase from this file (else
+    /// CUSTODIAN_NEW_PASSPHRASE, else a prompt that asks twice).
+    #[arg(long, value_name = "FILE", conflicts_with = "merge")]
+    pub new_passphrase_file: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

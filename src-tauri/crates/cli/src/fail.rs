@@ -50,9 +50,10 @@ impl From<custodian_core::Error> for Fail {
             | E::KeyFileDamaged { .. }
             | E::DatabaseDamaged { .. }
             | E::ExcessiveWork { .. } => code::VAULT,
-            E::WrongPassphrase { .. } | E::WrongRecoveryKey { .. } | E::MalformedRecoveryKey => {
-                code::AUTH
-            }
+            E::WrongPassphrase { .. }
+            | E::WrongRecoveryKey { .. }
+            | E::MalformedRecoveryKey
+            | E::BundleWrongKey { .. } => code::AUTH,
             E::NotFound { .. }
             | E::Deleted { .. }
             | E::VersionNotFound { .. }
@@ -71,11 +72,20 @@ impl From<custodian_core::Error> for Fail {
             | E::RequestNotPending { .. }
             | E::TooManyPending { .. }
             | E::WiderThanAsked(_)
-            | E::InvalidGrant(_) => code::INVALID,
+            | E::InvalidGrant(_)
+            | E::BundleFormat { .. }
+            | E::BundleKeyKind { .. }
+            | E::BundleTruncated { .. }
+            | E::BundleTampered { .. } => code::INVALID,
             _ => code::ERROR,
         };
         let message = match &e {
             E::WrongPassphrase { .. } => format!("{e} (nothing was changed)"),
+            E::BundleFormat { .. }
+            | E::BundleWrongKey { .. }
+            | E::BundleKeyKind { .. }
+            | E::BundleTruncated { .. }
+            | E::BundleTampered { .. } => format!("{e}; nothing was written"),
             _ => e.to_string(),
         };
         Fail::new(code, message)

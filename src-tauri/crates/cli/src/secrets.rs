@@ -49,6 +49,40 @@ pub fn replacement_passphrase(file: Option<&Path>) -> Result<SecretString, Fail>
     )
 }
 
+/// A passphrase to seal a bundle with: `CUSTODIAN_BUNDLE_PASSPHRASE`, a
+/// file, or a prompt that asks twice.
+pub fn new_bundle_passphrase(file: Option<&Path>) -> Result<SecretString, Fail> {
+    let p = match (from_env("CUSTODIAN_BUNDLE_PASSPHRASE"), file) {
+        (Some(p), _) => p,
+        (None, Some(path)) => from_file(path, "--bundle-passphrase-file")?,
+        (None, None) => prompt_twice(
+            "Bundle passphrase",
+            "CUSTODIAN_BUNDLE_PASSPHRASE, --bundle-passphrase-file or --recipient",
+        )?,
+    };
+    custodian_core::keys::check_new_passphrase(&p).map_err(Fail::from)?;
+    Ok(p)
+}
+
+/// The passphrase a bundle was sealed with.
+pub fn bundle_passphrase(file: Option<&Path>) -> Result<SecretString, Fail> {
+    if let Some(p) = from_env("CUSTODIAN_BUNDLE_PASSPHRASE") {
+        return Ok(p);
+    }
+    if let Some(path) = file {
+        return from_file(path, "--bundle-passphrase-file");
+    }
+    prompt_once(
+        "Bundle passphrase: ",
+        "CUSTODIAN_BUNDLE_PASSPHRASE or --bundle-passphrase-file",
+    )
+}
+
+/// An age identity file's text (`age-keygen` output).
+pub fn identity_file(path: &Path) -> Result<SecretString, Fail> {
+    read_secret_file(path, "--identity-file")
+}
+
 /// The recovery key's text, from a file or a hidden prompt.
 pub fn recovery_key_text(file: Option<&Path>) -> Result<SecretString, Fail> {
     match file {

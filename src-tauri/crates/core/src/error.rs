@@ -138,6 +138,26 @@ pub enum Error {
     #[error("no grant {id}: `custodian grants list` shows them all")]
     UnknownGrant { id: String },
 
+    /// The file is not a Custodian bundle, or one of a newer format.
+    #[error("{} is not a bundle this Custodian can read: {reason}", path.display())]
+    BundleFormat { path: PathBuf, reason: String },
+
+    /// The passphrase or identity does not open the bundle.
+    #[error("{} does not open with this {what}: check you have the right one", path.display())]
+    BundleWrongKey { path: PathBuf, what: &'static str },
+
+    /// A passphrase was given for a recipient bundle, or the other way round.
+    #[error("{} is encrypted {how}", path.display())]
+    BundleKeyKind { path: PathBuf, how: &'static str },
+
+    /// The bundle stops early: an interrupted copy or download.
+    #[error("{} is truncated: it ends before the bundle does; copy it again from the original", path.display())]
+    BundleTruncated { path: PathBuf },
+
+    /// The bundle's bytes or contents do not match what was exported.
+    #[error("{} was damaged or changed after export ({reason}); it cannot be trusted", path.display())]
+    BundleTampered { path: PathBuf, reason: String },
+
     /// A file-system operation failed.
     #[error("{context}: {source}")]
     Io {
@@ -189,6 +209,11 @@ impl Error {
             Error::WiderThanAsked(_) => "wider_than_asked",
             Error::UnknownGrant { .. } => "unknown_grant",
             Error::InvalidGrant(_) => "invalid_grant",
+            Error::BundleFormat { .. } => "bundle_format",
+            Error::BundleWrongKey { .. } => "bundle_wrong_key",
+            Error::BundleKeyKind { .. } => "bundle_key_kind",
+            Error::BundleTruncated { .. } => "bundle_truncated",
+            Error::BundleTampered { .. } => "bundle_tampered",
             Error::Io { .. } => "io",
             Error::Database(_) => "database",
             Error::Internal(_) => "internal",

@@ -7,6 +7,7 @@
 //! ([`preferences`]).
 
 pub mod audit;
+pub mod bundle;
 pub mod category;
 pub mod client;
 pub mod clock;

@@ -112,6 +112,12 @@ impl PodPath {
         Ok(PodPath(out))
     }
 
+    /// A path read back from the database, where only normalized paths are
+    /// ever written: checked again, but not percent-decoded a second time.
+    pub(crate) fn from_stored(text: &str) -> Result<Self, PathRule> {
+        PodPath::parse(&text.replace('%', "%25"))
+    }
+
     /// The normalized path as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -163,9 +169,15 @@ impl fmt::Display for PodPath {
     }
 }
 
+/// Serialized in the form [`PodPath::parse`] reads back: the decoded text,
+/// with a literal `%` written `%25` (so `/100%` survives a round trip).
 impl serde::Serialize for PodPath {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        if self.0.contains('%') {
+            s.serialize_str(&self.0.replace('%', "%25"))
+        } else {
+            s.serialize_str(&self.0)
+        }
     }
 }
 
@@ -244,6 +256,15 @@ mod tests {
 
     fn rule(raw: &str) -> PathRule {
         PodPath::parse(raw).unwrap_err()
+    }
+
+    #[test]
+    fn serde_round_trips_every_path() {
+        for raw in ["/", "/contact/email", "/100%25", "/my%20notes/", "/a%2525b"] {
+            let p = PodPath::parse(raw).unwrap();
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(serde_json::from_str::<PodPath>(&json).unwrap(), p, "{raw}");
+        }
     }
 
     #[test]

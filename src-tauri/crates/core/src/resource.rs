@@ -210,7 +210,7 @@ impl RawMeta {
     fn parse(self) -> Result<ResourceMeta> {
         let bad = |what: &str| Error::Internal(format!("bad {what} stored for {}", self.path));
         Ok(ResourceMeta {
-            path: PodPath::parse(&self.path).map_err(|_| bad("path"))?,
+            path: PodPath::from_stored(&self.path).map_err(|_| bad("path"))?,
             version: self.version,
             category: self.category.parse().map_err(|_| bad("category"))?,
             sensitivity: match self.sensitivity.as_str() {
@@ -526,7 +526,7 @@ impl Store {
                             *members += 1
                         }
                         _ => entries.push(ListEntry::Container {
-                            path: PodPath::parse(&child)
+                            path: PodPath::from_stored(&child)
                                 .map_err(|_| Error::Internal(format!("bad stored path {child}")))?,
                             members: 1,
                         }),

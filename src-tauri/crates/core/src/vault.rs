@@ -189,6 +189,18 @@ impl Vault {
     }
 
     fn create_inner(dir: &Path, passphrase: &SecretString, work_factor: u8) -> Result<Created> {
+        Self::create_filled(dir, passphrase, work_factor, &mut |_| Ok(()))
+    }
+
+    /// Creates a vault and lets `fill` write into its store before the vault
+    /// is renamed into place: if `fill` fails, no directory is left at `dir`
+    /// (a restore from a bundle uses this).
+    pub(crate) fn create_filled(
+        dir: &Path,
+        passphrase: &SecretString,
+        work_factor: u8,
+        fill: &mut dyn FnMut(&Store) -> Result<()>,
+    ) -> Result<Created> {
         keys::check_new_passphrase(passphrase)?;
         let replaces_empty_dir = match fs::read_dir(dir).map(|mut entries| entries.next().is_none())
         {
@@ -217,7 +229,7 @@ impl Vault {
         // a crash or error leaves no half-made vault at `dir`.
         let staging = parent.join(format!(".custodian-init-{}", Uuid::new_v4()));
         make_private_dir(&staging)?;
-        let built = Self::build(&staging, passphrase, work_factor);
+        let built = Self::build(&staging, passphrase, work_factor, fill);
         let placed = built.and_then(|(info, key, recovery_key)| {
             if replaces_empty_dir {
                 fs::remove_dir(dir)
@@ -247,6 +259,7 @@ impl Vault {
         dir: &Path,
         passphrase: &SecretString,
         work_factor: u8,
+        fill: &mut dyn FnMut(&Store) -> Result<()>,
     ) -> Result<(VaultInfo, VaultKey, RecoveryKey)> {
         let clock = SystemClock;
         let info = VaultInfo {
@@ -277,6 +290,7 @@ impl Vault {
             store.set_meta("created_at", &crate::clock::format_time(info.created_at))?;
             let (defaults, _) = store.communication_preferences()?;
             store.save_communication_preferences(&defaults)?;
+            fill(&store)?;
             // Closing checkpoints the WAL into vault.db before the rename.
         }
         let json = serde_json::to_vec_pretty(&info).map_err(|e| Error::Internal(e.to_string()))?;

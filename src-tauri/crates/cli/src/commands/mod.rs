@@ -2,6 +2,7 @@
 //! shared steps (finding and unlocking the vault).
 
 mod activity;
+mod bundle;
 mod data;
 mod prefs;
 mod serve;
@@ -38,6 +39,8 @@ pub fn run(cli: Cli) -> Result<(), Fail> {
         Command::Grants(cmd) => sharing::grants(&ctx, cmd),
         Command::Log(args) => activity::log(&ctx, args),
         Command::Report(args) => activity::report(&ctx, args),
+        Command::Export(args) => bundle::export(&ctx, args),
+        Command::Import(args) => bundle::import(&ctx, args),
     }
 }
 

@@ -1,0 +1,819 @@
+//! Reading bundles: a first pass that checks every entry against the
+//! manifest and writes nothing, then a restore into a new vault or a merge
+//! into an existing one, each in one transaction.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use age::secrecy::SecretString;
+use rusqlite::{params, OptionalExtension};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::Digest;
+
+use super::export::HashingReader;
+use super::layout::{self, AuditRecord, ClientRecord, GrantRecord, RequestRecord, VersionRecord};
+use super::{
+    read_limited, Manifest, ManifestEntry, Opener, Phase, Progress, FORMAT_NAME, FORMAT_VERSION,
+    MANIFEST,
+};
+use crate::audit::{self, NewEntry};
+use crate::category::Category;
+use crate::clock::parse_time;
+use crate::store::Store;
+use crate::vault::{Created, Vault};
+use crate::{Error, Result};
+
+/// The largest manifest accepted (about four million entries).
+const MAX_MANIFEST_BYTES: u64 = 1 << 30;
+/// The largest single resource accepted.
+const MAX_CONTENT_BYTES: u64 = 4 << 30;
+
+/// A restored vault.
+pub struct Restored {
+    pub created: Created,
+    pub manifest: Manifest,
+}
+
+/// What a merge did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MergeReport {
+    /// Resources that were missing here and were added with their history.
+    pub added: Vec<String>,
+    /// Resources here with the same history (or a longer one).
+    pub unchanged: u64,
+    /// Resources whose history here differs from the bundle's: left as they are.
+    pub conflicts: Vec<Conflict>,
+    pub clients_added: u64,
+    pub requests_added: u64,
+    pub grants_added: u64,
+    /// The bundle's log entries, kept in the bundle: a hash chain cannot be
+    /// spliced into another.
+    pub log_entries_not_merged: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Checks a bundle completely without writing anything: it opens with
+/// `opener`, its manifest is of a format this build reads, and every entry
+/// is present, in order, with the size and SHA-256 the manifest gives.
+pub fn inspect_bundle(
+    bundle: &Path,
+    opener: &Opener,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Manifest> {
+    read_bundle(bundle, opener, |ctx, entries| {
+        let manifest = read_manifest(ctx, entries)?;
+        let mut p = start_progress(&manifest, Phase::Verifying);
+        for expected in &manifest.entries {
+            let mut entry = next_entry(ctx, entries, expected)?;
+            check_digest(ctx, hashing(&mut entry), expected)?;
+            p.items_done += 1;
+            p.bytes_done += expected.size;
+            progress(&p);
+        }
+        Ok(manifest)
+    })
+}
+
+/// Restores a bundle into a new vault at `dir` with a new passphrase and a
+/// new recovery key. The bundle is checked completely first; the vault is
+/// built beside `dir` and renamed into place only when everything is in, so
+/// a failure leaves no directory behind.
+pub fn restore_bundle(
+    bundle: &Path,
+    opener: &Opener,
+    dir: &Path,
+    passphrase: &SecretString,
+    work_factor: u8,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Restored> {
+    let manifest = inspect_bundle(bundle, opener, progress)?;
+    let created = Vault::create_filled(dir, passphrase, work_factor, &mut |store| {
+        restore_into(store, bundle, opener, &manifest, progress)
+    })?;
+    Ok(Restored { created, manifest })
+}
+
+/// Restores into a store that holds nothing but a new vault's defaults.
+pub(crate) fn restore_into(
+    store: &Store,
+    bundle: &Path,
+    opener: &Opener,
+    manifest: &Manifest,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<()> {
+    let tx = store.write_tx()?;
+    tx.execute_batch(
+        "DELETE FROM resources; DELETE FROM resource_versions; DELETE FROM audit_log;",
+    )?;
+    let mut target = Target::Restore;
+    apply(store, bundle, opener, manifest, &mut target, progress)?;
+    let chain = store.verify_audit_log()?;
+    if let Some(seq) = chain.first_broken {
+        return Err(tampered(
+            bundle,
+            format!("the access log's hash chain breaks at entry {seq}"),
+        ));
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Adds what the vault is missing from the bundle, in one transaction, and
+/// reports what differs without overwriting anything.
+pub fn merge_bundle(
+    store: &Store,
+    bundle: &Path,
+    opener: &Opener,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<MergeReport> {
+    let manifest = inspect_bundle(bundle, opener, progress)?;
+    let tx = store.write_tx()?;
+    let mut target = Target::Merge {
+        report: MergeReport::default(),
+        path: None,
+    };
+    apply(store, bundle, opener, &manifest, &mut target, progress)?;
+    let Target::Merge { mut report, path } = target else {
+        return Err(Error::Internal("merge target lost".into()));
+    };
+    if let Some(state) = path {
+        finish_merged_path(state, &mut report);
+    }
+    let mut entry = NewEntry::owner("import");
+    entry.reason = Some(format!(
+        "merged bundle of vault {}: {} resources added, {} conflicts, {} log entries left in the bundle",
+        manifest.vault_id,
+        report.added.len(),
+        report.conflicts.len(),
+        report.log_entries_not_merged
+    ));
+    audit::append_in(&tx, &store.now(), &[entry])?;
+    tx.commit()?;
+    Ok(report)
+}
+
+enum Target {
+    Restore,
+    Merge {
+        report: MergeReport,
+        path: Option<MergePath>,
+    },
+}
+
+/// A resource being merged: added (absent here) or compared version by version.
+struct MergePath {
+    path: String,
+    adding: bool,
+    compared: u64,
+    conflict: Option<String>,
+}
+
+/// Checks that a resource's versions arrive as 1, 2, 3… and end live or
+/// deleted, with nothing after the live one.
+#[derive(Default)]
+struct HistoryCheck {
+    path: Option<String>,
+    last: u64,
+    live: bool,
+    deleted: bool,
+}
+
+impl HistoryCheck {
+    fn complete(&self) -> bool {
+        self.path.is_none() || self.live || self.deleted
+    }
+}
+
+fn apply(
+    store: &Store,
+    bundle: &Path,
+    opener: &Opener,
+    manifest: &Manifest,
+    target: &mut Target,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<()> {
+    read_bundle(bundle, opener, |ctx, entries| {
+        if &read_manifest(ctx, entries)? != manifest {
+            return Err(tampered(
+                bundle,
+                "it changed while it was being read".into(),
+            ));
+        }
+        let mut p = start_progress(manifest, Phase::Restoring);
+        let mut history = HistoryCheck::default();
+        let mut pending: Option<VersionRecord> = None;
+        for expected in &manifest.entries {
+            let mut entry = next_entry(ctx, entries, expected)?;
+            let mut data = hashing(&mut entry);
+            let name = expected.name.as_str();
+            if let Some(record) = pending.take() {
+                // The content of the version whose metadata came just before.
+                if name != layout::content_name(&record.path, record.version)
+                    || expected.size != record.size
+                {
+                    return Err(tampered(
+                        bundle,
+                        format!("{name} is not the content its metadata announced"),
+                    ));
+                }
+                let content =
+                    read_limited(&mut data, MAX_CONTENT_BYTES).map_err(|e| ctx.io_error(e))?;
+                check_digest(ctx, data, expected)?;
+                put_version(store, target, &record, &content)?;
+            } else if name.starts_with("resources/") && name.ends_with(".meta.json") {
+                let bytes = read_limited(&mut data, layout::MAX_RECORD_BYTES)
+                    .map_err(|e| ctx.io_error(e))?;
+                check_digest(ctx, data, expected)?;
+                let record: VersionRecord = parse_record(bundle, name, &bytes)?;
+                check_version(bundle, name, &record, &mut history)?;
+                if record.deleted {
+                    put_version(store, target, &record, &[])?;
+                } else {
+                    pending = Some(record);
+                }
+            } else {
+                match name {
+                    layout::README | layout::PREFERENCES => check_digest(ctx, data, expected)?,
+                    layout::CLIENTS | layout::REQUESTS | layout::GRANTS | layout::AUDIT => {
+                        let mut lines = BufReader::new(&mut data);
+                        let mut line = Vec::new();
+                        loop {
+                            line.clear();
+                            let n = (&mut lines)
+                                .take(layout::MAX_RECORD_BYTES + 1)
+                                .read_until(b'\n', &mut line)
+                                .map_err(|e| ctx.io_error(e))?;
+                            if n == 0 {
+                                break;
+                            }
+                            if n as u64 > layout::MAX_RECORD_BYTES {
+                                return Err(tampered(
+                                    bundle,
+                                    format!("{name} has an oversized line"),
+                                ));
+                            }
+                            put_line(store, bundle, target, name, &line)?;
+                        }
+                        drop(lines);
+                        check_digest(ctx, data, expected)?;
+                    }
+                    other => {
+                        return Err(Error::BundleFormat {
+                            path: bundle.to_path_buf(),
+                            reason: format!(
+                                "it holds an entry this Custodian does not know: {other}"
+                            ),
+                        })
+                    }
+                }
+            }
+            p.items_done += 1;
+            p.bytes_done += expected.size;
+            progress(&p);
+        }
+        if pending.is_some() || !history.complete() {
+            return Err(tampered(
+                bundle,
+                "a resource's history is incomplete".into(),
+            ));
+        }
+        Ok(())
+    })?;
+    if store.conn.prepare("PRAGMA foreign_key_check")?.exists([])? {
+        return Err(tampered(
+            bundle,
+            "grants or requests refer to companies or requests not in it".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_version(bundle: &Path, name: &str, r: &VersionRecord, h: &mut HistoryCheck) -> Result<()> {
+    let bad = |why: &str| tampered(bundle, format!("{name}: {why}"));
+    if name != layout::meta_name(&r.path, r.version) {
+        return Err(bad("its name does not match its path and version"));
+    }
+    if r.path.is_container() {
+        return Err(bad("a container cannot hold content"));
+    }
+    r.category
+        .parse::<Category>()
+        .map_err(|_| bad("unknown category"))?;
+    if !matches!(r.sensitivity.as_str(), "normal" | "sensitive") {
+        return Err(bad("unknown sensitivity"));
+    }
+    parse_time(&r.written_at).map_err(|_| bad("bad time"))?;
+    if let Some(t) = &r.live_since {
+        parse_time(t).map_err(|_| bad("bad time"))?;
+    }
+    if r.deleted && (r.live_since.is_some() || r.size != 0) {
+        return Err(bad("a deletion record cannot be live or hold content"));
+    }
+    if h.path.as_deref() == Some(r.path.as_str()) {
+        if h.live || r.version != h.last + 1 {
+            return Err(bad("versions out of order"));
+        }
+    } else {
+        if !h.complete() {
+            return Err(bad(
+                "the resource before it has no live or deleted last version",
+            ));
+        }
+        if r.version != 1 {
+            return Err(bad("a history must start at version 1"));
+        }
+        h.path = Some(r.path.as_str().to_string());
+    }
+    h.last = r.version;
+    h.live = r.live_since.is_some();
+    h.deleted = r.deleted;
+    Ok(())
+}
+
+fn put_version(
+    store: &Store,
+    target: &mut Target,
+    r: &VersionRecord,
+    content: &[u8],
+) -> Result<()> {
+    match target {
+        Target::Restore => insert_version(store, r, content),
+        Target::Merge { report, path } => {
+            if path.as_ref().map(|p| p.path.as_str()) != Some(r.path.as_str()) {
+                if let Some(done) = path.take() {
+                    finish_merged_path(done, report);
+                }
+                let here: u64 = store.conn.query_row(
+                    "SELECT COUNT(*) FROM resource_versions WHERE path = ?1",
+                    [r.path.as_str()],
+                    |row| row.get(0),
+                )?;
+                *path = Some(MergePath {
+                    path: r.path.as_str().to_string(),
+                    adding: here == 0,
+                    compared: 0,
+                    conflict: None,
+                });
+            }
+            let Some(state) = path.as_mut() else {
+                return Err(Error::Internal("merge state lost".into()));
+            };
+            if state.adding {
+                return insert_version(store, r, content);
+            }
+            state.compared += 1;
+            if state.conflict.is_none() {
+                let mine: Option<(bool, String, u64)> = store
+                    .conn
+                    .query_row(
+                        "SELECT deleted, etag, size FROM resource_versions WHERE path = ?1 AND version = ?2",
+                        params![r.path.as_str(), r.version],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    )
+                    .optional()?;
+                state.conflict = match mine {
+                    None => Some(format!(
+                        "the bundle has newer versions (from version {})",
+                        r.version
+                    )),
+                    Some(m) if m != (r.deleted, r.etag.clone(), r.size) => {
+                        Some(format!("version {} differs from the one here", r.version))
+                    }
+                    Some(_) => None,
+                };
+            }
+            Ok(())
+        }
+    }
+}
+
+fn finish_merged_path(state: MergePath, report: &mut MergeReport) {
+    if state.adding {
+        report.added.push(state.path);
+    } else if let Some(reason) = state.conflict {
+        report.conflicts.push(Conflict {
+            path: state.path,
+            reason,
+        });
+    } else {
+        report.unchanged += 1;
+    }
+}
+
+fn insert_version(store: &Store, r: &VersionRecord, content: &[u8]) -> Result<()> {
+    store
+        .conn
+        .prepare_cached(
+            "INSERT INTO resource_versions
+                 (path, version, deleted, content_type, category, sensitivity, etag, size, content, author, written_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            r.path.as_str(),
+            r.version,
+            r.deleted,
+            r.content_type,
+            r.category,
+            r.sensitivity,
+            r.etag,
+            r.size,
+            content,
+            r.author,
+            r.written_at
+        ])?;
+    if let Some(since) = &r.live_since {
+        store
+            .conn
+            .prepare_cached(
+                "INSERT INTO resources (path, version, created_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![r.path.as_str(), r.version, since])?;
+    }
+    Ok(())
+}
+
+fn put_line(
+    store: &Store,
+    bundle: &Path,
+    target: &mut Target,
+    name: &str,
+    line: &[u8],
+) -> Result<()> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let merging = matches!(target, Target::Merge { .. });
+    let verb = if merging {
+        "INSERT OR IGNORE"
+    } else {
+        "INSERT"
+    };
+    let changed = match name {
+        layout::CLIENTS => {
+            let c: ClientRecord = parse_record(bundle, name, line)?;
+            store.conn.prepare_cached(&format!(
+                "{verb} INTO clients (id, name, uri, contacts, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+            ))?
+            .execute(params![c.id, c.name, c.uri, c.contacts.to_string(), c.created_at])?
+        }
+        layout::REQUESTS => {
+            let r: RequestRecord = parse_record(bundle, name, line)?;
+            // The device code never leaves a vault: a restored request can
+            // be read, but never polled.
+            let no_code = format!("not-exported:{}", r.id);
+            store.conn.prepare_cached(&format!(
+                "{verb} INTO access_requests (id, client_id, details, grant_lifetime, user_code, device_code_hash,
+                     status, poll_interval, created_at, expires_at, last_polled_at, decided_at, grant_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            ))?
+            .execute(params![
+                r.id, r.client_id, r.details.to_string(), r.grant_lifetime, r.user_code, no_code,
+                r.status, r.poll_interval, r.created_at, r.expires_at, r.last_polled_at, r.decided_at, r.grant_id
+            ])?
+        }
+        layout::GRANTS => {
+            let g: GrantRecord = parse_record(bundle, name, line)?;
+            store.conn.prepare_cached(&format!(
+                "{verb} INTO grants (id, client_id, request_id, details, created_at, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ))?
+            .execute(params![g.id, g.client_id, g.request_id, g.details.to_string(), g.created_at, g.expires_at, g.revoked_at])?
+        }
+        layout::AUDIT => {
+            let a: AuditRecord = parse_record(bundle, name, line)?;
+            if merging {
+                if let Target::Merge { report, .. } = target {
+                    report.log_entries_not_merged += 1;
+                }
+                return Ok(());
+            }
+            store.conn.prepare_cached(
+                "INSERT INTO audit_log (seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                a.seq, a.at, a.actor, a.client_id, a.action, a.method, a.path, a.outcome, a.reason, a.grant_id,
+                a.prev_hash, a.hash
+            ])?
+        }
+        _ => return Err(Error::Internal(format!("no table for {name}"))),
+    };
+    if let Target::Merge { report, .. } = target {
+        let n = changed as u64;
+        match name {
+            layout::CLIENTS => report.clients_added += n,
+            layout::REQUESTS => report.requests_added += n,
+            _ => report.grants_added += n,
+        }
+    }
+    Ok(())
+}
+
+fn parse_record<T: DeserializeOwned>(bundle: &Path, name: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::BundleFormat {
+        path: bundle.to_path_buf(),
+        reason: format!("{name} does not hold what this Custodian expects ({e})"),
+    })
+}
+
+fn start_progress(manifest: &Manifest, phase: Phase) -> Progress {
+    Progress {
+        phase,
+        items_done: 1,
+        items_total: manifest.entries.len() as u64 + 1,
+        bytes_done: 0,
+        bytes_total: manifest.entries.iter().map(|e| e.size).sum(),
+    }
+}
+
+fn tampered(bundle: &Path, reason: String) -> Error {
+    Error::BundleTampered {
+        path: bundle.to_path_buf(),
+        reason,
+    }
+}
+
+/// Refuses what is not an age file at all (a photo, a zip) before age
+/// itself says something less clear.
+pub(super) fn check_magic(path: &Path) -> Result<()> {
+    const MAGIC: &[u8] = b"age-encryption.org/v1\n";
+    let mut head = Vec::with_capacity(MAGIC.len());
+    File::open(path)
+        .and_then(|f| f.take(MAGIC.len() as u64).read_to_end(&mut head))
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if head.as_slice() == MAGIC {
+        Ok(())
+    } else if MAGIC.starts_with(&head) {
+        Err(Error::BundleTruncated {
+            path: path.to_path_buf(),
+        })
+    } else if head.starts_with(b"-----BEGIN AGE") {
+        Err(Error::BundleFormat {
+            path: path.to_path_buf(),
+            reason: "it is ASCII-armored; dearmor it first (age -d works on it)".into(),
+        })
+    } else {
+        Err(Error::BundleFormat {
+            path: path.to_path_buf(),
+            reason: "it is not an age-encrypted file".into(),
+        })
+    }
+}
+
+/// The age header could not be read.
+pub(super) fn header_error(path: &Path, e: age::DecryptError) -> Error {
+    match e {
+        age::DecryptError::Io(io) if io.kind() == io::ErrorKind::UnexpectedEof => {
+            Error::BundleTruncated {
+                path: path.to_path_buf(),
+            }
+        }
+        other => Error::BundleFormat {
+            path: path.to_path_buf(),
+            reason: format!("it is not an age-encrypted file ({other})"),
+        },
+    }
+}
+
+/// A file reader that remembers whether it reached the end, to tell a
+/// truncated bundle (the error comes at the end) from a damaged one.
+struct EofTracking {
+    file: File,
+    at_end: Rc<Cell<bool>>,
+}
+
+impl Read for EofTracking {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.at_end.set(true);
+        }
+        Ok(n)
+    }
+}
+
+type Decrypted = age::stream::StreamReader<EofTracking>;
+type Entries<'a> = tar::Entries<'a, Decrypted>;
+
+/// What a read error means, given where it happened.
+struct Ctx {
+    path: PathBuf,
+    at_end: Rc<Cell<bool>>,
+}
+
+impl Ctx {
+    fn io_error(&self, e: io::Error) -> Error {
+        if self.at_end.get() || e.kind() == io::ErrorKind::UnexpectedEof {
+            Error::BundleTruncated {
+                path: self.path.clone(),
+            }
+        } else if e.kind() == io::ErrorKind::InvalidData {
+            tampered(&self.path, "its encryption does not authenticate".into())
+        } else {
+            Error::io(format!("reading {}", self.path.display()), e)
+        }
+    }
+
+    fn not_bundle(&self, reason: String) -> Error {
+        Error::BundleFormat {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+}
+
+/// Decrypts the bundle and hands its entries to `body`; then checks nothing
+/// follows the last entry and reads the stream to its end, where age
+/// authenticates the final chunk.
+fn read_bundle<T>(
+    path: &Path,
+    opener: &Opener,
+    body: impl FnOnce(&Ctx, &mut Entries<'_>) -> Result<T>,
+) -> Result<T> {
+    check_magic(path)?;
+    let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let ctx = Ctx {
+        path: path.to_path_buf(),
+        at_end: Rc::new(Cell::new(false)),
+    };
+    // Unbuffered on purpose: age reads whole chunks, and "the file has been
+    // read to its end" then means the failing chunk was the last one.
+    let tracked = EofTracking {
+        file,
+        at_end: ctx.at_end.clone(),
+    };
+    let decryptor = age::Decryptor::new(tracked).map_err(|e| header_error(path, e))?;
+    let wrong_kind = |how| Error::BundleKeyKind {
+        path: path.to_path_buf(),
+        how,
+    };
+    let (result, what) = match opener {
+        Opener::Passphrase(p) => {
+            if !decryptor.is_scrypt() {
+                return Err(wrong_kind(
+                    "to a recipient key, not with a passphrase: give the identity file that matches it",
+                ));
+            }
+            let mut identity = age::scrypt::Identity::new(p.clone());
+            identity.set_max_work_factor(crate::keys::MAX_WORK_FACTOR);
+            (
+                decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)),
+                "passphrase",
+            )
+        }
+        Opener::Identity(i) => {
+            if decryptor.is_scrypt() {
+                return Err(wrong_kind(
+                    "with a passphrase, not to a recipient key: give its passphrase",
+                ));
+            }
+            (
+                decryptor.decrypt(std::iter::once(i.as_ref() as &dyn age::Identity)),
+                "identity",
+            )
+        }
+    };
+    let stream = result.map_err(|e| match e {
+        age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
+            Error::BundleWrongKey {
+                path: path.to_path_buf(),
+                what,
+            }
+        }
+        other => header_error(path, other),
+    })?;
+    let mut archive = tar::Archive::new(stream);
+    let out = {
+        let mut entries = archive.entries().map_err(|e| ctx.io_error(e))?;
+        let out = body(&ctx, &mut entries)?;
+        if let Some(extra) = next_raw(&ctx, &mut entries)? {
+            return Err(tampered(
+                path,
+                format!("it holds an unlisted entry {}", entry_name(&extra)),
+            ));
+        }
+        out
+    };
+    let mut rest = archive.into_inner();
+    io::copy(&mut rest, &mut io::sink()).map_err(|e| ctx.io_error(e))?;
+    Ok(out)
+}
+
+fn next_raw<'a>(ctx: &Ctx, entries: &mut Entries<'a>) -> Result<Option<tar::Entry<'a, Decrypted>>> {
+    match entries.next() {
+        None => Ok(None),
+        Some(Ok(e)) => Ok(Some(e)),
+        Some(Err(e)) => Err(ctx.io_error(e)),
+    }
+}
+
+/// The manifest, which must come first, of a format this build reads.
+fn read_manifest(ctx: &Ctx, entries: &mut Entries<'_>) -> Result<Manifest> {
+    let first = match entries.next() {
+        None => None,
+        Some(Ok(e)) => Some(e),
+        // Decrypted, but not a tar stream: something else age-encrypted.
+        Some(Err(e)) if e.kind() == io::ErrorKind::Other && !ctx.at_end.get() => {
+            return Err(ctx.not_bundle("it holds no tar stream".into()))
+        }
+        Some(Err(e)) => return Err(ctx.io_error(e)),
+    };
+    let mut first = first.ok_or_else(|| ctx.not_bundle("it is empty".into()))?;
+    if entry_name(&first) != MANIFEST {
+        return Err(ctx.not_bundle("it does not start with manifest.json".into()));
+    }
+    let bytes = read_limited(&mut first, MAX_MANIFEST_BYTES).map_err(|e| ctx.io_error(e))?;
+    #[derive(serde::Deserialize)]
+    struct Head {
+        format: String,
+        format_version: u32,
+    }
+    let head: Head = serde_json::from_slice(&bytes)
+        .map_err(|_| ctx.not_bundle("its manifest.json is not a Custodian manifest".into()))?;
+    if head.format != FORMAT_NAME {
+        return Err(ctx.not_bundle(format!(
+            "its format is {:?}, not {FORMAT_NAME}",
+            head.format
+        )));
+    }
+    if head.format_version > FORMAT_VERSION {
+        return Err(ctx.not_bundle(format!(
+            "it has format version {}, newer than the {FORMAT_VERSION} this Custodian reads: update Custodian",
+            head.format_version
+        )));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ctx.not_bundle(format!("its manifest.json is malformed ({e})")))
+}
+
+/// The next entry, which must be the one the manifest lists next.
+fn next_entry<'a>(
+    ctx: &Ctx,
+    entries: &mut Entries<'a>,
+    expected: &ManifestEntry,
+) -> Result<tar::Entry<'a, Decrypted>> {
+    // A cut-short file fails in age (which authenticates every chunk and
+    // knows the last one); a tar stream that ends early was made that way.
+    let Some(entry) = next_raw(ctx, entries)? else {
+        return Err(tampered(&ctx.path, format!("{} is missing", expected.name)));
+    };
+    let name = entry_name(&entry);
+    if name != expected.name {
+        return Err(tampered(
+            &ctx.path,
+            format!("found {name} where {} should be", expected.name),
+        ));
+    }
+    Ok(entry)
+}
+
+/// Reads whatever is left of an entry and checks its size and SHA-256.
+fn check_digest(ctx: &Ctx, mut data: HashingReader<'_>, expected: &ManifestEntry) -> Result<()> {
+    io::copy(&mut data, &mut io::sink()).map_err(|e| ctx.io_error(e))?;
+    if data.read != expected.size || hex::encode(data.hasher.finalize()) != expected.sha256 {
+        return Err(tampered(
+            &ctx.path,
+            format!("{} does not match its checksum", expected.name),
+        ));
+    }
+    Ok(())
+}
+
+/// Every entry's name and bytes, for tests that look inside a bundle.
+#[cfg(test)]
+pub(super) fn read_all_for_tests(
+    bundle: &Path,
+    opener: &Opener,
+    each: &mut dyn FnMut(&str, &[u8]),
+) -> Result<()> {
+    read_bundle(bundle, opener, |ctx, entries| {
+        while let Some(mut e) = next_raw(ctx, entries)? {
+            let name = entry_name(&e);
+            let mut bytes = Vec::new();
+            e.read_to_end(&mut bytes).map_err(|e| ctx.io_error(e))?;
+            each(&name, &bytes);
+        }
+        Ok(())
+    })
+}
+
+fn hashing(inner: &mut dyn Read) -> HashingReader<'_> {
+    HashingReader {
+        inner,
+        hasher: sha2::Sha256::new(),
+        read: 0,
+    }
+}
+
+fn entry_name<R: Read>(entry: &tar::Entry<'_, R>) -> String {
+    String::from_utf8_lossy(&entry.path_bytes()).into_owned()
+}

@@ -1,0 +1,199 @@
+//! The export bundle: everything in the vault in a form a person can open
+//! without Custodian, and restore from.
+//!
+//! A bundle is a tar stream encrypted with age (to a passphrase or to an
+//! `age1…` recipient), so `age -d -i key.txt FILE | tar x` gives plain files:
+//!
+//! ```text
+//! manifest.json                     format, vault id, counts, SHA-256 and size of every entry
+//! README.txt                        what each file is, for a person
+//! resources/contact/email#v1.meta.json   one version's metadata
+//! resources/contact/email#v1             its content, exactly as stored
+//! preferences.json                  the communication preferences, readably
+//! clients.jsonl requests.jsonl grants.jsonl audit.jsonl   one JSON object per line
+//! ```
+//!
+//! `#` can never occur in a pod path, so `NAME#vN` cannot collide with a
+//! container of the same name. The bundle never holds the vault key, the
+//! recovery key, token secrets or token hashes.
+//!
+//! Both directions stream with flat memory (one resource at a time, plus
+//! the manifest's list of entries) and report progress. Export writes the
+//! manifest first, so it walks the vault twice in one read transaction:
+//! once to hash, once to write. Import checks every entry against the
+//! manifest in a first pass that writes nothing, then restores or merges in
+//! one transaction in a second pass.
+
+mod export;
+mod import;
+mod layout;
+
+use std::io::Read;
+use std::path::Path;
+
+use age::secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+pub use export::{export_bundle, export_plain, ExportSummary};
+pub use import::{inspect_bundle, merge_bundle, restore_bundle, MergeReport, Restored};
+
+use crate::{Error, Result};
+
+/// The `format` field of every manifest.
+pub const FORMAT_NAME: &str = "custodian-bundle";
+/// The bundle format this build writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// The first entry of every bundle.
+pub const MANIFEST: &str = "manifest.json";
+/// The file name `custodian export` suggests: `custodian-2026-11-24.custodian.age`.
+pub fn default_file_name(today: chrono::NaiveDate) -> String {
+    format!("custodian-{}.custodian.age", today.format("%Y-%m-%d"))
+}
+
+/// How a bundle is sealed.
+pub enum Seal {
+    /// A passphrase (age's scrypt recipient), with an explicit work factor.
+    Passphrase {
+        passphrase: SecretString,
+        work_factor: u8,
+    },
+    /// An age X25519 recipient (`age1…`); opened with its identity file.
+    Recipient(Box<age::x25519::Recipient>),
+}
+
+impl Seal {
+    /// A passphrase seal at the same work factor as the vault's own key.
+    pub fn passphrase(passphrase: SecretString) -> Seal {
+        Seal::Passphrase {
+            passphrase,
+            work_factor: crate::keys::DEFAULT_WORK_FACTOR,
+        }
+    }
+
+    /// Parses an `age1…` recipient.
+    pub fn recipient(text: &str) -> Result<Seal> {
+        text.trim()
+            .parse::<age::x25519::Recipient>()
+            .map(|r| Seal::Recipient(Box::new(r)))
+            .map_err(|e| {
+                Error::InvalidRequest(format!(
+                    "not an age recipient ({e}): expected one starting with age1"
+                ))
+            })
+    }
+}
+
+/// How a bundle is opened.
+pub enum Opener {
+    Passphrase(SecretString),
+    Identity(Box<age::x25519::Identity>),
+}
+
+impl Opener {
+    /// Reads an age identity file: `AGE-SECRET-KEY-1…` on a line, comments
+    /// (`#`) and blank lines ignored, as `age-keygen` writes it.
+    pub fn identity_file(text: &str) -> Result<Opener> {
+        let key = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .ok_or_else(|| {
+                Error::InvalidRequest("the identity file holds no AGE-SECRET-KEY-1 line".into())
+            })?;
+        key.parse::<age::x25519::Identity>()
+            .map(|i| Opener::Identity(Box::new(i)))
+            .map_err(|_| {
+                Error::InvalidRequest(
+                    "the identity file does not hold an age identity (a line starting with AGE-SECRET-KEY-1)".into(),
+                )
+            })
+    }
+}
+
+/// Whether a bundle file was sealed with a passphrase (true) or to a
+/// recipient (false); reads only the age header.
+pub fn is_passphrase_bundle(path: &Path) -> Result<bool> {
+    import::check_magic(path)?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let decryptor = age::Decryptor::new_buffered(std::io::BufReader::new(file))
+        .map_err(|e| import::header_error(path, e))?;
+    Ok(decryptor.is_scrypt())
+}
+
+/// Where a long operation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Export: reading the vault once to list and hash every entry.
+    Hashing,
+    /// Export: writing the encrypted bundle.
+    Writing,
+    /// Import: checking every entry against the manifest (nothing written).
+    Verifying,
+    /// Import: restoring or merging, in one transaction.
+    Restoring,
+}
+
+/// Progress, reported after each entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub items_done: u64,
+    /// Zero while unknown (the first export pass).
+    pub items_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// The first entry of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    pub vault_id: String,
+    pub created_at: String,
+    /// The Custodian version that wrote it.
+    pub written_by: String,
+    pub counts: Counts,
+    /// Every other entry, in order.
+    pub entries: Vec<ManifestEntry>,
+}
+
+/// What a bundle holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Live resources.
+    pub resources: u64,
+    /// Versions of resources, deletions included.
+    pub versions: u64,
+    pub clients: u64,
+    pub requests: u64,
+    pub grants: u64,
+    pub audit_entries: u64,
+    /// Bytes of resource content, every version.
+    pub content_bytes: u64,
+}
+
+/// One entry's name, size and SHA-256 (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Reads a whole small entry, refusing anything over `limit` bytes.
+fn read_limited(mut r: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    r.by_ref().take(limit + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "entry too large",
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

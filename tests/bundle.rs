@@ -1,0 +1,415 @@
+//! The export bundle end to end: the real `custodian export`/`import`, and
+//! the real `age` and `tar` binaries opening a bundle without Custodian.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use custodian_e2e::{custodian, run_fail, run_ok, TestVault};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const NEW_PASSPHRASE: &str = "a brand new passphrase";
+
+/// A vault with JSON, history, a deletion and a binary file of several MiB.
+fn filled() -> (TestVault, Vec<u8>) {
+    let v = TestVault::new();
+    v.ok(&[
+        "put",
+        "/contact/email",
+        "--json",
+        r#"{"email":"ada@example.org"}"#,
+    ]);
+    v.ok(&[
+        "put",
+        "/contact/email",
+        "--json",
+        r#"{"email":"ada@lovelace.org"}"#,
+    ]);
+    v.ok(&["put", "/notes/draft", "--json", r#""soon gone""#]);
+    v.ok(&["rm", "/notes/draft"]);
+    v.ok(&["prefs", "set", "channels.sms", "false"]);
+    // 5 MiB of bytes that are not all the same (so nothing compresses them away).
+    let big: Vec<u8> = (0..5 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let file = v.home().join("scan.bin");
+    std::fs::write(&file, &big).unwrap();
+    v.ok(&[
+        "put",
+        "/documents/scan.bin",
+        "--file",
+        file.to_str().unwrap(),
+        "--category",
+        "documents",
+    ]);
+    (v, big)
+}
+
+/// An age identity made by the real `age-keygen`; returns (identity file, recipient).
+fn keygen(dir: &Path) -> (PathBuf, String) {
+    let key = dir.join("key.txt");
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key)
+        .output()
+        .expect("age-keygen (Debian package `age`)");
+    assert!(out.status.success());
+    let recipient = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&key)
+        .output()
+        .unwrap();
+    (
+        key,
+        String::from_utf8(recipient.stdout)
+            .unwrap()
+            .trim()
+            .to_string(),
+    )
+}
+
+/// `age -d -i KEY BUNDLE | tar x -C DIR`, with the real binaries.
+fn open_with_age_and_tar(bundle: &Path, key: &Path, into: &Path) {
+    std::fs::create_dir_all(into).unwrap();
+    let mut age = Command::new("age")
+        .args(["-d", "-i"])
+        .arg(key)
+        .arg(bundle)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tar = Command::new("tar")
+        .arg("x")
+        .arg("-C")
+        .arg(into)
+        .stdin(age.stdout.take().unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        age.wait().unwrap().success() && tar.success(),
+        "age -d | tar x failed"
+    );
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The manifest's entries without the README (which names the vault and time).
+fn lasting_entries(dir: &Path) -> Vec<Value> {
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] != "README.txt")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_bundle_opens_with_age_and_tar_and_restores_exactly() {
+    let (v, big) = filled();
+    let (key, recipient) = keygen(v.home());
+    let bundle = v.home().join("out.custodian.age");
+    let (out, err) = {
+        let o = v
+            .cmd(&[
+                "export",
+                "--out",
+                bundle.to_str().unwrap(),
+                "--recipient",
+                &recipient,
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            String::from_utf8(o.stdout).unwrap(),
+            String::from_utf8(o.stderr).unwrap(),
+        )
+    };
+    assert!(out.starts_with("Exported 3 resources ("), "{out}");
+    assert!(
+        err.is_empty(),
+        "no progress bar when stderr is not a terminal: {err:?}"
+    );
+    let raw = std::fs::read(&bundle).unwrap();
+    assert!(raw.starts_with(b"age-encryption.org/v1"));
+    assert!(
+        !raw.windows(16).any(|w| w == &big[1000..1016]),
+        "the content is encrypted"
+    );
+
+    // Standard tools alone give readable files, each matching the manifest.
+    let plain = v.home().join("opened");
+    open_with_age_and_tar(&bundle, &key, &plain);
+    assert_eq!(
+        std::fs::read(plain.join("resources/documents/scan.bin#v1")).unwrap(),
+        big
+    );
+    let email: Value =
+        serde_json::from_slice(&std::fs::read(plain.join("resources/contact/email#v2")).unwrap())
+            .unwrap();
+    assert_eq!(email["email"], "ada@lovelace.org");
+    let meta: Value = serde_json::from_slice(
+        &std::fs::read(plain.join("resources/notes/draft#v2.meta.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["deleted"], true);
+    let prefs: Value =
+        serde_json::from_slice(&std::fs::read(plain.join("preferences.json")).unwrap()).unwrap();
+    assert_eq!(prefs["channels"]["sms"], false);
+    for entry in lasting_entries(&plain) {
+        let bytes = std::fs::read(plain.join(entry["name"].as_str().unwrap())).unwrap();
+        assert_eq!(sha(&bytes), entry["sha256"], "{}", entry["name"]);
+    }
+    assert!(std::fs::read_to_string(plain.join("README.txt"))
+        .unwrap()
+        .contains("No key, recovery key or access token"));
+
+    // Restore into a new vault, with a new passphrase and a new recovery key.
+    let restored = v.home().join("restored");
+    let out = run_ok({
+        let mut c = custodian(v.home());
+        c.arg("--vault")
+            .arg(&restored)
+            .arg("import")
+            .arg(&bundle)
+            .arg("--identity-file")
+            .arg(&key);
+        c.env("CUSTODIAN_NEW_PASSPHRASE", NEW_PASSPHRASE);
+        c
+    });
+    assert!(
+        out.contains("Restored 3 resources") && out.contains("AGE-SECRET-KEY-1"),
+        "{out}"
+    );
+    let in_restored = |args: &[&str]| {
+        let mut c = custodian(v.home());
+        c.arg("--vault")
+            .arg(&restored)
+            .args(args)
+            .env("CUSTODIAN_PASSPHRASE", NEW_PASSPHRASE);
+        c
+    };
+    let got = in_restored(&["get", "/documents/scan.bin"])
+        .output()
+        .unwrap();
+    assert_eq!(got.stdout, big);
+    assert!(run_ok(in_restored(&["history", "/notes/draft"])).contains("deleted"));
+    assert!(run_ok(in_restored(&["log", "verify"])).starts_with("The access log is intact"));
+
+    // Export again: the same resources, versions, preferences and log.
+    let again = v.home().join("again.custodian.age");
+    run_ok(in_restored(&[
+        "export",
+        "--out",
+        again.to_str().unwrap(),
+        "--recipient",
+        &recipient,
+    ]));
+    let plain_again = v.home().join("opened-again");
+    open_with_age_and_tar(&again, &key, &plain_again);
+    assert_eq!(lasting_entries(&plain_again), lasting_entries(&plain));
+}
+
+#[test]
+fn passphrase_bundles_and_every_refusal_leave_nothing_behind() {
+    let (v, _) = filled();
+    let pass_file = v.home().join("bundle-pass.txt");
+    std::fs::write(&pass_file, "bundle passphrase\n").unwrap();
+    // The default name, in the current directory.
+    let out = run_ok({
+        let mut c = v.cmd(&[
+            "export",
+            "--bundle-passphrase-file",
+            pass_file.to_str().unwrap(),
+        ]);
+        c.current_dir(v.home());
+        c
+    });
+    let name = format!("custodian-{}.custodian.age", chrono_today());
+    assert!(out.contains(&name), "{out}");
+    let bundle = v.home().join(&name);
+    assert!(bundle.is_file());
+    let (status, err) = run_fail({
+        let mut c = v.cmd(&[
+            "export",
+            "--bundle-passphrase-file",
+            pass_file.to_str().unwrap(),
+        ]);
+        c.current_dir(v.home());
+        c
+    });
+    assert_eq!(status, 2);
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+
+    let target = v.home().join("new-vault");
+    let import = |file: &Path, extra: &[&str]| {
+        let mut c = custodian(v.home());
+        c.arg("--vault")
+            .arg(&target)
+            .arg("import")
+            .arg(file)
+            .args(extra);
+        c.env("CUSTODIAN_NEW_PASSPHRASE", NEW_PASSPHRASE);
+        c
+    };
+    let wrong = v.home().join("wrong.txt");
+    std::fs::write(&wrong, "not the passphrase\n").unwrap();
+    let cases: Vec<(PathBuf, Vec<&str>, i32, &str)> = {
+        let bytes = std::fs::read(&bundle).unwrap();
+        let cut = v.home().join("cut.custodian.age");
+        std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+        let flipped = v.home().join("flipped.custodian.age");
+        let mut f = bytes.clone();
+        let at = f.len() / 3;
+        f[at] ^= 1;
+        std::fs::write(&flipped, &f).unwrap();
+        let photo = v.home().join("photo.jpg");
+        std::fs::write(&photo, b"\xff\xd8\xff\xe0JFIF").unwrap();
+        vec![
+            (
+                bundle.clone(),
+                vec!["--bundle-passphrase-file", wrong.to_str().unwrap()],
+                4,
+                "does not open with this passphrase",
+            ),
+            (
+                cut,
+                vec!["--bundle-passphrase-file", pass_file.to_str().unwrap()],
+                6,
+                "is truncated",
+            ),
+            (
+                flipped,
+                vec!["--bundle-passphrase-file", pass_file.to_str().unwrap()],
+                6,
+                "was damaged or changed after export",
+            ),
+            (
+                photo,
+                vec!["--bundle-passphrase-file", pass_file.to_str().unwrap()],
+                6,
+                "is not a bundle this Custodian can read",
+            ),
+        ]
+    };
+    for (file, extra, code, says) in cases {
+        let (status, err) = run_fail(import(&file, &extra));
+        assert_eq!(status, code, "{}: {err}", file.display());
+        assert!(
+            err.contains(says) && err.contains("nothing was written"),
+            "{}: {err}",
+            file.display()
+        );
+        assert!(!target.exists(), "no vault directory is left behind");
+    }
+    let out = run_ok(import(
+        &bundle,
+        &["--bundle-passphrase-file", pass_file.to_str().unwrap()],
+    ));
+    assert!(out.contains("Restored 3 resources"), "{out}");
+}
+
+#[test]
+fn merge_adds_what_is_missing_and_changes_nothing_that_differs() {
+    let (source, big) = filled();
+    let (key, recipient) = keygen(source.home());
+    let bundle = source.home().join("b.custodian.age");
+    source.ok(&[
+        "export",
+        "--out",
+        bundle.to_str().unwrap(),
+        "--recipient",
+        &recipient,
+    ]);
+
+    let here = TestVault::new();
+    here.ok(&[
+        "put",
+        "/contact/email",
+        "--json",
+        r#"{"email":"someone@else.org"}"#,
+    ]);
+    here.ok(&["put", "/mine", "--json", "1"]);
+    let out = here.ok(&[
+        "import",
+        bundle.to_str().unwrap(),
+        "--identity-file",
+        key.to_str().unwrap(),
+        "--merge",
+    ]);
+    assert!(out.contains("resources added"), "{out}");
+    assert!(
+        out.contains("/contact/email") && out.contains("differ here and were left as they are"),
+        "{out}"
+    );
+    assert_eq!(
+        here.ok(&["get", "/contact/email"]).trim_end(),
+        r#"{"email":"someone@else.org"}"#
+    );
+    assert_eq!(here.ok(&["get", "/mine"]).trim_end(), "1");
+    let got = here.cmd(&["get", "/documents/scan.bin"]).output().unwrap();
+    assert_eq!(got.stdout, big, "missing resources come over");
+    assert!(here.ok(&["log"]).contains("merged bundle"));
+
+    // Without --merge, an existing vault is never restored over.
+    let (status, err) = run_fail(here.cmd(&[
+        "import",
+        bundle.to_str().unwrap(),
+        "--identity-file",
+        key.to_str().unwrap(),
+    ]));
+    assert_eq!(status, 3);
+    assert!(
+        err.contains("is not empty: restore into a new directory"),
+        "{err}"
+    );
+
+    // A truncated bundle merges nothing at all.
+    let bytes = std::fs::read(&bundle).unwrap();
+    let cut = here.home().join("cut.age");
+    std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+    let before = here.ok(&["ls", "/", "--json"]);
+    let (status, err) = run_fail(here.cmd(&[
+        "import",
+        cut.to_str().unwrap(),
+        "--identity-file",
+        key.to_str().unwrap(),
+        "--merge",
+    ]));
+    assert_eq!(status, 6, "{err}");
+    assert_eq!(here.ok(&["ls", "/", "--json"]), before);
+}
+
+#[test]
+fn plain_export_warns_and_writes_files() {
+    let (v, big) = filled();
+    let dir = v.home().join("plain");
+    let o = v
+        .cmd(&["export", "--plain", "--out", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("UNENCRYPTED") && err.contains("delete them"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("resources/documents/scan.bin#v1")).unwrap(),
+        big
+    );
+    assert!(dir.join("manifest.json").is_file() && dir.join("audit.jsonl").is_file());
+}
+
+fn chrono_today() -> String {
+    let out = Command::new("date").arg("+%Y-%m-%d").output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
