@@ -27,6 +27,8 @@
 mod export;
 mod import;
 mod layout;
+mod reader;
+mod walk;
 
 use std::io::Read;
 use std::path::Path;
@@ -113,11 +115,11 @@ impl Opener {
 /// Whether a bundle file was sealed with a passphrase (true) or to a
 /// recipient (false); reads only the age header.
 pub fn is_passphrase_bundle(path: &Path) -> Result<bool> {
-    import::check_magic(path)?;
+    reader::check_magic(path)?;
     let file = std::fs::File::open(path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let decryptor = age::Decryptor::new_buffered(std::io::BufReader::new(file))
-        .map_err(|e| import::header_error(path, e))?;
+        .map_err(|e| reader::header_error(path, e))?;
     Ok(decryptor.is_scrypt())
 }
 

@@ -141,7 +141,7 @@ fn the_bundle_holds_no_secret() {
     let bundle = export(&store, dir.path(), &seal);
     let mut names = Vec::new();
     let mut all = Vec::new();
-    import::read_all_for_tests(&bundle, &opener, &mut |name, bytes| {
+    reader::read_all_for_tests(&bundle, &opener, &mut |name, bytes| {
         names.push(name.to_string());
         all.extend_from_slice(bytes);
     })
@@ -249,7 +249,7 @@ fn a_checksum_mismatch_or_newer_format_is_refused() {
     // changed resource but the original manifest.
     let bundle = export(&store, dir.path(), &seal);
     let mut entries = Vec::new();
-    import::read_all_for_tests(&bundle, &opener, &mut |name, bytes| {
+    reader::read_all_for_tests(&bundle, &opener, &mut |name, bytes| {
         entries.push((name.to_string(), bytes.to_vec()));
     })
     .unwrap();
