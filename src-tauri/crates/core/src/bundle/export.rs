@@ -112,8 +112,7 @@ fn write_encrypted(
         .wrap_output(BufWriter::with_capacity(1 << 20, file))
         .map_err(io_err)?;
     let mut builder = tar::Builder::new(encrypted);
-    let manifest_json =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+    let manifest_json = manifest.to_json()?;
     let bytes_total: u64 =
         manifest.entries.iter().map(|e| e.size).sum::<u64>() + manifest_json.len() as u64;
     let mut sink = TarSink {
@@ -224,7 +223,7 @@ pub fn export_plain(
         counts,
         entries: sink.hashes.entries,
     };
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+    let json = manifest.to_json()?;
     write_file(&dir.join(MANIFEST), &mut json.as_slice())?;
     let plain_bytes = manifest.entries.iter().map(|e| e.size).sum::<u64>() + json.len() as u64;
     Ok(ExportSummary {
@@ -271,7 +270,7 @@ impl Sink for HashSink<'_> {
         self.entries.push(ManifestEntry {
             name: name.to_string(),
             size,
-            sha256: hex::encode(hasher.0.finalize()),
+            sha256: hasher.0.finalize().into(),
         });
         self.progress.items_done += 1;
         self.progress.bytes_done += size;
@@ -342,7 +341,7 @@ impl<W: Write> Sink for TarSink<'_, '_, W> {
             .ok_or_else(|| Error::Internal("the vault changed during the export".into()))?;
         self.next += 1;
         let hasher = self.append(name, expected.size, data)?;
-        if hex::encode(hasher.finalize()) != expected.sha256 {
+        if <[u8; 32]>::from(hasher.finalize()) != expected.sha256 {
             return Err(Error::Internal(format!("{name} changed during the export")));
         }
         Ok(())
@@ -386,7 +385,7 @@ impl Sink for DirSink<'_, '_> {
         self.hashes.entries.push(ManifestEntry {
             name: name.to_string(),
             size,
-            sha256: hex::encode(tee.hasher.finalize()),
+            sha256: tee.hasher.finalize().into(),
         });
         self.hashes.progress.items_done += 1;
         self.hashes.progress.bytes_done += size;

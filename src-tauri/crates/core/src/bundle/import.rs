@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::layout::{self, AuditRecord, ClientRecord, GrantRecord, RequestRecord, VersionRecord};
-use super::reader::{check_digest, hashing, next_entry, read_bundle, read_manifest, tampered};
+use super::reader::{
+    check_digest, hashing, manifest_digest, next_entry, read_bundle, read_manifest, tampered,
+};
 use super::{read_limited, Manifest, Opener, Phase, Progress};
 use crate::audit::{self, NewEntry};
 use crate::category::Category;
@@ -60,8 +62,23 @@ pub fn inspect_bundle(
     opener: &Opener,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Manifest> {
+    Ok(inspect(bundle, opener, progress)?.manifest)
+}
+
+/// A bundle that passed the first pass: its manifest, and the digest of
+/// the manifest's bytes, which the second pass must find again.
+pub(crate) struct Checked {
+    pub manifest: Manifest,
+    digest: [u8; 32],
+}
+
+pub(crate) fn inspect(
+    bundle: &Path,
+    opener: &Opener,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Checked> {
     read_bundle(bundle, opener, |ctx, entries| {
-        let manifest = read_manifest(ctx, entries)?;
+        let (manifest, digest) = read_manifest(ctx, entries)?;
         let mut p = start_progress(&manifest, Phase::Verifying);
         for expected in &manifest.entries {
             let mut entry = next_entry(ctx, entries, expected)?;
@@ -70,7 +87,7 @@ pub fn inspect_bundle(
             p.bytes_done += expected.size;
             progress(&p);
         }
-        Ok(manifest)
+        Ok(Checked { manifest, digest })
     })
 }
 
@@ -86,11 +103,14 @@ pub fn restore_bundle(
     work_factor: u8,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Restored> {
-    let manifest = inspect_bundle(bundle, opener, progress)?;
+    let checked = inspect(bundle, opener, progress)?;
     let created = Vault::create_filled(dir, passphrase, work_factor, &mut |store| {
-        restore_into(store, bundle, opener, &manifest, progress)
+        restore_into(store, bundle, opener, &checked, progress)
     })?;
-    Ok(Restored { created, manifest })
+    Ok(Restored {
+        created,
+        manifest: checked.manifest,
+    })
 }
 
 /// Restores into a store that holds nothing but a new vault's defaults.
@@ -98,7 +118,7 @@ pub(crate) fn restore_into(
     store: &Store,
     bundle: &Path,
     opener: &Opener,
-    manifest: &Manifest,
+    checked: &Checked,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<()> {
     let tx = store.write_tx()?;
@@ -106,7 +126,7 @@ pub(crate) fn restore_into(
         "DELETE FROM resources; DELETE FROM resource_versions; DELETE FROM audit_log;",
     )?;
     let mut target = Target::Restore;
-    apply(store, bundle, opener, manifest, &mut target, progress)?;
+    apply(store, bundle, opener, checked, &mut target, progress)?;
     let chain = store.verify_audit_log()?;
     if let Some(seq) = chain.first_broken {
         return Err(tampered(
@@ -126,13 +146,14 @@ pub fn merge_bundle(
     opener: &Opener,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<MergeReport> {
-    let manifest = inspect_bundle(bundle, opener, progress)?;
+    let checked = inspect(bundle, opener, progress)?;
+    let manifest = &checked.manifest;
     let tx = store.write_tx()?;
     let mut target = Target::Merge {
         report: MergeReport::default(),
         path: None,
     };
-    apply(store, bundle, opener, &manifest, &mut target, progress)?;
+    apply(store, bundle, opener, &checked, &mut target, progress)?;
     let Target::Merge { mut report, path } = target else {
         return Err(Error::Internal("merge target lost".into()));
     };
@@ -188,12 +209,13 @@ fn apply(
     store: &Store,
     bundle: &Path,
     opener: &Opener,
-    manifest: &Manifest,
+    checked: &Checked,
     target: &mut Target,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<()> {
+    let manifest = &checked.manifest;
     read_bundle(bundle, opener, |ctx, entries| {
-        if &read_manifest(ctx, entries)? != manifest {
+        if manifest_digest(ctx, entries)? != checked.digest {
             return Err(tampered(
                 bundle,
                 "it changed while it was being read".into(),

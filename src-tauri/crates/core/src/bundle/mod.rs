@@ -176,12 +176,69 @@ pub struct Counts {
     pub content_bytes: u64,
 }
 
-/// One entry's name, size and SHA-256 (hex).
+/// One entry's name, size and SHA-256 (hex in JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestEntry {
     pub name: String,
     pub size: u64,
-    pub sha256: String,
+    #[serde(with = "hex_digest")]
+    pub sha256: [u8; 32],
+}
+
+/// SHA-256 digests as 64 hex digits; kept as bytes in memory (a manifest
+/// of 200,000 entries is 20 MB smaller so).
+mod hex_digest {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = <&str>::deserialize(d)?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(text, &mut out).map_err(serde::de::Error::custom)?;
+        Ok(out)
+    }
+}
+
+impl Manifest {
+    /// The manifest as written into a bundle: the header pretty-printed,
+    /// then one entry per line (readable, and compact for large vaults).
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        #[derive(Serialize)]
+        struct Head<'a> {
+            format: &'a str,
+            format_version: u32,
+            vault_id: &'a str,
+            created_at: &'a str,
+            written_by: &'a str,
+            counts: &'a Counts,
+        }
+        let head = serde_json::to_string_pretty(&Head {
+            format: &self.format,
+            format_version: self.format_version,
+            vault_id: &self.vault_id,
+            created_at: &self.created_at,
+            written_by: &self.written_by,
+            counts: &self.counts,
+        })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        let head = head
+            .trim_end()
+            .strip_suffix('}')
+            .unwrap_or(&head)
+            .trim_end();
+        let mut out = Vec::with_capacity(head.len() + self.entries.len() * 140);
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(b",\n  \"entries\": [");
+        for (i, e) in self.entries.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+            serde_json::to_writer(&mut out, e).map_err(|e| Error::Internal(e.to_string()))?;
+        }
+        out.extend_from_slice(b"\n  ]\n}\n");
+        Ok(out)
+    }
 }
 
 /// Reads a whole small entry, refusing anything over `limit` bytes.

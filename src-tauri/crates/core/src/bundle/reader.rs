@@ -202,7 +202,7 @@ pub(super) fn next_raw<'a>(
 }
 
 /// The manifest, which must come first, of a format this build reads.
-pub(super) fn read_manifest(ctx: &Ctx, entries: &mut Entries<'_>) -> Result<Manifest> {
+pub(super) fn read_manifest(ctx: &Ctx, entries: &mut Entries<'_>) -> Result<(Manifest, [u8; 32])> {
     let first = match entries.next() {
         None => None,
         Some(Ok(e)) => Some(e),
@@ -236,8 +236,40 @@ pub(super) fn read_manifest(ctx: &Ctx, entries: &mut Entries<'_>) -> Result<Mani
             head.format_version
         )));
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ctx.not_bundle(format!("its manifest.json is malformed ({e})")))
+    let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+    let manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| ctx.not_bundle(format!("its manifest.json is malformed ({e})")))?;
+    Ok((manifest, digest))
+}
+
+/// The manifest's bytes, hashed but not parsed again (the second pass
+/// checks it is the one the first pass read).
+pub(super) fn manifest_digest(ctx: &Ctx, entries: &mut Entries<'_>) -> Result<[u8; 32]> {
+    let Some(mut first) = next_raw(ctx, entries)? else {
+        return Err(ctx.not_bundle("it is empty".into()));
+    };
+    if entry_name(&first) != MANIFEST {
+        return Err(ctx.not_bundle("it does not start with manifest.json".into()));
+    }
+    let mut hasher = sha2::Sha256::new();
+    io::copy(
+        &mut (&mut first).take(MAX_MANIFEST_BYTES),
+        &mut HashWrite(&mut hasher),
+    )
+    .map_err(|e| ctx.io_error(e))?;
+    Ok(hasher.finalize().into())
+}
+
+struct HashWrite<'a>(&'a mut sha2::Sha256);
+
+impl io::Write for HashWrite<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The next entry, which must be the one the manifest lists next.
@@ -268,7 +300,7 @@ pub(super) fn check_digest(
     expected: &ManifestEntry,
 ) -> Result<()> {
     io::copy(&mut data, &mut io::sink()).map_err(|e| ctx.io_error(e))?;
-    if data.read != expected.size || hex::encode(data.hasher.finalize()) != expected.sha256 {
+    if data.read != expected.size || <[u8; 32]>::from(data.hasher.finalize()) != expected.sha256 {
         return Err(tampered(
             &ctx.path,
             format!("{} does not match its checksum", expected.name),

@@ -109,17 +109,18 @@ fn round_trip_is_exact() {
     let (dir, store) = populated();
     let (seal, opener) = recipient_pair();
     let first = export(&store, dir.path(), &seal);
-    let manifest = inspect_bundle(&first, &opener, &mut quiet()).unwrap();
+    let checked = import::inspect(&first, &opener, &mut quiet()).unwrap();
+    let manifest = &checked.manifest;
     assert_eq!(manifest.counts.resources, 4);
     assert_eq!(manifest.counts.versions, 7);
     assert_eq!((manifest.counts.clients, manifest.counts.grants), (1, 1));
     assert!(manifest.counts.audit_entries >= 3, "{:?}", manifest.counts);
 
     let (_d2, restored) = memory_store();
-    import::restore_into(&restored, &first, &opener, &manifest, &mut quiet()).unwrap();
+    import::restore_into(&restored, &first, &opener, &checked, &mut quiet()).unwrap();
     let second = export(&restored, dir.path(), &seal);
     let again = inspect_bundle(&second, &opener, &mut quiet()).unwrap();
-    assert_eq!(lasting(&again), lasting(&manifest));
+    assert_eq!(lasting(&again), lasting(manifest));
     assert_eq!(again.counts, manifest.counts);
 
     // And it reads as the same vault.
@@ -486,11 +487,12 @@ proptest! {
         }
         let (seal, opener) = recipient_pair();
         let first = export(&store, dir.path(), &seal);
-        let manifest = inspect_bundle(&first, &opener, &mut quiet()).unwrap();
+        let checked = import::inspect(&first, &opener, &mut quiet()).unwrap();
+        let manifest = &checked.manifest;
         let (_d2, restored) = memory_store();
-        import::restore_into(&restored, &first, &opener, &manifest, &mut quiet()).unwrap();
+        import::restore_into(&restored, &first, &opener, &checked, &mut quiet()).unwrap();
         let second = export(&restored, dir.path(), &seal);
         let again = inspect_bundle(&second, &opener, &mut quiet()).unwrap();
-        prop_assert_eq!(lasting(&again), lasting(&manifest));
+        prop_assert_eq!(lasting(&again), lasting(manifest));
     }
 }
