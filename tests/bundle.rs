@@ -413,3 +413,39 @@ fn chrono_today() -> String {
     let out = Command::new("date").arg("+%Y-%m-%d").output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+#[test]
+fn on_a_terminal_export_asks_twice_and_shows_progress() {
+    use rexpect::session::spawn_command;
+    let (v, _) = filled();
+    let out = v.home().join("tty.custodian.age");
+    let mut cmd = v.cmd(&["export", "--out", out.to_str().unwrap()]);
+    cmd.stdin(Stdio::inherit());
+    let mut p = spawn_command(cmd, Some(60_000)).unwrap();
+    p.exp_string("Bundle passphrase: ").unwrap();
+    p.send_line("bundle passphrase typed").unwrap();
+    p.exp_string("Bundle passphrase again: ").unwrap();
+    p.send_line("bundle passphrase typed").unwrap();
+    // The progress bar names its phase, with bytes and items.
+    p.exp_regex("(Reading the vault|Writing)").unwrap();
+    let before = p.exp_string("Exported").unwrap();
+    assert!(!before.contains("bundle passphrase typed"), "never echoed");
+    p.exp_eof().unwrap();
+    assert!(out.is_file());
+
+    // And import asks for it once.
+    let target = v.home().join("from-tty");
+    let mut cmd = custodian(v.home());
+    cmd.arg("--vault")
+        .arg(&target)
+        .arg("import")
+        .arg(&out)
+        .env("CUSTODIAN_NEW_PASSPHRASE", NEW_PASSPHRASE);
+    cmd.stdin(Stdio::inherit());
+    let mut p = spawn_command(cmd, Some(60_000)).unwrap();
+    p.exp_string("Bundle passphrase: ").unwrap();
+    p.send_line("bundle passphrase typed").unwrap();
+    p.exp_string("Restored").unwrap();
+    p.exp_eof().unwrap();
+    assert!(target.is_dir());
+}
