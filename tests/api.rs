@@ -714,3 +714,39 @@ fn many_clients_at_once_while_grants_are_revoked_get_no_wrong_answer() {
         report.entries
     );
 }
+
+#[test]
+fn clients_hanging_up_mid_request_do_not_break_the_pod() {
+    use std::io::Write;
+    let (v, server) = served_vault();
+    let company = Company::new(&server, "Acme Shop");
+    let auth = company.ask(contact_and_health(), 3600);
+    approve(&v, auth.user_code().secret(), Approval::default());
+    let token = company
+        .token(&auth)
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    // Many connections send a request and close at once, while it waits for
+    // a database connection: each must go back to the pool.
+    for _ in 0..5 {
+        let streams: Vec<_> = (0..40)
+            .map(|_| {
+                let mut s = std::net::TcpStream::connect(&server.addr).unwrap();
+                write!(
+                    s,
+                    "GET /pod/contact/email HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
+                    server.addr
+                )
+                .unwrap();
+                s
+            })
+            .collect();
+        drop(streams);
+    }
+    for _ in 0..20 {
+        assert_eq!(get(&server, &token, "/contact/email").status(), 200);
+    }
+    assert!(server.stop());
+}

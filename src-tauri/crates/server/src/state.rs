@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use custodian_core::audit::NewEntry;
 use custodian_core::Store;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
 use crate::host::AllowedHosts;
@@ -132,7 +132,7 @@ impl FailureLimiter {
 pub struct Pod {
     pub config: Config,
     stores: Mutex<Vec<Store>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     pub audit: AuditWriter,
     pub failures: FailureLimiter,
 }
@@ -141,7 +141,7 @@ impl Pod {
     /// A pod over `stores` (one connection per concurrent database task) and
     /// a dedicated connection for the audit writer.
     pub fn new(config: Config, stores: Vec<Store>, audit_store: Store) -> Arc<Self> {
-        let permits = Semaphore::new(stores.len());
+        let permits = Arc::new(Semaphore::new(stores.len()));
         Arc::new(Pod {
             config,
             stores: Mutex::new(stores),
@@ -157,9 +157,8 @@ impl Pod {
         T: Send + 'static,
         F: FnOnce(&Store) -> T + Send + 'static,
     {
-        let _permit = self
-            .permits
-            .acquire()
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
             .await
             .map_err(|_| ApiError::internal())?;
         let store = self
@@ -168,16 +167,42 @@ impl Pod {
             .unwrap_or_else(|p| p.into_inner())
             .pop()
             .ok_or_else(ApiError::internal)?;
-        let (store, result) = tokio::task::spawn_blocking(move || {
-            let result = work(&store);
-            (store, result)
+        // The lease travels with the blocking work and gives the connection
+        // back when the work ends, even if the client hung up meanwhile and
+        // nobody awaits the result any more (or the work panicked).
+        let lease = Lease {
+            pod: Arc::clone(self),
+            store: Some(store),
+            _permit: permit,
+        };
+        tokio::task::spawn_blocking(move || {
+            let lease = lease;
+            match &lease.store {
+                Some(store) => Ok(work(store)),
+                None => Err(ApiError::internal()),
+            }
         })
         .await
-        .map_err(|_| ApiError::internal())?;
-        self.stores
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(store);
-        Ok(result)
+        .map_err(|_| ApiError::internal())?
+    }
+}
+
+/// A pooled connection on loan; returned to the pool on drop, before its
+/// permit is released.
+struct Lease {
+    pod: Arc<Pod>,
+    store: Option<Store>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            self.pod
+                .stores
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(store);
+        }
     }
 }
