@@ -17,7 +17,7 @@ APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test setup deps-system deps-rust deps-ui ui build lint test-rust test-ui bench bench-bundle clean-vault-tmp
+.PHONY: help run test setup deps-system deps-rust deps-ui ui build lint test-rust test-ui bench bench-bundle bench-api clean-vault-tmp
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ test-rust: ## Rust unit, integration and end-to-end tests
 
 bench: setup ## Storage benchmark (release build); see docs/BENCHMARKS.md
 	$(CARGO) bench --locked -p custodian-core --bench storage --features test-support
+
+bench-api: ## Pod API load test (wrk) beside a no-op floor and the Community Solid Server
+	scripts/bench-api
 
 bench-bundle: setup ## Export/import benchmark, 100,000 resources, beside tar+age
 	$(CARGO) bench --locked -p custodian-core --bench bundle --features test-support
