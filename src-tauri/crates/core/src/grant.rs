@@ -170,7 +170,11 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM grants g JOIN clients c ON c.id = g.client_id WHERE g.id = ?1"
         );
-        let row = self.conn.query_row(&sql, [id], from_row).optional()?;
+        let row = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([id], from_row)
+            .optional()?;
         parse(
             row.ok_or_else(|| Error::UnknownGrant { id: id.to_string() })?,
             self.clock.now(),
@@ -183,7 +187,7 @@ impl Store {
         let now = self.clock.now();
         let rows: Vec<_> = self
             .conn
-            .prepare(&sql)?
+            .prepare_cached(&sql)?
             .query_map([], from_row)?
             .collect::<rusqlite::Result<_>>()?;
         rows.into_iter().map(|r| parse(r, now)).collect()

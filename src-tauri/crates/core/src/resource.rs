@@ -321,7 +321,8 @@ impl Store {
                 );
                 let found = self
                     .conn
-                    .query_row(&sql, [path.as_str()], |row| {
+                    .prepare_cached(&sql)?
+                    .query_row([path.as_str()], |row| {
                         Ok((meta_from_row(row)?, row.get(10)?))
                     })
                     .optional()?;
@@ -363,7 +364,8 @@ impl Store {
         );
         let found = self
             .conn
-            .query_row(&sql, params![path.as_str(), n], |row| {
+            .prepare_cached(&sql)?
+            .query_row(params![path.as_str(), n], |row| {
                 Ok((
                     meta_from_row(row)?,
                     row.get::<_, Vec<u8>>(10)?,
@@ -396,7 +398,8 @@ impl Store {
              WHERE r.path = ?1"
         );
         self.conn
-            .query_row(&sql, [path.as_str()], meta_from_row)
+            .prepare_cached(&sql)?
+            .query_row([path.as_str()], meta_from_row)
             .optional()?
             .map(RawMeta::parse)
             .transpose()

@@ -43,6 +43,16 @@ impl Store {
         )?)
     }
 
+    /// Runs `work` inside one read transaction: its reads see one snapshot,
+    /// and the page cache is checked once instead of at every statement
+    /// (the pod API's reads use this). `work` must not write.
+    pub fn read_snapshot<T>(&self, work: impl FnOnce(&Store) -> T) -> Result<T> {
+        let tx = self.conn.unchecked_transaction()?;
+        let out = work(self);
+        tx.rollback()?;
+        Ok(out)
+    }
+
     pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn

@@ -231,13 +231,24 @@ async fn serve(
             .map(str::to_string),
         body,
     };
+    let read_only = matches!(method, Method::GET | Method::HEAD);
     let (result, log) = pod
-        .with_store(move |store| match store.authenticate(&token) {
-            Err(e) => (Err(ApiError::from_core(&e)), None),
-            Ok(Err(rejected)) => (Err(rejected_error(&rejected)), Some(Err(rejected))),
-            Ok(Ok(access)) => {
-                let (result, entry) = decide(store, &access, request);
-                (result, Some(Ok(entry)))
+        .with_store(move |store| {
+            let answer = |store: &custodian_core::Store| match store.authenticate(&token) {
+                Err(e) => (Err(ApiError::from_core(&e)), None),
+                Ok(Err(rejected)) => (Err(rejected_error(&rejected)), Some(Err(rejected))),
+                Ok(Ok(access)) => {
+                    let (result, entry) = decide(store, &access, request);
+                    (result, Some(Ok(entry)))
+                }
+            };
+            if read_only {
+                // One snapshot for the token, grant and resource reads.
+                store
+                    .read_snapshot(answer)
+                    .unwrap_or_else(|e| (Err(ApiError::from_core(&e)), None))
+            } else {
+                answer(store)
             }
         })
         .await?;
