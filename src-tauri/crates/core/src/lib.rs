@@ -23,6 +23,7 @@ pub mod report;
 pub mod request;
 pub mod resource;
 pub mod scope;
+pub mod search;
 pub mod store;
 pub mod token;
 pub mod vault;

@@ -345,6 +345,13 @@ pub(crate) fn validate_resource(path: &PodPath, content_type: &str, content: &[u
         .map_err(invalid)
 }
 
+/// Every IANA time-zone name quiet hours accept, sorted.
+pub fn time_zone_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+    names.sort_unstable();
+    names
+}
+
 impl Store {
     /// The communication preferences, and whether they are saved (`false`:
     /// the defaults, because nothing is stored).
@@ -386,6 +393,16 @@ impl Store {
 mod tests {
     use super::*;
     use crate::testing::memory_store;
+
+    #[test]
+    fn time_zone_names_are_the_ones_quiet_hours_accept() {
+        let names = time_zone_names();
+        assert!(names.contains(&"Europe/London"));
+        assert!(names.windows(2).all(|w| w[0] < w[1]));
+        let mut p = CommunicationPreferences::default();
+        p.set("quiet_hours", &format!("22:00-07:00 {}", names[0]))
+            .unwrap();
+    }
 
     #[test]
     fn defaults_round_trip_through_json() {

@@ -175,9 +175,9 @@ fn check_content_type(path: &PodPath, content_type: &str) -> Result<()> {
     }
 }
 
-const META_COLUMNS: &str = "v.path, v.version, v.content_type, v.category, v.sensitivity, v.etag, v.size, r.created_at, v.written_at, v.author";
+pub(crate) const META_COLUMNS: &str = "v.path, v.version, v.content_type, v.category, v.sensitivity, v.etag, v.size, r.created_at, v.written_at, v.author";
 
-fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<RawMeta> {
+pub(crate) fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<RawMeta> {
     Ok(RawMeta {
         path: row.get(0)?,
         version: row.get(1)?,
@@ -193,7 +193,7 @@ fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<RawMeta> {
 }
 
 /// A row as stored, before its text fields are parsed.
-struct RawMeta {
+pub(crate) struct RawMeta {
     path: String,
     version: u64,
     content_type: String,
@@ -207,7 +207,7 @@ struct RawMeta {
 }
 
 impl RawMeta {
-    fn parse(self) -> Result<ResourceMeta> {
+    pub(crate) fn parse(self) -> Result<ResourceMeta> {
         let bad = |what: &str| Error::Internal(format!("bad {what} stored for {}", self.path));
         Ok(ResourceMeta {
             path: PodPath::from_stored(&self.path).map_err(|_| bad("path"))?,
