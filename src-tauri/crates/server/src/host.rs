@@ -67,22 +67,32 @@ impl AllowedHosts {
 
 /// Middleware: refuse foreign hosts and origins, and every CORS preflight.
 pub async fn check(State(pod): State<Arc<Pod>>, request: Request, next: Next) -> Response {
-    let hosts = &pod.config.allowed_hosts;
+    match refusal(&pod.config.allowed_hosts, &request) {
+        Some(refused) => refused.into_response(),
+        None => next.run(request).await,
+    }
+}
+
+/// Why `request` must be refused before routing, if it must: a missing or
+/// foreign `Host`, a foreign `Origin`, or a CORS preflight.
+pub fn refusal(hosts: &AllowedHosts, request: &Request) -> Option<ApiError> {
     let host = request
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok());
     match host {
         None => {
-            return ApiError::bad_request("invalid_request", "missing Host header").into_response()
+            return Some(ApiError::bad_request(
+                "invalid_request",
+                "missing Host header",
+            ))
         }
         Some(h) if !hosts.allows(h) => {
-            return ApiError::new(
+            return Some(ApiError::new(
                 StatusCode::MISDIRECTED_REQUEST,
                 "invalid_request",
                 "this pod does not serve that host",
-            )
-            .into_response()
+            ))
         }
         Some(_) => {}
     }
@@ -92,24 +102,22 @@ pub async fn check(State(pod): State<Arc<Pod>>, request: Request, next: Next) ->
             .map(|o| hosts.allows_origin(o))
             .unwrap_or(false);
         if !ok {
-            return ApiError::new(
+            return Some(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "invalid_request",
                 "cross-origin requests are not allowed",
-            )
-            .into_response();
+            ));
         }
     }
     if request.method() == axum::http::Method::OPTIONS {
         // No CORS, no Private Network Access: browsers' preflights fail here.
-        return ApiError::new(
+        return Some(ApiError::new(
             StatusCode::FORBIDDEN,
             "invalid_request",
             "cross-origin requests are not allowed",
-        )
-        .into_response();
+        ));
     }
-    next.run(request).await
+    None
 }
 
 #[cfg(test)]

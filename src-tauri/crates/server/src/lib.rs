@@ -7,6 +7,7 @@
 
 mod body;
 pub mod error;
+pub mod gate;
 pub mod host;
 mod oauth;
 mod pod;
@@ -20,6 +21,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use custodian_core::Vault;
 
+pub use gate::{serve_gated, Gate};
 pub use host::AllowedHosts;
 pub use state::{Config, Pod};
 
