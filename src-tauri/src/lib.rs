@@ -1,16 +1,22 @@
-//! The desktop app: a Tauri shell. Commands parse, call custodian-core, and
-//! map its errors to `{kind, message}`; no rule lives here.
+//! The desktop app: a Tauri shell. Commands parse, call custodian-core (and
+//! custodian-server for sharing), and map errors to `{kind, message}`; no
+//! rule lives here. One module per area of the window.
 
+mod access;
+mod activity;
+mod bundle;
+mod data;
 mod error;
-mod vault;
+mod preferences;
+mod session;
+mod settings;
+mod sharing;
+mod state;
+mod watch;
 
 use std::path::PathBuf;
 
-/// The vault this window shows: `--vault DIR`, else `CUSTODIAN_VAULT`, else
-/// the platform data directory.
-pub struct AppState {
-    pub vault_dir: PathBuf,
-}
+use state::AppState;
 
 /// `--vault DIR` or `--vault=DIR` from the command line, if given.
 fn vault_arg(args: impl IntoIterator<Item = String>) -> Option<PathBuf> {
@@ -26,8 +32,17 @@ fn vault_arg(args: impl IntoIterator<Item = String>) -> Option<PathBuf> {
     None
 }
 
-/// Starts the app. Failing to start is fatal, with the reason on stderr.
+/// Starts the app on the vault given by `--vault DIR`, else
+/// `CUSTODIAN_VAULT`, else the platform data directory. Failing to start is
+/// fatal, with the reason on stderr.
 pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CUSTODIAN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let vault_dir =
         match custodian_core::vault::resolve_vault_dir(vault_arg(std::env::args().skip(1))) {
             Ok(dir) => dir,
@@ -37,8 +52,51 @@ pub fn run() {
             }
         };
     let result = tauri::Builder::default()
-        .manage(AppState { vault_dir })
-        .invoke_handler(tauri::generate_handler![vault::vault_status])
+        .plugin(tauri_plugin_notification::init())
+        .manage(AppState::new(vault_dir))
+        .manage(watch::Seen::default())
+        .setup(|app| {
+            watch::start(app.handle().clone());
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            session::vault_status,
+            session::create_vault,
+            session::unlock,
+            session::recover,
+            session::lock_vault,
+            session::touch,
+            session::change_passphrase,
+            session::save_recovery_key,
+            session::get_settings,
+            session::save_settings,
+            data::list_container,
+            data::search_resources,
+            data::get_resource,
+            data::put_resource,
+            data::import_file,
+            data::delete_resource,
+            data::resource_history,
+            data::restore_version,
+            preferences::get_preferences,
+            preferences::save_preferences,
+            preferences::time_zones,
+            sharing::sharing_status,
+            sharing::start_sharing,
+            sharing::stop_sharing,
+            access::pending_requests,
+            access::approve_request,
+            access::deny_request,
+            access::list_grants,
+            access::revoke_grant,
+            access::revoke_client,
+            activity::access_log,
+            activity::access_report,
+            activity::verify_log,
+            bundle::default_export_path,
+            bundle::export_bundle,
+            bundle::import_bundle,
+        ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("custodian-desktop: could not start: {e}");

@@ -1,0 +1,95 @@
+//! Requests from companies, and the grants the person gave.
+
+use custodian_core::grant::Grant;
+use custodian_core::request::{AccessRequest, Approval};
+use custodian_core::{parse_path, Category};
+use serde::Deserialize;
+use tauri::AppHandle;
+
+use crate::error::AppResult;
+use crate::state::AppState;
+use crate::watch;
+
+/// The person's answer, as the window sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalInput {
+    /// Paths to grant (a subset of those asked); empty = all asked.
+    #[serde(default)]
+    pub only: Vec<String>,
+    /// Seconds, at most what was asked; `None` = as asked.
+    #[serde(default)]
+    pub lifetime_secs: Option<i64>,
+    /// Sensitive categories ticked one by one.
+    #[serde(default)]
+    pub sensitive: Vec<Category>,
+}
+
+impl ApprovalInput {
+    fn parse(self) -> AppResult<Approval> {
+        let only = self
+            .only
+            .iter()
+            .map(|p| parse_path(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Approval {
+            only,
+            lifetime: self.lifetime_secs,
+            sensitive: self.sensitive,
+        })
+    }
+}
+
+#[tauri::command]
+pub fn pending_requests(state: tauri::State<'_, AppState>) -> AppResult<Vec<AccessRequest>> {
+    state.with_store(|store| Ok(store.access_requests(false)?))
+}
+
+/// Approves as asked or narrower (the core refuses anything wider).
+#[tauri::command]
+pub fn approve_request(
+    app: AppHandle,
+    state: tauri::State<'_, AppState>,
+    id: String,
+    approval: ApprovalInput,
+) -> AppResult<Grant> {
+    let approval = approval.parse()?;
+    let grant = state.with_store(|store| Ok(store.approve_request(&id, &approval)?))?;
+    watch::requests_changed(&app, &state);
+    Ok(grant)
+}
+
+#[tauri::command]
+pub fn deny_request(
+    app: AppHandle,
+    state: tauri::State<'_, AppState>,
+    id: String,
+) -> AppResult<()> {
+    state.with_store(|store| {
+        store.deny_request(&id)?;
+        Ok(())
+    })?;
+    watch::requests_changed(&app, &state);
+    Ok(())
+}
+
+/// Every grant: active ones first, then history (expired, revoked).
+#[tauri::command]
+pub fn list_grants(state: tauri::State<'_, AppState>) -> AppResult<Vec<Grant>> {
+    state.with_store(|store| {
+        let mut grants = store.grants()?;
+        grants.sort_by_key(|g| g.status != custodian_core::grant::GrantStatus::Active);
+        Ok(grants)
+    })
+}
+
+#[tauri::command]
+pub fn revoke_grant(state: tauri::State<'_, AppState>, id: String) -> AppResult<Grant> {
+    state.with_store(|store| Ok(store.revoke_grant(&id)?))
+}
+
+/// Cuts a company off: every grant it holds is revoked.
+#[tauri::command]
+pub fn revoke_client(state: tauri::State<'_, AppState>, client_id: String) -> AppResult<usize> {
+    state.with_store(|store| Ok(store.revoke_client(&client_id)?))
+}

@@ -1,0 +1,67 @@
+//! Activity: the access log, its integrity check, and the per-company report.
+
+use chrono::{Duration, Utc};
+use custodian_core::audit::{AuditEntry, ChainReport, LogFilter, Outcome};
+use custodian_core::report::AccessReport;
+use serde::Deserialize;
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Most log entries sent to the window at once.
+pub const MAX_LOG_ENTRIES: u64 = 2000;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Only entries from the last this many seconds.
+    #[serde(default)]
+    pub since_secs: Option<i64>,
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    #[serde(default)]
+    pub limit: Option<u64>,
+}
+
+fn since(secs: Option<i64>) -> AppResult<Option<chrono::DateTime<Utc>>> {
+    match secs {
+        None => Ok(None),
+        Some(s) if s <= 0 => Err(AppError::invalid("a time window must be positive")),
+        Some(s) => Ok(Some(Utc::now() - Duration::seconds(s))),
+    }
+}
+
+/// The log, newest first.
+#[tauri::command]
+pub fn access_log(
+    state: tauri::State<'_, AppState>,
+    query: LogQuery,
+) -> AppResult<Vec<AuditEntry>> {
+    let filter = LogFilter {
+        client_id: query.client_id.filter(|c| !c.is_empty()),
+        since: since(query.since_secs)?,
+        outcome: query.outcome,
+        limit: Some(query.limit.unwrap_or(MAX_LOG_ENTRIES).min(MAX_LOG_ENTRIES)),
+    };
+    state.with_store(|store| {
+        let mut entries = store.audit_log(&filter)?;
+        entries.reverse();
+        Ok(entries)
+    })
+}
+
+#[tauri::command]
+pub fn access_report(
+    state: tauri::State<'_, AppState>,
+    since_secs: Option<i64>,
+) -> AppResult<AccessReport> {
+    let since = since(since_secs)?;
+    state.with_store(|store| Ok(store.access_report(since)?))
+}
+
+#[tauri::command]
+pub fn verify_log(state: tauri::State<'_, AppState>) -> AppResult<ChainReport> {
+    state.with_store(|store| Ok(store.verify_audit_log()?))
+}
