@@ -1,16 +1,10 @@
 // The one typed module that wraps every Tauri `invoke`. Components call
-// these functions, never `invoke` directly.
+// these functions, never `invoke` directly. Names follow DESIGN.md's words;
+// shapes follow what custodian-core serialises (snake_case fields).
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
-/** What is at the vault location, found without unlocking anything. */
-export type VaultState = "missing" | "not_a_vault" | "locked";
-
-export interface VaultStatus {
-  path: string;
-  state: VaultState;
-  id?: string;
-  format_version?: number;
-}
+// ---------------------------------------------------------------- errors
 
 /** Errors from the app's commands arrive as `{kind, message}`. */
 export interface AppError {
@@ -27,6 +21,442 @@ export function isAppError(value: unknown): value is AppError {
   );
 }
 
+/** The message to show for anything a command threw. */
+export function errorMessage(e: unknown): string {
+  return isAppError(e) ? e.message : String(e);
+}
+
+// ---------------------------------------------------------------- session
+
+/** What is at the vault location. `unlocked` when this window holds it open. */
+export type VaultState = "missing" | "not_a_vault" | "locked" | "unlocked";
+
+export interface VaultStatus {
+  path: string;
+  state: VaultState;
+  id?: string;
+  format_version?: number;
+}
+
 export function vaultStatus(): Promise<VaultStatus> {
   return invoke<VaultStatus>("vault_status");
+}
+
+/** Creates the vault and leaves it unlocked; the recovery key is returned once. */
+export function createVault(passphrase: string): Promise<{ recovery_key: string }> {
+  return invoke("create_vault", { passphrase });
+}
+
+/** Unlocks with the passphrase; `wrong_passphrase` when it is not the one. */
+export function unlock(passphrase: string): Promise<void> {
+  return invoke("unlock", { passphrase });
+}
+
+/** Unlocks with the recovery key and sets a new passphrase. */
+export function recover(recoveryKey: string, newPassphrase: string): Promise<void> {
+  return invoke("recover", { recoveryKey, newPassphrase });
+}
+
+/** Locks now: key material is dropped and sharing answers 503 until unlock. */
+export function lock(): Promise<void> {
+  return invoke("lock_vault");
+}
+
+/** Tells the auto-lock timer the person is active. */
+export function touch(): Promise<void> {
+  return invoke("touch");
+}
+
+export function changePassphrase(current: string, next: string): Promise<void> {
+  return invoke("change_passphrase", { current, next });
+}
+
+/** Writes the recovery key to a file only the user can read. */
+export function saveRecoveryKey(path: string, recoveryKey: string): Promise<void> {
+  return invoke("save_recovery_key", { path, recoveryKey });
+}
+
+export interface Settings {
+  /** Minutes of inactivity before the vault locks itself; 0 = never. */
+  auto_lock_minutes: number;
+  /** Loopback port the pod API listens on when sharing is on. */
+  sharing_port: number;
+}
+
+export function getSettings(): Promise<Settings> {
+  return invoke("get_settings");
+}
+
+export function saveSettings(settings: Settings): Promise<Settings> {
+  return invoke("save_settings", { settings });
+}
+
+// ---------------------------------------------------------------- data
+
+export type Category =
+  | "profile"
+  | "contact"
+  | "address"
+  | "preferences"
+  | "interests"
+  | "purchases"
+  | "finance"
+  | "health"
+  | "location"
+  | "documents"
+  | "other";
+
+export const CATEGORIES: Category[] = [
+  "profile",
+  "contact",
+  "address",
+  "preferences",
+  "interests",
+  "purchases",
+  "finance",
+  "health",
+  "location",
+  "documents",
+  "other",
+];
+
+export const SENSITIVE_CATEGORIES: Category[] = ["health", "finance", "location"];
+
+export interface ResourceMeta {
+  path: string;
+  version: number;
+  content_type: string;
+  category: Category;
+  sensitivity: "normal" | "sensitive";
+  etag: string;
+  size: number;
+  created_at: string;
+  updated_at: string;
+  /** `owner` or `client:cli_…`. */
+  author: string;
+}
+
+export type ListEntry =
+  | { kind: "container"; path: string; members: number }
+  | ({ kind: "resource" } & ResourceMeta);
+
+export interface ResourceView {
+  meta: ResourceMeta;
+  /** The content as text when it is UTF-8; null for binary content. */
+  text: string | null;
+}
+
+export interface VersionInfo {
+  version: number;
+  deleted: boolean;
+  content_type: string;
+  category: Category;
+  etag: string;
+  size: number;
+  written_at: string;
+  author: string;
+}
+
+/** The direct members of a container (a path ending in `/`). */
+export function listContainer(path: string): Promise<ListEntry[]> {
+  return invoke("list_container", { path });
+}
+
+/** Live resources whose path contains `query` (case-insensitive), at most `limit`. */
+export function searchResources(query: string, limit = 200): Promise<ResourceMeta[]> {
+  return invoke("search_resources", { query, limit });
+}
+
+export function getResource(path: string, version?: number): Promise<ResourceView> {
+  return invoke("get_resource", { path, version: version ?? null });
+}
+
+/** Writes text content (JSON is validated by the core); keeps the old version in history. */
+export function putResource(
+  path: string,
+  content: string,
+  contentType = "application/json",
+  category?: Category,
+): Promise<ResourceMeta> {
+  return invoke("put_resource", { path, content, contentType, category: category ?? null });
+}
+
+/** Stores a file's bytes (base64) as a resource. */
+export function importFile(
+  path: string,
+  base64: string,
+  contentType: string,
+  category?: Category,
+): Promise<ResourceMeta> {
+  return invoke("import_file", { path, base64, contentType, category: category ?? null });
+}
+
+export function deleteResource(path: string): Promise<void> {
+  return invoke("delete_resource", { path });
+}
+
+export function resourceHistory(path: string): Promise<VersionInfo[]> {
+  return invoke("resource_history", { path });
+}
+
+/** Makes an old version the live one again (as a new version). */
+export function restoreVersion(path: string, version: number): Promise<ResourceMeta> {
+  return invoke("restore_version", { path, version });
+}
+
+// ---------------------------------------------------------------- preferences
+
+export type Personalisation = "none" | "light" | "full";
+export type Period = "day" | "week" | "month";
+
+export interface CommunicationPreferences {
+  channels: { email: boolean; sms: boolean; phone: boolean; post: boolean; push: boolean };
+  /** `start`/`end` as "HH:MM"; `time_zone` an IANA name. */
+  quiet_hours: { start: string; end: string; time_zone: string } | null;
+  frequency_cap: { max: number; per: Period } | null;
+  topics: string[];
+  personalisation: Personalisation;
+  do_not_sell: boolean;
+}
+
+/** The saved preferences, or the defaults (`saved: false`) before the first save. */
+export function getPreferences(): Promise<{ preferences: CommunicationPreferences; saved: boolean }> {
+  return invoke("get_preferences");
+}
+
+/** Saves to /preferences/communication; the core validates every field. */
+export function savePreferences(preferences: CommunicationPreferences): Promise<void> {
+  return invoke("save_preferences", { preferences });
+}
+
+/** Every IANA time-zone name the core accepts. */
+export function timeZones(): Promise<string[]> {
+  return invoke("time_zones");
+}
+
+// ---------------------------------------------------------------- sharing
+
+export interface SharingStatus {
+  on: boolean;
+  port: number;
+  /** `http://127.0.0.1:PORT` while on. */
+  address: string | null;
+  /** Why sharing could not start, if it could not. */
+  error: string | null;
+}
+
+export function sharingStatus(): Promise<SharingStatus> {
+  return invoke("sharing_status");
+}
+
+/** Starts the pod API on loopback at the settings' port (or `port`). */
+export function startSharing(port?: number): Promise<SharingStatus> {
+  return invoke("start_sharing", { port: port ?? null });
+}
+
+export function stopSharing(): Promise<SharingStatus> {
+  return invoke("stop_sharing");
+}
+
+// ---------------------------------------------------------------- requests and grants
+
+export type Action = "read" | "append" | "write";
+
+export interface PodAccess {
+  type: "pod_access";
+  paths: string[];
+  actions: Action[];
+  datatypes?: Category[];
+  sensitive?: Category[];
+  purpose: string;
+}
+
+export interface AccessRequest {
+  id: string;
+  client_id: string;
+  client_name: string;
+  details: PodAccess[];
+  /** Seconds the company asked for. */
+  grant_lifetime: number;
+  user_code: string;
+  status: "pending" | "approved" | "completed" | "denied" | "expired";
+  created_at: string;
+  expires_at: string;
+  decided_at: string | null;
+  grant_id: string | null;
+  /** Sensitive categories the request would reach: each must be ticked to be granted. */
+  sensitive_asked: Category[];
+}
+
+export interface Approval {
+  /** Paths to grant, a subset of those asked; empty = all asked. */
+  only: string[];
+  /** Seconds, at most what was asked; null = as asked. */
+  lifetime_secs: number | null;
+  /** Sensitive categories ticked one by one. */
+  sensitive: Category[];
+}
+
+export interface Grant {
+  id: string;
+  client_id: string;
+  client_name: string;
+  request_id: string | null;
+  details: PodAccess[];
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  status: "active" | "expired" | "revoked";
+}
+
+/** Requests waiting for an answer. */
+export function pendingRequests(): Promise<AccessRequest[]> {
+  return invoke("pending_requests");
+}
+
+export function approveRequest(id: string, approval: Approval): Promise<Grant> {
+  return invoke("approve_request", { id, approval });
+}
+
+export function denyRequest(id: string): Promise<void> {
+  return invoke("deny_request", { id });
+}
+
+/** Every grant: active first, then expired and revoked as history. */
+export function listGrants(): Promise<Grant[]> {
+  return invoke("list_grants");
+}
+
+export function revokeGrant(id: string): Promise<Grant> {
+  return invoke("revoke_grant", { id });
+}
+
+/** Revokes every grant a company holds; returns how many. */
+export function revokeClient(clientId: string): Promise<number> {
+  return invoke("revoke_client", { clientId });
+}
+
+// ---------------------------------------------------------------- activity
+
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  /** `owner` or the company's client id. */
+  actor: string;
+  client_id: string | null;
+  action: string;
+  method: string | null;
+  path: string | null;
+  outcome: "allowed" | "denied";
+  reason: string | null;
+  grant_id: string | null;
+  hash: string;
+}
+
+export interface LogQuery {
+  client_id?: string | null;
+  /** Only entries from the last this many seconds. */
+  since_secs?: number | null;
+  outcome?: "allowed" | "denied" | null;
+  limit?: number | null;
+}
+
+export interface CompanyReport {
+  client_id: string;
+  client_name: string;
+  grants_active: number;
+  grants_total: number;
+  allowed: number;
+  denied: number;
+  distinct_resources_read: number;
+  top_resources: { path: string; reads: number }[];
+  reads_by_day: { day: string; reads: number }[];
+  last_request_at: string | null;
+}
+
+export interface AccessReport {
+  since: string | null;
+  until: string;
+  companies: CompanyReport[];
+  unidentified_denied: number;
+}
+
+/** Newest first. */
+export function accessLog(query: LogQuery): Promise<AuditEntry[]> {
+  return invoke("access_log", { query });
+}
+
+export function accessReport(sinceSecs?: number): Promise<AccessReport> {
+  return invoke("access_report", { sinceSecs: sinceSecs ?? null });
+}
+
+/** Checks the log's hash chain; `first_broken` names the first bad entry. */
+export function verifyLog(): Promise<{ entries: number; first_broken: number | null }> {
+  return invoke("verify_log");
+}
+
+// ---------------------------------------------------------------- export and import
+
+export type BundlePhase = "hashing" | "writing" | "verifying" | "restoring";
+
+export interface BundleProgress {
+  phase: BundlePhase;
+  items_done: number;
+  items_total: number;
+  bytes_done: number;
+  bytes_total: number;
+}
+
+export interface ExportSummary {
+  path: string;
+  counts: Record<string, number>;
+  entries: number;
+  plain_bytes: number;
+  file_bytes: number;
+}
+
+export interface MergeReport {
+  added: string[];
+  unchanged: number;
+  conflicts: { path: string; reason: string }[];
+  clients_added: number;
+  requests_added: number;
+  grants_added: number;
+  log_entries_not_merged: number;
+}
+
+/** Seal with a passphrase or an `age1…` recipient (exactly one). */
+export type Seal = { passphrase: string } | { recipient: string };
+/** Open with the bundle's passphrase or an age identity (`AGE-SECRET-KEY-1…` text). */
+export type Opener = { passphrase: string } | { identity: string };
+
+/** `~/custodian-YYYY-MM-DD.custodian.age` (or the documents folder). */
+export function defaultExportPath(): Promise<string> {
+  return invoke("default_export_path");
+}
+
+/** Writes the bundle; progress arrives as `bundle-progress` events. */
+export function exportBundle(out: string, seal: Seal): Promise<ExportSummary> {
+  return invoke("export_bundle", { out, seal });
+}
+
+/** Merges a bundle into this vault: adds what is missing, never overwrites. */
+export function importBundle(file: string, opener: Opener): Promise<MergeReport> {
+  return invoke("import_bundle", { file, opener });
+}
+
+// ---------------------------------------------------------------- events
+
+/** The vault was locked; `why` is e.g. "by you" or "after 10 minutes idle". */
+export function onLocked(handler: (why: string) => void): Promise<UnlistenFn> {
+  return listen<string>("vault-locked", (e) => handler(e.payload));
+}
+
+/** The pending requests changed; the payload is how many are pending. */
+export function onRequestsChanged(handler: (pending: number) => void): Promise<UnlistenFn> {
+  return listen<number>("requests-changed", (e) => handler(e.payload));
+}
+
+export function onBundleProgress(handler: (p: BundleProgress) => void): Promise<UnlistenFn> {
+  return listen<BundleProgress>("bundle-progress", (e) => handler(e.payload));
 }
