@@ -17,10 +17,10 @@ APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test setup deps-system deps-rust deps-ui ui build lint test-rust test-ui bench bench-bundle bench-api clean-vault-tmp
+.PHONY: help run test setup deps-system deps-rust deps-ui deps-e2e ui build lint test-rust test-ui bench bench-bundle bench-api bench-app package package-appimage package-check clean-vault-tmp
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 run: setup ui ## Build and open the desktop app on the default vault
 	$(CARGO) build --locked -p custodian -p custodian-desktop
@@ -34,7 +34,7 @@ test: setup ui ## Set up, then every check and test (what CI runs)
 	$(MAKE) --no-print-directory test-ui
 	$(MAKE) --no-print-directory test-rust
 
-setup: deps-system deps-rust deps-ui ## Install what is missing (apt and npm packages)
+setup: deps-system deps-rust deps-ui deps-e2e ## Install what is missing (apt, cargo and npm packages)
 
 deps-system:
 	@missing=""; \
@@ -49,6 +49,14 @@ deps-system:
 
 deps-rust:
 	@command -v $(CARGO) >/dev/null || { echo "Rust is missing: install it with rustup (https://rustup.rs), then rerun."; exit 1; }
+
+# tauri-driver: the WebDriver proxy between the app's end-to-end tests
+# (tests/desktop.rs) and WebKitWebDriver (Debian's webkit2gtk-driver, above).
+deps-e2e: deps-rust
+	@command -v tauri-driver >/dev/null || { \
+		echo "Installing tauri-driver (cargo install)"; \
+		$(CARGO) install tauri-driver --version ^2 --locked; \
+	}
 
 deps-ui:
 	@command -v node >/dev/null || { echo "Installing Node.js and npm"; $(SUDO) apt-get install -y -qq nodejs npm; }
@@ -82,5 +90,37 @@ bench: setup ## Storage benchmark (release build); see docs/BENCHMARKS.md
 bench-api: ## Pod API load test (wrk) beside a no-op floor and the Community Solid Server
 	scripts/bench-api
 
+bench-app: setup ui ## App launch time and memory, release build (idle and 10,000 resources)
+	$(CARGO) build --locked --release -p custodian-desktop
+	CUSTODIAN_DESKTOP_BIN=$(CURDIR)/target/release/custodian-desktop \
+		$(CARGO) test --locked --release -p custodian-e2e --test desktop_bench -- --ignored --nocapture
+
 bench-bundle: setup ## Export/import benchmark, 100,000 resources, beside tar+age
 	$(CARGO) bench --locked -p custodian-core --bench bundle --features test-support
+
+# Installable packages, built by the Tauri CLI from ui/node_modules. It runs in
+# src-tauri/ (beside tauri.conf.json) and skips the config's beforeBuildCommand:
+# the `ui` prerequisite has just built ui/dist.
+TAURI_BUILD := cd src-tauri && ../ui/node_modules/.bin/tauri build --ci --config '{"build":{"beforeBuildCommand":""}}'
+BUNDLE_DIR := target/release/bundle
+# The AppImage bundler fetches linuxdeploy, AppRun and linuxdeploy's GTK plugin
+# from GitHub into ~/.cache/tauri on first use.
+APPIMAGE_TOOLS := $(HOME)/.cache/tauri/linuxdeploy-x86_64.AppImage
+
+package: setup ui ## Release build and a .deb (an AppImage too where its tools can be had)
+	$(TAURI_BUILD) --bundles deb -- --locked
+	@if [ -e "$(APPIMAGE_TOOLS)" ] || curl -sfI --max-time 10 -o /dev/null https://github.com; then \
+		$(MAKE) --no-print-directory package-appimage \
+			|| echo "make package: AppImage FAILED (see above); the .deb is complete."; \
+	else \
+		echo "make package: AppImage SKIPPED: its bundler downloads linuxdeploy and AppRun from github.com, which this machine cannot reach (and $(APPIMAGE_TOOLS) is not cached)."; \
+	fi
+	@echo "Packages:"; ls -l $(BUNDLE_DIR)/deb/*.deb $(BUNDLE_DIR)/appimage/*.AppImage 2>/dev/null | sed 's/^/  /' || true
+
+package-appimage: setup ui ## Release build and an AppImage (needs github.com, or its tools in ~/.cache/tauri)
+	@# linuxdeploy is itself an AppImage: let it run without FUSE.
+	export APPIMAGE_EXTRACT_AND_RUN=1; $(TAURI_BUILD) --bundles appimage -- --locked
+	@ls -l $(BUNDLE_DIR)/appimage/*.AppImage
+
+package-check: ## Install the built .deb, start the app under Xvfb, uninstall (root or sudo)
+	scripts/check-package

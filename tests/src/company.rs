@@ -43,8 +43,13 @@ pub fn open(v: &TestVault) -> Vault {
 
 /// RFC 7591 registration (the oauth2 crate has no registration client).
 pub fn register(server: &Server, name: &str) -> String {
+    register_at(&server.base, name)
+}
+
+/// RFC 7591 registration at a pod API's base URL (`http://127.0.0.1:PORT`).
+pub fn register_at(base: &str, name: &str) -> String {
     let r = http()
-        .post(format!("{}/oauth/register", server.base))
+        .post(format!("{base}/oauth/register"))
         .json(&json!({"client_name": name, "client_uri": "https://shop.example", "contacts": ["privacy@shop.example"]}))
         .send()
         .unwrap();
@@ -73,14 +78,19 @@ pub struct Company {
 
 impl Company {
     pub fn new(server: &Server, name: &str) -> Self {
-        let id = register(server, name);
+        Self::at(&server.base, name)
+    }
+
+    /// A company registering with the pod API at `base` (any server: the
+    /// CLI's or the desktop app's sharing).
+    pub fn at(base: &str, name: &str) -> Self {
+        let id = register_at(base, name);
         let client = oauth2::Client::new(ClientId::new(id.clone()))
             .set_auth_type(AuthType::RequestBody)
             .set_device_authorization_url(
-                DeviceAuthorizationUrl::new(format!("{}/oauth/device_authorization", server.base))
-                    .unwrap(),
+                DeviceAuthorizationUrl::new(format!("{base}/oauth/device_authorization")).unwrap(),
             )
-            .set_token_uri(TokenUrl::new(format!("{}/oauth/token", server.base)).unwrap());
+            .set_token_uri(TokenUrl::new(format!("{base}/oauth/token")).unwrap());
         Company { client, id }
     }
 
@@ -136,8 +146,13 @@ pub fn contact_and_health() -> Value {
 
 /// `GET /pod{path}` with a bearer token.
 pub fn get(server: &Server, token: &str, path: &str) -> Response {
+    get_at(&server.base, token, path)
+}
+
+/// `GET {base}/pod{path}` with a bearer token.
+pub fn get_at(base: &str, token: &str, path: &str) -> Response {
     http()
-        .get(format!("{}/pod{path}", server.base))
+        .get(format!("{base}/pod{path}"))
         .bearer_auth(token)
         .send()
         .unwrap()

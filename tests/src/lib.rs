@@ -1,6 +1,7 @@
 //! The harness for end-to-end tests: find the real binaries, make vaults,
 //! run commands, and snapshot vault directories.
 
+pub mod app;
 pub mod company;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,371 @@
+//! The desktop app end to end: the real `custodian-desktop` window under
+//! Xvfb, driven through tauri-driver and WebKitWebDriver by the selectors in
+//! `docs/ui-contract.md`, with a company played by a third-party OAuth 2.0
+//! client (the `oauth2` crate's device flow) against the app's own sharing.
+//! Screenshots of each main screen go to `docs/screenshots/`.
+//!
+//! Needs Xvfb, WebKitWebDriver and tauri-driver: `make setup` installs them;
+//! without them these tests fail saying so.
+
+use std::path::{Path, PathBuf};
+
+use custodian_e2e::app::{Desktop, Launch};
+use custodian_e2e::company::{get_at, Company};
+use custodian_e2e::{custodian, run_ok, snapshot, PASSPHRASE};
+use oauth2::TokenResponse;
+use serde_json::{json, Value};
+
+/// `custodian --vault DIR ARGS…` with the right passphrase.
+fn cli(home: &Path, vault: &Path, args: &[&str]) -> String {
+    let mut cmd = custodian(home);
+    cmd.arg("--vault")
+        .arg(vault)
+        .args(args)
+        .env("CUSTODIAN_PASSPHRASE", PASSPHRASE);
+    run_ok(cmd)
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file() {
+                if let Ok(bytes) = std::fs::read(&path) {
+                    if bytes.windows(needle.len()).any(|w| w == needle) {
+                        found.push(path);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Goes to a section by its navigation link and waits for its heading.
+fn open_section(app: &Desktop, nav: &str, heading: &str) {
+    app.click(&format!("[data-testid=nav-{nav}]"));
+    app.wait_until(&format!("the {nav} screen's heading {heading:?}"), |d| {
+        d.texts("main h2")
+            .into_iter()
+            .find(|h| h.to_lowercase().contains(&heading.to_lowercase()))
+    });
+}
+
+/// Adds a JSON resource through My data → New resource.
+fn add_resource(app: &Desktop, path: &str, content: &Value) {
+    app.click("[data-testid=new-resource]");
+    app.type_into("#resource-path", path);
+    app.type_into("#resource-json", &content.to_string());
+    app.click("[data-testid=save-resource]");
+    app.wait_for(&format!("[data-path=\"{path}\"]"));
+}
+
+/// What the company asks for: contact details and the profile, to read.
+fn contact_and_profile() -> Value {
+    json!([{"type": "pod_access", "paths": ["/contact/", "/profile/"], "actions": ["read"],
+            "datatypes": ["contact", "profile"],
+            "purpose": "Sending your order confirmations"}])
+}
+
+#[test]
+fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
+    let tmp = tempfile::Builder::new()
+        .prefix("custodian-e2e-")
+        .tempdir()
+        .unwrap();
+    let home = tmp.path().join("home");
+    let vault = tmp.path().join("vault");
+    std::fs::create_dir_all(&home).unwrap();
+    let app = Desktop::launch(Launch {
+        vault: &vault,
+        home: &home,
+    });
+    let base = format!("http://127.0.0.1:{}", app.sharing_port);
+
+    // First run: no vault yet; choose a passphrase.
+    app.wait_for("#new-passphrase");
+    assert!(!vault.exists(), "nothing is written before the person asks");
+    assert!(
+        app.text("main").contains(&vault.display().to_string()),
+        "the first-run screen says where the vault will be"
+    );
+    app.screenshot("first-run");
+    app.type_into("#new-passphrase", PASSPHRASE);
+    app.type_into("#confirm-passphrase", PASSPHRASE);
+    app.click("[data-testid=create-vault]");
+
+    // The recovery key, shown once; typed back before going on.
+    let key = app.wait_until("the recovery key", |d| {
+        let k = d.text_content("[data-testid=recovery-key]");
+        (!k.is_empty()).then_some(k)
+    });
+    assert!(
+        key.starts_with("AGE-SECRET-KEY-1") && key.len() > 60,
+        "the recovery key is an age identity: {key}"
+    );
+    for file in ["key.passphrase.age", "key.recovery.age", "vault.db"] {
+        assert!(vault.join(file).is_file(), "{file} was created");
+    }
+    app.screenshot("recovery-key");
+    assert!(
+        app.attr("[data-testid=recovery-done]", "disabled")
+            .is_some(),
+        "continuing waits for the type-back check"
+    );
+    app.type_into("#recovery-confirm", "ZZZZZZ");
+    assert!(
+        app.attr("[data-testid=recovery-done]", "disabled")
+            .is_some(),
+        "a wrong type-back does not let the person on"
+    );
+    app.type_into("#recovery-confirm", &key[key.len() - 6..]);
+    app.click("[data-testid=recovery-done]");
+    app.wait_for("[data-testid=nav-data]");
+    assert_eq!(
+        files_containing(tmp.path(), key.as_bytes()),
+        Vec::<PathBuf>::new(),
+        "the recovery key is written nowhere (vault, app data, WebKit storage)"
+    );
+
+    // My data: add a resource (and one the company will not be granted).
+    open_section(&app, "data", "data");
+    add_resource(&app, "/contact/email", &json!({"email": "ada@example.org"}));
+    add_resource(&app, "/profile/card", &json!({"name": "Ada"}));
+    app.click("[data-path=\"/contact/email\"]");
+    // The resource opens in a form for its kind: the email is in a field.
+    app.wait_until("the email shown in the resource's form", |d| {
+        d.script(
+            "return [...document.querySelectorAll('main input, main textarea')]\
+               .some(el => el.value.includes(arguments[0]))",
+            vec![json!("ada@example.org")],
+        )
+        .ok()?
+        .as_bool()?
+        .then_some(())
+    });
+    app.screenshot("data");
+
+    // Preferences: no phone calls, quiet from 21:00 to 08:00.
+    open_section(&app, "preferences", "preferences");
+    app.wait_for("#channel-phone");
+    app.set_checked("#channel-phone", false);
+    app.set_checked("#quiet-enabled", true);
+    app.set_value("#quiet-start", "21:00");
+    app.set_value("#quiet-end", "08:00");
+    app.click("[data-testid=save-preferences]");
+    app.wait_for("[data-testid=saved]");
+    app.scroll_to_top();
+    app.screenshot("preferences");
+
+    // Sharing on: the pod API listens on the configured loopback port.
+    open_section(&app, "requests", "sharing");
+    app.wait_for("[data-testid=sharing-toggle]");
+    assert!(
+        !app.is_checked("[data-testid=sharing-toggle]"),
+        "sharing starts off"
+    );
+    app.click("[data-testid=sharing-toggle]");
+    let address = app.text("[data-testid=sharing-address]");
+    assert_eq!(address, base, "the address shown is where the API listens");
+
+    // A company asks for contact details and the profile.
+    let company = Company::at(&base, "Acme Shop");
+    let auth = company.ask(contact_and_profile(), 86_400);
+    let user_code = auth.user_code().secret().clone();
+    let card = "[data-testid=request-card]";
+    let card_text = app.wait_for_text(card, "Acme Shop");
+    assert!(
+        card_text.contains("Sending your order confirmations"),
+        "{card_text}"
+    );
+    assert!(
+        card_text.contains(&user_code),
+        "the card shows the user code: {card_text}"
+    );
+    assert_eq!(app.text("[data-testid=requests-badge]"), "1");
+    let contact = format!("{card} input[type=checkbox][data-path=\"/contact/\"]");
+    let profile = format!("{card} input[type=checkbox][data-path=\"/profile/\"]");
+    assert!(
+        app.is_checked(&contact) && app.is_checked(&profile),
+        "all asked is ticked at first"
+    );
+    app.screenshot("sharing-request");
+
+    // Narrow it: contact only. Approve.
+    app.set_checked(&profile, false);
+    assert!(app.is_checked(&contact));
+    app.click(&format!("{card} [data-testid=approve]"));
+    app.wait_gone(card);
+    app.wait_gone("[data-testid=requests-badge]");
+
+    // The company's poll gets a token for what was granted, no more.
+    let token = company.token(&auth).expect("a token after approval");
+    let granted = &token.extra_fields().authorization_details;
+    assert_eq!(granted[0]["paths"], json!(["/contact/"]), "{granted}");
+    let secret = token.access_token().secret().clone();
+    let r = get_at(&base, &secret, "/contact/email");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().unwrap(),
+        json!({"email": "ada@example.org"})
+    );
+    let r = get_at(&base, &secret, "/profile/card");
+    assert_eq!(r.status(), 403, "the unticked path is refused");
+    assert!(!r.text().unwrap().contains("Ada"));
+
+    // Access: the grant, then revoke it.
+    open_section(&app, "access", "access");
+    let row = "[data-testid=grant-row][data-status=active]";
+    let row_text = app.wait_for_text(row, "Acme Shop");
+    assert!(row_text.contains("/contact/"), "{row_text}");
+    assert!(
+        !row_text.contains("/profile/"),
+        "the grant is the narrowed one: {row_text}"
+    );
+    app.screenshot("access");
+    app.click(&format!("{row} [data-testid=revoke]"));
+    // The revoke button asks once before it acts.
+    let confirm = "[data-testid=grant-row] [data-testid=confirm]";
+    let asked = app.wait_until("a confirmation or the revocation", |d| {
+        if d.exists(confirm) {
+            Some(true)
+        } else {
+            (!d.exists(row)).then_some(false)
+        }
+    });
+    if asked {
+        app.click(confirm);
+    }
+    app.wait_gone(row);
+    let r = get_at(&base, &secret, "/contact/email");
+    assert_eq!(r.status(), 401, "a revoked token is refused");
+
+    // Activity: the reads, allowed and refused.
+    open_section(&app, "activity", "activity");
+    let rows = "[data-testid=log-row]";
+    app.wait_for_text(rows, "/contact/email");
+    let log = app.texts(rows);
+    let row_with = |needles: &[&str]| {
+        log.iter()
+            .find(|r| needles.iter().all(|n| r.contains(n)))
+            .unwrap_or_else(|| panic!("no log row with {needles:?} in {log:#?}"))
+    };
+    row_with(&["Acme Shop", "GET", "/contact/email", "allowed"]);
+    row_with(&["Acme Shop", "GET", "/profile/card", "denied"]);
+    row_with(&["GET", "/contact/email", "denied", "revoked"]);
+    assert!(
+        !log.iter()
+            .any(|r| r.contains("/profile/card") && r.contains("allowed")),
+        "the refused path was never read: {log:#?}"
+    );
+    app.screenshot("activity");
+
+    // The remaining screens.
+    open_section(&app, "bundle", "export");
+    app.wait_for("#export-path");
+    app.wait_for("[data-testid=export]");
+    app.screenshot("export");
+    open_section(&app, "settings", "settings");
+    app.wait_for("#auto-lock");
+    app.wait_for("#current-passphrase");
+    app.screenshot("settings");
+
+    // Lock, then unlock again: the data is still there.
+    app.click("[data-testid=lock]");
+    app.wait_for("#unlock-passphrase");
+    assert!(
+        !app.exists("[data-testid=nav-data]"),
+        "locked: no data screens"
+    );
+    app.screenshot("unlock");
+    app.type_into("#unlock-passphrase", PASSPHRASE);
+    app.click("[data-testid=unlock]");
+    open_section(&app, "data", "data");
+    app.click("[data-path=\"/contact/\"]");
+    app.wait_for("[data-path=\"/contact/email\"]");
+    app.quit();
+
+    // What the app wrote is in the vault, as the CLI reads it.
+    let email: Value =
+        serde_json::from_str(&cli(&home, &vault, &["get", "/contact/email"])).unwrap();
+    assert_eq!(email, json!({"email": "ada@example.org"}));
+    let prefs: Value =
+        serde_json::from_str(&cli(&home, &vault, &["prefs", "show", "--json"])).unwrap();
+    assert_eq!(prefs["channels"]["phone"], false, "{prefs}");
+    assert_eq!(prefs["channels"]["email"], true, "{prefs}");
+    assert_eq!(prefs["quiet_hours"]["start"], "21:00", "{prefs}");
+    assert_eq!(prefs["quiet_hours"]["end"], "08:00", "{prefs}");
+}
+
+#[test]
+fn a_wrong_passphrase_shows_an_error_and_changes_nothing() {
+    let tmp = tempfile::Builder::new()
+        .prefix("custodian-e2e-")
+        .tempdir()
+        .unwrap();
+    let home = tmp.path().join("home");
+    let vault = tmp.path().join("vault");
+    std::fs::create_dir_all(&home).unwrap();
+    // A vault made by the real CLI, with some data.
+    let mut init = custodian(&home);
+    init.arg("init")
+        .arg("--vault")
+        .arg(&vault)
+        .env("CUSTODIAN_PASSPHRASE", PASSPHRASE);
+    run_ok(init);
+    cli(
+        &home,
+        &vault,
+        &[
+            "put",
+            "/contact/email",
+            "--json",
+            r#"{"email":"ada@example.org"}"#,
+        ],
+    );
+    let before = snapshot(&vault);
+
+    let app = Desktop::launch(Launch {
+        vault: &vault,
+        home: &home,
+    });
+    app.wait_for("#unlock-passphrase");
+    assert!(
+        !app.exists("#new-passphrase"),
+        "an existing vault is not offered creation"
+    );
+    app.type_into("#unlock-passphrase", "not the passphrase at all");
+    app.click("[data-testid=unlock]");
+    let alert = app.wait_until("an error message", |d| {
+        d.texts("[role=alert]").into_iter().find(|t| !t.is_empty())
+    });
+    assert!(
+        alert.to_lowercase().contains("passphrase"),
+        "the message says what was wrong: {alert}"
+    );
+    assert!(!app.exists("[data-testid=nav-data]"), "still locked");
+    app.screenshot("wrong-passphrase");
+    assert_eq!(
+        snapshot(&vault),
+        before,
+        "a wrong passphrase changes nothing in the vault (bytes and times)"
+    );
+    // The CLI still opens it with the right one.
+    let email: Value =
+        serde_json::from_str(&cli(&home, &vault, &["get", "/contact/email"])).unwrap();
+    assert_eq!(email, json!({"email": "ada@example.org"}));
+    // And so does the app.
+    app.type_into("#unlock-passphrase", PASSPHRASE);
+    app.click("[data-testid=unlock]");
+    app.wait_for("[data-testid=nav-data]");
+    app.quit();
+}
