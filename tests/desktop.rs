@@ -287,9 +287,24 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
         "locked: no data screens"
     );
     app.screenshot("unlock");
+    // While locked, sharing stays at its address and tells companies to
+    // come back later; after unlock it serves (and refuses) as before.
+    let locked = get_at(&base, &secret, "/contact/email");
+    assert_eq!(locked.status(), 503, "a locked vault is unavailable");
+    assert!(
+        locked.headers().contains_key("retry-after"),
+        "companies are told when to retry"
+    );
+    let body: Value = locked.json().unwrap();
+    assert_eq!(body["error"], "vault_locked", "{body}");
     app.type_into("#unlock-passphrase", PASSPHRASE);
     app.click("[data-testid=unlock]");
     open_section(&app, "data", "data");
+    assert_eq!(
+        get_at(&base, &secret, "/contact/email").status(),
+        401,
+        "unlocked again: the pod answers, and the revoked token stays refused"
+    );
     app.click("[data-path=\"/contact/\"]");
     app.wait_for("[data-path=\"/contact/email\"]");
     app.quit();

@@ -11,6 +11,8 @@ import {
   treeFromResources,
   treeKeyAction,
   visibleRows,
+  PAGE,
+  showMore,
 } from "./tree";
 
 function meta(path: string): ResourceMeta {
@@ -137,3 +139,27 @@ describe("keyboard", () => {
     expect(treeKeyAction(rows, "/notes", "x")).toBeNull();
   });
 });
+
+describe("paging", () => {
+  it("shows a page of a large container, then a show-more row, then the next page", () => {
+    const entries = Array.from({ length: PAGE * 2 + 5 }, (_, i) => ({
+      kind: "container" as const,
+      path: `/purchases/o${String(i).padStart(4, "0")}/`,
+      members: 1,
+    }));
+    let root = mergeChildren(emptyRoot(), "/", [{ kind: "container", path: "/purchases/", members: entries.length }]);
+    root = mergeChildren(root, "/purchases/", entries);
+    let rows = visibleRows(root);
+    expect(rows).toHaveLength(1 + PAGE + 1);
+    expect(rows[rows.length - 1].more).toBe(PAGE + 5);
+    expect(rows[rows.length - 1].node.path).toBe("/purchases/");
+    root = showMore(root, "/purchases/");
+    rows = visibleRows(root);
+    expect(rows[rows.length - 1].more).toBe(5);
+    root = showMore(root, "/purchases/");
+    rows = visibleRows(root);
+    expect(rows.some((r) => r.more !== undefined)).toBe(false);
+    expect(rows).toHaveLength(1 + entries.length);
+  });
+});
+

@@ -13,13 +13,20 @@ export interface TreeNode {
   /** null = not loaded yet (containers only). */
   children: TreeNode[] | null;
   expanded: boolean;
+  /** How many children are shown (containers); PAGE when unset. */
+  shown?: number;
 }
 
 export interface TreeRow {
   node: TreeNode;
   depth: number;
   parent: string | null;
+  /** Set on a "show more" row: how many of `node`'s children are not shown yet. */
+  more?: number;
 }
+
+/** Children shown at a time: a container of 10,000 stays quick and light. */
+export const PAGE = 200;
 
 /** The last segment of a path, without the trailing slash: "/contact/" → "contact". */
 export function nodeName(path: string): string {
@@ -102,17 +109,30 @@ export function findNode(root: TreeNode, path: string): TreeNode | null {
   return null;
 }
 
-/** The rows a person sees: the root's members, and the members of every open container. */
+/**
+ * The rows a person sees: the root's members, and the members of every open
+ * container, a page at a time; after a cut-off page comes a "show more" row.
+ */
 export function visibleRows(root: TreeNode): TreeRow[] {
   const rows: TreeRow[] = [];
   const walk = (node: TreeNode, depth: number) => {
-    for (const child of node.children ?? []) {
+    const children = node.children ?? [];
+    const limit = node.shown ?? PAGE;
+    for (const child of children.slice(0, limit)) {
       rows.push({ node: child, depth, parent: node.path === "/" ? null : node.path });
       if (child.kind === "container" && child.expanded) walk(child, depth + 1);
+    }
+    if (children.length > limit) {
+      rows.push({ node, depth, parent: node.path === "/" ? null : node.path, more: children.length - limit });
     }
   };
   walk(root, 1);
   return rows;
+}
+
+/** The next page of a container's children. */
+export function showMore(root: TreeNode, path: string): TreeNode {
+  return mapNode(root, path, (n) => ({ ...n, shown: (n.shown ?? PAGE) + PAGE }));
 }
 
 /** A fully open tree holding the given resources and the containers above them. */
