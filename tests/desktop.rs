@@ -271,9 +271,27 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
 
     // The remaining screens.
     open_section(&app, "bundle", "export");
-    app.wait_for("#export-path");
     app.wait_for("[data-testid=export]");
+    let bundle = PathBuf::from(app.value("#export-path"));
+    assert!(
+        bundle.starts_with(&home),
+        "the default destination is in the person's home: {}",
+        bundle.display()
+    );
+    app.type_into("#export-passphrase", "bundle passphrase 1");
+    app.type_into("#export-passphrase-confirm", "bundle passphrase 1");
     app.screenshot("export");
+    app.click("[data-testid=export]");
+    let summary = app.wait_for_text("[data-testid=export-summary]", "Exported");
+    assert!(
+        summary.contains(&bundle.display().to_string()),
+        "the summary names the file: {summary}"
+    );
+    let head = std::fs::read(&bundle).expect("the bundle was written");
+    assert!(
+        head.starts_with(b"age-encryption.org/v1\n-> scrypt "),
+        "an age file sealed with a passphrase"
+    );
     open_section(&app, "settings", "settings");
     app.wait_for("#auto-lock");
     app.wait_for("#current-passphrase");
@@ -319,6 +337,24 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
     assert_eq!(prefs["channels"]["email"], true, "{prefs}");
     assert_eq!(prefs["quiet_hours"]["start"], "21:00", "{prefs}");
     assert_eq!(prefs["quiet_hours"]["end"], "08:00", "{prefs}");
+
+    // The bundle the app exported restores with the command line.
+    let secret_file = tmp.path().join("bundle-passphrase");
+    std::fs::write(&secret_file, "bundle passphrase 1").unwrap();
+    let restored = tmp.path().join("restored");
+    let mut import = custodian(&home);
+    import
+        .arg("--vault")
+        .arg(&restored)
+        .arg("import")
+        .arg(&bundle)
+        .arg("--bundle-passphrase-file")
+        .arg(&secret_file)
+        .env("CUSTODIAN_NEW_PASSPHRASE", PASSPHRASE);
+    run_ok(import);
+    let email: Value =
+        serde_json::from_str(&cli(&home, &restored, &["get", "/contact/email"])).unwrap();
+    assert_eq!(email, json!({"email": "ada@example.org"}));
 }
 
 #[test]

@@ -93,3 +93,32 @@ pub fn revoke_grant(state: tauri::State<'_, AppState>, id: String) -> AppResult<
 pub fn revoke_client(state: tauri::State<'_, AppState>, client_id: String) -> AppResult<usize> {
     state.with_store(|store| Ok(store.revoke_client(&client_id)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_approval_takes_only_paths_the_normalizer_accepts() {
+        let ok = ApprovalInput {
+            only: vec!["/contact/".into()],
+            lifetime_secs: Some(3600),
+            sensitive: vec![Category::Health],
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(ok.only[0].as_str(), "/contact/");
+        assert_eq!(ok.lifetime, Some(3600));
+        let bad = ApprovalInput {
+            only: vec!["/contact/../finance/".into()],
+            lifetime_secs: None,
+            sensitive: vec![],
+        }
+        .parse()
+        .unwrap_err();
+        assert_eq!(bad.kind, "path_rejected");
+        let json: Result<ApprovalInput, _> =
+            serde_json::from_str(r#"{"only": [], "lifetime_secs": null, "wider": true}"#);
+        assert!(json.is_err(), "unknown fields are refused");
+    }
+}

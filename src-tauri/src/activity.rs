@@ -65,3 +65,17 @@ pub fn access_report(
 pub fn verify_log(state: tauri::State<'_, AppState>) -> AppResult<ChainReport> {
     state.with_store(|store| Ok(store.verify_audit_log()?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_window_must_be_positive() {
+        assert!(since(None).unwrap().is_none());
+        assert!(since(Some(3600)).unwrap().unwrap() < Utc::now());
+        assert_eq!(since(Some(0)).unwrap_err().kind, "invalid_request");
+        let q: LogQuery = serde_json::from_str(r#"{"outcome": "denied"}"#).unwrap();
+        assert_eq!(q.outcome, Some(Outcome::Denied));
+    }
+}

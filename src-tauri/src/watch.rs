@@ -31,12 +31,17 @@ pub fn start(app: AppHandle) {
     }
 }
 
+/// Whether an unlocked vault idle for `idle_secs` must lock (0 minutes = never).
+fn idle_too_long(minutes: u32, idle_secs: u64) -> bool {
+    minutes > 0 && idle_secs >= u64::from(minutes) * 60
+}
+
 fn auto_lock(app: &AppHandle, state: &AppState) {
     let minutes = lock(&state.settings).auto_lock_minutes;
-    if minutes == 0 || !state.is_unlocked() {
+    if !state.is_unlocked() {
         return;
     }
-    if state.idle_secs() >= u64::from(minutes) * 60 {
+    if idle_too_long(minutes, state.idle_secs()) {
         session::locked(
             app,
             state,
@@ -93,5 +98,18 @@ fn notify(app: &AppHandle, company: &str, user_code: &str) {
         .show();
     if let Err(e) = shown {
         tracing::debug!(error = %e, "no notification shown");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::idle_too_long;
+
+    #[test]
+    fn locks_at_the_idle_time_and_never_when_off() {
+        assert!(!idle_too_long(10, 599));
+        assert!(idle_too_long(10, 600));
+        assert!(idle_too_long(1, 3600));
+        assert!(!idle_too_long(0, u64::MAX));
     }
 }
