@@ -37,6 +37,7 @@ const COMMANDS: &[&str] = &[
     "default_export_path",
     "export_bundle",
     "import_bundle",
+    "restore_bundle",
 ];
 
 fn main() {

@@ -420,3 +420,90 @@ fn a_wrong_passphrase_shows_an_error_and_changes_nothing() {
     app.wait_for("[data-testid=nav-data]");
     app.quit();
 }
+
+#[test]
+fn a_bundle_restores_into_a_new_vault_in_the_app() {
+    let tmp = tempfile::Builder::new()
+        .prefix("custodian-e2e-")
+        .tempdir()
+        .unwrap();
+    let home = tmp.path().join("home");
+    let old = tmp.path().join("old-vault");
+    std::fs::create_dir_all(&home).unwrap();
+    // The old machine: a vault with data, exported by the CLI.
+    let mut init = custodian(&home);
+    init.arg("init")
+        .arg("--vault")
+        .arg(&old)
+        .env("CUSTODIAN_PASSPHRASE", PASSPHRASE);
+    run_ok(init);
+    cli(
+        &home,
+        &old,
+        &[
+            "put",
+            "/contact/email",
+            "--json",
+            r#"{"email":"ada@example.org"}"#,
+        ],
+    );
+    let secret_file = tmp.path().join("bundle-passphrase");
+    std::fs::write(&secret_file, "bundle passphrase 1").unwrap();
+    let bundle = tmp.path().join("move.custodian.age");
+    cli(
+        &home,
+        &old,
+        &[
+            "export",
+            "--out",
+            bundle.to_str().unwrap(),
+            "--bundle-passphrase-file",
+            secret_file.to_str().unwrap(),
+            "--quiet",
+        ],
+    );
+
+    // The new machine: the app's first run restores it.
+    let vault = tmp.path().join("vault");
+    let app = Desktop::launch(Launch {
+        vault: &vault,
+        home: &home,
+    });
+    app.click("[data-testid=use-restore]");
+    app.type_into("#restore-path", bundle.to_str().unwrap());
+    app.type_into("#restore-bundle-passphrase", "not the bundle passphrase");
+    app.type_into("#restore-new-passphrase", "a new passphrase here");
+    app.type_into("#restore-confirm-passphrase", "a new passphrase here");
+    app.click("[data-testid=restore]");
+    let alert = app.wait_until("an error message", |d| {
+        d.texts("[role=alert]").into_iter().find(|t| !t.is_empty())
+    });
+    assert!(
+        alert.to_lowercase().contains("passphrase"),
+        "a wrong bundle passphrase is named as such: {alert}"
+    );
+    assert!(!vault.exists(), "a failed restore leaves no vault behind");
+
+    app.set_value("#restore-bundle-passphrase", "bundle passphrase 1");
+    app.screenshot("restore");
+    app.click("[data-testid=restore]");
+    let key = app.wait_for_text("[data-testid=recovery-key]", "AGE-SECRET-KEY-1");
+    assert!(app.text("[data-testid=restored]").contains("Restored"));
+    let key = key.trim().to_string();
+    app.type_into("#recovery-confirm", &key[key.len() - 6..]);
+    app.click("[data-testid=recovery-done]");
+    open_section(&app, "data", "data");
+    app.click("[data-path=\"/contact/\"]");
+    app.click("[data-path=\"/contact/email\"]");
+    assert_eq!(app.value("#field-email"), "ada@example.org");
+    app.quit();
+
+    // The restored vault opens with its new passphrase, and has the data.
+    let mut get = custodian(&home);
+    get.arg("--vault")
+        .arg(&vault)
+        .args(["get", "/contact/email"])
+        .env("CUSTODIAN_PASSPHRASE", "a new passphrase here");
+    let email: Value = serde_json::from_str(&run_ok(get)).unwrap();
+    assert_eq!(email, json!({"email": "ada@example.org"}));
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use custodian_core::bundle::{self, ExportSummary, MergeReport, Opener, Phase, Progress, Seal};
-use custodian_core::SecretString;
+use custodian_core::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter};
 
@@ -27,6 +27,15 @@ pub enum OpenerInput {
     Passphrase(String),
     /// The text of an age identity file (`AGE-SECRET-KEY-1…`).
     Identity(String),
+}
+
+impl OpenerInput {
+    fn parse(self) -> AppResult<Opener> {
+        Ok(match self {
+            OpenerInput::Passphrase(p) => Opener::Passphrase(SecretString::from(p)),
+            OpenerInput::Identity(text) => Opener::identity_file(&text)?,
+        })
+    }
 }
 
 /// Progress as the window receives it.
@@ -121,6 +130,50 @@ pub fn export_bundle(
     Ok(summary)
 }
 
+/// What a restore made: the new vault is open; its recovery key is shown once.
+#[derive(Debug, Serialize)]
+pub struct RestoredVault {
+    pub recovery_key: String,
+    pub resources: u64,
+}
+
+/// First run on a new machine: restores a bundle into a new vault here, with
+/// a new passphrase and a new recovery key, and leaves it unlocked. The
+/// bundle is checked completely first; a failure leaves no vault behind.
+#[tauri::command(async)]
+pub fn restore_bundle(
+    app: AppHandle,
+    state: tauri::State<'_, AppState>,
+    file: String,
+    opener: OpenerInput,
+    passphrase: String,
+) -> AppResult<RestoredVault> {
+    let file = file_path(&file, "bundle file")?;
+    let passphrase = SecretString::from(passphrase);
+    custodian_core::keys::check_new_passphrase(&passphrase)?;
+    let opener = opener.parse()?;
+    let restored = bundle::restore_bundle(
+        &file,
+        &opener,
+        &state.vault_dir,
+        &passphrase,
+        custodian_core::keys::DEFAULT_WORK_FACTOR,
+        &mut reporter(&app),
+    )?;
+    let recovery_key = restored
+        .created
+        .recovery_key
+        .expose()
+        .expose_secret()
+        .to_string();
+    let resources = restored.manifest.counts.resources;
+    state.set_unlocked(restored.created.vault);
+    Ok(RestoredVault {
+        recovery_key,
+        resources,
+    })
+}
+
 /// Merges a bundle into this vault: adds what is missing, reports conflicts,
 /// overwrites nothing; all or nothing.
 #[tauri::command(async)]
@@ -131,10 +184,7 @@ pub fn import_bundle(
     opener: OpenerInput,
 ) -> AppResult<MergeReport> {
     let file = file_path(&file, "bundle file")?;
-    let opener = match opener {
-        OpenerInput::Passphrase(p) => Opener::Passphrase(SecretString::from(p)),
-        OpenerInput::Identity(text) => Opener::identity_file(&text)?,
-    };
+    let opener = opener.parse()?;
     let store = state.open_store()?;
     let report = bundle::merge_bundle(&store, &file, &opener, &mut reporter(&app))?;
     state.touch();

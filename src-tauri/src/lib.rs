@@ -96,6 +96,7 @@ pub fn run() {
             bundle::default_export_path,
             bundle::export_bundle,
             bundle::import_bundle,
+            bundle::restore_bundle,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

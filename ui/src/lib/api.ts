@@ -445,6 +445,18 @@ export function importBundle(file: string, opener: Opener): Promise<MergeReport>
   return invoke("import_bundle", { file, opener });
 }
 
+/**
+ * First run on a new machine: restores a bundle into a new vault here with a
+ * new passphrase, and leaves it unlocked; the new recovery key is returned once.
+ */
+export function restoreBundle(
+  file: string,
+  opener: Opener,
+  passphrase: string,
+): Promise<{ recovery_key: string; resources: number }> {
+  return invoke("restore_bundle", { file, opener, passphrase });
+}
+
 // ---------------------------------------------------------------- events
 
 /** The vault was locked; `why` is e.g. "by you" or "after 10 minutes idle". */
