@@ -58,6 +58,36 @@ fn open_section(app: &Desktop, nav: &str, heading: &str) {
             .into_iter()
             .find(|h| h.to_lowercase().contains(&heading.to_lowercase()))
     });
+    assert_labelled(app, nav);
+}
+
+/// Every control on screen has a name a screen reader can say (a label, an
+/// aria-label or -labelledby, a title, or a button's text) and can be
+/// reached with the keyboard.
+fn assert_labelled(app: &Desktop, screen: &str) {
+    let js = r#"
+        const bad = [];
+        for (const el of document.querySelectorAll('input, select, textarea, button')) {
+          if (el.type === 'hidden' || el.getClientRects().length === 0) continue;
+          const byId = (id) => (id ? document.getElementById(id)?.textContent ?? '' : '');
+          const name = [
+            ...(el.labels ? [...el.labels].map((l) => l.textContent) : []),
+            el.getAttribute('aria-label') ?? '',
+            (el.getAttribute('aria-labelledby') ?? '').split(' ').map(byId).join(' '),
+            el.title ?? '',
+            el.tagName === 'BUTTON' ? el.textContent : '',
+          ].join(' ').trim();
+          if (!name) bad.push('no name: ' + el.outerHTML.slice(0, 160));
+          if (el.tabIndex < 0 && !el.disabled) bad.push('not focusable: ' + el.outerHTML.slice(0, 160));
+        }
+        return bad;
+    "#;
+    let bad = app.script(js, vec![]).expect("the label check ran");
+    assert_eq!(
+        bad,
+        json!([]),
+        "controls without a name or out of keyboard reach on the {screen} screen"
+    );
 }
 
 /// Adds a JSON resource through My data → New resource.
@@ -99,6 +129,7 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
         "the first-run screen says where the vault will be"
     );
     app.screenshot("first-run");
+    assert_labelled(&app, "first-run");
     app.type_into("#new-passphrase", PASSPHRASE);
     app.type_into("#confirm-passphrase", PASSPHRASE);
     app.click("[data-testid=create-vault]");
@@ -116,6 +147,7 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
         assert!(vault.join(file).is_file(), "{file} was created");
     }
     app.screenshot("recovery-key");
+    assert_labelled(&app, "recovery-key");
     assert!(
         app.attr("[data-testid=recovery-done]", "disabled")
             .is_some(),
@@ -199,6 +231,7 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
         "all asked is ticked at first"
     );
     app.screenshot("sharing-request");
+    assert_labelled(&app, "sharing-request");
 
     // Narrow it: contact only. Approve.
     app.set_checked(&profile, false);
@@ -305,6 +338,7 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
         "locked: no data screens"
     );
     app.screenshot("unlock");
+    assert_labelled(&app, "unlock");
     // While locked, sharing stays at its address and tells companies to
     // come back later; after unlock it serves (and refuses) as before.
     let locked = get_at(&base, &secret, "/contact/email");
