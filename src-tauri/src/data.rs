@@ -2,9 +2,7 @@
 
 use base64::Engine;
 use custodian_core::resource::{JSON, OCTET_STREAM};
-use custodian_core::{
-    parse_path, Category, ListEntry, NewResource, ResourceMeta, Sensitivity, VersionInfo,
-};
+use custodian_core::{parse_path, Category, ListEntry, NewResource, ResourceMeta, VersionInfo};
 use serde::Serialize;
 
 use crate::error::{AppError, AppResult};
@@ -55,8 +53,8 @@ pub fn get_resource(
     })
 }
 
-/// Writes text content as a new version. JSON is checked here for a clear
-/// message and again by the core (preferences against their schema).
+/// Writes text content as a new version; the core checks JSON (and
+/// preferences against their schema).
 #[tauri::command]
 pub fn put_resource(
     state: tauri::State<'_, AppState>,
@@ -67,10 +65,6 @@ pub fn put_resource(
 ) -> AppResult<ResourceMeta> {
     let path = parse_path(&path)?;
     let content_type = content_type.unwrap_or_else(|| JSON.to_string());
-    if content_type.starts_with(JSON) {
-        serde_json::from_str::<serde::de::IgnoredAny>(&content)
-            .map_err(|e| AppError::new("invalid_content", format!("not valid JSON: {e}")))?;
-    }
     let new = NewResource {
         content: content.into_bytes(),
         content_type,
@@ -137,16 +131,5 @@ pub fn restore_version(
     version: u64,
 ) -> AppResult<ResourceMeta> {
     let path = parse_path(&path)?;
-    state.with_store(|store| {
-        let old = store.get(&path, Some(version))?;
-        Ok(store.put(
-            &path,
-            NewResource {
-                content: old.content,
-                content_type: old.meta.content_type,
-                category: Some(old.meta.category),
-                mark_sensitive: old.meta.sensitivity == Sensitivity::Sensitive,
-            },
-        )?)
-    })
+    state.with_store(|store| Ok(store.restore_version(&path, version)?))
 }

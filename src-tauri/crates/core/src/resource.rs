@@ -451,6 +451,22 @@ impl Store {
         Ok(version)
     }
 
+    /// Makes an old version of `path` the live one again by writing its
+    /// content, type, category and sensitivity as a new version: history
+    /// only grows. Works on a deleted resource too (it comes back).
+    pub fn restore_version(&self, path: &PodPath, version: u64) -> Result<ResourceMeta> {
+        let old = self.get(path, Some(version))?;
+        self.put(
+            path,
+            NewResource {
+                content: old.content,
+                content_type: old.meta.content_type,
+                category: Some(old.meta.category),
+                mark_sensitive: old.meta.sensitivity == Sensitivity::Sensitive,
+            },
+        )
+    }
+
     /// Every version of `path`, oldest first, deletions included.
     pub fn history(&self, path: &PodPath) -> Result<Vec<VersionInfo>> {
         if path.is_container() {
@@ -576,6 +592,33 @@ mod tests {
 
     fn p(s: &str) -> PodPath {
         PodPath::parse(s).unwrap()
+    }
+
+    #[test]
+    fn restoring_a_version_adds_a_new_one_with_the_old_content() {
+        let (_dir, store) = memory_store();
+        let path = p("/contact/email");
+        store
+            .put(&path, NewResource::json(&json!({"email": "a@x.org"})))
+            .unwrap();
+        store
+            .put(&path, NewResource::json(&json!({"email": "b@x.org"})))
+            .unwrap();
+        store.delete(&path).unwrap();
+        let restored = store.restore_version(&path, 1).unwrap();
+        assert_eq!(restored.version, 4, "history only grows");
+        let live = store.get(&path, None).unwrap();
+        assert_eq!(live.content, store.get(&path, Some(1)).unwrap().content);
+        assert_eq!(store.history(&path).unwrap().len(), 4);
+        assert!(matches!(
+            store.restore_version(&path, 9),
+            Err(Error::VersionNotFound { .. })
+        ));
+        assert_eq!(
+            store.history(&path).unwrap().len(),
+            4,
+            "a bad version changes nothing"
+        );
     }
 
     #[test]
