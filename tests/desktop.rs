@@ -25,6 +25,26 @@ fn cli(home: &Path, vault: &Path, args: &[&str]) -> String {
     run_ok(cmd)
 }
 
+/// A vault made by the real CLI (`init`, then `put`) holding `/contact/email`.
+fn cli_vault_with_email(home: &Path, vault: &Path) {
+    let mut init = custodian(home);
+    init.arg("init")
+        .arg("--vault")
+        .arg(vault)
+        .env("CUSTODIAN_PASSPHRASE", PASSPHRASE);
+    run_ok(init);
+    cli(
+        home,
+        vault,
+        &[
+            "put",
+            "/contact/email",
+            "--json",
+            r#"{"email":"ada@example.org"}"#,
+        ],
+    );
+}
+
 /// Every file under `dir` whose bytes contain `needle`.
 fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     let mut found = Vec::new();
@@ -401,22 +421,7 @@ fn a_wrong_passphrase_shows_an_error_and_changes_nothing() {
     let vault = tmp.path().join("vault");
     std::fs::create_dir_all(&home).unwrap();
     // A vault made by the real CLI, with some data.
-    let mut init = custodian(&home);
-    init.arg("init")
-        .arg("--vault")
-        .arg(&vault)
-        .env("CUSTODIAN_PASSPHRASE", PASSPHRASE);
-    run_ok(init);
-    cli(
-        &home,
-        &vault,
-        &[
-            "put",
-            "/contact/email",
-            "--json",
-            r#"{"email":"ada@example.org"}"#,
-        ],
-    );
+    cli_vault_with_email(&home, &vault);
     let before = snapshot(&vault);
 
     let app = Desktop::launch(Launch {
@@ -465,22 +470,7 @@ fn a_bundle_restores_into_a_new_vault_in_the_app() {
     let old = tmp.path().join("old-vault");
     std::fs::create_dir_all(&home).unwrap();
     // The old machine: a vault with data, exported by the CLI.
-    let mut init = custodian(&home);
-    init.arg("init")
-        .arg("--vault")
-        .arg(&old)
-        .env("CUSTODIAN_PASSPHRASE", PASSPHRASE);
-    run_ok(init);
-    cli(
-        &home,
-        &old,
-        &[
-            "put",
-            "/contact/email",
-            "--json",
-            r#"{"email":"ada@example.org"}"#,
-        ],
-    );
+    cli_vault_with_email(&home, &old);
     let secret_file = tmp.path().join("bundle-passphrase");
     std::fs::write(&secret_file, "bundle passphrase 1").unwrap();
     let bundle = tmp.path().join("move.custodian.age");

@@ -472,3 +472,16 @@ export function onRequestsChanged(handler: (pending: number) => void): Promise<U
 export function onBundleProgress(handler: (p: BundleProgress) => void): Promise<UnlistenFn> {
   return listen<BundleProgress>("bundle-progress", (e) => handler(e.payload));
 }
+
+/**
+ * Hands progress to `update` while `running()` says this form's work is on;
+ * returns the stop function (for `onMount`'s clean-up).
+ */
+export function followBundleProgress(running: () => boolean, update: (p: BundleProgress) => void): () => void {
+  const unlisten = onBundleProgress((p) => {
+    if (running()) update(p);
+  });
+  return () => {
+    unlisten.then((stop) => stop()).catch(() => {});
+  };
+}
