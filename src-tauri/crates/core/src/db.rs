@@ -5,6 +5,7 @@
 //! that is not an existing, keyed, migrated Custodian database.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -12,8 +13,29 @@ use crate::keys::VaultKey;
 use crate::migrations::MIGRATIONS;
 use crate::{clock, Error, Result};
 
+/// Initialises SQLite (and SQLCipher with it) once per process, before any
+/// connection is opened.
+///
+/// SQLite marks itself initialised *before* it runs SQLCipher's part of the
+/// initialisation, so a thread that opens its first connection while another
+/// thread is still in that window gets a codec that is not ready, and its
+/// `PRAGMA key` fails ("An error occurred with PRAGMA key or rekey"). Doing
+/// the first open under a [`OnceLock`] makes every other thread wait for it.
+fn initialise_sqlite() -> Result<()> {
+    static READY: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            Connection::open_in_memory()
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|reason| Error::Internal(format!("SQLite could not start: {reason}")))
+}
+
 /// Creates a new encrypted database at `path` (which must not exist).
 pub(crate) fn create_encrypted(path: &Path, key: &VaultKey, now: &str) -> Result<Connection> {
+    initialise_sqlite()?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -48,6 +70,7 @@ pub(crate) fn open_encrypted(path: &Path, key: &VaultKey, now: &str) -> Result<C
         }
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
     }
+    initialise_sqlite()?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -69,6 +92,7 @@ pub(crate) fn open_encrypted(path: &Path, key: &VaultKey, now: &str) -> Result<C
 /// benchmarks that measure the price of encryption.
 #[cfg(feature = "test-support")]
 pub(crate) fn open_plain(path: &Path, now: &str) -> Result<Connection> {
+    initialise_sqlite()?;
     let conn = Connection::open(path)?;
     configure(&conn)?;
     migrate(&conn, now)?;
@@ -263,5 +287,70 @@ mod tests {
             .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
             .unwrap();
         assert_eq!(recorded as usize, MIGRATIONS.len());
+    }
+}
+
+/// SQLite's first-use initialisation is not safe to race: SQLCipher's part
+/// of it runs after SQLite has already told other threads it is ready, and a
+/// `PRAGMA key` in that window fails. These tests run the race in a fresh
+/// process (a child of the test binary), where nothing has opened SQLite yet.
+#[cfg(test)]
+mod first_use {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    const CHILD: &str = "CUSTODIAN_FIRST_USE_CHILD";
+
+    /// Run by [`many_threads_opening_at_start_all_succeed`] in a child
+    /// process: many threads create their first database at the same moment.
+    #[test]
+    #[ignore = "run in a child process by many_threads_opening_at_start_all_succeed"]
+    fn child_race() {
+        if std::env::var_os(CHILD).is_none() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let threads = 16;
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let path = dir.path().join(format!("{t}.db"));
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    let key = VaultKey::generate().unwrap();
+                    barrier.wait();
+                    create_encrypted(&path, &key, "2026-11-24T10:00:00.000Z").map(drop)
+                })
+            })
+            .collect();
+        let failures: Vec<String> = handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap().err().map(|e| e.to_string()))
+            .collect();
+        assert!(failures.is_empty(), "{failures:?}");
+    }
+
+    #[test]
+    fn many_threads_opening_at_start_all_succeed() {
+        let exe = std::env::current_exe().unwrap();
+        for run in 0..100 {
+            let out = std::process::Command::new(&exe)
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "db::first_use::child_race",
+                    "--nocapture",
+                ])
+                .env(CHILD, "1")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "run {run}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
+        }
     }
 }
