@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use custodian_core::request::Approval;
 use custodian_core::{parse_path, Category};
 use custodian_e2e::company::{contact_and_health, get, http, open, served_vault, Company};
-use custodian_e2e::TestVault;
+use custodian_e2e::{Server, TestVault};
 use oauth2::TokenResponse;
 use reqwest::blocking::Response;
 use reqwest::header;
@@ -58,6 +58,21 @@ fn approve(v: &TestVault, user_code: &str, approval: Approval) -> String {
         .approve_request(user_code, &approval)
         .expect("approve")
         .id
+}
+
+/// "Acme Shop" asks for contact and health data for an hour, the person
+/// approves as asked, and the company polls its token.
+fn granted_company(v: &TestVault, server: &Server) -> (Company, String) {
+    let company = Company::new(server, "Acme Shop");
+    let auth = company.ask(contact_and_health(), 3600);
+    approve(v, auth.user_code().secret(), Approval::default());
+    let token = company
+        .token(&auth)
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    (company, token)
 }
 
 #[test]
@@ -385,15 +400,7 @@ fn writes_append_and_history_under_a_grant() {
 #[test]
 fn hostile_requests_are_refused() {
     let (v, server) = served_vault();
-    let company = Company::new(&server, "Acme Shop");
-    let auth = company.ask(contact_and_health(), 3600);
-    approve(&v, auth.user_code().secret(), Approval::default());
-    let token = company
-        .token(&auth)
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone();
+    let (company, token) = granted_company(&v, &server);
 
     // Traversal and encoding tricks: refused by the one normalizer, with its rule.
     // (Sent as raw bytes: an HTTP client library would resolve `%2e%2e`
@@ -570,15 +577,7 @@ fn hostile_requests_are_refused() {
 #[test]
 fn revocation_and_introspection_endpoints() {
     let (v, server) = served_vault();
-    let company = Company::new(&server, "Acme Shop");
-    let auth = company.ask(contact_and_health(), 3600);
-    approve(&v, auth.user_code().secret(), Approval::default());
-    let token = company
-        .token(&auth)
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone();
+    let (company, token) = granted_company(&v, &server);
     let introspect = |t: &str| -> Value {
         http()
             .post(format!("{}/oauth/introspect", server.base))
@@ -719,15 +718,7 @@ fn many_clients_at_once_while_grants_are_revoked_get_no_wrong_answer() {
 fn clients_hanging_up_mid_request_do_not_break_the_pod() {
     use std::io::Write;
     let (v, server) = served_vault();
-    let company = Company::new(&server, "Acme Shop");
-    let auth = company.ask(contact_and_health(), 3600);
-    approve(&v, auth.user_code().secret(), Approval::default());
-    let token = company
-        .token(&auth)
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone();
+    let (_company, token) = granted_company(&v, &server);
     // Many connections send a request and close at once, while it waits for
     // a database connection: each must go back to the pool.
     for _ in 0..5 {
@@ -749,4 +740,49 @@ fn clients_hanging_up_mid_request_do_not_break_the_pod() {
         assert_eq!(get(&server, &token, "/contact/email").status(), 200);
     }
     assert!(server.stop());
+}
+
+#[test]
+fn a_change_made_by_another_process_is_seen_by_the_next_read() {
+    // The pod answers repeated reads from memory; a change made by the CLI
+    // (another process) must still show on the very next request, and every
+    // read is logged exactly once, however it was answered.
+    let (v, server) = served_vault();
+    let (_company, token) = granted_company(&v, &server);
+    let body = |r: Response| -> (u16, Option<String>, Value) {
+        let status = r.status().as_u16();
+        let etag = r
+            .headers()
+            .get(header::ETAG)
+            .map(|e| e.to_str().unwrap().to_string());
+        (status, etag, r.json().unwrap_or(Value::Null))
+    };
+    let first = body(get(&server, &token, "/contact/email"));
+    let second = body(get(&server, &token, "/contact/email"));
+    assert_eq!(first.0, 200);
+    assert_eq!(first, second);
+
+    v.ok(&[
+        "put",
+        "/contact/email",
+        "--json",
+        r#"{"email":"ada@new.example.org"}"#,
+    ]);
+    let third = body(get(&server, &token, "/contact/email"));
+    assert_eq!(third.0, 200);
+    assert_eq!(third.2, json!({"email": "ada@new.example.org"}));
+    assert_ne!(third.1, first.1, "a new version has a new ETag");
+
+    v.ok(&["rm", "/contact/email"]);
+    assert_eq!(get(&server, &token, "/contact/email").status(), 404);
+
+    let log: Value =
+        serde_json::from_str(&v.ok(&["log", "--client", "Acme Shop", "--json"])).unwrap();
+    let reads = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"] == "/contact/email" && e["method"] == "GET")
+        .count();
+    assert_eq!(reads, 4, "one entry per read: {log:#}");
 }

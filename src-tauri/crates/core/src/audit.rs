@@ -232,7 +232,11 @@ impl Store {
 
 /// Appends entries inside a write transaction the caller holds, so an owner
 /// action and its log entry commit together.
-pub(crate) fn append_in(tx: &rusqlite::Connection, at: &str, entries: &[NewEntry]) -> Result<()> {
+pub(crate) fn append_in<'a>(
+    tx: &rusqlite::Connection,
+    at: &str,
+    entries: impl IntoIterator<Item = &'a NewEntry>,
+) -> Result<()> {
     let last: Option<(u64, String)> = tx
         .query_row(
             "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",

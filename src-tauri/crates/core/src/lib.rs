@@ -19,6 +19,7 @@ pub mod keys;
 mod migrations;
 pub mod path;
 pub mod preferences;
+pub mod read_cache;
 pub mod report;
 pub mod request;
 pub mod resource;

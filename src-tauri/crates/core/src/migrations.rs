@@ -121,4 +121,44 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         CREATE INDEX audit_log_at ON audit_log (at);
     ",
     },
+    Migration {
+        version: 3,
+        name: "a change counter for readers' caches",
+        sql: "
+        -- Bumped, by the triggers below, in the same transaction as every
+        -- change to what a pod read depends on (live resources, grants,
+        -- tokens, clients), whichever process makes it. The access log is
+        -- not counted: a cache checks this counter when its log entry is
+        -- committed, so a change made anywhere is seen by the next request.
+        CREATE TABLE change_counter (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            n INTEGER NOT NULL
+        );
+        INSERT INTO change_counter (id, n) VALUES (1, 0);
+        CREATE TRIGGER resources_insert_counts AFTER INSERT ON resources
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER resources_update_counts AFTER UPDATE ON resources
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER resources_delete_counts AFTER DELETE ON resources
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER grants_insert_counts AFTER INSERT ON grants
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER grants_update_counts AFTER UPDATE ON grants
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER grants_delete_counts AFTER DELETE ON grants
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER tokens_insert_counts AFTER INSERT ON tokens
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER tokens_update_counts AFTER UPDATE ON tokens
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER tokens_delete_counts AFTER DELETE ON tokens
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER clients_insert_counts AFTER INSERT ON clients
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER clients_update_counts AFTER UPDATE ON clients
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER clients_delete_counts AFTER DELETE ON clients
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+    ",
+    },
 ];

@@ -112,7 +112,7 @@ pub async fn register(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Resp
         ..Default::default()
     };
     entry.reason = Some(format!("registered as {:?}", client.name));
-    pod.audit.record(entry).await?;
+    pod.audit.record(entry, None).await?;
     Ok(no_store(
         (
             StatusCode::CREATED,

@@ -11,14 +11,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use custodian_core::audit::{NewEntry, Outcome};
 use custodian_core::grant::{Access, TokenRejected};
-use custodian_core::resource::{Author, ListEntry, NewResource, OCTET_STREAM};
+use custodian_core::read_cache::Lookup;
+use custodian_core::resource::{Author, ListEntry, NewResource, Resource, OCTET_STREAM};
 use custodian_core::scope::{self, Action, Target};
 use custodian_core::{PodPath, Store};
 use serde_json::json;
 
 use crate::body::read_body;
 use crate::error::ApiError;
-use crate::state::Pod;
+use crate::state::{Logged, Pod};
 
 /// What a handler decided, before the log entry is committed.
 enum Reply {
@@ -232,6 +233,9 @@ async fn serve(
         body,
     };
     let read_only = matches!(method, Method::GET | Method::HEAD);
+    if read_only && !request.path.is_container() {
+        return read_resource(pod, peer, token, request, raw_path).await;
+    }
     let (result, log) = pod
         .with_store(move |store| {
             let answer = |store: &custodian_core::Store| match store.authenticate(&token) {
@@ -243,7 +247,7 @@ async fn serve(
                 }
             };
             if read_only {
-                // One snapshot for the token, grant and resource reads.
+                // One snapshot for the token, grant and listing reads.
                 store
                     .read_snapshot(answer)
                     .unwrap_or_else(|e| (Err(ApiError::from_core(&e)), None))
@@ -252,99 +256,218 @@ async fn serve(
             }
         })
         .await?;
-    match log {
-        Some(Ok(entry)) => pod.audit.record(entry).await?,
-        Some(Err(rejected)) => {
-            // Only guesses count towards the limit: a company whose real
-            // token expired or was revoked is told so (401), not throttled.
-            let reason = Some(format!("invalid_token: {rejected}"));
-            let e = match rejected.holder() {
-                // A stale token is still the company's: the person sees who
-                // keeps knocking after a revocation.
-                Some(h) => entry(
-                    &h.client_id,
-                    &method,
-                    &raw_path,
-                    Outcome::Denied,
-                    reason,
-                    Some(&h.grant_id),
-                ),
-                None => {
-                    pod.failures.record_failure(peer.ip());
-                    let mut e = entry(
-                        "anonymous",
-                        &method,
-                        &raw_path,
-                        Outcome::Denied,
-                        reason,
-                        None,
-                    );
-                    e.client_id = None;
-                    e
-                }
-            };
-            pod.audit.record(e).await?;
-        }
-        None => {}
+    if let Some(log) = log {
+        let e = log_entry(&pod, peer, &method, &raw_path, log);
+        pod.audit.record(e, None).await?;
     }
     result.map(IntoResponse::into_response)
+}
+
+/// `GET`/`HEAD` of one resource: answered from the pod's memory when it
+/// holds the token and the resource, else from the database (which fills
+/// the memory). An answer from memory is sent only if its log entry commits
+/// while the vault is still as remembered; otherwise it is decided again
+/// from the database, so a revocation made anywhere counts at once.
+async fn read_resource(
+    pod: Arc<Pod>,
+    peer: SocketAddr,
+    token: String,
+    request: PodRequest,
+    raw_path: String,
+) -> Result<Response, ApiError> {
+    if let Some(hit) = pod.cache.lookup(&token, &request.path) {
+        let generation = hit.generation;
+        let (result, log) = answer_from(hit, &request);
+        let e = log_entry(&pod, peer, &request.method, &raw_path, log);
+        match pod.audit.record(e, Some(generation)).await? {
+            Logged::Written => return result.map(IntoResponse::into_response),
+            Logged::Stale(current) => pod.cache.saw_generation(current),
+        }
+    }
+    let method = request.method.clone();
+    let loader = Arc::clone(&pod);
+    let (result, log) = pod
+        .with_store(
+            move |store| match loader.cache.load(store, &token, &request.path) {
+                Ok(hit) => {
+                    let (result, log) = answer_from(hit, &request);
+                    (result, Some(log))
+                }
+                Err(e) => (Err(ApiError::from_core(&e)), None),
+            },
+        )
+        .await?;
+    if let Some(log) = log {
+        let e = log_entry(&pod, peer, &method, &raw_path, log);
+        pod.audit.record(e, None).await?;
+    }
+    result.map(IntoResponse::into_response)
+}
+
+/// The reply to a resource read, and what to log about it.
+fn answer_from(
+    hit: Lookup,
+    req: &PodRequest,
+) -> (Result<Reply, ApiError>, Result<NewEntry, TokenRejected>) {
+    match hit.access {
+        Err(rejected) => (Err(rejected_error(&rejected)), Err(rejected)),
+        Ok(access) => {
+            let (result, entry) = decide_read(&access, req, hit.resource.as_deref());
+            (result, Ok(entry))
+        }
+    }
+}
+
+/// The access-log entry for a decided request, or for a refused token.
+fn log_entry(
+    pod: &Pod,
+    peer: SocketAddr,
+    method: &Method,
+    raw_path: &str,
+    log: Result<NewEntry, TokenRejected>,
+) -> NewEntry {
+    let rejected = match log {
+        Ok(entry) => return entry,
+        Err(rejected) => rejected,
+    };
+    // Only guesses count towards the limit: a company whose real token
+    // expired or was revoked is told so (401), not throttled.
+    let reason = Some(format!("invalid_token: {rejected}"));
+    match rejected.holder() {
+        // A stale token is still the company's: the person sees who keeps
+        // knocking after a revocation.
+        Some(h) => entry(
+            &h.client_id,
+            method,
+            raw_path,
+            Outcome::Denied,
+            reason,
+            Some(&h.grant_id),
+        ),
+        None => {
+            pod.failures.record_failure(peer.ip());
+            let mut e = entry("anonymous", method, raw_path, Outcome::Denied, reason, None);
+            e.client_id = None;
+            e
+        }
+    }
 }
 
 fn rejected_error(r: &TokenRejected) -> ApiError {
     ApiError::invalid_token(r.to_string())
 }
 
-/// Authorizes and performs one request under `access`. Returns the reply and
-/// the log entry that must be committed before the reply is sent.
-fn decide(store: &Store, access: &Access, req: PodRequest) -> (Result<Reply, ApiError>, NewEntry) {
-    let grant = access.grant.id.as_str();
-    let client = access.client_id.as_str();
-    let details = &access.grant.details;
-    let path_text = req.path.to_string();
-    let deny = |why: &str| {
+/// How one authorized request's answer and log entry are written down.
+struct Verdict<'a> {
+    client: &'a str,
+    grant: &'a str,
+    method: &'a Method,
+    path: &'a PodPath,
+    path_text: String,
+}
+
+type Decision = (Result<Reply, ApiError>, NewEntry);
+
+impl<'a> Verdict<'a> {
+    fn new(access: &'a Access, method: &'a Method, path: &'a PodPath) -> Self {
+        Verdict {
+            client: access.client_id.as_str(),
+            grant: access.grant.id.as_str(),
+            method,
+            path,
+            path_text: path.to_string(),
+        }
+    }
+
+    fn entry(&self, outcome: Outcome, reason: Option<String>) -> NewEntry {
+        entry(
+            self.client,
+            self.method,
+            &self.path_text,
+            outcome,
+            reason,
+            Some(self.grant),
+        )
+    }
+
+    fn deny(&self, why: &str) -> Decision {
         (
             Err(ApiError::insufficient_scope(format!(
                 "your grant does not allow {} {}",
-                req.method, req.path
+                self.method, self.path
             ))),
-            entry(
-                client,
-                &req.method,
-                &path_text,
-                Outcome::Denied,
-                Some(why.to_string()),
-                Some(grant),
-            ),
+            self.entry(Outcome::Denied, Some(why.to_string())),
         )
-    };
-    let fail = |e: custodian_core::Error| {
+    }
+
+    fn fail(&self, e: custodian_core::Error) -> Decision {
         let api = ApiError::from_core(&e);
         let reason = api.error.to_string();
-        (
-            Err(api),
-            entry(
-                client,
-                &req.method,
-                &path_text,
-                Outcome::Denied,
-                Some(reason),
-                Some(grant),
-            ),
-        )
+        (Err(api), self.entry(Outcome::Denied, Some(reason)))
+    }
+
+    fn allowed(&self, reply: Reply) -> Decision {
+        (Ok(reply), self.entry(Outcome::Allowed, None))
+    }
+}
+
+/// A read of one resource under `access`, given the live resource at the
+/// path (`None` when there is none): from memory or from the database.
+fn decide_read(access: &Access, req: &PodRequest, live: Option<&Resource>) -> Decision {
+    let v = Verdict::new(access, &req.method, &req.path);
+    let details = &access.grant.details;
+    let Some(resource) = live else {
+        if !details
+            .iter()
+            .any(|d| d.covers_new(&req.path, Action::Read))
+        {
+            return v.deny("insufficient_scope");
+        }
+        return v.fail(custodian_core::Error::NotFound {
+            path: v.path_text.clone(),
+        });
     };
-    let allowed = |reply: Reply| {
-        (
-            Ok(reply),
-            entry(
-                client,
-                &req.method,
-                &path_text,
-                Outcome::Allowed,
-                None,
-                Some(grant),
-            ),
-        )
+    let meta = &resource.meta;
+    let t = Target {
+        path: &meta.path,
+        category: meta.category,
+        sensitivity: meta.sensitivity,
     };
+    if !scope::allows(details, &t, Action::Read) {
+        return v.deny(if meta.sensitivity.name() == "sensitive" {
+            "sensitive_not_granted"
+        } else {
+            "insufficient_scope"
+        });
+    }
+    let quoted = format!("\"{}\"", meta.etag);
+    if req
+        .if_none_match
+        .as_deref()
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == quoted || t.trim() == "*"))
+    {
+        return v.allowed(Reply::NotModified {
+            etag: meta.etag.clone(),
+        });
+    }
+    v.allowed(Reply::Content {
+        content_type: meta.content_type.clone(),
+        etag: meta.etag.clone(),
+        bytes: resource.content.clone(),
+    })
+}
+
+/// Authorizes and performs one listing or write under `access`. Returns the
+/// reply and the log entry that must be committed before the reply is sent.
+fn decide(store: &Store, access: &Access, req: PodRequest) -> Decision {
+    let v = Verdict::new(access, &req.method, &req.path);
+    let client = v.client;
+    let grant = v.grant;
+    let details = &access.grant.details;
+    let path_text = v.path_text.clone();
+    let deny = |why: &str| v.deny(why);
+    let fail = |e: custodian_core::Error| v.fail(e);
+    let allowed = |reply: Reply| v.allowed(reply);
     let author = Author::Client(client.to_string());
 
     match req.method {
@@ -376,51 +499,13 @@ fn decide(store: &Store, access: &Access, req: PodRequest) -> (Result<Reply, Api
                 json!({"path": req.path, "members": members}),
             ))
         }
-        Method::GET | Method::HEAD => {
-            let meta = match store.live_meta(&req.path) {
-                Ok(m) => m,
-                Err(e) => return fail(e),
-            };
-            let Some(meta) = meta else {
-                if !details
-                    .iter()
-                    .any(|d| d.covers_new(&req.path, Action::Read))
-                {
-                    return deny("insufficient_scope");
-                }
-                return fail(custodian_core::Error::NotFound {
-                    path: path_text.clone(),
-                });
-            };
-            let t = Target {
-                path: &meta.path,
-                category: meta.category,
-                sensitivity: meta.sensitivity,
-            };
-            if !scope::allows(details, &t, Action::Read) {
-                return deny(if meta.sensitivity.name() == "sensitive" {
-                    "sensitive_not_granted"
-                } else {
-                    "insufficient_scope"
-                });
+        Method::GET | Method::HEAD => match store.get(&req.path, None) {
+            Ok(r) => decide_read(access, &req, Some(&r)),
+            Err(custodian_core::Error::NotFound { .. } | custodian_core::Error::Deleted { .. }) => {
+                decide_read(access, &req, None)
             }
-            let quoted = format!("\"{}\"", meta.etag);
-            if req
-                .if_none_match
-                .as_deref()
-                .is_some_and(|v| v.split(',').any(|t| t.trim() == quoted || t.trim() == "*"))
-            {
-                return allowed(Reply::NotModified { etag: meta.etag });
-            }
-            match store.get(&req.path, None) {
-                Ok(r) => allowed(Reply::Content {
-                    content_type: r.meta.content_type,
-                    etag: r.meta.etag,
-                    bytes: r.content,
-                }),
-                Err(e) => fail(e),
-            }
-        }
+            Err(e) => fail(e),
+        },
         Method::PUT => {
             if req.path.is_container() {
                 return fail(custodian_core::Error::IsContainer {

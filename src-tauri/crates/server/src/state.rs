@@ -1,6 +1,7 @@
 //! What every handler shares: a small pool of database connections (rusqlite
-//! is blocking, so work runs on tokio's blocking threads), the audit writer,
-//! the configuration and the failed-token limiter.
+//! is blocking, so work runs on tokio's blocking threads), the memory of
+//! recent reads, the audit writer, the configuration and the failed-token
+//! limiter.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -9,6 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use custodian_core::audit::NewEntry;
+use custodian_core::read_cache::ReadCache;
 use custodian_core::Store;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
@@ -28,13 +30,27 @@ pub struct Config {
 /// Group commit for the audit log: handlers hand entries to one writer
 /// thread and wait until their entry is durable; the thread writes whatever
 /// has queued up in one transaction, so one fsync covers many requests.
+///
+/// An entry may carry the vault generation its answer was decided on (an
+/// answer from memory); if the vault has changed since, the entry is not
+/// written and the handler is told to decide again.
 pub struct AuditWriter {
     tx: Mutex<Option<mpsc::Sender<Queued>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// An entry waiting to be written, and who to tell when it is.
-type Queued = (NewEntry, oneshot::Sender<bool>);
+/// An entry waiting to be written, the generation it must still be current
+/// at, and who to tell what happened.
+type Queued = (NewEntry, Option<u64>, oneshot::Sender<Result<Logged, ()>>);
+
+/// What became of an entry handed to the audit writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logged {
+    /// Committed: the answer may be sent.
+    Written,
+    /// Not written: the vault is at this newer generation, decide again.
+    Stale(u64),
+}
 
 /// Most entries written in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -53,17 +69,24 @@ impl AuditWriter {
                             Err(_) => break,
                         }
                     }
-                    let (entries, waiters): (Vec<NewEntry>, Vec<oneshot::Sender<bool>>) =
-                        batch.into_iter().unzip();
-                    let ok = match store.append_audit(&entries) {
-                        Ok(()) => true,
+                    let (entries, waiters): (Vec<_>, Vec<_>) =
+                        batch.into_iter().map(|(e, g, w)| ((e, g), w)).unzip();
+                    match store.append_audit_if_current(&entries) {
+                        Ok((generation, written)) => {
+                            for (w, written) in waiters.into_iter().zip(written) {
+                                let _ = w.send(Ok(if written {
+                                    Logged::Written
+                                } else {
+                                    Logged::Stale(generation)
+                                }));
+                            }
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "could not write the audit log");
-                            false
+                            for w in waiters {
+                                let _ = w.send(Err(()));
+                            }
                         }
-                    };
-                    for w in waiters {
-                        let _ = w.send(ok);
                     }
                 }
             })
@@ -74,21 +97,28 @@ impl AuditWriter {
         }
     }
 
-    /// Records an entry and waits until it is committed. A request whose
-    /// entry cannot be logged is not answered with data.
-    pub async fn record(&self, entry: NewEntry) -> Result<(), ApiError> {
+    /// Records an entry and waits until it is committed (or found stale, see
+    /// [`Logged`]). A request whose entry cannot be logged is not answered
+    /// with data.
+    pub async fn record(
+        &self,
+        entry: NewEntry,
+        generation: Option<u64>,
+    ) -> Result<Logged, ApiError> {
         let (done, wait) = oneshot::channel();
         let sent = {
             let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
             guard
                 .as_ref()
-                .map(|tx| tx.send((entry, done)).is_ok())
+                .map(|tx| tx.send((entry, generation, done)).is_ok())
                 .unwrap_or(false)
         };
-        if sent && wait.await.unwrap_or(false) {
-            Ok(())
-        } else {
-            Err(ApiError::internal())
+        if !sent {
+            return Err(ApiError::internal());
+        }
+        match wait.await {
+            Ok(Ok(logged)) => Ok(logged),
+            _ => Err(ApiError::internal()),
         }
     }
 
@@ -135,6 +165,8 @@ pub struct Pod {
     permits: Arc<Semaphore>,
     pub audit: AuditWriter,
     pub failures: FailureLimiter,
+    /// Tokens and resources recently read, to answer from memory.
+    pub cache: ReadCache,
 }
 
 impl Pod {
@@ -148,6 +180,7 @@ impl Pod {
             permits,
             audit: AuditWriter::start(audit_store),
             failures: FailureLimiter::default(),
+            cache: ReadCache::default(),
         })
     }
 

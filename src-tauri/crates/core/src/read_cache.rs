@@ -1,0 +1,376 @@
+//! What the pod API remembers between reads, and how it knows it is still
+//! true.
+//!
+//! A company reading the same resource again and again should not cost a
+//! database read each time: every read would decrypt and verify the same
+//! pages, because each access-log commit makes SQLite drop its page cache.
+//! So the tokens and resources a read needs are kept in memory, tagged with
+//! the vault's *change counter* (bumped by triggers, in the same transaction,
+//! by every change to resources, grants, tokens and clients, whichever
+//! process makes it).
+//!
+//! An answer taken from memory is only given once its log entry is committed
+//! by [`Store::append_audit_if_current`], which reads the counter inside the
+//! same write transaction: if anything changed since the answer's data was
+//! read (a revocation from the CLI, a new version of the resource), the entry
+//! is not written, the caller forgets what it remembered and answers from the
+//! database instead. A revocation therefore takes effect on the very next
+//! request, as it does without the cache.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use rusqlite::OptionalExtension;
+
+use crate::audit::{self, NewEntry};
+use crate::clock::{Clock, SystemClock};
+use crate::grant::{Access, GrantStatus, Holder, TokenRejected};
+use crate::path::PodPath;
+use crate::resource::Resource;
+use crate::store::Store;
+use crate::{token, Error, Result};
+
+/// Most tokens remembered (unknown tokens are never remembered).
+const MAX_TOKENS: usize = 10_000;
+/// Most resource paths remembered, present or absent.
+const MAX_RESOURCES: usize = 10_000;
+/// Larger resources are always read from the database.
+const MAX_CACHED_RESOURCE_BYTES: usize = 64 * 1024;
+/// Most content bytes remembered in all.
+const MAX_CACHED_BYTES: usize = 32 * 1024 * 1024;
+
+/// What the vault said about a known token at some generation.
+#[derive(Debug, Clone)]
+enum KnownToken {
+    /// The token was revoked itself (its grant may still be active).
+    Revoked(Holder),
+    /// The token's grant; whether it is active depends on the time of use.
+    Grant(Arc<Access>),
+}
+
+/// An answer to "who is this and what may they read here", and the
+/// generation of the vault it was true at.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub generation: u64,
+    pub access: Result<Arc<Access>, TokenRejected>,
+    /// The live resource at the path, or `None` when there is none.
+    pub resource: Option<Arc<Resource>>,
+}
+
+#[derive(Default)]
+struct Remembered {
+    generation: u64,
+    tokens: HashMap<String, KnownToken>,
+    resources: HashMap<PodPath, Option<Arc<Resource>>>,
+    content_bytes: usize,
+}
+
+impl Remembered {
+    /// Moves to `generation`, forgetting everything if it is newer. False
+    /// when `generation` is older than what is already remembered.
+    fn advance(&mut self, generation: u64) -> bool {
+        if generation > self.generation {
+            *self = Remembered {
+                generation,
+                ..Remembered::default()
+            };
+        }
+        generation == self.generation
+    }
+}
+
+/// The pod's memory of tokens and resources. Cheap to share between threads.
+pub struct ReadCache {
+    remembered: RwLock<Remembered>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for ReadCache {
+    fn default() -> Self {
+        ReadCache::new(Arc::new(SystemClock))
+    }
+}
+
+impl ReadCache {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        ReadCache {
+            remembered: RwLock::new(Remembered::default()),
+            clock,
+        }
+    }
+
+    /// The answer from memory alone, or `None` when the token or the path is
+    /// not remembered. Expiry is judged now, not when it was remembered.
+    pub fn lookup(&self, presented: &str, path: &PodPath) -> Option<Lookup> {
+        let hash = token::check(presented, token::ACCESS_TOKEN_PREFIX).ok()?;
+        let r = self.remembered.read().unwrap_or_else(|p| p.into_inner());
+        let known = r.tokens.get(hash.as_str())?;
+        let resource = r.resources.get(path)?.clone();
+        Some(Lookup {
+            generation: r.generation,
+            access: self.judge(known),
+            resource,
+        })
+    }
+
+    /// Reads what a read of `path` with `presented` needs from `store`, in
+    /// one snapshot, and remembers it for the next time.
+    pub fn load(&self, store: &Store, presented: &str, path: &PodPath) -> Result<Lookup> {
+        let (generation, known, resource) = store.read_snapshot(|s| -> Result<_> {
+            let generation = s.generation()?;
+            let known = known_token(s, presented)?;
+            let resource = match s.get(path, None) {
+                Ok(r) => Some(Arc::new(r)),
+                Err(Error::NotFound { .. } | Error::Deleted { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            Ok((generation, known, resource))
+        })??;
+        let access = match &known {
+            Ok(k) => self.judge(k),
+            Err(rejected) => Err(rejected.clone()),
+        };
+        self.remember(generation, presented, known.ok(), path, resource.clone());
+        Ok(Lookup {
+            generation,
+            access,
+            resource,
+        })
+    }
+
+    /// Forgets everything older than `generation` (a committed log entry
+    /// found that the vault has moved on).
+    pub fn saw_generation(&self, generation: u64) {
+        self.remembered
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .advance(generation);
+    }
+
+    fn judge(&self, known: &KnownToken) -> Result<Arc<Access>, TokenRejected> {
+        match known {
+            KnownToken::Revoked(h) => Err(TokenRejected::Revoked(h.clone())),
+            KnownToken::Grant(access) => {
+                let grant = &access.grant;
+                let holder = || Holder {
+                    client_id: access.client_id.clone(),
+                    grant_id: grant.id.clone(),
+                };
+                if grant.revoked_at.is_some() {
+                    Err(TokenRejected::Revoked(holder()))
+                } else if self.clock.now() >= grant.expires_at {
+                    Err(TokenRejected::Expired(holder()))
+                } else {
+                    Ok(Arc::clone(access))
+                }
+            }
+        }
+    }
+
+    fn remember(
+        &self,
+        generation: u64,
+        presented: &str,
+        known: Option<KnownToken>,
+        path: &PodPath,
+        resource: Option<Arc<Resource>>,
+    ) {
+        let Ok(hash) = token::check(presented, token::ACCESS_TOKEN_PREFIX) else {
+            return;
+        };
+        let mut r = self.remembered.write().unwrap_or_else(|p| p.into_inner());
+        if !r.advance(generation) {
+            return;
+        }
+        if let Some(known) = known {
+            if r.tokens.len() < MAX_TOKENS || r.tokens.contains_key(hash.as_str()) {
+                r.tokens.insert(hash.as_str().to_string(), known);
+            }
+        }
+        let size = resource.as_ref().map_or(0, |res| res.content.len());
+        let fits = size <= MAX_CACHED_RESOURCE_BYTES
+            && r.content_bytes + size <= MAX_CACHED_BYTES
+            && r.resources.len() < MAX_RESOURCES;
+        if fits && !r.resources.contains_key(path) {
+            r.content_bytes += size;
+            r.resources.insert(path.clone(), resource);
+        }
+    }
+}
+
+/// What the vault says about a token: `Err` for one it does not know (never
+/// remembered, so guessing cannot fill the memory).
+fn known_token(store: &Store, presented: &str) -> Result<Result<KnownToken, TokenRejected>> {
+    Ok(match store.authenticate(presented)? {
+        Ok(access) => Ok(KnownToken::Grant(Arc::new(access))),
+        Err(TokenRejected::Revoked(h)) => {
+            // Revoked with its grant, or on its own? Only the grant's state
+            // may change with time; a revoked token stays revoked.
+            Ok(KnownToken::Revoked(h))
+        }
+        Err(TokenRejected::Expired(h)) => match store.grant(&h.grant_id) {
+            Ok(grant) if grant.status == GrantStatus::Expired => {
+                Ok(KnownToken::Grant(Arc::new(Access {
+                    client_id: h.client_id,
+                    grant,
+                })))
+            }
+            _ => Err(TokenRejected::Expired(h)),
+        },
+        Err(other) => Err(other),
+    })
+}
+
+impl Store {
+    /// The vault's change counter (see the module documentation).
+    pub fn generation(&self) -> Result<u64> {
+        let n: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT n FROM change_counter WHERE id = 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        Ok(n.unwrap_or(0) as u64)
+    }
+
+    /// Appends pod-request entries to the access log in one transaction,
+    /// except those decided on data older than the vault's change counter
+    /// (`Some(generation)` that is no longer current); `None` entries are
+    /// always written. Returns the counter and, per entry, whether it was
+    /// written.
+    pub fn append_audit_if_current(
+        &self,
+        entries: &[(NewEntry, Option<u64>)],
+    ) -> Result<(u64, Vec<bool>)> {
+        let tx = self.write_tx()?;
+        let generation = self.generation()?;
+        let written: Vec<bool> = entries
+            .iter()
+            .map(|(_, g)| g.is_none_or(|g| g == generation))
+            .collect();
+        let keep = entries
+            .iter()
+            .zip(&written)
+            .filter(|(_, w)| **w)
+            .map(|((e, _), _)| e);
+        audit::append_in(&tx, &self.now(), keep)?;
+        tx.commit()?;
+        Ok((generation, written))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::resource::NewResource;
+    use crate::testing::memory_store;
+
+    fn put(store: &Store, path: &str, json: serde_json::Value) {
+        store
+            .put(&crate::parse_path(path).unwrap(), NewResource::json(&json))
+            .unwrap();
+    }
+
+    #[test]
+    fn writes_to_resources_move_the_counter_and_log_entries_do_not() {
+        let (_dir, store) = memory_store();
+        let g0 = store.generation().unwrap();
+        put(
+            &store,
+            "/contact/email",
+            serde_json::json!({"email": "a@example.org"}),
+        );
+        let g1 = store.generation().unwrap();
+        assert!(g1 > g0);
+        store.append_audit(&[NewEntry::owner("test")]).unwrap();
+        assert_eq!(store.generation().unwrap(), g1);
+    }
+
+    #[test]
+    fn stale_entries_are_not_written() {
+        let (_dir, store) = memory_store();
+        let g = store.generation().unwrap();
+        put(&store, "/a", serde_json::json!({}));
+        let entries = vec![
+            (NewEntry::owner("stale"), Some(g)),
+            (NewEntry::owner("unchecked"), None),
+        ];
+        let (now, written) = store.append_audit_if_current(&entries).unwrap();
+        assert!(now > g);
+        assert_eq!(written, vec![false, true]);
+        let (_, written) = store
+            .append_audit_if_current(&[(NewEntry::owner("current"), Some(now))])
+            .unwrap();
+        assert_eq!(written, vec![true]);
+        let actions: Vec<String> = store
+            .audit_log(&Default::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert!(actions.contains(&"unchecked".to_string()));
+        assert!(actions.contains(&"current".to_string()));
+        assert!(!actions.contains(&"stale".to_string()));
+    }
+
+    #[test]
+    fn remembers_resources_and_forgets_them_when_the_vault_moves_on() {
+        let (_dir, store) = memory_store();
+        put(
+            &store,
+            "/contact/email",
+            serde_json::json!({"email": "a@example.org"}),
+        );
+        let cache = ReadCache::default();
+        let path = crate::parse_path("/contact/email").unwrap();
+        let token = "cst_not-a-real-token";
+        assert!(cache.lookup(token, &path).is_none());
+        // A malformed token is never remembered.
+        let first = cache.load(&store, token, &path).unwrap();
+        assert!(first.access.is_err());
+        assert!(first.resource.is_some());
+        assert!(cache.lookup(token, &path).is_none());
+
+        cache.saw_generation(first.generation + 1);
+        let r = cache.remembered.read().unwrap();
+        assert!(r.resources.is_empty());
+        assert_eq!(r.generation, first.generation + 1);
+    }
+
+    #[test]
+    fn older_loads_do_not_overwrite_newer_memory() {
+        let mut r = Remembered::default();
+        assert!(r.advance(5));
+        assert!(!r.advance(4));
+        assert_eq!(r.generation, 5);
+    }
+
+    #[test]
+    fn expiry_is_judged_at_the_time_of_use() {
+        let start = chrono::Utc::now();
+        let clock = ManualClock::new(start);
+        let cache = ReadCache::new(Arc::new(clock.clone()));
+        let access = Arc::new(Access {
+            client_id: "c".into(),
+            grant: crate::grant::Grant {
+                id: "g".into(),
+                client_id: "c".into(),
+                client_name: "C".into(),
+                request_id: None,
+                details: vec![],
+                created_at: start,
+                expires_at: start + chrono::Duration::seconds(10),
+                revoked_at: None,
+                status: GrantStatus::Active,
+            },
+        });
+        let known = KnownToken::Grant(access);
+        assert!(cache.judge(&known).is_ok());
+        clock.advance(chrono::Duration::seconds(10));
+        assert!(matches!(
+            cache.judge(&known),
+            Err(TokenRejected::Expired(_))
+        ));
+    }
+}
