@@ -126,15 +126,22 @@ fn contact_and_profile() -> Value {
             "purpose": "Sending your order confirmations"}])
 }
 
-#[test]
-fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
+/// A scratch directory (kept alive by the guard) with an empty `home` in it
+/// for the app and the CLI.
+fn scratch_home() -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::Builder::new()
         .prefix("custodian-e2e-")
         .tempdir()
         .unwrap();
     let home = tmp.path().join("home");
-    let vault = tmp.path().join("vault");
     std::fs::create_dir_all(&home).unwrap();
+    (tmp, home)
+}
+
+#[test]
+fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
+    let (tmp, home) = scratch_home();
+    let vault = tmp.path().join("vault");
     let app = Desktop::launch(Launch {
         vault: &vault,
         home: &home,
@@ -413,13 +420,8 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
 
 #[test]
 fn a_wrong_passphrase_shows_an_error_and_changes_nothing() {
-    let tmp = tempfile::Builder::new()
-        .prefix("custodian-e2e-")
-        .tempdir()
-        .unwrap();
-    let home = tmp.path().join("home");
+    let (tmp, home) = scratch_home();
     let vault = tmp.path().join("vault");
-    std::fs::create_dir_all(&home).unwrap();
     // A vault made by the real CLI, with some data.
     cli_vault_with_email(&home, &vault);
     let before = snapshot(&vault);
@@ -462,13 +464,8 @@ fn a_wrong_passphrase_shows_an_error_and_changes_nothing() {
 
 #[test]
 fn a_bundle_restores_into_a_new_vault_in_the_app() {
-    let tmp = tempfile::Builder::new()
-        .prefix("custodian-e2e-")
-        .tempdir()
-        .unwrap();
-    let home = tmp.path().join("home");
+    let (tmp, home) = scratch_home();
     let old = tmp.path().join("old-vault");
-    std::fs::create_dir_all(&home).unwrap();
     // The old machine: a vault with data, exported by the CLI.
     cli_vault_with_email(&home, &old);
     let secret_file = tmp.path().join("bundle-passphrase");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { openCommand, openerFrom, sealFrom, shellQuote } from "./bundleForm";
+import { bundleToOpen, openCommand, openerFrom, sealFrom, shellQuote } from "./bundleForm";
 
 describe("sealFrom", () => {
   it("needs matching passphrases", () => {
@@ -20,6 +20,17 @@ describe("openerFrom", () => {
     expect(openerFrom("passphrase", "pw", "")).toEqual({ ok: true, value: { passphrase: "pw" } });
     expect(openerFrom("identity", "pw", "")).toMatchObject({ ok: false });
     expect(openerFrom("identity", "", "AGE-SECRET-KEY-1X\n")).toEqual({ ok: true, value: { identity: "AGE-SECRET-KEY-1X" } });
+  });
+});
+
+describe("bundleToOpen", () => {
+  it("needs a path first, then a way to open it", () => {
+    expect(bundleToOpen("  ", "passphrase", "pw", "")).toEqual({ ok: false, message: "Type the path of the bundle file." });
+    expect(bundleToOpen("/tmp/b.age", "passphrase", "", "")).toEqual({ ok: false, message: "Type the bundle's passphrase." });
+    expect(bundleToOpen(" /tmp/b.age ", "passphrase", "pw", "")).toEqual({
+      ok: true,
+      value: { path: "/tmp/b.age", opener: { passphrase: "pw" } },
+    });
   });
 });
 

@@ -29,6 +29,20 @@ export function openerFrom(mode: OpenerMode, passphrase: string, identity: strin
   return { ok: true, value: { passphrase } };
 }
 
+/** The bundle file to open and how (the import and restore forms). */
+export function bundleToOpen(
+  path: string,
+  mode: OpenerMode,
+  passphrase: string,
+  identity: string,
+): Checked<{ path: string; opener: Opener }> {
+  const file = path.trim();
+  if (!file) return { ok: false, message: "Type the path of the bundle file." };
+  const opener = openerFrom(mode, passphrase, identity);
+  if (!opener.ok) return opener;
+  return { ok: true, value: { path: file, opener: opener.value } };
+}
+
 /** A path quoted for a POSIX shell when it needs it. */
 export function shellQuote(path: string): string {
   return /^[\w@%+=:,./~-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;

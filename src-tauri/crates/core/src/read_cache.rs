@@ -204,11 +204,10 @@ impl ReadCache {
 fn known_token(store: &Store, presented: &str) -> Result<Result<KnownToken, TokenRejected>> {
     Ok(match store.authenticate(presented)? {
         Ok(access) => Ok(KnownToken::Grant(Arc::new(access))),
-        Err(TokenRejected::Revoked(h)) => {
-            // Revoked with its grant, or on its own? Only the grant's state
-            // may change with time; a revoked token stays revoked.
-            Ok(KnownToken::Revoked(h))
-        }
+        // Revoked (the token or its grant) stays revoked: only a write could
+        // change that, and every write moves the counter.
+        Err(TokenRejected::Revoked(h)) => Ok(KnownToken::Revoked(h)),
+        // Expiry is judged at each use, so remember the grant itself.
         Err(TokenRejected::Expired(h)) => match store.grant(&h.grant_id) {
             Ok(grant) if grant.status == GrantStatus::Expired => {
                 Ok(KnownToken::Grant(Arc::new(Access {
@@ -265,6 +264,7 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::resource::NewResource;
     use crate::testing::memory_store;
+    use secrecy::ExposeSecret;
 
     fn put(store: &Store, path: &str, json: serde_json::Value) {
         store
@@ -315,27 +315,67 @@ mod tests {
     }
 
     #[test]
-    fn remembers_resources_and_forgets_them_when_the_vault_moves_on() {
+    fn a_known_token_and_its_resource_are_answered_from_memory_until_a_change() {
         let (_dir, store) = memory_store();
         put(
             &store,
             "/contact/email",
             serde_json::json!({"email": "a@example.org"}),
         );
+        let (grant, token) = crate::testing::granted_token(&store);
         let cache = ReadCache::default();
         let path = crate::parse_path("/contact/email").unwrap();
-        let token = "cst_not-a-real-token";
-        assert!(cache.lookup(token, &path).is_none());
-        // A malformed token is never remembered.
-        let first = cache.load(&store, token, &path).unwrap();
-        assert!(first.access.is_err());
-        assert!(first.resource.is_some());
-        assert!(cache.lookup(token, &path).is_none());
+        assert!(
+            cache.lookup(&token, &path).is_none(),
+            "nothing remembered yet"
+        );
 
-        cache.saw_generation(first.generation + 1);
-        let r = cache.remembered.read().unwrap();
-        assert!(r.resources.is_empty());
-        assert_eq!(r.generation, first.generation + 1);
+        let loaded = cache.load(&store, &token, &path).unwrap();
+        let hit = cache.lookup(&token, &path).expect("remembered");
+        assert_eq!(hit.generation, loaded.generation);
+        assert_eq!(hit.access.unwrap().grant.id, grant);
+        assert_eq!(
+            hit.resource.unwrap().content,
+            br#"{"email":"a@example.org"}"#.to_vec()
+        );
+
+        // A revocation (here through another connection's code path: the
+        // store) moves the counter; the entry decided on memory is refused.
+        store.revoke_grant(&grant).unwrap();
+        let entry = (NewEntry::owner("read"), Some(hit.generation));
+        let (now, written) = store.append_audit_if_current(&[entry]).unwrap();
+        assert_eq!(written, vec![false]);
+        cache.saw_generation(now);
+        assert!(cache.lookup(&token, &path).is_none(), "forgotten");
+        let reloaded = cache.load(&store, &token, &path).unwrap();
+        assert!(matches!(reloaded.access, Err(TokenRejected::Revoked(_))));
+        // The revoked token is remembered as revoked.
+        let hit = cache.lookup(&token, &path).expect("remembered");
+        assert!(matches!(hit.access, Err(TokenRejected::Revoked(_))));
+    }
+
+    #[test]
+    fn unknown_and_malformed_tokens_are_never_remembered() {
+        let (_dir, store) = memory_store();
+        put(
+            &store,
+            "/contact/email",
+            serde_json::json!({"email": "a@example.org"}),
+        );
+        let (_grant, token) = crate::testing::granted_token(&store);
+        let cache = ReadCache::default();
+        let path = crate::parse_path("/contact/email").unwrap();
+        // A malformed token, and a well-formed one the vault never issued.
+        let (unissued, _) = token::generate(token::ACCESS_TOKEN_PREFIX).unwrap();
+        for guess in ["cst_not-a-real-token", unissued.expose_secret()] {
+            let first = cache.load(&store, guess, &path).unwrap();
+            assert!(first.access.is_err());
+            assert!(first.resource.is_some());
+            assert!(cache.lookup(guess, &path).is_none(), "{guess} remembered");
+        }
+        // The resource was remembered meanwhile, for real tokens.
+        cache.load(&store, &token, &path).unwrap();
+        assert!(cache.lookup(&token, &path).is_some());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::category::{Category, Sensitivity};
 use crate::path::PodPath;
+use crate::resource::ResourceMeta;
 
 /// The only authorization details type.
 pub const POD_ACCESS: &str = "pod_access";
@@ -140,6 +141,17 @@ pub struct Target<'a> {
     pub path: &'a PodPath,
     pub category: Category,
     pub sensitivity: Sensitivity,
+}
+
+impl<'a> Target<'a> {
+    /// The facts about an existing resource.
+    pub fn of(meta: &'a ResourceMeta) -> Self {
+        Target {
+            path: &meta.path,
+            category: meta.category,
+            sensitivity: meta.sensitivity,
+        }
+    }
 }
 
 impl PodAccess {

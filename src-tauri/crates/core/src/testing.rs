@@ -13,3 +13,32 @@ pub(crate) fn memory_store() -> (tempfile::TempDir, Store) {
             .expect("create store");
     (dir, Store::new(conn))
 }
+
+/// A company registered in `store`, granted reading `/contact/` for an hour,
+/// and the token it polled: `(grant id, token)`.
+pub(crate) fn granted_token(store: &Store) -> (String, String) {
+    use crate::request::{Approval, Poll};
+    use secrecy::ExposeSecret;
+    let client = store
+        .register_client(&crate::client::ClientRegistration {
+            client_name: "Acme".into(),
+            ..Default::default()
+        })
+        .expect("register");
+    let details = crate::scope::parse_requested(
+        r#"[{"type": "pod_access", "paths": ["/contact/"], "actions": ["read"], "purpose": "Deliveries"}]"#,
+    )
+    .expect("details");
+    let auth = store
+        .request_access(&client.id, details, 3600)
+        .expect("ask");
+    let grant = store
+        .approve_request(&auth.request.user_code, &Approval::default())
+        .expect("approve");
+    match store.poll_device_code(&client.id, auth.device_code.expose_secret()) {
+        Ok(Poll::Issued { access_token, .. }) => {
+            (grant.id, access_token.expose_secret().to_string())
+        }
+        _ => panic!("no token issued"),
+    }
+}

@@ -256,11 +256,7 @@ async fn serve(
             }
         })
         .await?;
-    if let Some(log) = log {
-        let e = log_entry(&pod, peer, &method, &raw_path, log);
-        pod.audit.record(e, None).await?;
-    }
-    result.map(IntoResponse::into_response)
+    answer_logged(&pod, peer, &method, &raw_path, result, log).await
 }
 
 /// `GET`/`HEAD` of one resource: answered from the pod's memory when it
@@ -297,8 +293,20 @@ async fn read_resource(
             },
         )
         .await?;
+    answer_logged(&pod, peer, &method, &raw_path, result, log).await
+}
+
+/// Commits the request's log entry, if it has one, then gives the answer.
+async fn answer_logged(
+    pod: &Pod,
+    peer: SocketAddr,
+    method: &Method,
+    raw_path: &str,
+    result: Result<Reply, ApiError>,
+    log: Option<Result<NewEntry, TokenRejected>>,
+) -> Result<Response, ApiError> {
     if let Some(log) = log {
-        let e = log_entry(&pod, peer, &method, &raw_path, log);
+        let e = log_entry(pod, peer, method, raw_path, log);
         pod.audit.record(e, None).await?;
     }
     result.map(IntoResponse::into_response)
@@ -428,12 +436,7 @@ fn decide_read(access: &Access, req: &PodRequest, live: Option<&Resource>) -> De
         });
     };
     let meta = &resource.meta;
-    let t = Target {
-        path: &meta.path,
-        category: meta.category,
-        sensitivity: meta.sensitivity,
-    };
-    if !scope::allows(details, &t, Action::Read) {
+    if !scope::allows(details, &Target::of(meta), Action::Read) {
         return v.deny(if meta.sensitivity.name() == "sensitive" {
             "sensitive_not_granted"
         } else {
@@ -461,23 +464,17 @@ fn decide_read(access: &Access, req: &PodRequest, live: Option<&Resource>) -> De
 /// reply and the log entry that must be committed before the reply is sent.
 fn decide(store: &Store, access: &Access, req: PodRequest) -> Decision {
     let v = Verdict::new(access, &req.method, &req.path);
-    let client = v.client;
-    let grant = v.grant;
     let details = &access.grant.details;
-    let path_text = v.path_text.clone();
-    let deny = |why: &str| v.deny(why);
-    let fail = |e: custodian_core::Error| v.fail(e);
-    let allowed = |reply: Reply| v.allowed(reply);
-    let author = Author::Client(client.to_string());
+    let author = Author::Client(v.client.to_string());
 
     match req.method {
         Method::GET | Method::HEAD if req.path.is_container() => {
             if !details.iter().any(|d| d.covers_listing(&req.path)) {
-                return deny("insufficient_scope");
+                return v.deny("insufficient_scope");
             }
             let entries = match store.list(&req.path) {
                 Ok(e) => e,
-                Err(e) => return fail(e),
+                Err(e) => return v.fail(e),
             };
             let members: Vec<serde_json::Value> = entries
                 .iter()
@@ -487,15 +484,14 @@ fn decide(store: &Store, access: &Access, req: PodRequest) -> Decision {
                         .any(|d| d.covers_listing(path))
                         .then(|| json!({"path": path, "kind": "container"})),
                     ListEntry::Resource(m) => {
-                        let t = Target { path: &m.path, category: m.category, sensitivity: m.sensitivity };
-                        scope::allows(details, &t, Action::Read).then(|| {
+                        scope::allows(details, &Target::of(m), Action::Read).then(|| {
                             json!({"path": m.path, "kind": "resource", "content_type": m.content_type,
                                    "category": m.category, "etag": m.etag, "size": m.size, "updated_at": m.updated_at})
                         })
                     }
                 })
                 .collect();
-            allowed(Reply::Listing(
+            v.allowed(Reply::Listing(
                 json!({"path": req.path, "members": members}),
             ))
         }
@@ -504,45 +500,29 @@ fn decide(store: &Store, access: &Access, req: PodRequest) -> Decision {
             Err(custodian_core::Error::NotFound { .. } | custodian_core::Error::Deleted { .. }) => {
                 decide_read(access, &req, None)
             }
-            Err(e) => fail(e),
+            Err(e) => v.fail(e),
         },
         Method::PUT => {
             if req.path.is_container() {
-                return fail(custodian_core::Error::IsContainer {
-                    path: path_text.clone(),
+                return v.fail(custodian_core::Error::IsContainer {
+                    path: v.path_text.clone(),
                     what: "PUT a resource path",
                 });
             }
             let existing = match store.live_meta(&req.path) {
                 Ok(m) => m,
-                Err(e) => return fail(e),
+                Err(e) => return v.fail(e),
             };
             let ok = match &existing {
-                Some(m) => scope::allows(
-                    details,
-                    &Target {
-                        path: &m.path,
-                        category: m.category,
-                        sensitivity: m.sensitivity,
-                    },
-                    Action::Write,
-                ),
+                Some(m) => scope::allows(details, &Target::of(m), Action::Write),
                 None => details
                     .iter()
                     .any(|d| d.covers_new(&req.path, Action::Write)),
             };
             if !ok {
-                return deny("insufficient_scope");
+                return v.deny("insufficient_scope");
             }
-            write(
-                store,
-                &req,
-                &req.path,
-                existing.is_none(),
-                &author,
-                allowed,
-                fail,
-            )
+            write(store, &v, &req, &req.path, existing.is_none(), &author)
         }
         Method::POST => {
             let target = if req.path.is_container() {
@@ -558,38 +538,33 @@ fn decide(store: &Store, access: &Access, req: PodRequest) -> Decision {
                     .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
                 match custodian_core::path::parse_path(&format!("{}{name}", req.path)) {
                     Ok(p) => p,
-                    Err(e) => return fail(e),
+                    Err(e) => return v.fail(e),
                 }
             } else {
                 req.path.clone()
             };
             match store.live_meta(&target) {
                 Ok(Some(_)) => {
+                    let mut e = v.entry(Outcome::Denied, Some("conflict".into()));
+                    e.path = Some(target.to_string());
                     return (
                         Err(ApiError::new(
                             StatusCode::CONFLICT,
                             "conflict",
                             format!("{target} exists; POST only creates (use PUT to replace)"),
                         )),
-                        entry(
-                            client,
-                            &req.method,
-                            target.as_str(),
-                            Outcome::Denied,
-                            Some("conflict".into()),
-                            Some(grant),
-                        ),
-                    )
+                        e,
+                    );
                 }
                 Ok(None) => {}
-                Err(e) => return fail(e),
+                Err(e) => return v.fail(e),
             }
             if !details.iter().any(|d| {
                 d.covers_new(&target, Action::Append) || d.covers_new(&target, Action::Write)
             }) {
-                return deny("insufficient_scope");
+                return v.deny("insufficient_scope");
             }
-            write(store, &req, &target, true, &author, allowed, fail)
+            write(store, &v, &req, &target, true, &author)
         }
         Method::DELETE => {
             let meta = match store.live_meta(&req.path) {
@@ -599,28 +574,20 @@ fn decide(store: &Store, access: &Access, req: PodRequest) -> Decision {
                         .iter()
                         .any(|d| d.covers_new(&req.path, Action::Write))
                     {
-                        return deny("insufficient_scope");
+                        return v.deny("insufficient_scope");
                     }
-                    return fail(custodian_core::Error::NotFound {
-                        path: path_text.clone(),
+                    return v.fail(custodian_core::Error::NotFound {
+                        path: v.path_text.clone(),
                     });
                 }
-                Err(e) => return fail(e),
+                Err(e) => return v.fail(e),
             };
-            if !scope::allows(
-                details,
-                &Target {
-                    path: &meta.path,
-                    category: meta.category,
-                    sensitivity: meta.sensitivity,
-                },
-                Action::Write,
-            ) {
-                return deny("insufficient_scope");
+            if !scope::allows(details, &Target::of(&meta), Action::Write) {
+                return v.deny("insufficient_scope");
             }
             match store.delete_as(&req.path, &author) {
-                Ok(_) => allowed(Reply::Deleted),
-                Err(e) => fail(e),
+                Ok(_) => v.allowed(Reply::Deleted),
+                Err(e) => v.fail(e),
             }
         }
         _ => (
@@ -629,31 +596,20 @@ fn decide(store: &Store, access: &Access, req: PodRequest) -> Decision {
                 "invalid_request",
                 "use GET, PUT, POST or DELETE",
             )),
-            entry(
-                client,
-                &req.method,
-                &path_text,
-                Outcome::Denied,
-                Some("method_not_allowed".into()),
-                Some(grant),
-            ),
+            v.entry(Outcome::Denied, Some("method_not_allowed".into())),
         ),
     }
 }
 
-fn write<A, F>(
+/// Writes the request's body at `target` as the company, and logs it there.
+fn write(
     store: &Store,
+    v: &Verdict<'_>,
     req: &PodRequest,
     target: &PodPath,
     created: bool,
     author: &Author,
-    allowed: A,
-    fail: F,
-) -> (Result<Reply, ApiError>, NewEntry)
-where
-    A: Fn(Reply) -> (Result<Reply, ApiError>, NewEntry),
-    F: Fn(custodian_core::Error) -> (Result<Reply, ApiError>, NewEntry),
-{
+) -> Decision {
     let new = NewResource {
         content: req.body.clone(),
         content_type: req
@@ -665,7 +621,7 @@ where
     };
     match store.put_as(target, new, author) {
         Ok(meta) => {
-            let (result, mut e) = allowed(Reply::Written {
+            let (result, mut e) = v.allowed(Reply::Written {
                 created,
                 etag: meta.etag,
                 location: created.then(|| format!("/pod{}", meta.path)),
@@ -673,6 +629,6 @@ where
             e.path = Some(target.to_string());
             (result, e)
         }
-        Err(e) => fail(e),
+        Err(e) => v.fail(e),
     }
 }
