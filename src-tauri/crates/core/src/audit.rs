@@ -241,11 +241,8 @@ pub(crate) fn append_in<'a>(
     entries: impl IntoIterator<Item = &'a NewEntry>,
 ) -> Result<()> {
     let last: Option<(u64, String)> = tx
-        .query_row(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (mut seq, mut prev) = last.unwrap_or((0, GENESIS.to_string()));
     {

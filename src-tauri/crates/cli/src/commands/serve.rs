@@ -9,7 +9,13 @@ use crate::output::print;
 
 pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
     let vault = ctx.unlock()?;
+    // One core is left to the access log's writer thread, which is busy
+    // whenever companies are (every answer waits for its entry's commit).
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1).max(1))
+        .unwrap_or(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
         .map_err(|e| {
