@@ -71,6 +71,19 @@ impl Store {
         Ok(())
     }
 
+    /// Copies what the write-ahead log holds into the database file without
+    /// waiting for, or holding up, readers and writers (a passive
+    /// checkpoint). Returns the pages in the log and how many of them are
+    /// now in the database file.
+    pub fn checkpoint(&self) -> Result<(u64, u64)> {
+        let (_busy, log, copied): (i64, i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+        Ok((log.max(0) as u64, copied.max(0) as u64))
+    }
+
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<u32> {
         crate::db::schema_version(&self.conn)
@@ -98,5 +111,47 @@ impl Store {
     pub fn open_plain_for_benchmarks(path: &std::path::Path) -> Result<Store> {
         let now = crate::db::now_text(&SystemClock);
         Ok(Store::new(crate::db::open_plain(path, &now)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::NewEntry;
+    use crate::keys::VaultKey;
+
+    /// Two connections to one new vault: `(guard, writer, other)`.
+    fn two_connections() -> (tempfile::TempDir, Store, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let key = VaultKey::generate().unwrap();
+        let now = "2026-11-25T10:00:00.000Z";
+        let writer = Store::new(crate::db::create_encrypted(&path, &key, now).unwrap());
+        let other = Store::new(crate::db::open_encrypted(&path, &key, now).unwrap());
+        (dir, writer, other)
+    }
+
+    fn commit_log_entries(store: &Store, commits: usize) {
+        for _ in 0..commits {
+            store
+                .append_audit(&[NewEntry::owner("read"), NewEntry::owner("read")])
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn another_connection_checkpoints_what_a_writer_committed() {
+        let (_d, writer, other) = two_connections();
+        commit_log_entries(&writer, 300);
+        let (log, copied) = other.checkpoint().unwrap();
+        assert!(log >= 300, "every commit is in the log: {log} pages");
+        assert_eq!(copied, log, "a passive checkpoint copies the whole log");
+        // The writer's next commit starts the log again from the beginning.
+        commit_log_entries(&writer, 1);
+        let (log, copied) = other.checkpoint().unwrap();
+        assert!(log < 10, "the log restarted: {log} pages");
+        assert_eq!(copied, log);
+        assert_eq!(writer.verify_audit_log().unwrap().entries, 602);
+        assert!(other.verify_audit_log().unwrap().first_broken.is_none());
     }
 }

@@ -99,7 +99,12 @@ pub fn pod_for(
         max_body_bytes: options.max_body_bytes,
         failed_auth_per_minute: 60,
     };
-    Ok(Pod::new(config, stores, vault.open_store()?))
+    Ok(Pod::new(
+        config,
+        stores,
+        vault.open_store()?,
+        vault.open_store()?,
+    ))
 }
 
 /// Serves the pod on `listener` until `shutdown` resolves; in-flight requests
