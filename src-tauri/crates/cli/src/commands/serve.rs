@@ -11,19 +11,24 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
     let vault = ctx.unlock()?;
     // One core is left to the access log's writer thread, which is busy
     // whenever companies are (every answer waits for its entry's commit).
+    // With one worker left, tokio's single-threaded scheduler does the same
+    // work without the multi-threaded one's queues and hand-offs.
     let workers = std::thread::available_parallelism()
-        .map(|n| n.get().saturating_sub(1).max(1))
+        .map(|n| n.get().saturating_sub(1))
         .unwrap_or(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Fail::new(
-                code::ERROR,
-                format!("could not start the server runtime: {e}"),
-            )
-        })?;
+    let mut builder = if workers > 1 {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(workers);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = builder.enable_all().build().map_err(|e| {
+        Fail::new(
+            code::ERROR,
+            format!("could not start the server runtime: {e}"),
+        )
+    })?;
     let options = ServeOptions {
         bind: args.bind,
         public_name: args.public_name,
