@@ -66,12 +66,7 @@ fn granted_company(v: &TestVault, server: &Server) -> (Company, String) {
     let company = Company::new(server, "Acme Shop");
     let auth = company.ask(contact_and_health(), 3600);
     approve(v, auth.user_code().secret(), Approval::default());
-    let token = company
-        .token(&auth)
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone();
+    let token = company.access_token(&auth);
     (company, token)
 }
 
@@ -179,12 +174,7 @@ fn revocation_and_expiry_take_effect_on_the_next_request() {
     let company = Company::new(&server, "Acme Shop");
     let auth = company.ask(contact_and_health(), 3600);
     let grant = approve(&v, auth.user_code().secret(), Approval::default());
-    let token = company
-        .token(&auth)
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone();
+    let token = company.access_token(&auth);
     assert_eq!(get(&server, &token, "/contact/email").status(), 200);
     open(&v).store().revoke_grant(&grant).unwrap();
     let (status, error, www) = error_of(get(&server, &token, "/contact/email"));
@@ -203,12 +193,7 @@ fn revocation_and_expiry_take_effect_on_the_next_request() {
             ..Default::default()
         },
     );
-    let token = company
-        .token(&auth)
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone();
+    let token = company.access_token(&auth);
     assert_eq!(get(&server, &token, "/contact/email").status(), 200);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -285,23 +270,13 @@ fn sensitive_categories_need_the_persons_tick() {
             ..Default::default()
         },
     );
-    let token = company
-        .token(&auth)
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone();
+    let token = company.access_token(&auth);
     assert_eq!(get(&server, &token, "/health/allergies").status(), 200);
 
     let broad = json!([{"type": "pod_access", "paths": ["/"], "actions": ["read"], "purpose": "Everything"}]);
     let auth = company.ask(broad, 3600);
     approve(&v, auth.user_code().secret(), Approval::default());
-    let token = company
-        .token(&auth)
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone();
+    let token = company.access_token(&auth);
     assert_eq!(get(&server, &token, "/profile/card").status(), 200);
     for sensitive in ["/health/allergies", "/finance/bank"] {
         assert_eq!(
@@ -333,12 +308,7 @@ fn writes_append_and_history_under_a_grant() {
     ]);
     let auth = company.ask(details, 3600);
     approve(&v, auth.user_code().secret(), Approval::default());
-    let token = company
-        .token(&auth)
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone();
+    let token = company.access_token(&auth);
     let put = |path: &str, body: &str| {
         http()
             .put(format!("{}/pod{path}", server.base))
@@ -644,12 +614,7 @@ fn many_clients_at_once_while_grants_are_revoked_get_no_wrong_answer() {
                     ..Default::default()
                 },
             );
-            let token = company
-                .token(&auth)
-                .unwrap()
-                .access_token()
-                .secret()
-                .clone();
+            let token = company.access_token(&auth);
             holders.push(Holder { token, grant, kind });
         }
     }

@@ -112,6 +112,14 @@ impl Company {
                 other => other.to_string(),
             })
     }
+
+    /// The access token the company polls once its request was approved.
+    pub fn access_token(&self, auth: &StandardDeviceAuthorizationResponse) -> String {
+        match self.token(auth) {
+            Ok(token) => oauth2::TokenResponse::access_token(&token).secret().clone(),
+            Err(e) => panic!("no token after approval: {e}"),
+        }
+    }
 }
 
 /// A vault with some data of several kinds, served.

@@ -272,15 +272,19 @@ mod tests {
             .unwrap();
     }
 
+    fn put_email(store: &Store) {
+        put(
+            store,
+            "/contact/email",
+            serde_json::json!({"email": "a@example.org"}),
+        );
+    }
+
     #[test]
     fn writes_to_resources_move_the_counter_and_log_entries_do_not() {
         let (_dir, store) = memory_store();
         let g0 = store.generation().unwrap();
-        put(
-            &store,
-            "/contact/email",
-            serde_json::json!({"email": "a@example.org"}),
-        );
+        put_email(&store);
         let g1 = store.generation().unwrap();
         assert!(g1 > g0);
         store.append_audit(&[NewEntry::owner("test")]).unwrap();
@@ -303,12 +307,7 @@ mod tests {
             .append_audit_if_current(&[(NewEntry::owner("current"), Some(now))])
             .unwrap();
         assert_eq!(written, vec![true]);
-        let actions: Vec<String> = store
-            .audit_log(&Default::default())
-            .unwrap()
-            .into_iter()
-            .map(|e| e.action)
-            .collect();
+        let actions = crate::testing::logged_actions(&store);
         assert!(actions.contains(&"unchecked".to_string()));
         assert!(actions.contains(&"current".to_string()));
         assert!(!actions.contains(&"stale".to_string()));
@@ -317,11 +316,7 @@ mod tests {
     #[test]
     fn a_known_token_and_its_resource_are_answered_from_memory_until_a_change() {
         let (_dir, store) = memory_store();
-        put(
-            &store,
-            "/contact/email",
-            serde_json::json!({"email": "a@example.org"}),
-        );
+        put_email(&store);
         let (grant, token) = crate::testing::granted_token(&store);
         let cache = ReadCache::default();
         let path = crate::parse_path("/contact/email").unwrap();
@@ -357,11 +352,7 @@ mod tests {
     #[test]
     fn unknown_and_malformed_tokens_are_never_remembered() {
         let (_dir, store) = memory_store();
-        put(
-            &store,
-            "/contact/email",
-            serde_json::json!({"email": "a@example.org"}),
-        );
+        put_email(&store);
         let (_grant, token) = crate::testing::granted_token(&store);
         let cache = ReadCache::default();
         let path = crate::parse_path("/contact/email").unwrap();

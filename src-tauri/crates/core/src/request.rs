@@ -782,13 +782,10 @@ mod tests {
             .approve_request(&auth.request.id, &Approval::default())
             .unwrap();
         store.revoke_grant(&grant.id).unwrap();
-        let actions: Vec<String> = store
-            .audit_log(&Default::default())
-            .unwrap()
-            .into_iter()
-            .map(|e| e.action)
-            .collect();
-        assert_eq!(actions, ["request", "grant", "revoke"]);
+        assert_eq!(
+            crate::testing::logged_actions(&store),
+            ["request", "grant", "revoke"]
+        );
         assert_eq!(store.verify_audit_log().unwrap().first_broken, None);
     }
 }

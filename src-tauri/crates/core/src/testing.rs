@@ -42,3 +42,13 @@ pub(crate) fn granted_token(store: &Store) -> (String, String) {
         _ => panic!("no token issued"),
     }
 }
+
+/// The actions in the access log, oldest first.
+pub(crate) fn logged_actions(store: &Store) -> Vec<String> {
+    store
+        .audit_log(&Default::default())
+        .expect("read the log")
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}

@@ -1,0 +1,254 @@
+//! `/pod/{path}`: LDP-style reads and writes under a grant. Every request,
+//! allowed or denied, is recorded in the access log before it is answered.
+//!
+//! This module takes a request from the wire to its answer: the bearer
+//! token, the path through the core's normalizer, the pod's memory of
+//! recent reads, and the log entry committed before the answer leaves.
+//! `decide` authorizes and performs the request under the grant; `reply`
+//! is what an answer looks like on the wire.
+
+mod decide;
+mod reply;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use custodian_core::audit::{NewEntry, Outcome};
+use custodian_core::grant::TokenRejected;
+use custodian_core::read_cache::Lookup;
+
+use crate::body::read_body;
+use crate::error::ApiError;
+use crate::state::{Logged, Pod};
+use decide::{decide, decide_read, entry, PodRequest};
+use reply::Reply;
+
+/// The token of an `Authorization: Bearer …` header, if there is one.
+fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::invalid_token("the Authorization header is not text"))?;
+    match text.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_string()))
+        }
+        _ => Err(ApiError::invalid_token(
+            "use the Bearer scheme: Authorization: Bearer cst_…",
+        )),
+    }
+}
+
+/// The single handler for every method on `/pod/…`.
+pub async fn handle(
+    State(pod): State<Arc<Pod>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match serve(pod, peer, method, uri, headers, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn serve(
+    pod: Arc<Pod>,
+    peer: SocketAddr,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("access_token=")))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "tokens go in the Authorization header, never in the URL",
+        ));
+    }
+    let token = bearer(&headers)?.ok_or_else(ApiError::no_token)?;
+    if pod
+        .failures
+        .exhausted(peer.ip(), pod.config.failed_auth_per_minute)
+    {
+        // Only failures are limited: a valid token is never slowed down.
+        let check = token.clone();
+        let valid = pod
+            .with_store(move |s| matches!(s.authenticate(&check), Ok(Ok(_))))
+            .await?;
+        if !valid {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                "too many failed token attempts; wait a minute",
+            ));
+        }
+    }
+    // The raw (still percent-encoded) path goes to the core's one normalizer.
+    let raw = uri.path().strip_prefix("/pod").unwrap_or("");
+    let raw = if raw.is_empty() { "/" } else { raw };
+    let raw_path = raw.to_string();
+    let path = custodian_core::path::parse_path(raw).map_err(|e| ApiError::from_core(&e))?;
+    let body = read_body(body, pod.config.max_body_bytes).await?.to_vec();
+    let request = PodRequest {
+        method: method.clone(),
+        path,
+        if_none_match: headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        slug: headers
+            .get("slug")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body,
+    };
+    let read_only = matches!(method, Method::GET | Method::HEAD);
+    if read_only && !request.path.is_container() {
+        return read_resource(pod, peer, token, request, raw_path).await;
+    }
+    let (result, log) = pod
+        .with_store(move |store| {
+            let answer = |store: &custodian_core::Store| match store.authenticate(&token) {
+                Err(e) => (Err(ApiError::from_core(&e)), None),
+                Ok(Err(rejected)) => (Err(rejected_error(&rejected)), Some(Err(rejected))),
+                Ok(Ok(access)) => {
+                    let (result, entry) = decide(store, &access, request);
+                    (result, Some(Ok(entry)))
+                }
+            };
+            if read_only {
+                // One snapshot for the token, grant and listing reads.
+                store
+                    .read_snapshot(answer)
+                    .unwrap_or_else(|e| (Err(ApiError::from_core(&e)), None))
+            } else {
+                answer(store)
+            }
+        })
+        .await?;
+    answer_logged(&pod, peer, &method, &raw_path, result, log).await
+}
+
+/// `GET`/`HEAD` of one resource: answered from the pod's memory when it
+/// holds the token and the resource, else from the database (which fills
+/// the memory). An answer from memory is sent only if its log entry commits
+/// while the vault is still as remembered; otherwise it is decided again
+/// from the database, so a revocation made anywhere counts at once.
+async fn read_resource(
+    pod: Arc<Pod>,
+    peer: SocketAddr,
+    token: String,
+    request: PodRequest,
+    raw_path: String,
+) -> Result<Response, ApiError> {
+    if let Some(hit) = pod.cache.lookup(&token, &request.path) {
+        let generation = hit.generation;
+        let (result, log) = answer_from(hit, &request);
+        let e = log_entry(&pod, peer, &request.method, &raw_path, log);
+        match pod.audit.record(e, Some(generation)).await? {
+            Logged::Written => return result.map(IntoResponse::into_response),
+            Logged::Stale(current) => pod.cache.saw_generation(current),
+        }
+    }
+    let method = request.method.clone();
+    let loader = Arc::clone(&pod);
+    let (result, log) = pod
+        .with_store(
+            move |store| match loader.cache.load(store, &token, &request.path) {
+                Ok(hit) => {
+                    let (result, log) = answer_from(hit, &request);
+                    (result, Some(log))
+                }
+                Err(e) => (Err(ApiError::from_core(&e)), None),
+            },
+        )
+        .await?;
+    answer_logged(&pod, peer, &method, &raw_path, result, log).await
+}
+
+/// Commits the request's log entry, if it has one, then gives the answer.
+async fn answer_logged(
+    pod: &Pod,
+    peer: SocketAddr,
+    method: &Method,
+    raw_path: &str,
+    result: Result<Reply, ApiError>,
+    log: Option<Result<NewEntry, TokenRejected>>,
+) -> Result<Response, ApiError> {
+    if let Some(log) = log {
+        let e = log_entry(pod, peer, method, raw_path, log);
+        pod.audit.record(e, None).await?;
+    }
+    result.map(IntoResponse::into_response)
+}
+
+/// The reply to a resource read, and what to log about it.
+fn answer_from(
+    hit: Lookup,
+    req: &PodRequest,
+) -> (Result<Reply, ApiError>, Result<NewEntry, TokenRejected>) {
+    match hit.access {
+        Err(rejected) => (Err(rejected_error(&rejected)), Err(rejected)),
+        Ok(access) => {
+            let (result, entry) = decide_read(&access, req, hit.resource.as_deref());
+            (result, Ok(entry))
+        }
+    }
+}
+
+/// The access-log entry for a decided request, or for a refused token.
+fn log_entry(
+    pod: &Pod,
+    peer: SocketAddr,
+    method: &Method,
+    raw_path: &str,
+    log: Result<NewEntry, TokenRejected>,
+) -> NewEntry {
+    let rejected = match log {
+        Ok(entry) => return entry,
+        Err(rejected) => rejected,
+    };
+    // Only guesses count towards the limit: a company whose real token
+    // expired or was revoked is told so (401), not throttled.
+    let reason = Some(format!("invalid_token: {rejected}"));
+    match rejected.holder() {
+        // A stale token is still the company's: the person sees who keeps
+        // knocking after a revocation.
+        Some(h) => entry(
+            &h.client_id,
+            method,
+            raw_path,
+            Outcome::Denied,
+            reason,
+            Some(&h.grant_id),
+        ),
+        None => {
+            pod.failures.record_failure(peer.ip());
+            let mut e = entry("anonymous", method, raw_path, Outcome::Denied, reason, None);
+            e.client_id = None;
+            e
+        }
+    }
+}
+
+fn rejected_error(r: &TokenRejected) -> ApiError {
+    ApiError::invalid_token(r.to_string())
+}
