@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "put_resource",
     "import_file",
     "delete_resource",
+    "set_sensitive",
     "resource_history",
     "restore_version",
     "get_preferences",

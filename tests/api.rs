@@ -751,3 +751,102 @@ fn a_change_made_by_another_process_is_seen_by_the_next_read() {
         .count();
     assert_eq!(reads, 4, "one entry per read: {log:#}");
 }
+
+/// Absence reveals nothing: outside what a grant reaches, every method is
+/// answered the same (status, headers, body) whether or not something is
+/// stored there; inside a granted path, a resource the grant does not
+/// reach (here, one marked sensitive) is answered like nothing at all.
+#[test]
+fn an_answer_never_tells_what_is_stored_outside_the_grant() {
+    let (v, server) = served_vault();
+    {
+        let vault = open(&v);
+        let passport = custodian_core::NewResource {
+            mark: custodian_core::Mark::Sensitive,
+            ..custodian_core::NewResource::json(&json!("P123"))
+        };
+        let s = vault.store();
+        s.put(&parse_path("/notes/passport").unwrap(), passport)
+            .unwrap();
+        s.put(
+            &parse_path("/notes/taken").unwrap(),
+            custodian_core::NewResource::json(&json!(1)),
+        )
+        .unwrap();
+    }
+    let company = Company::new(&server, "Notes App");
+    let details = json!([
+        {"type": "pod_access", "paths": ["/notes/"], "actions": ["read", "write"], "purpose": "Syncing your notes"}
+    ]);
+    let auth = company.ask(details, 3600);
+    approve(&v, auth.user_code().secret(), Approval::default());
+    let token = company.access_token(&auth);
+
+    // Whole answers, minus the per-request Date.
+    let answer = |method: reqwest::Method, path: &str, slug: Option<&str>| {
+        let mut r = http()
+            .request(method, format!("{}/pod{path}", server.base))
+            .bearer_auth(&token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body("{}");
+        if let Some(s) = slug {
+            r = r.header("Slug", s);
+        }
+        let r = r.send().unwrap();
+        // The path itself is named in error texts: blank it out (the
+        // paths compared have names of the same length).
+        let name = path.rsplit('/').next().unwrap_or_default();
+        let blank = |t: &str| {
+            if name.is_empty() {
+                t.to_string()
+            } else {
+                t.replace(name, "X")
+            }
+        };
+        let mut headers: Vec<(String, String)> = r
+            .headers()
+            .iter()
+            .filter(|(k, _)| *k != header::DATE)
+            .map(|(k, v)| (k.to_string(), blank(v.to_str().unwrap())))
+            .collect();
+        headers.sort();
+        (r.status().as_u16(), headers, blank(&r.text().unwrap()))
+    };
+    use reqwest::Method as M;
+    // Outside the grant: /contact/email and /finance/bank exist, the others not.
+    for (there, absent) in [
+        ("/contact/email", "/contact/zzzzz"),
+        ("/finance/bank", "/finance/zzzz"),
+    ] {
+        for method in [M::GET, M::PUT, M::POST, M::DELETE] {
+            let a = answer(method.clone(), there, None);
+            let b = answer(method.clone(), absent, None);
+            assert_eq!(a.0, 403, "{method} {there}: {a:?}");
+            assert_eq!(a, b, "{method} {there} vs {absent}");
+        }
+    }
+    // POST with a Slug into a container outside the grant.
+    let taken = answer(M::POST, "/contact/", Some("email"));
+    let free = answer(M::POST, "/contact/", Some("zzzzz"));
+    assert_eq!(taken.0, 403, "{taken:?}");
+    assert_eq!(taken, free);
+    // Inside the grant, a name that is taken is a conflict (POST only creates).
+    assert_eq!(answer(M::POST, "/notes/", Some("taken")).0, 409);
+
+    // Inside the granted path: the sensitive passport reads like nothing.
+    let passport = answer(M::GET, "/notes/passport", None);
+    let nothing = answer(M::GET, "/notes/zzzzzzzz", None);
+    assert_eq!(passport.0, 404, "{passport:?}");
+    assert_eq!(passport, nothing);
+    let del = answer(M::DELETE, "/notes/passport", None);
+    assert_eq!(del.0, 404, "{del:?}");
+    // The person's log keeps the real reason.
+    let log = open(&v).store().audit_log(&Default::default()).unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.path.as_deref() == Some("/notes/passport")
+                && e.reason.as_deref() == Some("sensitive_not_granted")),
+        "{log:?}"
+    );
+    assert!(server.stop());
+}

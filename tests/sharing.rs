@@ -263,3 +263,81 @@ fn log_verify_names_the_first_tampered_entry() {
     let (_, err) = run_fail(v2.cmd(&["log", "verify"]));
     assert!(err.contains("broken at entry 3"), "{err}");
 }
+
+/// What the person sees beside a path is what the grant holds: a company
+/// asking for `/` read+write and `/contact/email` read, narrowed by the
+/// person to the email alone, may read it and never write it.
+#[test]
+fn keeping_one_item_grants_only_what_was_shown_beside_it() {
+    let (v, server) = served_vault();
+    let company = Company::new(&server, "Acme Shop");
+    let details = json!([
+        {"type": "pod_access", "paths": ["/"], "actions": ["read", "write"], "purpose": "Managing your account"},
+        {"type": "pod_access", "paths": ["/contact/email"], "actions": ["read"], "purpose": "Sending receipts"}
+    ]);
+    let auth = company.ask(details, 3600);
+    let code = auth.user_code().secret().clone();
+    let shown = json_of(&v.ok(&["requests", "show", &code, "--json"]));
+    assert_eq!(
+        shown["items"][1],
+        json!({"path": "/contact/email", "actions": ["read"], "datatypes": [], "purposes": ["Sending receipts"]})
+    );
+    let approved = v.ok(&["requests", "approve", &code, "--only", "/contact/email"]);
+    assert!(
+        approved.starts_with("Approved. Acme Shop may now read /contact/email until"),
+        "{approved}"
+    );
+    let token = company.access_token(&auth);
+    assert_eq!(get(&server, &token, "/contact/email").status(), 200);
+    let put = custodian_e2e::company::http()
+        .put(format!("{}/pod/contact/email", server.base))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(r#"{"email": "mallory@example.org"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(
+        put.status(),
+        403,
+        "write was never shown beside /contact/email"
+    );
+    assert!(v.ok(&["get", "/contact/email"]).contains("ada@example.org"));
+    assert!(server.stop());
+}
+
+/// A resource the person marked sensitive stays out of broad grants after
+/// any edit, until the person lowers the mark (which the log records).
+#[test]
+fn an_edit_keeps_the_sensitive_mark() {
+    let (v, server) = served_vault();
+    v.ok(&[
+        "put",
+        "/documents/passport",
+        "--json",
+        r#""P123""#,
+        "--sensitive",
+    ]);
+    v.ok(&["put", "/documents/passport", "--json", r#""P456""#]);
+    let meta = json_of(&v.ok(&["get", "/documents/passport", "--json"]));
+    assert_eq!(meta["sensitivity"], "sensitive", "{meta}");
+
+    let company = Company::new(&server, "Acme Shop");
+    let broad = json!([{"type": "pod_access", "paths": ["/"], "actions": ["read"], "purpose": "Everything"}]);
+    let auth = company.ask(broad, 3600);
+    v.ok(&["requests", "approve", auth.user_code().secret()]);
+    let token = company.access_token(&auth);
+    assert_ne!(get(&server, &token, "/documents/passport").status(), 200);
+
+    let lowered = v.ok(&["mark", "/documents/passport", "--not-sensitive"]);
+    assert!(lowered.contains("no longer marked sensitive"), "{lowered}");
+    assert_eq!(get(&server, &token, "/documents/passport").status(), 200);
+    let log = v.ok(&["log"]);
+    assert!(
+        log.contains("unmark") && log.contains("/documents/passport"),
+        "{log}"
+    );
+    let (status, err) = run_fail(v.cmd(&["mark", "/health/allergies", "--not-sensitive"]));
+    assert_eq!(status, 6, "{err}");
+    assert!(err.contains("always sensitive"), "{err}");
+    assert!(server.stop());
+}

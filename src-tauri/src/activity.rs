@@ -1,6 +1,6 @@
 //! Activity: the access log, its integrity check, and the per-company report.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use custodian_core::audit::{AuditEntry, ChainReport, LogFilter, Outcome};
 use custodian_core::report::AccessReport;
 use serde::Deserialize;
@@ -29,7 +29,11 @@ fn since(secs: Option<i64>) -> AppResult<Option<chrono::DateTime<Utc>>> {
     match secs {
         None => Ok(None),
         Some(s) if s <= 0 => Err(AppError::invalid("a time window must be positive")),
-        Some(s) => Ok(Some(Utc::now() - Duration::seconds(s))),
+        Some(s) => custodian_core::clock::seconds_before(Utc::now(), s)
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::invalid("that time window reaches back further than any date")
+            }),
     }
 }
 
@@ -75,6 +79,7 @@ mod tests {
         assert!(since(None).unwrap().is_none());
         assert!(since(Some(3600)).unwrap().unwrap() < Utc::now());
         assert_eq!(since(Some(0)).unwrap_err().kind, "invalid_request");
+        assert_eq!(since(Some(i64::MAX)).unwrap_err().kind, "invalid_request");
         let q: LogQuery = serde_json::from_str(r#"{"outcome": "denied"}"#).unwrap();
         assert_eq!(q.outcome, Some(Outcome::Denied));
     }

@@ -2,7 +2,9 @@
 
 use base64::Engine;
 use custodian_core::resource::{JSON, OCTET_STREAM};
-use custodian_core::{parse_path, Category, ListEntry, NewResource, ResourceMeta, VersionInfo};
+use custodian_core::{
+    parse_path, Category, ListEntry, Mark, NewResource, ResourceMeta, VersionInfo,
+};
 use serde::Serialize;
 
 use crate::error::{AppError, AppResult};
@@ -69,7 +71,7 @@ pub fn put_resource(
         content: content.into_bytes(),
         content_type,
         category,
-        mark_sensitive: false,
+        mark: Mark::Keep,
     };
     state.with_store(|store| Ok(store.put(&path, new)?))
 }
@@ -100,9 +102,20 @@ pub fn import_file(
         content,
         content_type,
         category,
-        mark_sensitive: false,
+        mark: Mark::Keep,
     };
     state.with_store(|store| Ok(store.put(&path, new)?))
+}
+
+/// Marks a resource sensitive, or lowers its mark (logged), keeping its content.
+#[tauri::command]
+pub fn set_sensitive(
+    state: tauri::State<'_, AppState>,
+    path: String,
+    sensitive: bool,
+) -> AppResult<ResourceMeta> {
+    let path = parse_path(&path)?;
+    state.with_store(|store| Ok(store.set_sensitive(&path, sensitive)?))
 }
 
 #[tauri::command]

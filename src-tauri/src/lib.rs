@@ -76,6 +76,7 @@ pub fn run() {
             data::put_resource,
             data::import_file,
             data::delete_resource,
+            data::set_sensitive,
             data::resource_history,
             data::restore_version,
             preferences::get_preferences,

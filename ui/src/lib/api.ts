@@ -191,6 +191,11 @@ export function importFile(
   return invoke("import_file", { path, base64, contentType, category: category ?? null });
 }
 
+/** Marks a resource sensitive, or lowers its mark (logged); the content stays. */
+export function setSensitive(path: string, sensitive: boolean): Promise<ResourceMeta> {
+  return invoke("set_sensitive", { path, sensitive });
+}
+
 export function deleteResource(path: string): Promise<void> {
   return invoke("delete_resource", { path });
 }
@@ -271,15 +276,26 @@ export interface PodAccess {
   purpose: string;
 }
 
+export interface AskedItem {
+  path: string;
+  actions: Action[];
+  /** Empty = any category. */
+  datatypes: Category[];
+  purposes: string[];
+}
+
 export interface AccessRequest {
   id: string;
   client_id: string;
   client_name: string;
   details: PodAccess[];
+  /** The details as the person is shown them, made by the core: each asked
+   * path once with what was asked beside it. Keeping an item grants exactly that. */
+  items: AskedItem[];
   /** Seconds the company asked for. */
   grant_lifetime: number;
   user_code: string;
-  status: "pending" | "approved" | "completed" | "denied" | "expired";
+  status: "pending" | "approved" | "completed" | "denied" | "expired" | "damaged";
   created_at: string;
   expires_at: string;
   decided_at: string | null;
@@ -306,7 +322,9 @@ export interface Grant {
   created_at: string;
   expires_at: string;
   revoked_at: string | null;
-  status: "active" | "expired" | "revoked";
+  status: "active" | "expired" | "revoked" | "damaged";
+  /** Why a damaged grant's record could not be read (it allows nothing). */
+  damage?: string;
 }
 
 /** Requests waiting for an answer. */

@@ -20,6 +20,12 @@ function request(over: Partial<AccessRequest> = {}): AccessRequest {
       { type: "pod_access", paths: ["/contact/", "/profile/card"], actions: ["read"], purpose: "Delivering your orders" },
       { type: "pod_access", paths: ["/contact/", "/health/"], actions: ["write"], purpose: "Delivering your orders" },
     ],
+    // As the core makes them (consent::asked_items).
+    items: [
+      { path: "/contact/", actions: ["read", "write"], datatypes: [], purposes: ["Delivering your orders"] },
+      { path: "/profile/card", actions: ["read"], datatypes: [], purposes: ["Delivering your orders"] },
+      { path: "/health/", actions: ["write"], datatypes: [], purposes: ["Delivering your orders"] },
+    ],
     grant_lifetime: 30 * DAY,
     user_code: "WDJB-MJHT",
     status: "pending",
@@ -33,12 +39,9 @@ function request(over: Partial<AccessRequest> = {}): AccessRequest {
 }
 
 describe("what was asked", () => {
-  it("lists each path once with all its actions", () => {
-    expect(requestedItems(request())).toEqual([
-      { path: "/contact/", actions: ["read", "write"] },
-      { path: "/profile/card", actions: ["read"] },
-      { path: "/health/", actions: ["write"] },
-    ]);
+  it("shows the core's items: each path once with what was asked beside it", () => {
+    const r = request();
+    expect(requestedItems(r)).toBe(r.items);
     expect(purposes(request())).toEqual(["Delivering your orders"]);
   });
 

@@ -1,13 +1,10 @@
 // From a pending request and what the person ticked to the Approval the core
 // receives. The core checks the same limits again (only a subset of the asked
 // paths, never a longer life, sensitive categories only when ticked).
-import type { AccessRequest, Action, Approval, Category } from "./api";
+import type { AccessRequest, Approval, AskedItem, Category } from "./api";
 import { describePaths, formatLifetime } from "./format";
 
-export interface RequestedItem {
-  path: string;
-  actions: Action[];
-}
+export type RequestedItem = AskedItem;
 
 export interface Ticks {
   /** Path → ticked (granted). */
@@ -28,20 +25,10 @@ const HOUR = 3600;
 const DAY = 24 * HOUR;
 export const LIFETIME_PRESETS = [HOUR, DAY, 7 * DAY, 30 * DAY, 90 * DAY];
 
-/** Each asked path once, in the order asked, with every action asked for it. */
+/** Each asked path once, in the order asked, with what was asked beside it:
+ * the core's own items, so what the card shows is what a kept item grants. */
 export function requestedItems(request: AccessRequest): RequestedItem[] {
-  const items: RequestedItem[] = [];
-  for (const detail of request.details) {
-    for (const path of detail.paths) {
-      let item = items.find((i) => i.path === path);
-      if (!item) {
-        item = { path, actions: [] };
-        items.push(item);
-      }
-      for (const a of detail.actions) if (!item.actions.includes(a)) item.actions.push(a);
-    }
-  }
-  return items;
+  return request.items;
 }
 
 /** The purposes given, each once. */

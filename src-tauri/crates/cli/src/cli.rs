@@ -42,6 +42,8 @@ pub enum Command {
     Ls(LsArgs),
     /// Delete a resource; its versions stay in its history.
     Rm(PathArg),
+    /// Mark a resource sensitive, or lower its mark, keeping its content.
+    Mark(MarkArgs),
     /// List every version of a resource.
     History(HistoryArgs),
     /// Show or change communication preferences.
@@ -284,9 +286,27 @@ pub struct PutArgs {
     /// The content type; default application/json for JSON, else application/octet-stream.
     #[arg(long, value_name = "TYPE")]
     pub content_type: Option<String>,
-    /// Mark the resource sensitive even if its category is not.
+    /// Mark the resource sensitive even if its category is not. A mark
+    /// stays through later edits until you lower it.
+    #[arg(long, conflicts_with = "not_sensitive")]
+    pub sensitive: bool,
+    /// Lower the resource's sensitive mark (logged). Health, finance and
+    /// location data stay sensitive whatever the mark.
+    #[arg(long)]
+    pub not_sensitive: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("mark").args(["sensitive", "not_sensitive"]).required(true))]
+pub struct MarkArgs {
+    /// The resource, e.g. /documents/passport.
+    pub path: String,
+    /// Mark it sensitive: a grant reaches it only when you tick its category.
     #[arg(long)]
     pub sensitive: bool,
+    /// Lower its sensitive mark (logged).
+    #[arg(long)]
+    pub not_sensitive: bool,
 }
 
 #[derive(Debug, Args)]

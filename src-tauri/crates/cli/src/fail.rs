@@ -72,11 +72,13 @@ impl From<custodian_core::Error> for Fail {
             | E::RequestNotPending { .. }
             | E::TooManyPending { .. }
             | E::WiderThanAsked(_)
+            | E::AlwaysSensitive { .. }
             | E::InvalidGrant(_)
             | E::BundleFormat { .. }
             | E::BundleKeyKind { .. }
             | E::BundleTruncated { .. }
-            | E::BundleTampered { .. } => code::INVALID,
+            | E::BundleTampered { .. }
+            | E::BundleExcessiveWork { .. } => code::INVALID,
             _ => code::ERROR,
         };
         let message = match &e {
@@ -85,7 +87,8 @@ impl From<custodian_core::Error> for Fail {
             | E::BundleWrongKey { .. }
             | E::BundleKeyKind { .. }
             | E::BundleTruncated { .. }
-            | E::BundleTampered { .. } => format!("{e}; nothing was written"),
+            | E::BundleTampered { .. }
+            | E::BundleExcessiveWork { .. } => format!("{e}; nothing was written"),
             _ => e.to_string(),
         };
         Fail::new(code, message)

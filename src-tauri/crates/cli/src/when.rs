@@ -39,7 +39,13 @@ pub fn since(text: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Fa
             "--since {text:?}: give a duration back from now (30m, 12h, 7d), a date (2026-11-01), a time (2026-11-01T09:00:00Z) or `all`"
         ))
     })?;
-    Ok(Some(now - chrono::Duration::seconds(secs)))
+    custodian_core::clock::seconds_before(now, secs)
+        .map(Some)
+        .ok_or_else(|| {
+            Fail::usage(format!(
+                "--since {text:?} reaches back further than any date; give a shorter duration, a date, or `all`"
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -60,6 +66,7 @@ mod tests {
     #[test]
     fn windows() {
         let now: DateTime<Utc> = "2026-11-24T10:00:00Z".parse().unwrap();
+        assert!(since("10000000000000000s", now).is_err(), "no panic");
         assert_eq!(since("all", now).unwrap(), None);
         assert_eq!(
             since("1d", now).unwrap(),

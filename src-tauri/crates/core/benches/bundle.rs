@@ -88,7 +88,7 @@ fn main() {
                     content: bytes,
                     content_type: "application/json".into(),
                     category: None,
-                    mark_sensitive: false,
+                    mark: custodian_core::Mark::Keep,
                 },
             )
             .expect("put");

@@ -37,6 +37,62 @@ pub struct Client {
     pub verified: bool,
 }
 
+/// Labels the person's own actions go by in the log and the app ("you"),
+/// and the pod's own: no company may register under one of them.
+const RESERVED_NAMES: &[&str] = &[
+    "you",
+    "me",
+    "myself",
+    "owner",
+    "the owner",
+    "custodian",
+    "anonymous",
+    "system",
+    "unknown token",
+];
+
+/// Unicode format characters (general category Cf: bidi overrides and
+/// isolates, zero-width spaces and joiners, the BOM, soft hyphen, tags…),
+/// which can make one name look like another.
+pub fn is_format_char(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2
+        | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F
+        | 0xFEFF | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
+}
+
+/// A company's name as it will be shown: format characters removed, runs
+/// of white space made one space, trimmed; refused when empty, too long,
+/// or one of the person's own labels.
+pub fn clean_name(raw: &str) -> Result<String> {
+    let visible: String = raw.chars().filter(|c| !is_format_char(*c)).collect();
+    one_line("client_name", &visible, MAX_NAME_CHARS)?;
+    let name = visible.split_whitespace().collect::<Vec<_>>().join(" ");
+    let folded = name
+        .trim_matches(|c: char| c.is_ascii_punctuation())
+        .to_lowercase();
+    if RESERVED_NAMES.contains(&folded.as_str()) {
+        return Err(Error::InvalidRequest(format!(
+            "client_name {name:?} is reserved: the person's own actions are shown under it; register under your company's name"
+        )));
+    }
+    Ok(name)
+}
+
+/// A stored company name as it is shown: format characters removed and
+/// white space made single, also for names registered before names were
+/// cleaned on the way in.
+pub fn shown_name(stored: &str) -> String {
+    stored
+        .chars()
+        .filter(|c| !is_format_char(*c))
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn one_line(field: &str, value: &str, max: usize) -> Result<()> {
     if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
     {
@@ -49,7 +105,7 @@ fn one_line(field: &str, value: &str, max: usize) -> Result<()> {
 
 impl ClientRegistration {
     fn check(&self) -> Result<()> {
-        one_line("client_name", &self.client_name, MAX_NAME_CHARS)?;
+        clean_name(&self.client_name)?;
         if let Some(uri) = &self.client_uri {
             one_line("client_uri", uri, MAX_URI_CHARS)?;
             if !(uri.starts_with("https://") || uri.starts_with("http://")) {
@@ -65,6 +121,11 @@ impl ClientRegistration {
         }
         for c in &self.contacts {
             one_line("contacts", c, MAX_NAME_CHARS)?;
+            if c.chars().any(is_format_char) {
+                return Err(Error::InvalidRequest(
+                    "contacts must not hold invisible format characters".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -74,13 +135,14 @@ impl Store {
     /// Registers a client; returns it with its new id.
     pub fn register_client(&self, reg: &ClientRegistration) -> Result<Client> {
         reg.check()?;
+        let name = clean_name(&reg.client_name)?;
         let id = token::new_id("cli_")?;
         let now = self.now();
         let contacts =
             serde_json::to_string(&reg.contacts).map_err(|e| Error::Internal(e.to_string()))?;
         self.conn.execute(
             "INSERT INTO clients (id, name, uri, contacts, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, reg.client_name.trim(), reg.client_uri, contacts, now],
+            params![id, name, reg.client_uri, contacts, now],
         )?;
         self.client(&id)
     }
@@ -100,7 +162,7 @@ impl Store {
                 |r| {
                     Ok((
                         r.get::<_, String>(0)?,
-                        r.get(1)?,
+                        r.get::<_, String>(1)?,
                         r.get(2)?,
                         r.get::<_, String>(3)?,
                         r.get::<_, String>(4)?,
@@ -111,7 +173,7 @@ impl Store {
             .map(|(id, name, uri, contacts, at)| {
                 Ok(Client {
                     id,
-                    name,
+                    name: shown_name(&name),
                     uri,
                     contacts: serde_json::from_str(&contacts).unwrap_or_default(),
                     created_at: parse_time(&at)?,
@@ -172,6 +234,43 @@ impl Store {
 mod tests {
     use super::*;
     use crate::testing::memory_store;
+
+    #[test]
+    fn no_company_passes_for_the_person_or_hides_characters() {
+        let (_d, store) = memory_store();
+        for reserved in [
+            "you",
+            "You",
+            " YOU ",
+            "you.",
+            "Owner",
+            "y\u{200B}ou",
+            "\u{202E}uoy\u{202C}",
+        ] {
+            let err = store
+                .register_client(&ClientRegistration {
+                    client_name: reserved.to_string(),
+                    ..Default::default()
+                })
+                .map(|c| c.name);
+            // The reversed one is not "you" once its override is gone ("uoy"),
+            // but it must not keep the override either.
+            match err {
+                Err(Error::InvalidRequest(m)) => assert!(m.contains("reserved"), "{m}"),
+                Ok(name) => assert_eq!(name, "uoy", "{reserved:?}"),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let c = store
+            .register_client(&ClientRegistration {
+                client_name: "Acme\u{2066}  Shop\u{FEFF}".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(c.name, "Acme Shop");
+        assert!(clean_name("\u{200B}\u{200D}").is_err(), "nothing visible");
+        assert!(is_format_char('\u{202E}') && !is_format_char('é'));
+    }
 
     #[test]
     fn registers_and_refuses_bad_registrations() {

@@ -85,6 +85,12 @@ pub fn human_duration(secs: i64) -> String {
     parts.join(" ")
 }
 
+/// `secs` seconds before `now`; `None` when that lies outside the times
+/// the clock can represent (a window typed as `10000000000000000s`).
+pub fn seconds_before(now: DateTime<Utc>, secs: i64) -> Option<DateTime<Utc>> {
+    chrono::Duration::try_seconds(secs).and_then(|d| now.checked_sub_signed(d))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +103,9 @@ mod tests {
         let clock = ManualClock::new(start);
         assert_eq!(clock.now(), start);
         clock.advance(chrono::Duration::seconds(90));
+        assert!(seconds_before(clock.now(), 60).is_some_and(|t| t < clock.now()));
+        assert_eq!(seconds_before(clock.now(), 10_000_000_000_000_000), None);
+        assert_eq!(seconds_before(clock.now(), i64::MAX), None);
         assert_eq!(format_time(clock.now()), "2026-11-24T10:01:30.000Z");
         assert_eq!(parse_time(&format_time(clock.now())).unwrap(), clock.now());
     }

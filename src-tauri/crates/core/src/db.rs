@@ -36,6 +36,9 @@ fn initialise_sqlite() -> Result<()> {
 /// Creates a new encrypted database at `path` (which must not exist).
 pub(crate) fn create_encrypted(path: &Path, key: &VaultKey, now: &str) -> Result<Connection> {
     initialise_sqlite()?;
+    // Made private before SQLite opens it: SQLite gives the WAL and
+    // shared-memory files the database file's own permissions.
+    crate::fsutil::create_private_file(path)?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -69,6 +72,12 @@ pub(crate) fn open_encrypted(path: &Path, key: &VaultKey, now: &str) -> Result<C
             return Err(damaged("vault.db is missing"))
         }
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+    }
+    // A vault made before its files were created private.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        crate::fsutil::make_private(Path::new(&name))?;
     }
     initialise_sqlite()?;
     let conn = Connection::open_with_flags(

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use crate::category::Category;
 use crate::path::PathRule;
 
 /// Everything that can go wrong in the core.
@@ -84,6 +85,11 @@ pub enum Error {
     #[error("{path} is a container (it ends in /); {what}")]
     IsContainer { path: String, what: &'static str },
 
+    /// The person asked to lower the sensitive mark of data whose category
+    /// is sensitive in itself.
+    #[error("{path} is {category} data, which is always sensitive; the mark can only be lowered on data of other categories")]
+    AlwaysSensitive { path: String, category: Category },
+
     /// The content does not fit the resource (bad JSON, wrong schema, …).
     #[error("invalid content for {path}: {reason}")]
     InvalidContent { path: String, reason: String },
@@ -146,6 +152,15 @@ pub enum Error {
     #[error("{} does not open with this {what}: check you have the right one", path.display())]
     BundleWrongKey { path: PathBuf, what: &'static str },
 
+    /// A passphrase bundle whose header asks for more scrypt work than any
+    /// normal bundle: refused before deriving anything.
+    #[error("{} asks for scrypt work factor {required}, above the {max} that Custodian's and age's passphrase bundles use; it was refused before any work (if you made it yourself, encrypt it again with `age -p`)", path.display())]
+    BundleExcessiveWork {
+        path: PathBuf,
+        required: u8,
+        max: u8,
+    },
+
     /// A passphrase was given for a recipient bundle, or the other way round.
     #[error("{} is encrypted {how}", path.display())]
     BundleKeyKind { path: PathBuf, how: &'static str },
@@ -207,10 +222,12 @@ impl Error {
             Error::RequestNotPending { .. } => "request_not_pending",
             Error::TooManyPending { .. } => "too_many_pending",
             Error::WiderThanAsked(_) => "wider_than_asked",
+            Error::AlwaysSensitive { .. } => "always_sensitive",
             Error::UnknownGrant { .. } => "unknown_grant",
             Error::InvalidGrant(_) => "invalid_grant",
             Error::BundleFormat { .. } => "bundle_format",
             Error::BundleWrongKey { .. } => "bundle_wrong_key",
+            Error::BundleExcessiveWork { .. } => "bundle_excessive_work",
             Error::BundleKeyKind { .. } => "bundle_key_kind",
             Error::BundleTruncated { .. } => "bundle_truncated",
             Error::BundleTampered { .. } => "bundle_tampered",

@@ -11,10 +11,14 @@ use crate::{Error, Result};
 /// temporary file, fsync it, rename it over the old one, fsync the directory.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let target = dir.join(name);
-    let temp = dir.join(format!(".{name}.tmp"));
     let context = || format!("writing {}", target.display());
-    // A temp file left by an earlier crash is stale by definition.
-    let _ = fs::remove_file(&temp);
+    // A name of its own for each replacement, so two at once (two
+    // processes changing the passphrase) never share or remove each
+    // other's temporary file; the last rename wins, whole.
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    let temp = dir.join(format!(".{name}.{}.tmp", hex::encode(nonce)));
+    remove_stale_temps(dir, name);
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -27,6 +31,73 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(context(), e));
     }
     sync_dir(dir)
+}
+
+/// Creates `path` as a new empty file only its owner may read or write.
+pub fn create_private_file(path: &Path) -> Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map_err(|e| Error::io(format!("creating {}", path.display()), e))
+}
+
+/// Takes group and other permissions off an existing file (a vault made
+/// before its files were created private). A missing file is fine.
+pub fn make_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match fs::metadata(path) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                let mode = m.permissions().mode() & 0o700;
+                fs::set_permissions(path, fs::Permissions::from_mode(mode))
+                    .map_err(|e| Error::io(format!("making {} private", path.display()), e))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// How old a temporary file must be to count as left by a crash: a
+/// replacement takes milliseconds.
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes `dir/.name.*.tmp` files that a crashed replacement left behind.
+/// Best effort: a failure here never stops the write.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    // The one name earlier versions used: never a live writer's.
+    let legacy = format!(".{name}.tmp");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(n) = file_name.to_str() else {
+            continue;
+        };
+        if !(n.starts_with(&prefix) && n.ends_with(".tmp")) {
+            continue;
+        }
+        let old = n == legacy
+            || entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TEMP);
+        if old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Flushes a directory's entries (new names, renames) to disk.
@@ -49,7 +120,15 @@ mod tests {
     fn replaces_contents_and_leaves_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
         write_atomic(dir.path(), "k", b"old").unwrap();
-        fs::write(dir.path().join(".k.tmp"), b"stale").unwrap();
+        let stale = dir.path().join(".k.0011223344556677.tmp");
+        fs::write(&stale, b"stale").unwrap();
+        let long_ago = std::time::SystemTime::now() - 2 * STALE_TEMP;
+        File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
         write_atomic(dir.path(), "k", b"new").unwrap();
         assert_eq!(fs::read(dir.path().join("k")).unwrap(), b"new");
         let names: Vec<_> = fs::read_dir(dir.path())
@@ -68,6 +147,33 @@ mod tests {
         fs::write(dir.path().join("d").join("x"), b"x").unwrap();
         assert!(write_atomic(dir.path(), "d", b"new").is_err());
         assert_eq!(fs::read(dir.path().join("k")).unwrap(), b"old");
-        assert!(!dir.path().join(".d.tmp").exists());
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    /// Two replacements at once (two `passwd` runs) each write their own
+    /// temporary file: both succeed and the file is one of them, whole.
+    #[test]
+    fn concurrent_replacements_never_share_a_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = vec![b'a'; 64 * 1024];
+        let b = vec![b'b'; 64 * 1024];
+        std::thread::scope(|s| {
+            for bytes in [&a, &b] {
+                let d = dir.path();
+                s.spawn(move || {
+                    for _ in 0..50 {
+                        write_atomic(d, "k", bytes).expect("each replacement succeeds");
+                    }
+                });
+            }
+        });
+        let end = fs::read(dir.path().join("k")).unwrap();
+        assert!(end == a || end == b);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

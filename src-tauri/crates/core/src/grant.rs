@@ -21,6 +21,9 @@ pub enum GrantStatus {
     Active,
     Expired,
     Revoked,
+    /// Its stored row cannot be read (see `Grant::damage`): it allows
+    /// nothing, and a listing shows it instead of failing.
+    Damaged,
 }
 
 impl GrantStatus {
@@ -29,6 +32,7 @@ impl GrantStatus {
             GrantStatus::Active => "active",
             GrantStatus::Expired => "expired",
             GrantStatus::Revoked => "revoked",
+            GrantStatus::Damaged => "damaged",
         }
     }
 }
@@ -45,6 +49,9 @@ pub struct Grant {
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub status: GrantStatus,
+    /// Why a damaged grant's row could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damage: Option<String>,
 }
 
 /// A valid token's holder and what it may do.
@@ -138,6 +145,27 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<[Option<String>; 8]> {
     ])
 }
 
+/// A grant as listed: read from its row, or shown as damaged (allowing
+/// nothing) when the row cannot be read, so one bad row never hides the rest.
+fn parse_or_damaged(row: [Option<String>; 8], now: DateTime<Utc>) -> Grant {
+    let kept = row.clone();
+    parse(row, now).unwrap_or_else(|e| {
+        let [id, client_id, client_name, request_id, ..] = kept;
+        Grant {
+            id: id.unwrap_or_default(),
+            client_id: client_id.unwrap_or_default(),
+            client_name: crate::client::shown_name(&client_name.unwrap_or_default()),
+            request_id,
+            details: Vec::new(),
+            created_at: DateTime::UNIX_EPOCH,
+            expires_at: DateTime::UNIX_EPOCH,
+            revoked_at: None,
+            status: GrantStatus::Damaged,
+            damage: Some(e.to_string()),
+        }
+    })
+}
+
 fn parse(row: [Option<String>; 8], now: DateTime<Utc>) -> Result<Grant> {
     let [id, client_id, client_name, request_id, details, created_at, expires_at, revoked_at] = row;
     let text = |v: Option<String>| v.ok_or_else(|| Error::Internal("missing grant column".into()));
@@ -153,7 +181,7 @@ fn parse(row: [Option<String>; 8], now: DateTime<Utc>) -> Result<Grant> {
     Ok(Grant {
         id: text(id)?,
         client_id: text(client_id)?,
-        client_name: text(client_name)?,
+        client_name: crate::client::shown_name(&text(client_name)?),
         request_id,
         details: serde_json::from_str(&text(details)?)
             .map_err(|e| Error::Internal(format!("stored details: {e}")))?,
@@ -161,6 +189,7 @@ fn parse(row: [Option<String>; 8], now: DateTime<Utc>) -> Result<Grant> {
         expires_at,
         revoked_at,
         status,
+        damage: None,
     })
 }
 
@@ -175,10 +204,10 @@ impl Store {
             .prepare_cached(&sql)?
             .query_row([id], from_row)
             .optional()?;
-        parse(
+        Ok(parse_or_damaged(
             row.ok_or_else(|| Error::UnknownGrant { id: id.to_string() })?,
             self.clock.now(),
-        )
+        ))
     }
 
     /// Every grant, newest first (active, expired and revoked).
@@ -190,7 +219,7 @@ impl Store {
             .prepare_cached(&sql)?
             .query_map([], from_row)?
             .collect::<rusqlite::Result<_>>()?;
-        rows.into_iter().map(|r| parse(r, now)).collect()
+        Ok(rows.into_iter().map(|r| parse_or_damaged(r, now)).collect())
     }
 
     /// Revokes one grant; its tokens stop working on their next request.
@@ -255,7 +284,7 @@ impl Store {
         }
         let grant = self.grant(&grant_id)?;
         Ok(match grant.status {
-            GrantStatus::Revoked => Err(TokenRejected::Revoked(holder())),
+            GrantStatus::Revoked | GrantStatus::Damaged => Err(TokenRejected::Revoked(holder())),
             GrantStatus::Expired => Err(TokenRejected::Expired(holder())),
             GrantStatus::Active => Ok(Access { client_id, grant }),
         })
@@ -313,5 +342,39 @@ impl Store {
             .filter(|g| g.status == GrantStatus::Active)
             .count();
         Ok((pending, active))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{granted_token, memory_store};
+
+    /// One unreadable row (a crafted import, a damaged page) never makes the
+    /// whole listing fail: it is shown as damaged and allows nothing.
+    #[test]
+    fn a_bad_row_is_listed_as_damaged_and_allows_nothing() {
+        let (_d, store) = memory_store();
+        let (bad_id, token) = granted_token(&store);
+        let (good_id, _) = granted_token(&store);
+        store
+            .conn
+            .execute(
+                r#"UPDATE grants SET details = '[{"type":"pod_access","paths":["no-slash"]}]' WHERE id = ?1"#,
+                [&bad_id],
+            )
+            .unwrap();
+        let grants = store.grants().unwrap();
+        assert_eq!(grants.len(), 2);
+        let bad = grants.iter().find(|g| g.id == bad_id).unwrap();
+        assert_eq!(bad.status, GrantStatus::Damaged);
+        assert!(bad.details.is_empty() && bad.damage.is_some());
+        let good = grants.iter().find(|g| g.id == good_id).unwrap();
+        assert_eq!(good.status, GrantStatus::Active);
+        assert!(matches!(
+            store.authenticate(&token).unwrap(),
+            Err(TokenRejected::Revoked(_))
+        ));
+        assert_eq!(store.sharing_counts().unwrap(), (0, 1));
     }
 }

@@ -29,6 +29,12 @@ pub const DEFAULT_WORK_FACTOR: u8 = 18;
 /// hostile key file cannot make us compute for hours.
 pub const MAX_WORK_FACTOR: u8 = 22;
 
+/// The highest scrypt work factor accepted when opening a passphrase
+/// bundle: what Custodian's own bundles and `age -p` use. A bundle is a file
+/// anyone may hand over, so a header asking for more (4 GiB of memory at
+/// 22) is refused before any key is derived.
+pub const MAX_BUNDLE_WORK_FACTOR: u8 = DEFAULT_WORK_FACTOR;
+
 /// Shortest passphrase accepted for a new vault or a new passphrase.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
 

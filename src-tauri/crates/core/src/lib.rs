@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod category;
 pub mod client;
 pub mod clock;
+pub mod consent;
 mod db;
 pub mod error;
 pub mod fsutil;
@@ -38,7 +39,7 @@ pub use error::{Error, Result};
 pub use keys::RecoveryKey;
 pub use path::{parse_path, PathRule, PodPath};
 pub use preferences::CommunicationPreferences;
-pub use resource::{Author, ListEntry, NewResource, Resource, ResourceMeta, VersionInfo};
+pub use resource::{Author, ListEntry, Mark, NewResource, Resource, ResourceMeta, VersionInfo};
 pub use store::Store;
 pub use vault::{Created, Probe, Vault, VaultStatus};
 

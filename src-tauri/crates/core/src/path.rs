@@ -118,6 +118,19 @@ impl PodPath {
         PodPath::parse(&text.replace('%', "%25"))
     }
 
+    /// The resource named `name` inside this container. `name` is one
+    /// literal segment, taken as it is: a `%` in it stays a `%` (it is never
+    /// decoded again), and the usual rules apply.
+    pub fn child(&self, name: &str) -> Result<PodPath, PathRule> {
+        if !self.is_container() {
+            return Err(PathRule::ReservedCharacter);
+        }
+        if name.is_empty() || name.contains('/') {
+            return Err(PathRule::EmptySegment);
+        }
+        PodPath::parse(&format!("{}{}", self.0, name).replace('%', "%25"))
+    }
+
     /// The normalized path as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -203,6 +216,43 @@ pub fn parse_path(raw: &str) -> crate::Result<PodPath> {
     })
 }
 
+/// The name a new resource gets from a `Slug` header (RFC 5023 §9.7: the
+/// value is percent-encoded UTF-8, decoded once here): letters, digits and
+/// `-_.` kept, at most 64 of them; `None` when nothing usable is left.
+pub fn slug_name(slug: &str) -> Option<String> {
+    let decoded = percent_decode_lossy(slug);
+    let name: String = decoded
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .take(64)
+        .collect();
+    (!name.is_empty() && name != "." && name != "..").then_some(name)
+}
+
+/// Percent-decodes once; a `%` not followed by two hex digits stays as it is.
+fn percent_decode_lossy(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(value)) => {
+                out.push(value);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn decode_segment(segment: &str) -> Result<String, PathRule> {
     if segment.is_empty() {
         return Err(PathRule::EmptySegment);
@@ -256,6 +306,31 @@ mod tests {
 
     fn rule(raw: &str) -> PathRule {
         PodPath::parse(raw).unwrap_err()
+    }
+
+    #[test]
+    fn a_child_and_a_slug_are_decoded_exactly_once() {
+        // A container whose name holds a literal `%41` keeps it.
+        let odd = PodPath::parse("/notes%2541/").unwrap();
+        assert_eq!(odd.as_str(), "/notes%41/");
+        assert_eq!(odd.child("x").unwrap().as_str(), "/notes%41/x");
+        assert_eq!(
+            PodPath::parse("/a/")
+                .unwrap()
+                .child("b%41")
+                .unwrap()
+                .as_str(),
+            "/a/b%41"
+        );
+        assert!(PodPath::parse("/a/").unwrap().child("..").is_err());
+        assert!(PodPath::parse("/a").unwrap().child("b").is_err());
+        // RFC 5023: the Slug is percent-encoded once.
+        assert_eq!(slug_name("a%2541b").as_deref(), Some("a41b"));
+        assert_eq!(slug_name("order%201").as_deref(), Some("order1"));
+        assert_eq!(slug_name("caf%C3%A9").as_deref(), Some("caf"));
+        assert_eq!(slug_name("%2e%2e"), None);
+        assert_eq!(slug_name("100%"), Some("100".into()));
+        assert_eq!(slug_name(&"x".repeat(300)).map(|s| s.len()), Some(64));
     }
 
     #[test]

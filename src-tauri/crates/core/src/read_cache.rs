@@ -394,6 +394,7 @@ mod tests {
                 expires_at: start + chrono::Duration::seconds(10),
                 revoked_at: None,
                 status: GrantStatus::Active,
+                damage: None,
             },
         });
         let known = KnownToken::Grant(access);

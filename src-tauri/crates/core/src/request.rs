@@ -15,7 +15,9 @@ use serde::Serialize;
 use crate::audit::{self, NewEntry};
 use crate::category::Category;
 use crate::clock::{format_time, parse_time};
-use crate::grant::Grant;
+pub use crate::consent::Approval;
+use crate::consent::{self, AskedItem};
+use crate::grant::{Grant, GrantStatus};
 use crate::path::PodPath;
 use crate::scope::{self, PodAccess};
 use crate::store::Store;
@@ -49,6 +51,8 @@ pub enum RequestStatus {
     Denied,
     /// Nobody answered in time.
     Expired,
+    /// Its stored row cannot be read: shown, never answerable.
+    Damaged,
 }
 
 impl RequestStatus {
@@ -59,6 +63,7 @@ impl RequestStatus {
             RequestStatus::Completed => "completed",
             RequestStatus::Denied => "denied",
             RequestStatus::Expired => "expired",
+            RequestStatus::Damaged => "damaged",
         }
     }
 
@@ -80,6 +85,9 @@ pub struct AccessRequest {
     pub client_id: String,
     pub client_name: String,
     pub details: Vec<PodAccess>,
+    /// The details as the person is shown them: each asked path once, with
+    /// what was asked beside it. Keeping an item grants exactly that.
+    pub items: Vec<AskedItem>,
     /// Seconds the company asked the grant to last.
     pub grant_lifetime: i64,
     pub user_code: String,
@@ -99,17 +107,6 @@ pub struct DeviceAuthorization {
     pub device_code: SecretString,
     pub expires_in: i64,
     pub interval: i64,
-}
-
-/// The person's answer, possibly narrower than asked.
-#[derive(Debug, Clone, Default)]
-pub struct Approval {
-    /// When not empty, grant only these paths (each within an asked path).
-    pub only: Vec<PodPath>,
-    /// When set, a shorter lifetime than asked (seconds).
-    pub lifetime: Option<i64>,
-    /// Sensitive categories the person ticks explicitly.
-    pub sensitive: Vec<Category>,
 }
 
 /// What a poll with a device code yields.
@@ -149,6 +146,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(AccessRequestRow, String)> {
     ))
 }
 
+#[derive(Clone)]
 struct AccessRequestRow {
     id: String,
     client_id: String,
@@ -164,6 +162,27 @@ struct AccessRequestRow {
 }
 
 impl AccessRequestRow {
+    /// The request, or (when its row cannot be read) a damaged one that
+    /// shows in listings and can never be answered.
+    fn parse_or_damaged(self, now: DateTime<Utc>) -> AccessRequest {
+        let kept = self.clone();
+        self.parse(now).unwrap_or_else(|_| AccessRequest {
+            id: kept.id,
+            client_id: kept.client_id,
+            client_name: crate::client::shown_name(&kept.client_name),
+            details: Vec::new(),
+            items: Vec::new(),
+            grant_lifetime: kept.grant_lifetime,
+            user_code: kept.user_code,
+            status: RequestStatus::Damaged,
+            created_at: DateTime::UNIX_EPOCH,
+            expires_at: DateTime::UNIX_EPOCH,
+            decided_at: None,
+            grant_id: kept.grant_id,
+            sensitive_asked: Vec::new(),
+        })
+    }
+
     fn parse(self, now: DateTime<Utc>) -> Result<AccessRequest> {
         let details: Vec<PodAccess> = serde_json::from_str(&self.details)
             .map_err(|e| Error::Internal(format!("stored details: {e}")))?;
@@ -174,9 +193,10 @@ impl AccessRequestRow {
         }
         Ok(AccessRequest {
             sensitive_asked: scope::sensitive_categories_asked(&details),
+            items: consent::asked_items(&details),
             id: self.id,
             client_id: self.client_id,
-            client_name: self.client_name,
+            client_name: crate::client::shown_name(&self.client_name),
             details,
             grant_lifetime: self.grant_lifetime,
             user_code: self.user_code,
@@ -187,70 +207,6 @@ impl AccessRequestRow {
             grant_id: self.grant_id,
         })
     }
-}
-
-/// Builds the granted details from the asked ones and the person's answer.
-fn narrow(asked: &[PodAccess], approval: &Approval) -> Result<Vec<PodAccess>> {
-    let sensitive_asked = scope::sensitive_categories_asked(asked);
-    for c in &approval.sensitive {
-        let asked_broadly = asked.iter().any(|d| d.datatypes.is_empty());
-        if !c.is_sensitive() {
-            return Err(Error::WiderThanAsked(format!(
-                "{c} is not a sensitive category; only health, finance and location need ticking"
-            )));
-        }
-        if !sensitive_asked.contains(c) && !asked_broadly {
-            return Err(Error::WiderThanAsked(format!(
-                "the company did not ask for {c} data"
-            )));
-        }
-    }
-    let mut granted = Vec::new();
-    for d in asked {
-        let paths: Vec<PodPath> = if approval.only.is_empty() {
-            d.paths.clone()
-        } else {
-            let mut keep: Vec<PodPath> = Vec::new();
-            for a in &d.paths {
-                if approval.only.iter().any(|o| a.is_within(o)) {
-                    keep.push(a.clone());
-                } else {
-                    keep.extend(approval.only.iter().filter(|o| o.is_within(a)).cloned());
-                }
-            }
-            keep.sort();
-            keep.dedup();
-            keep
-        };
-        if paths.is_empty() {
-            continue;
-        }
-        let sensitive = approval
-            .sensitive
-            .iter()
-            .copied()
-            .filter(|c| d.datatypes.is_empty() || d.datatypes.contains(c))
-            .collect();
-        granted.push(PodAccess {
-            paths,
-            sensitive,
-            ..d.clone()
-        });
-    }
-    if granted.is_empty() {
-        return Err(Error::WiderThanAsked(
-            "--only names no path inside what was asked".into(),
-        ));
-    }
-    for o in &approval.only {
-        if !asked
-            .iter()
-            .any(|d| d.paths.iter().any(|a| o.is_within(a) || a.is_within(o)))
-        {
-            return Err(Error::WiderThanAsked(format!("{o} was not asked for")));
-        }
-    }
-    Ok(granted)
 }
 
 impl Store {
@@ -328,7 +284,7 @@ impl Store {
         let (row, _) = row.ok_or_else(|| Error::UnknownRequest {
             id: id_or_code.to_string(),
         })?;
-        row.parse(self.clock.now())
+        Ok(row.parse_or_damaged(self.clock.now()))
     }
 
     /// Requests, newest first: the pending ones, or (`all`) every one.
@@ -339,7 +295,7 @@ impl Store {
         let now = self.clock.now();
         let mut out = Vec::new();
         for row in self.conn.prepare(&sql)?.query_map([], from_row)? {
-            let request = row?.0.parse(now)?;
+            let request = row?.0.parse_or_damaged(now);
             if all || request.status == RequestStatus::Pending {
                 out.push(request);
             }
@@ -363,12 +319,7 @@ impl Store {
     pub fn approve_request(&self, id_or_code: &str, approval: &Approval) -> Result<Grant> {
         let tx = self.write_tx()?;
         let request = self.pending_request(id_or_code)?;
-        let granted = narrow(&request.details, approval)?;
-        if !scope::is_within_request(&granted, &request.details) {
-            return Err(Error::WiderThanAsked(
-                "the answer reaches outside the request".into(),
-            ));
-        }
+        let granted = consent::narrow(&request.details, approval)?;
         let lifetime = match approval.lifetime {
             Some(l) if l > request.grant_lifetime => {
                 return Err(Error::WiderThanAsked(format!(
@@ -460,7 +411,7 @@ impl Store {
         let now = self.clock.now();
         let now_text = format_time(now);
         let outcome = match RequestStatus::parse(&status) {
-            RequestStatus::Completed => return Err(invalid()),
+            RequestStatus::Completed | RequestStatus::Damaged => return Err(invalid()),
             RequestStatus::Denied => Poll::Denied,
             RequestStatus::Expired => Poll::Expired,
             RequestStatus::Pending if now >= parse_time(&expires_at)? => {
@@ -494,6 +445,13 @@ impl Store {
                 let grant_id = grant_id
                     .ok_or_else(|| Error::Internal("approved request without grant".into()))?;
                 let grant = self.grant(&grant_id)?;
+                // Revoked or run out before the company came for its token:
+                // no token is ever issued for it.
+                match grant.status {
+                    GrantStatus::Revoked | GrantStatus::Damaged => return Ok(Poll::Denied),
+                    GrantStatus::Expired => return Ok(Poll::Expired),
+                    GrantStatus::Active => {}
+                }
                 let (access_token, hash) = token::generate(token::ACCESS_TOKEN_PREFIX)?;
                 tx.execute(
                     "INSERT INTO tokens (hash, grant_id, client_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -554,7 +512,7 @@ mod tests {
     use crate::category::Sensitivity;
     use crate::client::ClientRegistration;
     use crate::clock::ManualClock;
-    use crate::grant::{GrantStatus, Holder, TokenRejected};
+    use crate::grant::{Holder, TokenRejected};
     use crate::scope::{Action, Target};
     use crate::testing::memory_store;
     use secrecy::ExposeSecret;
@@ -681,6 +639,32 @@ mod tests {
             GrantStatus::Revoked,
             "kept as history"
         );
+    }
+
+    #[test]
+    fn no_token_for_a_grant_revoked_or_run_out_before_the_first_poll() {
+        let (_d, store, clock, client) = setup();
+        let auth = ask(&store, &client);
+        let grant = store
+            .approve_request(&auth.request.id, &Approval::default())
+            .unwrap();
+        store.revoke_grant(&grant.id).unwrap();
+        assert!(matches!(poll(&store, &client, &auth), Ok(Poll::Denied)));
+        assert!(matches!(poll(&store, &client, &auth), Ok(Poll::Denied)));
+
+        let auth = ask(&store, &client);
+        let short = Approval {
+            lifetime: Some(60),
+            ..Default::default()
+        };
+        store.approve_request(&auth.request.id, &short).unwrap();
+        clock.advance(Duration::seconds(61));
+        assert!(matches!(poll(&store, &client, &auth), Ok(Poll::Expired)));
+        let tokens: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM tokens", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tokens, 0);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::audit::{self, NewEntry};
 use crate::category::{Category, Sensitivity};
 use crate::clock::parse_time;
 use crate::path::PodPath;
@@ -61,8 +62,23 @@ pub struct NewResource {
     /// The category; when `None`, an existing resource keeps its own and a
     /// new one gets the category its path suggests.
     pub category: Option<Category>,
-    /// Raise the sensitivity above what the category implies.
-    pub mark_sensitive: bool,
+    /// What this write does to the resource's sensitive mark.
+    pub mark: Mark,
+}
+
+/// What a write does to the sensitive mark a person can put on a resource
+/// whose category is not sensitive in itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mark {
+    /// A new resource is as sensitive as its category; an existing one
+    /// keeps its mark. Every write that says nothing about the mark.
+    #[default]
+    Keep,
+    /// Mark it sensitive: no broad grant reaches it any more.
+    Sensitive,
+    /// The person lowers the mark on purpose (logged). Sensitive categories
+    /// (health, finance, location) stay sensitive whatever the mark.
+    Lower,
 }
 
 impl NewResource {
@@ -72,7 +88,7 @@ impl NewResource {
             content: serde_json::to_vec(value).unwrap_or_default(),
             content_type: JSON.to_string(),
             category: None,
-            mark_sensitive: false,
+            mark: Mark::Keep,
         }
     }
 }
@@ -261,12 +277,66 @@ impl Store {
         preferences::validate_resource(path, &new.content_type, &new.content)?;
 
         let tx = self.write_tx()?;
+        let meta = self.write_version(path, new, author)?;
+        tx.commit()?;
+        Ok(meta)
+    }
+
+    /// Marks the live resource at `path` sensitive, or lowers its mark
+    /// (logged), as a new version with the same content.
+    pub fn set_sensitive(&self, path: &PodPath, sensitive: bool) -> Result<ResourceMeta> {
+        let tx = self.write_tx()?;
+        let current = self.get(path, None)?;
+        let meta = self.write_version(
+            path,
+            NewResource {
+                content: current.content,
+                content_type: current.meta.content_type,
+                category: Some(current.meta.category),
+                mark: if sensitive {
+                    Mark::Sensitive
+                } else {
+                    Mark::Lower
+                },
+            },
+            &Author::Owner,
+        )?;
+        tx.commit()?;
+        Ok(meta)
+    }
+
+    /// The write itself, inside the caller's write transaction: a new
+    /// version (unless nothing changed), the live pointer, and a log entry
+    /// when the sensitive mark is lowered.
+    fn write_version(
+        &self,
+        path: &PodPath,
+        new: NewResource,
+        author: &Author,
+    ) -> Result<ResourceMeta> {
         let current = self.live_meta(path)?;
         let category = new
             .category
             .or(current.as_ref().map(|m| m.category))
             .unwrap_or_else(|| Category::infer_from_path(path));
-        let sensitivity = Sensitivity::for_category(category, new.mark_sensitive);
+        let marked = match new.mark {
+            Mark::Sensitive => true,
+            Mark::Lower => false,
+            Mark::Keep => current
+                .as_ref()
+                .is_some_and(|m| m.sensitivity == Sensitivity::Sensitive),
+        };
+        let sensitivity = Sensitivity::for_category(category, marked);
+        if new.mark == Mark::Lower && sensitivity == Sensitivity::Sensitive {
+            return Err(Error::AlwaysSensitive {
+                path: path.to_string(),
+                category,
+            });
+        }
+        let lowered = current
+            .as_ref()
+            .is_some_and(|m| m.sensitivity == Sensitivity::Sensitive)
+            && sensitivity == Sensitivity::Normal;
         let etag = etag_of(&new.content_type, &new.content);
         if let Some(cur) = &current {
             if cur.etag == etag && cur.category == category && cur.sensitivity == sensitivity {
@@ -275,7 +345,7 @@ impl Store {
         }
         let version = self.latest_version(path)?.unwrap_or(0) + 1;
         let now = self.now();
-        tx.execute(
+        self.conn.execute(
             "INSERT INTO resource_versions
                  (path, version, deleted, content_type, category, sensitivity, etag, size, content, author, written_at)
              VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -292,15 +362,20 @@ impl Store {
                 now
             ],
         )?;
-        tx.execute(
+        self.conn.execute(
             "INSERT INTO resources (path, version, created_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (path) DO UPDATE SET version = excluded.version",
             params![path.as_str(), version, now],
         )?;
+        if lowered {
+            let mut entry = NewEntry::owner("unmark");
+            entry.path = Some(path.to_string());
+            entry.reason = Some(format!("lowered the sensitive mark (version {version})"));
+            audit::append_in(&self.conn, &now, &[entry])?;
+        }
         let meta = self
             .live_meta(path)?
             .ok_or_else(|| Error::Internal("write vanished".into()))?;
-        tx.commit()?;
         Ok(meta)
     }
 
@@ -452,7 +527,8 @@ impl Store {
     }
 
     /// Makes an old version of `path` the live one again by writing its
-    /// content, type, category and sensitivity as a new version: history
+    /// content, type and category as a new version (a sensitive mark it
+    /// had comes back; a mark made since stays): history
     /// only grows. Works on a deleted resource too (it comes back).
     pub fn restore_version(&self, path: &PodPath, version: u64) -> Result<ResourceMeta> {
         let old = self.get(path, Some(version))?;
@@ -462,7 +538,13 @@ impl Store {
                 content: old.content,
                 content_type: old.meta.content_type,
                 category: Some(old.meta.category),
-                mark_sensitive: old.meta.sensitivity == Sensitivity::Sensitive,
+                // The mark never drops by itself: restoring an unmarked
+                // version keeps today's mark.
+                mark: if old.meta.sensitivity == Sensitivity::Sensitive {
+                    Mark::Sensitive
+                } else {
+                    Mark::Keep
+                },
             },
         )
     }
@@ -729,7 +811,7 @@ mod tests {
             content: vec![0, 159, 146, 150],
             content_type: OCTET_STREAM.into(),
             category: Some(Category::Documents),
-            mark_sensitive: false,
+            mark: Mark::Keep,
         };
         assert_eq!(store.put(&p("/documents/scan"), bin).unwrap().size, 4);
     }
@@ -745,7 +827,7 @@ mod tests {
             (Category::Health, Sensitivity::Sensitive)
         );
         let marked = NewResource {
-            mark_sensitive: true,
+            mark: Mark::Sensitive,
             category: Some(Category::Documents),
             ..NewResource::json(&json!(1))
         };
@@ -770,6 +852,59 @@ mod tests {
                 .category,
             Category::Interests
         );
+    }
+
+    #[test]
+    fn an_edit_keeps_the_sensitive_mark_until_the_person_lowers_it() {
+        let (_dir, store) = memory_store();
+        let passport = p("/documents/passport");
+        let marked = NewResource {
+            mark: Mark::Sensitive,
+            ..NewResource::json(&json!("P123"))
+        };
+        store.put(&passport, marked).unwrap();
+        // Any later write that says nothing about the mark keeps it: the
+        // app's editor, a company's PUT, a new category.
+        let edited = store
+            .put(&passport, NewResource::json(&json!("P456")))
+            .unwrap();
+        assert_eq!(edited.sensitivity, Sensitivity::Sensitive);
+        let recategorised = NewResource {
+            category: Some(Category::Profile),
+            ..NewResource::json(&json!("P456"))
+        };
+        assert_eq!(
+            store.put(&passport, recategorised).unwrap().sensitivity,
+            Sensitivity::Sensitive
+        );
+        assert!(crate::testing::logged_actions(&store).is_empty());
+
+        let lowered = NewResource {
+            mark: Mark::Lower,
+            ..NewResource::json(&json!("P456"))
+        };
+        let m = store.put(&passport, lowered.clone()).unwrap();
+        assert_eq!(m.sensitivity, Sensitivity::Normal);
+        assert_eq!(crate::testing::logged_actions(&store), ["unmark"]);
+        // Lowering what is not marked changes and logs nothing.
+        store.put(&passport, lowered.clone()).unwrap();
+        assert_eq!(crate::testing::logged_actions(&store), ["unmark"]);
+
+        // Health data is sensitive by its category: the mark cannot be lowered.
+        let allergies = p("/health/allergies");
+        store
+            .put(&allergies, NewResource::json(&json!(["nuts"])))
+            .unwrap();
+        assert!(matches!(
+            store.put(&allergies, lowered),
+            Err(Error::AlwaysSensitive { .. })
+        ));
+        assert_eq!(
+            store.history(&allergies).unwrap().len(),
+            1,
+            "nothing written"
+        );
+        assert_eq!(store.verify_audit_log().unwrap().first_broken, None);
     }
 
     #[test]

@@ -94,6 +94,14 @@ pub fn parse_requested(json: &str) -> Result<Vec<PodAccess>, InvalidDetails> {
     let bad = |m: String| InvalidDetails(m);
     let details: Vec<PodAccess> =
         serde_json::from_str(json).map_err(|e| bad(format!("authorization_details: {e}")))?;
+    check_details(&details, false)?;
+    Ok(details)
+}
+
+/// The rules every set of details keeps, as asked by a company or as
+/// granted (`granted`: the person's sensitive ticks may be there).
+pub fn check_details(details: &[PodAccess], granted: bool) -> Result<(), InvalidDetails> {
+    let bad = |m: String| InvalidDetails(m);
     if details.is_empty() {
         return Err(bad(
             "authorization_details is empty: ask for at least one pod_access detail".into(),
@@ -102,7 +110,7 @@ pub fn parse_requested(json: &str) -> Result<Vec<PodAccess>, InvalidDetails> {
     if details.len() > MAX_DETAILS {
         return Err(bad(format!("at most {MAX_DETAILS} authorization details")));
     }
-    for d in &details {
+    for d in details {
         if d.kind != POD_ACCESS {
             return Err(bad(format!(
                 "unsupported authorization details type {:?}; only pod_access",
@@ -117,10 +125,13 @@ pub fn parse_requested(json: &str) -> Result<Vec<PodAccess>, InvalidDetails> {
                 "each detail needs at least one action (read, append, write)".into(),
             ));
         }
-        if !d.sensitive.is_empty() {
+        if !granted && !d.sensitive.is_empty() {
             return Err(bad(
                 "\"sensitive\" is set by the person when granting, not requested".into(),
             ));
+        }
+        if let Some(c) = d.sensitive.iter().find(|c| !c.is_sensitive()) {
+            return Err(bad(format!("{c} is not a sensitive category")));
         }
         let purpose = d.purpose.trim();
         if purpose.is_empty() {
@@ -132,7 +143,7 @@ pub fn parse_requested(json: &str) -> Result<Vec<PodAccess>, InvalidDetails> {
             )));
         }
     }
-    Ok(details)
+    Ok(())
 }
 
 /// The facts about a resource the matcher needs.

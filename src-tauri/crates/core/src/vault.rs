@@ -480,6 +480,43 @@ mod tests {
         assert_eq!(names, ["v"], "no staging directory left behind");
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn every_file_in_the_vault_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let modes = |dir: &Path| -> Vec<(String, u32)> {
+            let mut out: Vec<_> = fs::read_dir(dir)
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    let mode = e.metadata().unwrap().permissions().mode() & 0o777;
+                    (e.file_name().to_string_lossy().into_owned(), mode)
+                })
+                .collect();
+            out.sort();
+            out
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("v");
+        let created = new_vault(&dir);
+        // The WAL and shared-memory files exist while the vault is open.
+        let files = modes(&dir);
+        assert!(files.iter().any(|(n, _)| n.ends_with("-wal")), "{files:?}");
+        for (name, mode) in &files {
+            assert_eq!(mode & 0o077, 0, "{name} is {mode:o}");
+        }
+        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o077, 0);
+        drop(created);
+        // A vault from before: its database readable by others, mended on open.
+        let db = dir.join(DB_FILE);
+        fs::set_permissions(&db, fs::Permissions::from_mode(0o644)).unwrap();
+        let vault = Vault::open(&dir, &pass("correct horse")).unwrap();
+        for (name, mode) in modes(&dir) {
+            assert_eq!(mode & 0o077, 0, "{name} is {mode:o} after open");
+        }
+        drop(vault);
+    }
+
     #[test]
     fn wrong_passphrase_changes_nothing() {
         let tmp = tempfile::tempdir().unwrap();

@@ -73,7 +73,11 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<(), Fail> {
 fn log_row(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {
     let who = match (&e.client_id, e.actor.as_str()) {
         (_, "owner") => "you".to_string(),
-        (Some(id), _) => names.get(id).cloned().unwrap_or_else(|| id.clone()),
+        // A company is always shown as one: the name is its own claim.
+        (Some(id), _) => format!(
+            "{} (company)",
+            names.get(id).map(String::as_str).unwrap_or(id)
+        ),
         (None, _) => "unknown token".to_string(),
     };
     let action = e.method.clone().unwrap_or_else(|| e.action.clone());

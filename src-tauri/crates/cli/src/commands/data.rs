@@ -1,14 +1,14 @@
-//! put, get, ls, rm, history.
+//! put, get, ls, rm, mark, history.
 
 use std::io::Read;
 
 use base64::Engine;
 use custodian_core::resource::{JSON, OCTET_STREAM};
-use custodian_core::{ListEntry, NewResource, PodPath};
+use custodian_core::{ListEntry, Mark, NewResource, PodPath, Sensitivity};
 use serde_json::json;
 
 use super::{parse_path, Context};
-use crate::cli::{GetArgs, HistoryArgs, LsArgs, PutArgs};
+use crate::cli::{GetArgs, HistoryArgs, LsArgs, MarkArgs, PutArgs};
 use crate::fail::{code, Fail};
 use crate::output::{self, print};
 
@@ -51,7 +51,13 @@ pub fn put(ctx: &Context, args: PutArgs) -> Result<(), Fail> {
             content,
             content_type,
             category,
-            mark_sensitive: args.sensitive,
+            mark: if args.sensitive {
+                Mark::Sensitive
+            } else if args.not_sensitive {
+                Mark::Lower
+            } else {
+                Mark::Keep
+            },
         },
     )?;
     print(&format!(
@@ -142,6 +148,22 @@ pub fn rm(ctx: &Context, raw: &str) -> Result<(), Fail> {
     print(&format!(
         "Deleted {path}. Its earlier versions are kept: `custodian history {path}` (deletion recorded as version {version}).\n"
     ))
+}
+
+pub fn mark(ctx: &Context, args: MarkArgs) -> Result<(), Fail> {
+    let path = parse_path(&args.path)?;
+    let vault = ctx.unlock()?;
+    let meta = vault.store().set_sensitive(&path, args.sensitive)?;
+    print(&match meta.sensitivity {
+        Sensitivity::Sensitive => format!(
+            "{path} is marked sensitive: a grant reaches it only where you tick {} data (version {}).\n",
+            meta.category, meta.version
+        ),
+        Sensitivity::Normal => format!(
+            "{path} is no longer marked sensitive: grants that cover its path reach it (version {}; logged).\n",
+            meta.version
+        ),
+    })
 }
 
 pub fn history(ctx: &Context, args: HistoryArgs) -> Result<(), Fail> {

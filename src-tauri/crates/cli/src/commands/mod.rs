@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> Result<(), Fail> {
         Command::Get(args) => data::get(&ctx, args),
         Command::Ls(args) => data::ls(&ctx, args),
         Command::Rm(args) => data::rm(&ctx, &args.path),
+        Command::Mark(args) => data::mark(&ctx, args),
         Command::History(args) => data::history(&ctx, args),
         Command::Prefs(cmd) => prefs::run(&ctx, cmd),
         Command::Serve(args) => serve::run(&ctx, args),

@@ -147,6 +147,9 @@ pub fn grants(ctx: &Context, cmd: GrantsCommand) -> Result<(), Fail> {
                         GrantStatus::Expired => {
                             "It had already expired; it is now marked revoked too."
                         }
+                        GrantStatus::Damaged => {
+                            "Its record is damaged, so it allowed nothing; it is now marked revoked."
+                        }
                     };
                     print(&format!(
                         "Revoked grant {} ({}). {note}\n",
@@ -316,12 +319,16 @@ fn grant_table(list: &[Grant]) -> String {
             GrantStatus::Revoked => g.revoked_at.unwrap_or(g.expires_at),
             _ => g.expires_at,
         };
+        let (access, until) = match &g.damage {
+            Some(why) => (format!("(damaged record: {why})"), "-".to_string()),
+            None => (describe_access(&g.details), output::when(until)),
+        };
         rows.push(vec![
             g.id.clone(),
             g.client_name.clone(),
-            describe_access(&g.details),
+            access,
             g.status.name().into(),
-            output::when(until),
+            until,
         ]);
     }
     output::table(&rows)

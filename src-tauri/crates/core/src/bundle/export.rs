@@ -194,7 +194,41 @@ pub fn export_plain(
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
     }
-    fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let made_dir = !dir.exists();
+    create_private_dirs(dir)?;
+    let written = write_plain(store, dir, progress);
+    if written.is_err() {
+        // Nothing half-written stays behind, sensitive files least of all.
+        if made_dir {
+            let _ = fs::remove_dir_all(dir);
+        } else if let Ok(entries) = fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let _ = match e.file_type() {
+                    Ok(t) if t.is_dir() => fs::remove_dir_all(e.path()),
+                    _ => fs::remove_file(e.path()),
+                };
+            }
+        }
+    }
+    written
+}
+
+/// Creates `dir` and its missing parents, each private to the user.
+fn create_private_dirs(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))
+}
+
+fn write_plain(
+    store: &Store,
+    dir: &Path,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<ExportSummary> {
     let tx = store.conn.unchecked_transaction()?;
     let vault_id = store.meta("vault_id")?.unwrap_or_default();
     let created_at = store.now();
@@ -268,6 +302,7 @@ impl Sink for HashSink<'_> {
         let size =
             io::copy(data, &mut hasher).map_err(|e| Error::io(format!("reading {name}"), e))?;
         self.entries.push(ManifestEntry {
+            file: None,
             name: name.to_string(),
             size,
             sha256: hasher.0.finalize().into(),
@@ -371,10 +406,10 @@ struct DirSink<'a, 'p> {
 
 impl Sink for DirSink<'_, '_> {
     fn entry(&mut self, name: &str, data: &mut dyn Read) -> Result<()> {
-        let path = self.dir.join(name);
+        let file = super::layout::plain_file_name(name);
+        let path = self.dir.join(&file);
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
-                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+            create_private_dirs(parent)?;
         }
         let mut tee = HashingReader {
             inner: data,
@@ -383,6 +418,7 @@ impl Sink for DirSink<'_, '_> {
         };
         let size = write_file(&path, &mut tee)?;
         self.hashes.entries.push(ManifestEntry {
+            file: (file != name).then_some(file),
             name: name.to_string(),
             size,
             sha256: tee.hasher.finalize().into(),

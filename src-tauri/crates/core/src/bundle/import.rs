@@ -10,7 +10,9 @@ use rusqlite::{params, OptionalExtension};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::layout::{self, AuditRecord, ClientRecord, GrantRecord, RequestRecord, VersionRecord};
+use super::layout::{
+    self, AuditRecord, CheckedRecord, ClientRecord, GrantRecord, RequestRecord, VersionRecord,
+};
 use super::reader::{
     check_digest, hashing, manifest_digest, next_entry, read_bundle, read_manifest, tampered,
 };
@@ -472,14 +474,14 @@ fn put_line(
     };
     let changed = match name {
         layout::CLIENTS => {
-            let c: ClientRecord = parse_record(bundle, name, line)?;
+            let c: ClientRecord = parse_row(bundle, name, line)?;
             store.conn.prepare_cached(&format!(
                 "{verb} INTO clients (id, name, uri, contacts, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"
             ))?
             .execute(params![c.id, c.name, c.uri, c.contacts.to_string(), c.created_at])?
         }
         layout::REQUESTS => {
-            let r: RequestRecord = parse_record(bundle, name, line)?;
+            let r: RequestRecord = parse_row(bundle, name, line)?;
             // The device code never leaves a vault: a restored request can
             // be read, but never polled.
             let no_code = format!("not-exported:{}", r.id);
@@ -494,7 +496,7 @@ fn put_line(
             ])?
         }
         layout::GRANTS => {
-            let g: GrantRecord = parse_record(bundle, name, line)?;
+            let g: GrantRecord = parse_row(bundle, name, line)?;
             store.conn.prepare_cached(&format!(
                 "{verb} INTO grants (id, client_id, request_id, details, created_at, expires_at, revoked_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -502,7 +504,7 @@ fn put_line(
             .execute(params![g.id, g.client_id, g.request_id, g.details.to_string(), g.created_at, g.expires_at, g.revoked_at])?
         }
         layout::AUDIT => {
-            let a: AuditRecord = parse_record(bundle, name, line)?;
+            let a: AuditRecord = parse_row(bundle, name, line)?;
             if merging {
                 if let Target::Merge { report, .. } = target {
                     report.log_entries_not_merged += 1;
@@ -536,6 +538,21 @@ fn parse_record<T: DeserializeOwned>(bundle: &Path, name: &str, bytes: &[u8]) ->
         path: bundle.to_path_buf(),
         reason: format!("{name} does not hold what this Custodian expects ({e})"),
     })
+}
+
+/// A table's record, parsed and checked in its typed form before any row
+/// is written.
+fn parse_row<T: DeserializeOwned + CheckedRecord>(
+    bundle: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<T> {
+    let record: T = parse_record(bundle, name, bytes)?;
+    record.check().map_err(|why| Error::BundleFormat {
+        path: bundle.to_path_buf(),
+        reason: format!("{name} holds a record that is not valid ({why})"),
+    })?;
+    Ok(record)
 }
 
 fn start_progress(manifest: &Manifest, phase: Phase) -> Progress {

@@ -3,6 +3,7 @@
 //! so a round trip is exact).
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::path::PodPath;
 
@@ -24,6 +25,36 @@ pub fn content_name(path: &PodPath, version: u64) -> String {
 /// `resources/contact/email#v2.meta.json`.
 pub fn meta_name(path: &PodPath, version: u64) -> String {
     format!("{}.meta.json", content_name(path, version))
+}
+
+/// The longest file name (one path component) file systems take.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
+/// Where a plain export writes the entry `name`: the same name, except that
+/// a component too long for a file name (a 255-byte resource name plus
+/// `#v2.meta.json`) is cut at a character boundary and made unique with a
+/// hash of the whole component, keeping its `#v…` ending. The manifest
+/// records the real name beside it.
+pub fn plain_file_name(name: &str) -> String {
+    name.split('/')
+        .map(|part| {
+            if part.len() <= MAX_FILE_NAME_BYTES {
+                return part.to_string();
+            }
+            let (base, ending) = match part.rfind('#') {
+                Some(i) if part.len() - i < 64 => part.split_at(i),
+                _ => (part, ""),
+            };
+            let digest = hex::encode(&Sha256::digest(part.as_bytes())[..8]);
+            let room = MAX_FILE_NAME_BYTES - ending.len() - digest.len() - 1;
+            let mut cut = room.min(base.len());
+            while !base.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            format!("{}~{digest}{ending}", &base[..cut])
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// One version of one resource: a row of `resource_versions`, plus, on the
@@ -103,6 +134,113 @@ pub struct AuditRecord {
     pub grant_id: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+}
+
+/// What a record of one table must be before it is written into a vault:
+/// each one parsed into its typed form, so a crafted bundle can never store
+/// a row that the vault's own code then fails to read.
+pub trait CheckedRecord {
+    /// Why the record is not a valid row, if it is not.
+    fn check(&self) -> Result<(), String>;
+}
+
+fn time(field: &str, text: &str) -> Result<(), String> {
+    crate::clock::parse_time(text)
+        .map(drop)
+        .map_err(|_| format!("{field} is not a time"))
+}
+
+fn id(field: &str, text: &str, prefix: &str) -> Result<(), String> {
+    let ok = text.starts_with(prefix)
+        && text.len() <= 100
+        && text[prefix.len()..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{field} is not a {prefix}… id"))
+    }
+}
+
+fn granted_details(value: &serde_json::Value, granted: bool) -> Result<(), String> {
+    let details: Vec<crate::scope::PodAccess> =
+        serde_json::from_value(value.clone()).map_err(|e| format!("details: {e}"))?;
+    crate::scope::check_details(&details, granted).map_err(|e| format!("details: {e}"))
+}
+
+impl CheckedRecord for ClientRecord {
+    fn check(&self) -> Result<(), String> {
+        id("id", &self.id, "cli_")?;
+        // Names from before they were cleaned are kept; shown cleaned.
+        if self.name.trim().is_empty()
+            || self.name.chars().count() > 200
+            || self.name.chars().any(char::is_control)
+        {
+            return Err("name must be one line".into());
+        }
+        serde_json::from_value::<Vec<String>>(self.contacts.clone())
+            .map_err(|_| "contacts must be a list of text".to_string())?;
+        time("created_at", &self.created_at)
+    }
+}
+
+impl CheckedRecord for RequestRecord {
+    fn check(&self) -> Result<(), String> {
+        id("id", &self.id, "req_")?;
+        id("client_id", &self.client_id, "cli_")?;
+        granted_details(&self.details, false)?;
+        if !matches!(
+            self.status.as_str(),
+            "pending" | "approved" | "completed" | "denied" | "expired"
+        ) {
+            return Err(format!("unknown status {:?}", self.status));
+        }
+        if !(1..=crate::request::MAX_GRANT_LIFETIME_SECS).contains(&self.grant_lifetime)
+            || self.poll_interval < 1
+        {
+            return Err("lifetime or polling interval out of range".into());
+        }
+        time("created_at", &self.created_at)?;
+        time("expires_at", &self.expires_at)?;
+        for t in [&self.last_polled_at, &self.decided_at]
+            .into_iter()
+            .flatten()
+        {
+            time("a time", t)?;
+        }
+        if let Some(g) = &self.grant_id {
+            id("grant_id", g, "grt_")?;
+        }
+        Ok(())
+    }
+}
+
+impl CheckedRecord for GrantRecord {
+    fn check(&self) -> Result<(), String> {
+        id("id", &self.id, "grt_")?;
+        id("client_id", &self.client_id, "cli_")?;
+        if let Some(r) = &self.request_id {
+            id("request_id", r, "req_")?;
+        }
+        granted_details(&self.details, true)?;
+        time("created_at", &self.created_at)?;
+        time("expires_at", &self.expires_at)?;
+        if let Some(t) = &self.revoked_at {
+            time("revoked_at", t)?;
+        }
+        Ok(())
+    }
+}
+
+impl CheckedRecord for AuditRecord {
+    fn check(&self) -> Result<(), String> {
+        time("at", &self.at)?;
+        if !matches!(self.outcome.as_str(), "allowed" | "denied") {
+            return Err(format!("unknown outcome {:?}", self.outcome));
+        }
+        Ok(())
+    }
 }
 
 /// The person-readable explanation shipped in every bundle.

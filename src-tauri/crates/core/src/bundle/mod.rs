@@ -183,6 +183,10 @@ pub struct ManifestEntry {
     pub size: u64,
     #[serde(with = "hex_digest")]
     pub sha256: [u8; 32],
+    /// Plain exports only: the file that holds the entry, when its name is
+    /// too long for a file name (see `layout::plain_file_name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// SHA-256 digests as 64 hex digits; kept as bytes in memory (a manifest

@@ -27,7 +27,7 @@ fn put(store: &Store, p: &str, content: &[u8]) {
                     "application/octet-stream".into()
                 },
                 category: None,
-                mark_sensitive: false,
+                mark: crate::Mark::Keep,
             },
         )
         .unwrap();
@@ -205,6 +205,44 @@ fn passphrase_bundles_and_wrong_keys() {
             ..
         })
     ));
+}
+
+/// A bundle whose header asks for scrypt work factor 22 (4 GiB, 20 s) is
+/// refused from its header alone, before any key is derived.
+#[test]
+fn a_bundle_asking_for_excessive_work_is_refused_before_deriving() {
+    let (dir, store) = populated();
+    let seal = Seal::Passphrase {
+        passphrase: SecretString::from("bundle passphrase".to_string()),
+        work_factor: 4,
+    };
+    let bundle = export(&store, dir.path(), &seal);
+    let bytes = std::fs::read(&bundle).unwrap();
+    let header_end = bytes.windows(4).position(|w| w == b"\n---").unwrap();
+    let header = String::from_utf8(bytes[..header_end].to_vec()).unwrap();
+    let stanza = header
+        .lines()
+        .find(|l| l.starts_with("-> scrypt "))
+        .unwrap();
+    let hostile = stanza.rsplit_once(' ').unwrap().0.to_string() + " 22";
+    let mut crafted = header.replace(stanza, &hostile).into_bytes();
+    crafted.extend_from_slice(&bytes[header_end..]);
+    let evil = dir.path().join("evil.custodian.age");
+    std::fs::write(&evil, crafted).unwrap();
+
+    let opener = Opener::Passphrase(SecretString::from("bundle passphrase".to_string()));
+    match inspect_bundle(&evil, &opener, &mut quiet()) {
+        Err(
+            e @ Error::BundleExcessiveWork {
+                required: 22,
+                max: 18,
+                ..
+            },
+        ) => {
+            assert!(e.to_string().contains("refused before any work"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -413,6 +451,51 @@ fn merge_adds_what_is_missing_and_reports_conflicts() {
     assert_eq!((again.clients_added, again.grants_added), (0, 0));
 }
 
+/// A bundle made by anyone with the person's recipient can hold any record:
+/// one that is not a valid row (a grant whose details name no real path,
+/// a request with an unknown status) is refused before anything is
+/// written, and the vault it was merged into is as it was.
+#[test]
+fn a_merge_of_records_that_are_not_valid_rows_changes_nothing() {
+    for (table, sql) in [
+        (
+            "grants.jsonl",
+            r#"UPDATE grants SET details = '[{"type":"pod_access","paths":["no-slash"],"actions":["read"],"purpose":"p"}]'"#,
+        ),
+        (
+            "grants.jsonl",
+            r#"UPDATE grants SET details = '[{"type":"pod_access","paths":["/x"],"actions":[],"purpose":"p"}]'"#,
+        ),
+        ("grants.jsonl", "UPDATE grants SET expires_at = 'tomorrow'"),
+        (
+            "requests.jsonl",
+            "UPDATE access_requests SET status = 'hacked'",
+        ),
+        (
+            "clients.jsonl",
+            r#"UPDATE clients SET contacts = '{"a":1}'"#,
+        ),
+    ] {
+        let (dir, source) = populated();
+        source.conn.execute(sql, []).unwrap();
+        let (seal, opener) = recipient_pair();
+        let bundle = export(&source, dir.path(), &seal);
+
+        let (_d2, here) = memory_store();
+        put(&here, "/mine/only", b"stays");
+        let before = here.verify_audit_log().unwrap().entries;
+        let e = merge_bundle(&here, &bundle, &opener, &mut quiet()).unwrap_err();
+        assert!(
+            matches!(&e, Error::BundleFormat { reason, .. } if reason.contains(table) && reason.contains("not valid")),
+            "{sql}: {e}"
+        );
+        assert!(here.grants().unwrap().is_empty(), "{sql}");
+        assert!(here.clients().unwrap().is_empty(), "{sql}");
+        assert!(here.history(&path("/contact/email")).is_err(), "{sql}");
+        assert_eq!(here.verify_audit_log().unwrap().entries, before);
+    }
+}
+
 #[test]
 fn plain_export_writes_the_same_files() {
     let (dir, store) = populated();
@@ -430,6 +513,82 @@ fn plain_export_writes_the_same_files() {
     assert!(
         export_plain(&store, &out, &mut quiet()).is_err(),
         "never into a non-empty directory"
+    );
+}
+
+/// A resource name of 255 bytes (the most a segment may have) fits a
+/// plain export: its files get shortened names, the manifest the real one.
+#[test]
+fn plain_export_keeps_long_names_within_file_name_limits() {
+    let (dir, store) = populated();
+    let long = format!("/notes/{}", "é".repeat(127) + "x");
+    assert_eq!(long.len() - "/notes/".len(), 255);
+    put(&store, &long, b"\"long\"");
+    let out = dir.path().join("plain");
+    export_plain(&store, &out, &mut quiet()).unwrap();
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(out.join(MANIFEST)).unwrap()).unwrap();
+    let shortened: Vec<_> = manifest
+        .entries
+        .iter()
+        .filter(|e| e.file.is_some())
+        .collect();
+    assert_eq!(shortened.len(), 2, "content and metadata");
+    for e in shortened {
+        let file = e.file.as_deref().unwrap();
+        assert!(e.name.contains(&long[1..]), "{}", e.name);
+        assert!(file.split('/').all(|part| part.len() <= 255), "{file}");
+        assert_eq!(std::fs::metadata(out.join(file)).unwrap().len(), e.size);
+    }
+}
+
+/// A plain export that fails midway (a damaged row after the resources are
+/// written) leaves nothing behind; what it writes is private to the user.
+#[test]
+fn a_failed_plain_export_leaves_nothing_and_files_are_private() {
+    let (dir, store) = populated();
+    let out = dir.path().join("plain");
+    export_plain(&store, &out, &mut quiet()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut stack = vec![out.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let e = e.unwrap();
+                let mode = e.metadata().unwrap().permissions().mode();
+                assert_eq!(mode & 0o077, 0, "{} is {mode:o}", e.path().display());
+                if e.file_type().unwrap().is_dir() {
+                    stack.push(e.path());
+                }
+            }
+        }
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().permissions().mode() & 0o077,
+            0
+        );
+    }
+
+    store
+        .register_client(&crate::client::ClientRegistration {
+            client_name: "Acme".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    store
+        .conn
+        .execute("UPDATE clients SET contacts = '{not json'", [])
+        .unwrap();
+    let fresh = dir.path().join("fails");
+    assert!(export_plain(&store, &fresh, &mut quiet()).is_err());
+    assert!(!fresh.exists(), "the directory it made is gone");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert!(export_plain(&store, &empty, &mut quiet()).is_err());
+    assert_eq!(
+        std::fs::read_dir(&empty).unwrap().count(),
+        0,
+        "emptied again"
     );
 }
 

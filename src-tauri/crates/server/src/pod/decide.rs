@@ -101,12 +101,30 @@ impl<'a> Verdict<'a> {
     /// No resource at the path: 404 only to a company whose grant would
     /// cover one there, so absence reveals nothing outside the grant.
     fn nothing_there(&self, details: &[PodAccess], action: Action) -> Decision {
-        if !details.iter().any(|d| d.covers_new(self.path, action)) {
-            return self.deny("insufficient_scope");
+        self.as_if_absent(details, action, None)
+    }
+
+    /// The company's answer as if nothing were at the path, whatever is
+    /// there: a resource its grant does not reach (a sensitive one under a
+    /// granted path, another category) must not be told from absence. The
+    /// person's log keeps the real reason (`logged`).
+    fn as_if_absent(
+        &self,
+        details: &[PodAccess],
+        action: Action,
+        logged: Option<&str>,
+    ) -> Decision {
+        let (answer, mut entry) = if details.iter().any(|d| d.covers_new(self.path, action)) {
+            self.fail(custodian_core::Error::NotFound {
+                path: self.path_text.clone(),
+            })
+        } else {
+            self.deny("insufficient_scope")
+        };
+        if let Some(why) = logged {
+            entry.reason = Some(why.to_string());
         }
-        self.fail(custodian_core::Error::NotFound {
-            path: self.path_text.clone(),
-        })
+        (answer, entry)
     }
 
     fn allowed(&self, reply: Reply) -> Decision {
@@ -124,11 +142,12 @@ pub(super) fn decide_read(access: &Access, req: &PodRequest, live: Option<&Resou
     };
     let meta = &resource.meta;
     if !scope::allows(details, &Target::of(meta), Action::Read) {
-        return v.deny(if meta.sensitivity == Sensitivity::Sensitive {
+        let why = if meta.sensitivity == Sensitivity::Sensitive {
             "sensitive_not_granted"
         } else {
             "insufficient_scope"
-        });
+        };
+        return v.as_if_absent(details, Action::Read, Some(why));
     }
     let quoted = format!("\"{}\"", meta.etag);
     if req
@@ -216,20 +235,27 @@ pub(super) fn decide(store: &Store, access: &Access, req: PodRequest) -> Decisio
                 let name = req
                     .slug
                     .as_deref()
-                    .map(|s| {
-                        s.chars()
-                            .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
-                            .collect::<String>()
-                    })
-                    .filter(|s| !s.is_empty() && s != "." && s != "..")
+                    .and_then(custodian_core::path::slug_name)
                     .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-                match custodian_core::path::parse_path(&format!("{}{name}", req.path)) {
+                match req.path.child(&name) {
                     Ok(p) => p,
-                    Err(e) => return v.fail(e),
+                    Err(rule) => {
+                        return v.fail(custodian_core::Error::PathRejected {
+                            path: format!("{}{name}", req.path),
+                            rule,
+                        })
+                    }
                 }
             } else {
                 req.path.clone()
             };
+            // Scope first: outside the grant the answer is the same whether
+            // or not something is there.
+            if !details.iter().any(|d| {
+                d.covers_new(&target, Action::Append) || d.covers_new(&target, Action::Write)
+            }) {
+                return v.deny("insufficient_scope");
+            }
             match store.live_meta(&target) {
                 Ok(Some(_)) => {
                     let mut e = v.entry(Outcome::Denied, Some("conflict".into()));
@@ -246,11 +272,6 @@ pub(super) fn decide(store: &Store, access: &Access, req: PodRequest) -> Decisio
                 Ok(None) => {}
                 Err(e) => return v.fail(e),
             }
-            if !details.iter().any(|d| {
-                d.covers_new(&target, Action::Append) || d.covers_new(&target, Action::Write)
-            }) {
-                return v.deny("insufficient_scope");
-            }
             write(store, &v, &req, &target, true, &author)
         }
         Method::DELETE => {
@@ -260,7 +281,7 @@ pub(super) fn decide(store: &Store, access: &Access, req: PodRequest) -> Decisio
                 Err(e) => return v.fail(e),
             };
             if !scope::allows(details, &Target::of(&meta), Action::Write) {
-                return v.deny("insufficient_scope");
+                return v.as_if_absent(details, Action::Write, Some("insufficient_scope"));
             }
             match store.delete_as(&req.path, &author) {
                 Ok(_) => v.allowed(Reply::Deleted),
@@ -294,7 +315,7 @@ fn write(
             .clone()
             .unwrap_or_else(|| OCTET_STREAM.to_string()),
         category: None,
-        mark_sensitive: false,
+        mark: custodian_core::Mark::Keep,
     };
     match store.put_as(target, new, author) {
         Ok(meta) => {
