@@ -15,6 +15,7 @@ mod db;
 pub mod error;
 pub mod fsutil;
 pub mod grant;
+pub mod intake;
 pub mod keys;
 mod migrations;
 pub mod path;
