@@ -27,6 +27,7 @@ pub mod refusals;
 pub mod report;
 pub mod request;
 pub mod resource;
+pub mod retention;
 pub mod scope;
 pub mod search;
 pub mod store;
