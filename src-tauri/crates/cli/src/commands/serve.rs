@@ -33,6 +33,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
         bind: args.bind,
         public_name: args.public_name,
         max_body_bytes: args.max_body_bytes,
+        ..ServeOptions::default()
     };
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(options.bind)
