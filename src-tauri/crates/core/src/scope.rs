@@ -321,8 +321,10 @@ mod tests {
         let huge = format!(
             r#"[{{"type": "pod_access", "paths": ["/x"], "actions": [{actions}], "purpose": "p"}}]"#
         );
-        let err = parse_requested(&huge).unwrap_err().0;
-        assert!(err.contains("at most 16384"), "{err}");
+        match parse_requested(&huge) {
+            Err(InvalidDetails(err)) => assert!(err.contains("at most 16384"), "{err}"),
+            Ok(d) => panic!("{} bytes of details accepted", serde_json::to_string(&d).unwrap().len()),
+        }
 
         let paths: Vec<String> = (0..MAX_PATHS).map(|n| format!("\"/c/{n:02}\"")).collect();
         let detail = format!(
