@@ -697,7 +697,11 @@ fn many_clients_at_once_while_grants_are_revoked_get_no_wrong_answer() {
         .iter()
         .filter(|e| e.method.as_deref() == Some("GET"))
         .count() as u64;
-    assert_eq!(one_by_one + summarised, 18 * 40, "every request accounted for");
+    assert_eq!(
+        one_by_one + summarised,
+        18 * 40,
+        "every request accounted for"
+    );
 }
 
 #[test]

@@ -199,7 +199,11 @@ mod tests {
         let mut a = Announcer::default();
         let start = Instant::now();
         let at = |secs: u64| start + Duration::from_secs(secs);
-        assert_eq!(a.look(&waiting(2), at(0)), (true, None), "the first look counts");
+        assert_eq!(
+            a.look(&waiting(2), at(0)),
+            (true, None),
+            "the first look counts"
+        );
         assert_eq!(a.look(&waiting(2), at(1)), (false, None));
         let (changed, notice) = a.look(&waiting(3), at(2));
         assert!(changed);
@@ -228,10 +232,7 @@ mod tests {
         let mut a = Announcer::default();
         let start = Instant::now();
         a.look(&[], start);
-        assert_eq!(
-            a.look(&waiting(3), start).1,
-            Some(Notice::Several(3))
-        );
+        assert_eq!(a.look(&waiting(3), start).1, Some(Notice::Several(3)));
         // Two more arrive during the quiet period, and are answered.
         let more = waiting(5);
         assert_eq!(a.look(&more, start + Duration::from_secs(1)).1, None);

@@ -47,7 +47,9 @@ impl Store {
             "DELETE FROM clients WHERE created_at < ?1
                AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = clients.id)
                AND NOT EXISTS (SELECT 1 FROM access_requests r WHERE r.client_id = clients.id)",
-            [format_time(now - Duration::seconds(UNUSED_CLIENT_KEPT_SECS))],
+            [format_time(
+                now - Duration::seconds(UNUSED_CLIENT_KEPT_SECS),
+            )],
         )?;
         Ok(Purged { requests, clients })
     }
@@ -138,7 +140,9 @@ mod tests {
 
         let kept = register(&store, "Kept").unwrap();
         let decided = ask(&store, &kept).unwrap();
-        store.approve_request(&decided, &Approval::default()).unwrap();
+        store
+            .approve_request(&decided, &Approval::default())
+            .unwrap();
 
         let mut clients = Vec::new();
         let refused = loop {

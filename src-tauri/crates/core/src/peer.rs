@@ -63,7 +63,13 @@ mod tests {
 
     #[test]
     fn every_loopback_address_is_one_peer() {
-        for a in ["127.0.0.1", "127.0.0.2", "127.255.3.9", "::1", "::ffff:127.0.0.5"] {
+        for a in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "127.255.3.9",
+            "::1",
+            "::ffff:127.0.0.5",
+        ] {
             assert_eq!(peer(a), Peer::Loopback, "{a}");
         }
         assert_eq!(peer("127.0.0.1").to_string(), "this machine (loopback)");
@@ -71,7 +77,10 @@ mod tests {
 
     #[test]
     fn an_ipv6_host_counts_as_its_slash_64() {
-        assert_eq!(peer("2001:db8:1:2::1"), peer("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_eq!(
+            peer("2001:db8:1:2::1"),
+            peer("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
         assert_ne!(peer("2001:db8:1:2::1"), peer("2001:db8:1:3::1"));
         assert_eq!(peer("2001:db8:1:2::7").to_string(), "2001:db8:1:2::/64");
     }

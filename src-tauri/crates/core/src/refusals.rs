@@ -218,10 +218,7 @@ impl Refusals {
         let w = map.entry(key.clone()).or_insert_with(|| Window::new(now));
         if now >= w.start + window {
             if let Some(s) = summary(&key, w) {
-                self.ended
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(s);
+                self.ended.lock().unwrap_or_else(|p| p.into_inner()).push(s);
             }
             let holder = w.holder.take();
             *w = Window::new(now);
@@ -284,7 +281,11 @@ fn summary(key: &Key, w: &Window) -> Option<NewEntry> {
             Some(c.clone()),
             "expired or revoked tokens".to_string(),
         ),
-        Key::Peer(p) => ("anonymous".to_string(), None, format!("unknown tokens from {p}")),
+        Key::Peer(p) => (
+            "anonymous".to_string(),
+            None,
+            format!("unknown tokens from {p}"),
+        ),
         _ => ("anonymous".to_string(), None, "unknown tokens".to_string()),
     };
     Some(NewEntry {

@@ -147,8 +147,7 @@ impl Store {
             seal(through, &hash)
         ));
         audit::append_in(&tx, &format_time(now), &[entry])?;
-        let checkpoint: u64 =
-            tx.query_row("SELECT max(seq) FROM audit_log", [], |r| r.get(0))?;
+        let checkpoint: u64 = tx.query_row("SELECT max(seq) FROM audit_log", [], |r| r.get(0))?;
         tx.commit()?;
         Ok(Some(Pruned {
             removed,
@@ -211,7 +210,9 @@ mod tests {
         store.set_clock(Arc::new(clock.clone()));
         entries(&store, 10);
         clock.advance(Duration::days(400));
-        store.set_log_retention(Retention::For(365 * 86_400)).unwrap(); // entry 11
+        store
+            .set_log_retention(Retention::For(365 * 86_400))
+            .unwrap(); // entry 11
         entries(&store, 2);
 
         let pruned = store.apply_log_retention().unwrap().unwrap();
@@ -236,7 +237,11 @@ mod tests {
         let log = store.audit_log(&LogFilter::default()).unwrap();
         assert_eq!(log[0].seq, 11);
         assert_eq!(log[3].action, CHECKPOINT_ACTION);
-        assert!(log[3].reason.as_deref().unwrap().starts_with("entries 1 to 10 "));
+        assert!(log[3]
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("entries 1 to 10 "));
         assert_eq!(store.apply_log_retention().unwrap(), None, "nothing older");
 
         // A year later, the next checkpoint stands for everything before it.

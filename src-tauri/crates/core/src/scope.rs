@@ -323,7 +323,10 @@ mod tests {
         );
         match parse_requested(&huge) {
             Err(InvalidDetails(err)) => assert!(err.contains("at most 16384"), "{err}"),
-            Ok(d) => panic!("{} bytes of details accepted", serde_json::to_string(&d).unwrap().len()),
+            Ok(d) => panic!(
+                "{} bytes of details accepted",
+                serde_json::to_string(&d).unwrap().len()
+            ),
         }
 
         let paths: Vec<String> = (0..MAX_PATHS).map(|n| format!("\"/c/{n:02}\"")).collect();

@@ -124,7 +124,9 @@ async fn status_of(stream: &mut TcpStream) -> Option<u16> {
 
 /// One whole request on a new connection from `from`: the status.
 async fn request_from(from: [u8; 4], addr: SocketAddr, request: &str) -> Option<u16> {
-    answer_from(from, addr, request).await.map(|(status, _)| status)
+    answer_from(from, addr, request)
+        .await
+        .map(|(status, _)| status)
 }
 
 /// One whole request on a new connection from `from`: the status and the
@@ -270,7 +272,10 @@ async fn shutdown_does_not_wait_for_ever_on_held_connections() {
     })
     .await;
     let mut half_header = connect_from([127, 0, 0, 1], served.addr).await;
-    half_header.write_all(b"GET /pod/ HTTP/1.1\r\n").await.unwrap();
+    half_header
+        .write_all(b"GET /pod/ HTTP/1.1\r\n")
+        .await
+        .unwrap();
     let mut half_body = connect_from([127, 0, 0, 1], served.addr).await;
     let head = format!(
         "POST /oauth/register HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
@@ -336,7 +341,11 @@ async fn registrations_and_device_requests_are_limited_per_peer() {
     let mut answers = Vec::new();
     for n in 0..75usize {
         let from = [127, 1, 0, n as u8 + 1];
-        answers.push(answer_from(from, served.addr, &ask(&clients[n % 15])).await.unwrap());
+        answers.push(
+            answer_from(from, served.addr, &ask(&clients[n % 15]))
+                .await
+                .unwrap(),
+        );
     }
     let asked = answers.iter().filter(|(s, _)| *s == 200).count();
     assert_eq!(
@@ -365,7 +374,11 @@ async fn a_flood_of_a_revoked_token_costs_the_log_a_few_entries_and_a_summary() 
     }
     assert_eq!(statuses[0], Some(401));
     assert!(statuses.iter().all(|s| matches!(s, Some(401 | 429))));
-    assert_eq!(statuses.last(), Some(&Some(429)), "the stale token is slowed down");
+    assert_eq!(
+        statuses.last(),
+        Some(&Some(429)),
+        "the stale token is slowed down"
+    );
     assert!(served.stop_within(Duration::from_secs(10)).await);
 
     let store = served.vault.store();
@@ -384,7 +397,11 @@ async fn a_flood_of_a_revoked_token_costs_the_log_a_few_entries_and_a_summary() 
         .find(|e| e.action == custodian_core::refusals::SUMMARY_ACTION)
         .expect("a summary entry");
     assert!(
-        summary.reason.as_deref().unwrap().contains("195 more requests"),
+        summary
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("195 more requests"),
         "{summary:?}"
     );
     assert_eq!(store.verify_audit_log().unwrap().first_broken, None);
