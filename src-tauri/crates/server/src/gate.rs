@@ -42,7 +42,15 @@ impl Gate {
     }
 
     /// Serves `vault` from the next request on. Replaces a pod already open.
+    /// The person's log retention policy is applied first.
     pub fn open(&self, vault: &Vault) -> custodian_core::Result<()> {
+        if let Some(p) = vault.store().apply_log_retention()? {
+            tracing::info!(
+                removed = p.removed,
+                checkpoint = p.checkpoint,
+                "old access-log entries replaced by a checkpoint (log retention)"
+            );
+        }
         let pod = crate::pod_for(vault, &self.options, self.bound)?;
         let router = crate::router(Arc::clone(&pod));
         let old = self

@@ -303,7 +303,6 @@ async fn refuse(
         };
         pod.audit.record(e, None).await?;
     }
-    pod.write_due_summaries().await?;
     if decision.throttle {
         return Err(ApiError::slow_down(
             "too many requests with refused tokens; wait a minute",
