@@ -40,6 +40,9 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections served at once; more wait in the listener's backlog.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// The header-read time-out of a connection taken when fewer than a
+/// quarter of the connection slots are free.
+pub const DEFAULT_BUSY_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long running requests may take to finish once shutdown is asked.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How often the summaries of refused-token floods are written.
@@ -52,6 +55,7 @@ pub struct ServeOptions {
     pub public_name: Option<String>,
     pub max_body_bytes: usize,
     pub header_read_timeout: Duration,
+    pub busy_header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub max_connections: usize,
     pub shutdown_grace: Duration,
@@ -66,6 +70,7 @@ impl Default for ServeOptions {
             public_name: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            busy_header_read_timeout: DEFAULT_BUSY_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
@@ -78,6 +83,7 @@ impl ServeOptions {
     pub fn connection_limits(&self) -> listen::ConnectionLimits {
         listen::ConnectionLimits {
             header_read_timeout: self.header_read_timeout,
+            busy_header_read_timeout: self.busy_header_read_timeout,
             max_connections: self.max_connections,
             shutdown_grace: self.shutdown_grace,
         }

@@ -3,10 +3,10 @@
 //! `axum::serve` waits for ever on a client that sends half a request, has
 //! no cap on connections, and its graceful shutdown waits for every one of
 //! them. Here each connection is served by hyper with a header-read
-//! time-out (it also closes a kept-alive connection that sends nothing), at
-//! most `max_connections` are served at once (the rest wait in the
-//! listener's backlog until a slot frees), and shutdown gives connections
-//! a bounded grace period before closing them.
+//! time-out (it also closes a kept-alive connection that sends nothing),
+//! shorter when the pod is busy, at most `max_connections` are served at
+//! once (the rest wait in the listener's backlog until a slot frees), and
+//! shutdown gives connections a bounded grace period before closing them.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,6 +31,11 @@ pub struct ConnectionLimits {
     /// The whole header of a request must arrive within this time, and a
     /// kept-alive connection is closed after this long without one.
     pub header_read_timeout: Duration,
+    /// The same when fewer than a quarter of the slots are free: a busy pod
+    /// gives a new connection less time to say what it wants, so a flood of
+    /// idle connections cycles through the last slots quickly and a real
+    /// request (whose header comes at once) is not kept waiting behind it.
+    pub busy_header_read_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
     /// How long requests still running at shutdown may take to finish.
@@ -78,7 +83,14 @@ pub async fn serve_connections(
                 request
             });
         let mut stopping = stopping.clone();
-        let header_read_timeout = limits.header_read_timeout;
+        let busy = slots.available_permits() < limits.max_connections / 4;
+        let header_read_timeout = if busy {
+            limits
+                .busy_header_read_timeout
+                .min(limits.header_read_timeout)
+        } else {
+            limits.header_read_timeout
+        };
         connections.spawn(async move {
             let _slot = slot;
             let _ = stream.set_nodelay(true);

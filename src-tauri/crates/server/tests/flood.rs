@@ -223,6 +223,41 @@ async fn connections_past_the_cap_wait_and_are_served_once_idle_ones_time_out() 
     assert!(waited < Duration::from_secs(8), "{waited:?}");
 }
 
+/// Idle connections holding most slots for their whole time-out: the last
+/// slots, taken while the pod is busy, turn over quickly, and a real
+/// request is served long before the idle ones time out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_pod_gives_new_connections_less_time_to_speak() {
+    let served = Served::start(ServeOptions {
+        header_read_timeout: Duration::from_secs(20),
+        busy_header_read_timeout: Duration::from_millis(200),
+        max_connections: 8,
+        ..ServeOptions::default()
+    })
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        idle.push(connect_from([127, 0, 0, 1], served.addr).await);
+    }
+    let started = Instant::now();
+    let status = tokio::time::timeout(
+        Duration::from_secs(15),
+        request_from(
+            [127, 0, 0, 1],
+            served.addr,
+            "GET /.well-known/oauth-authorization-server HTTP/1.1\r\n\r\n",
+        ),
+    )
+    .await
+    .expect("the real request waited for the idle connections' whole time-out");
+    assert_eq!(status, Some(200));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_does_not_arrive_in_time_is_refused() {
     let served = Served::start(ServeOptions {
