@@ -291,7 +291,7 @@ fn log_retention_replaces_old_entries_by_a_checkpoint_that_verifies() {
     assert!(
         verified.contains("The access log is intact: 2 entries")
             && verified.contains(&format!(
-                "Entries 1 to {before} were removed by the retention policy; checkpoint entry {} stands for them",
+                "Entries 1 to {before} were removed by the retention policy; checkpoint entry {} stands for what was removed",
                 before + 2
             )),
         "{verified}"

@@ -119,9 +119,13 @@ fn intact(report: &ChainReport) -> String {
         report.entries
     );
     if let Some(c) = report.checkpoint {
+        let removed = match c.through {
+            1 => "Entry 1 was".to_string(),
+            n => format!("Entries 1 to {n} were"),
+        };
         text.push_str(&format!(
-            "Entries 1 to {} were removed by the retention policy; checkpoint entry {} stands for them, and the chain follows from it.\n",
-            c.through, c.entry
+            "{removed} removed by the retention policy; checkpoint entry {} stands for what was removed, and the chain follows from it.\n",
+            c.entry
         ));
     }
     text
@@ -146,10 +150,17 @@ fn retain(ctx: &Context, args: RetainArgs) -> Result<(), Fail> {
     let mut text = format!("Log retention set: {policy}.\n");
     if policy != Retention::Everything {
         match store.apply_log_retention()? {
-            Some(p) => text.push_str(&format!(
-                "{} older entries (up to entry {}) were replaced by checkpoint entry {}; `custodian log verify` checks the chain from there.\n",
-                p.removed, p.through, p.checkpoint
-            )),
+            Some(p) => {
+                let (noun, verb) = if p.removed == 1 {
+                    ("entry", "was")
+                } else {
+                    ("entries", "were")
+                };
+                text.push_str(&format!(
+                    "{} older {noun} (up to entry {}) {verb} replaced by checkpoint entry {}; `custodian log verify` checks the chain from there.\n",
+                    p.removed, p.through, p.checkpoint
+                ))
+            }
             None => text.push_str("No entry is that old yet.\n"),
         }
     }
