@@ -341,3 +341,48 @@ fn an_edit_keeps_the_sensitive_mark() {
     assert!(err.contains("always sensitive"), "{err}");
     assert!(server.stop());
 }
+
+#[test]
+fn log_retention_replaces_old_entries_by_a_checkpoint_that_verifies() {
+    let (v, server) = served_vault();
+    for name in ["One", "Two", "Three"] {
+        Company::new(&server, name);
+    }
+    assert!(server.stop());
+    // The default keeps everything.
+    assert!(v
+        .ok(&["log", "retain"])
+        .contains("Log retention: every entry is kept."));
+    let before = json_of(&v.ok(&["log", "verify", "--json"]))["entries"]
+        .as_u64()
+        .unwrap();
+    assert!(before >= 3);
+    // The binary reads the system clock: the entries must be a second old.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let set = v.ok(&["log", "retain", "--older-than", "1s"]);
+    assert!(
+        set.contains("entries older than 1 second are replaced by a checkpoint")
+            && set.contains(&format!("{before} older entries (up to entry {before})")),
+        "{set}"
+    );
+    let verified = v.ok(&["log", "verify"]);
+    assert!(
+        verified.contains("The access log is intact: 2 entries")
+            && verified.contains(&format!(
+                "Entries 1 to {before} were removed by the retention policy; checkpoint entry {} stands for what was removed",
+                before + 2
+            )),
+        "{verified}"
+    );
+    let log = json_of(&v.ok(&["log", "--json"]));
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["retention", "checkpoint"]);
+    assert!(v
+        .ok(&["log", "retain", "--keep-all"])
+        .contains("Log retention set: every entry is kept."));
+}

@@ -1,10 +1,11 @@
 //! The app's background watch, once a second: auto-lock after the idle
-//! time, and news of access requests (an event for the window, a native
-//! notification for each new one, the count in the title and badge).
+//! time, and news of access requests (an event for the window, the count in
+//! the title and badge, and a native notification for new ones, one for a
+//! whole burst: a flood of requests is never a flood of notifications).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
@@ -12,9 +13,77 @@ use tauri_plugin_notification::NotificationExt;
 use crate::session;
 use crate::state::{lock, AppState};
 
-/// Requests already announced, so each is notified once.
+/// After a notification, new requests wait this long to be announced, all
+/// in one notification.
+const QUIET: Duration = Duration::from_secs(30);
+
+/// What the watch has seen and announced.
 #[derive(Default)]
-pub struct Seen(Mutex<Option<HashSet<String>>>);
+pub struct Seen(Mutex<Announcer>);
+
+/// One pending request, as the watch needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Waiting {
+    id: String,
+    company: String,
+    user_code: String,
+}
+
+/// What to show the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Notice {
+    One { company: String, user_code: String },
+    Several(usize),
+}
+
+/// Decides, look after look, when the pending requests changed and what to
+/// announce: new requests are announced once, together, and at most once
+/// per [`QUIET`] period.
+#[derive(Default)]
+struct Announcer {
+    /// The pending requests at the last look (`None` before the first).
+    seen: Option<HashSet<String>>,
+    /// New requests not announced yet (still pending).
+    unannounced: Vec<Waiting>,
+    last_notice: Option<Instant>,
+}
+
+impl Announcer {
+    /// Takes a look at `pending`; returns whether they changed, and what to
+    /// announce now, if anything.
+    fn look(&mut self, pending: &[Waiting], now: Instant) -> (bool, Option<Notice>) {
+        let ids: HashSet<String> = pending.iter().map(|w| w.id.clone()).collect();
+        let changed = self.seen.as_ref() != Some(&ids);
+        // The first look after start only counts (the badge shows them).
+        if let Some(seen) = &self.seen {
+            self.unannounced
+                .extend(pending.iter().filter(|w| !seen.contains(&w.id)).cloned());
+        }
+        self.unannounced.retain(|w| ids.contains(&w.id));
+        self.seen = Some(ids);
+        let quiet = self
+            .last_notice
+            .is_some_and(|at| now.saturating_duration_since(at) < QUIET);
+        if self.unannounced.is_empty() || quiet {
+            return (changed, None);
+        }
+        self.last_notice = Some(now);
+        let notice = match self.unannounced.len() {
+            1 => {
+                let w = self.unannounced.remove(0);
+                Notice::One {
+                    company: w.company,
+                    user_code: w.user_code,
+                }
+            }
+            n => {
+                self.unannounced.clear();
+                Notice::Several(n)
+            }
+        };
+        (changed, Some(notice))
+    }
+}
 
 /// Starts the watch thread. It ends with the process.
 pub fn start(app: AppHandle) {
@@ -53,29 +122,30 @@ fn auto_lock(app: &AppHandle, state: &AppState) {
     }
 }
 
-/// Looks at the pending requests; tells the window when they changed and
-/// notifies the person of each new one.
+/// Looks at the pending requests (the database picks them); tells the
+/// window when they changed and notifies the person of new ones.
 pub fn requests_changed(app: &AppHandle, state: &AppState) {
     let pending = state.peek_store(|store| store.access_requests(false));
     let Some(Ok(pending)) = pending else {
         return;
     };
+    let waiting: Vec<Waiting> = pending
+        .into_iter()
+        .map(|r| Waiting {
+            id: r.id,
+            company: r.client_name,
+            user_code: r.user_code,
+        })
+        .collect();
     let seen = app.state::<Seen>();
-    let mut seen = lock(&seen.0);
-    let ids: HashSet<String> = pending.iter().map(|r| r.id.clone()).collect();
-    if seen.as_ref() == Some(&ids) {
+    let (changed, notice) = lock(&seen.0).look(&waiting, Instant::now());
+    if let Some(notice) = notice {
+        notify(app, &notice);
+    }
+    if !changed {
         return;
     }
-    // The first look after start only counts (the badge shows them); each
-    // request that arrives afterwards is announced once.
-    for request in &pending {
-        if seen.as_ref().is_some_and(|s| !s.contains(&request.id)) {
-            notify(app, &request.client_name, &request.user_code);
-        }
-    }
-    *seen = Some(ids);
-    drop(seen);
-    let count = pending.len();
+    let count = waiting.len();
     let _ = app.emit("requests-changed", count);
     if let Some(window) = app.get_webview_window("main") {
         let title = match count {
@@ -87,14 +157,20 @@ pub fn requests_changed(app: &AppHandle, state: &AppState) {
     }
 }
 
-fn notify(app: &AppHandle, company: &str, user_code: &str) {
+fn notify(app: &AppHandle, notice: &Notice) {
+    let body = match notice {
+        Notice::One { company, user_code } => format!(
+            "{company} (unverified) is asking for access. Code {user_code}. Open Custodian to answer."
+        ),
+        Notice::Several(n) => {
+            format!("{n} new requests from companies (unverified). Open Custodian to answer.")
+        }
+    };
     let shown = app
         .notification()
         .builder()
         .title("A company asks for your data")
-        .body(format!(
-            "{company} (unverified) is asking for access. Code {user_code}. Open Custodian to answer."
-        ))
+        .body(body)
         .show();
     if let Err(e) = shown {
         tracing::debug!(error = %e, "no notification shown");
@@ -103,7 +179,65 @@ fn notify(app: &AppHandle, company: &str, user_code: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::idle_too_long;
+    use super::*;
+
+    fn waiting(n: usize) -> Vec<Waiting> {
+        (0..n)
+            .map(|i| Waiting {
+                id: format!("req_{i}"),
+                company: format!("Company {i}"),
+                user_code: format!("CODE-{i:04}"),
+            })
+            .collect()
+    }
+
+    /// A notification per request before: 2,000 requests, 2,000
+    /// notifications. Now a burst is one notification, and new ones during
+    /// the quiet period wait for it to end, together.
+    #[test]
+    fn a_burst_of_requests_is_one_notification() {
+        let mut a = Announcer::default();
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        assert_eq!(
+            a.look(&waiting(2), at(0)),
+            (true, None),
+            "the first look counts"
+        );
+        assert_eq!(a.look(&waiting(2), at(1)), (false, None));
+        let (changed, notice) = a.look(&waiting(3), at(2));
+        assert!(changed);
+        assert_eq!(
+            notice,
+            Some(Notice::One {
+                company: "Company 2".into(),
+                user_code: "CODE-0002".into()
+            })
+        );
+        let mut notices = 0;
+        for n in 4..2_000 {
+            let secs = 3 + (n as u64) / 100;
+            notices += usize::from(a.look(&waiting(n), at(secs)).1.is_some());
+        }
+        assert!(notices <= 1, "{notices} notifications during one flood");
+        let (_, notice) = a.look(&waiting(2_000), at(200));
+        assert!(
+            matches!(notice, None | Some(Notice::Several(_))),
+            "{notice:?}"
+        );
+    }
+
+    #[test]
+    fn requests_answered_before_their_turn_are_not_announced() {
+        let mut a = Announcer::default();
+        let start = Instant::now();
+        a.look(&[], start);
+        assert_eq!(a.look(&waiting(3), start).1, Some(Notice::Several(3)));
+        // Two more arrive during the quiet period, and are answered.
+        let more = waiting(5);
+        assert_eq!(a.look(&more, start + Duration::from_secs(1)).1, None);
+        assert_eq!(a.look(&more[..3], start + QUIET).1, None);
+    }
 
     #[test]
     fn locks_at_the_idle_time_and_never_when_off() {

@@ -229,6 +229,22 @@ pub struct LogArgs {
 pub enum LogCommand {
     /// Check the log's hash chain; names the first broken entry, if any.
     Verify(JsonFlag),
+    /// Show or set how long entries are kept (by default, all of them for
+    /// ever). Older entries are replaced by one checkpoint entry that keeps
+    /// the chain verifiable; `custodian serve` applies the policy when it
+    /// starts.
+    Retain(RetainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RetainArgs {
+    /// Keep entries this recent (90d, 1y, …) and replace older ones by a
+    /// checkpoint, now and from now on.
+    #[arg(long, value_name = "DURATION", conflicts_with = "keep_all")]
+    pub older_than: Option<String>,
+    /// Keep every entry for ever again (the default).
+    #[arg(long)]
+    pub keep_all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -83,6 +83,17 @@ pub struct ChainReport {
     /// The first entry whose hash does not follow from its fields and its
     /// predecessor (or whose sequence number skips).
     pub first_broken: Option<u64>,
+    /// When the oldest entries were removed by the retention policy: the
+    /// checkpoint entry that stands for them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpointed>,
+}
+
+/// Entries 1 to `through` were replaced by the checkpoint entry `entry`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Checkpointed {
+    pub through: u64,
+    pub entry: u64,
 }
 
 /// Filters for reading the log.
@@ -189,15 +200,35 @@ impl Store {
         Ok(out)
     }
 
-    /// Recomputes the chain from the start.
+    /// Recomputes the chain from the start: from the first entry, or, when
+    /// the retention policy removed the oldest ones, from the first kept
+    /// entry, which must follow the hash an owner checkpoint entry names
+    /// (see [`crate::retention`]).
     pub fn verify_audit_log(&self) -> Result<ChainReport> {
+        let first: Option<(u64, String)> = self
+            .conn
+            .query_row(
+                "SELECT seq, prev_hash FROM audit_log ORDER BY seq LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let mut prev = GENESIS.to_string();
+        let mut expected_seq = 1u64;
+        let mut checkpoint = None;
+        if let Some((seq, first_prev)) = first.filter(|(seq, _)| *seq > 1) {
+            let through = seq - 1;
+            if let Some(entry) = self.checkpoint_for(through, &first_prev)? {
+                checkpoint = Some(Checkpointed { through, entry });
+                prev = first_prev;
+                expected_seq = seq;
+            }
+        }
         let mut stmt = self.conn.prepare(
             "SELECT seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, prev_hash, hash
              FROM audit_log ORDER BY seq",
         )?;
         let mut rows = stmt.query([])?;
-        let mut prev = GENESIS.to_string();
-        let mut expected_seq = 1u64;
         let mut entries = 0u64;
         while let Some(r) = rows.next()? {
             entries += 1;
@@ -221,6 +252,7 @@ impl Store {
                 return Ok(ChainReport {
                     entries,
                     first_broken: Some(seq),
+                    checkpoint,
                 });
             }
             prev = stored;
@@ -229,6 +261,7 @@ impl Store {
         Ok(ChainReport {
             entries,
             first_broken: None,
+            checkpoint,
         })
     }
 }
@@ -419,7 +452,8 @@ mod tests {
             store.verify_audit_log().unwrap(),
             ChainReport {
                 entries: 3,
-                first_broken: None
+                first_broken: None,
+                checkpoint: None,
             }
         );
     }

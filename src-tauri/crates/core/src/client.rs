@@ -140,10 +140,14 @@ impl Store {
         let now = self.now();
         let contacts =
             serde_json::to_string(&reg.contacts).map_err(|e| Error::Internal(e.to_string()))?;
-        self.conn.execute(
+        let tx = self.write_tx()?;
+        self.purge_stale_asks()?;
+        self.check_client_room()?;
+        tx.execute(
             "INSERT INTO clients (id, name, uri, contacts, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, name, reg.client_uri, contacts, now],
         )?;
+        tx.commit()?;
         self.client(&id)
     }
 

@@ -132,6 +132,11 @@ pub enum Error {
     )]
     TooManyPending { id: String, max: usize },
 
+    /// The vault holds as many of what strangers may leave as it accepts
+    /// (requests waiting for an answer, companies without a grant).
+    #[error("the pod already holds {max} {what}; try again later")]
+    PodFull { what: &'static str, max: usize },
+
     /// The person tried to grant more than was asked.
     #[error("cannot grant more than was asked: {0}")]
     WiderThanAsked(String),
@@ -221,6 +226,7 @@ impl Error {
             Error::UnknownRequest { .. } => "unknown_request",
             Error::RequestNotPending { .. } => "request_not_pending",
             Error::TooManyPending { .. } => "too_many_pending",
+            Error::PodFull { .. } => "pod_full",
             Error::WiderThanAsked(_) => "wider_than_asked",
             Error::AlwaysSensitive { .. } => "always_sensitive",
             Error::UnknownGrant { .. } => "unknown_grant",

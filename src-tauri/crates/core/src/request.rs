@@ -224,7 +224,9 @@ impl Store {
             )));
         }
         let tx = self.write_tx()?;
+        self.purge_stale_asks()?;
         let client = self.client(client_id)?;
+        self.check_pending_room()?;
         let now = self.clock.now();
         let pending: i64 = tx.query_row(
             "SELECT count(*) FROM access_requests WHERE client_id = ?1 AND status = 'pending' AND expires_at > ?2",
@@ -287,18 +289,20 @@ impl Store {
         Ok(row.parse_or_damaged(self.clock.now()))
     }
 
-    /// Requests, newest first: the pending ones, or (`all`) every one.
+    /// Requests, newest first: the pending ones, or (`all`) every one. The
+    /// pending ones are chosen by the database, so the app's once-a-second
+    /// look reads only those.
     pub fn access_requests(&self, all: bool) -> Result<Vec<AccessRequest>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM access_requests r JOIN clients c ON c.id = r.client_id ORDER BY r.created_at DESC, r.id"
+            "SELECT {COLUMNS} FROM access_requests r JOIN clients c ON c.id = r.client_id
+             WHERE ?1 OR (r.status = 'pending' AND r.expires_at > ?2)
+             ORDER BY r.created_at DESC, r.id"
         );
         let now = self.clock.now();
         let mut out = Vec::new();
-        for row in self.conn.prepare(&sql)?.query_map([], from_row)? {
-            let request = row?.0.parse_or_damaged(now);
-            if all || request.status == RequestStatus::Pending {
-                out.push(request);
-            }
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        for row in stmt.query_map(params![all, format_time(now)], from_row)? {
+            out.push(row?.0.parse_or_damaged(now));
         }
         Ok(out)
     }

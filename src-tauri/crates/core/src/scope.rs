@@ -28,6 +28,10 @@ pub const MAX_PURPOSE_CHARS: usize = 500;
 /// Most details in one request, and paths in one detail.
 pub const MAX_DETAILS: usize = 16;
 pub const MAX_PATHS: usize = 32;
+/// Largest accepted `authorization_details` text, in bytes: room for the
+/// most details and paths a person could read, and no more (a stranger's
+/// ask is stored in the vault before anyone has agreed to anything).
+pub const MAX_DETAILS_BYTES: usize = 16 * 1024;
 
 /// What a grant lets a company do at a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -92,6 +96,12 @@ impl fmt::Display for InvalidDetails {
 /// Parses and checks the `authorization_details` a company sent (a JSON array).
 pub fn parse_requested(json: &str) -> Result<Vec<PodAccess>, InvalidDetails> {
     let bad = |m: String| InvalidDetails(m);
+    if json.len() > MAX_DETAILS_BYTES {
+        return Err(bad(format!(
+            "authorization_details is {} bytes; at most {MAX_DETAILS_BYTES} are accepted",
+            json.len()
+        )));
+    }
     let details: Vec<PodAccess> =
         serde_json::from_str(json).map_err(|e| bad(format!("authorization_details: {e}")))?;
     check_details(&details, false)?;
@@ -312,6 +322,32 @@ mod tests {
             let err = parse_requested(json).unwrap_err().0;
             assert!(err.contains(expected), "{json}: {err}");
         }
+    }
+
+    /// One ask of about 1 MB (an action repeated) grew the vault by as
+    /// much; the largest ask a person could read still fits.
+    #[test]
+    fn details_are_refused_past_their_size_cap() {
+        let actions = vec!["\"read\""; 100_000].join(",");
+        let huge = format!(
+            r#"[{{"type": "pod_access", "paths": ["/x"], "actions": [{actions}], "purpose": "p"}}]"#
+        );
+        match parse_requested(&huge) {
+            Err(InvalidDetails(err)) => assert!(err.contains("at most 16384"), "{err}"),
+            Ok(d) => panic!(
+                "{} bytes of details accepted",
+                serde_json::to_string(&d).unwrap().len()
+            ),
+        }
+
+        let paths: Vec<String> = (0..MAX_PATHS).map(|n| format!("\"/c/{n:02}\"")).collect();
+        let detail = format!(
+            r#"{{"type": "pod_access", "paths": [{}], "actions": ["read"], "purpose": "Deliveries"}}"#,
+            paths.join(",")
+        );
+        let largest = format!("[{}]", vec![detail; MAX_DETAILS].join(","));
+        assert!(largest.len() <= MAX_DETAILS_BYTES, "{}", largest.len());
+        assert_eq!(parse_requested(&largest).unwrap().len(), MAX_DETAILS);
     }
 
     #[test]

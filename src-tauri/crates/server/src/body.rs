@@ -1,16 +1,31 @@
-//! Reading request bodies with a limit that answers with a JSON 413.
+//! Reading request bodies: at most the configured size (413) and within the
+//! configured time (408), so a stranger can neither fill memory nor hold a
+//! connection by sending a body slowly.
 
 use axum::body::{to_bytes, Body, Bytes};
 use axum::http::StatusCode;
 
 use crate::error::ApiError;
+use crate::state::Config;
 
 /// The raw body, read by [`read_body`].
 pub type Limited = Body;
 
-/// Reads at most `limit` bytes; a larger body is a 413.
-pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    to_bytes(body, limit).await.map_err(|_| too_large(limit))
+/// Reads the whole body, within the pod's size and time limits.
+pub async fn read_body(body: Body, config: &Config) -> Result<Bytes, ApiError> {
+    let limit = config.max_body_bytes;
+    match tokio::time::timeout(config.body_read_timeout, to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(too_large(limit)),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request",
+            format!(
+                "the request body did not arrive within {} seconds",
+                config.body_read_timeout.as_secs()
+            ),
+        )),
+    }
 }
 
 pub fn too_large(limit: usize) -> ApiError {

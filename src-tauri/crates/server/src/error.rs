@@ -13,6 +13,8 @@ pub struct ApiError {
     pub error: &'static str,
     pub description: String,
     pub www_authenticate: Option<String>,
+    /// Seconds to wait before trying again (`Retry-After`).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -22,7 +24,15 @@ impl ApiError {
             error,
             description: description.into(),
             www_authenticate: None,
+            retry_after: None,
         }
+    }
+
+    /// 429 with `Retry-After`: a stranger has used up its turns for now.
+    pub fn slow_down(description: impl Into<String>, retry_after: u32) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", description);
+        e.retry_after = Some(retry_after);
+        e
     }
 
     pub fn bad_request(error: &'static str, description: impl Into<String>) -> Self {
@@ -101,6 +111,11 @@ impl ApiError {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", e.to_string())
             }
             E::InvalidGrant(m) => Self::bad_request("invalid_grant", m.clone()),
+            E::PodFull { .. } => {
+                let mut e = Self::slow_down(e.to_string(), 60);
+                e.error = "temporarily_unavailable";
+                e
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 Self::internal()
@@ -120,6 +135,9 @@ impl IntoResponse for ApiError {
             .and_then(|v| HeaderValue::from_str(&v).ok())
         {
             headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

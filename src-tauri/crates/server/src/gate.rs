@@ -42,7 +42,15 @@ impl Gate {
     }
 
     /// Serves `vault` from the next request on. Replaces a pod already open.
+    /// The person's log retention policy is applied first.
     pub fn open(&self, vault: &Vault) -> custodian_core::Result<()> {
+        if let Some(p) = vault.store().apply_log_retention()? {
+            tracing::info!(
+                removed = p.removed,
+                checkpoint = p.checkpoint,
+                "old access-log entries replaced by a checkpoint (log retention)"
+            );
+        }
         let pod = crate::pod_for(vault, &self.options, self.bound)?;
         let router = crate::router(Arc::clone(&pod));
         let old = self
@@ -59,7 +67,18 @@ impl Gate {
     /// connections and their keys) is dropped when the last of them ends.
     pub fn close(&self) {
         let old = self.open.write().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((pod, _)) = &old {
+            pod.queue_all_summaries();
+        }
         drop(old);
+    }
+
+    fn pod(&self) -> Option<Arc<Pod>> {
+        self.open
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(pod, _)| Arc::clone(pod))
     }
 
     /// True while a vault is being served.
@@ -110,16 +129,35 @@ async fn through_gate(State(gate): State<Arc<Gate>>, request: Request) -> Respon
 }
 
 /// Serves through `gate` on `listener` until `shutdown` resolves; in-flight
-/// requests finish first.
+/// requests get the grace period to finish.
 pub async fn serve_gated(
     gate: Arc<Gate>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = gated_router(Arc::clone(&gate)).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let summaries = {
+        let gate = Arc::clone(&gate);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(crate::SUMMARY_INTERVAL);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if let Some(pod) = gate.pod() {
+                    if pod.write_due_summaries().await.is_err() {
+                        tracing::warn!("could not write the summary of refused requests");
+                    }
+                }
+            }
+        })
+    };
+    let result = crate::listen::serve_connections(
+        listener,
+        gated_router(Arc::clone(&gate)),
+        gate.options.connection_limits(),
+        shutdown,
+    )
+    .await;
+    summaries.abort();
     gate.close();
     result
 }

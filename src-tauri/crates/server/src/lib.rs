@@ -9,6 +9,7 @@ mod body;
 pub mod error;
 pub mod gate;
 pub mod host;
+pub mod listen;
 mod oauth;
 mod pod;
 pub mod state;
@@ -16,6 +17,7 @@ pub mod state;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -31,6 +33,20 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:7878";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Database connections serving requests at once.
 pub const POOL_SIZE: usize = 8;
+/// A request's whole header must arrive within this time; a kept-alive
+/// connection with no new request is closed after it.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request's whole body must arrive within this time (408 otherwise).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections served at once; more wait in the listener's backlog.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// The header-read time-out of a connection taken when fewer than a
+/// quarter of the connection slots are free.
+pub const DEFAULT_BUSY_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long running requests may take to finish once shutdown is asked.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How often the summaries of refused-token floods are written.
+pub(crate) const SUMMARY_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Options for [`serve`].
 #[derive(Debug, Clone)]
@@ -38,6 +54,11 @@ pub struct ServeOptions {
     pub bind: SocketAddr,
     pub public_name: Option<String>,
     pub max_body_bytes: usize,
+    pub header_read_timeout: Duration,
+    pub busy_header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ServeOptions {
@@ -48,6 +69,23 @@ impl Default for ServeOptions {
                 .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 7878))),
             public_name: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            busy_header_read_timeout: DEFAULT_BUSY_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+impl ServeOptions {
+    /// The connection limits of these options.
+    pub fn connection_limits(&self) -> listen::ConnectionLimits {
+        listen::ConnectionLimits {
+            header_read_timeout: self.header_read_timeout,
+            busy_header_read_timeout: self.busy_header_read_timeout,
+            max_connections: self.max_connections,
+            shutdown_grace: self.shutdown_grace,
         }
     }
 }
@@ -94,11 +132,11 @@ pub fn pod_for(
     let stores = (0..POOL_SIZE)
         .map(|_| vault.open_store())
         .collect::<custodian_core::Result<Vec<_>>>()?;
-    let config = Config {
-        allowed_hosts: AllowedHosts::for_bind(bound, options.public_name.as_deref()),
-        max_body_bytes: options.max_body_bytes,
-        failed_auth_per_minute: 60,
-    };
+    let mut config = Config::new(
+        AllowedHosts::for_bind(bound, options.public_name.as_deref()),
+        options.max_body_bytes,
+    );
+    config.body_read_timeout = options.body_read_timeout;
     Ok(Pod::new(
         config,
         stores,
@@ -108,7 +146,8 @@ pub fn pod_for(
 }
 
 /// Serves the pod on `listener` until `shutdown` resolves; in-flight requests
-/// finish and the audit log is flushed before it returns.
+/// get the grace period to finish, and the audit log is flushed before it
+/// returns.
 pub async fn serve(
     vault: &Vault,
     listener: tokio::net::TcpListener,
@@ -117,10 +156,37 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let bound = listener.local_addr()?;
     let pod = pod_for(vault, options, bound).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let app = router(pod.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
-    pod.audit.close();
+    serve_pod(Arc::clone(&pod), listener, options, shutdown).await
+}
+
+/// Serves an already built pod (see [`serve`]); closes it at the end.
+pub async fn serve_pod(
+    pod: Arc<Pod>,
+    listener: tokio::net::TcpListener,
+    options: &ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let summaries = tokio::spawn(write_summaries(Arc::clone(&pod)));
+    let result = listen::serve_connections(
+        listener,
+        router(Arc::clone(&pod)),
+        options.connection_limits(),
+        shutdown,
+    )
+    .await;
+    summaries.abort();
+    pod.close();
     result
+}
+
+/// Writes the summaries of refused-token floods as their minutes end.
+async fn write_summaries(pod: Arc<Pod>) {
+    let mut every = tokio::time::interval(SUMMARY_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if pod.write_due_summaries().await.is_err() {
+            tracing::warn!("could not write the summary of refused requests");
+        }
+    }
 }

@@ -4,13 +4,16 @@
 //! calls the core, and maps the answer; the flow's rules live in the core.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use custodian_core::client::ClientRegistration;
+use custodian_core::peer::Peer;
+use custodian_core::rate::RateLimiter;
 use custodian_core::request::Poll;
 use custodian_core::scope;
 use custodian_core::token::reveal;
@@ -90,9 +93,27 @@ pub async fn metadata(headers: HeaderMap) -> Response {
     .into_response()
 }
 
+/// Takes one of the peer's turns at an endpoint anyone may call, before
+/// its body is read; 429 when they are used up for the minute.
+fn take_turn(limiter: &RateLimiter<Peer>, peer: SocketAddr, what: &str) -> Result<(), ApiError> {
+    if limiter.take(&Peer::of(peer.ip())) {
+        Ok(())
+    } else {
+        Err(ApiError::slow_down(
+            format!("too many {what} from your address; wait a minute"),
+            60,
+        ))
+    }
+}
+
 /// `POST /oauth/register` (JSON).
-pub async fn register(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Response, ApiError> {
-    let bytes = read_body(body, pod.config.max_body_bytes).await?;
+pub async fn register(
+    State(pod): State<Arc<Pod>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Limited,
+) -> Result<Response, ApiError> {
+    take_turn(&pod.limits.registrations, peer, "registrations")?;
+    let bytes = read_body(body, &pod.config).await?;
     let reg: ClientRegistration = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::bad_request("invalid_client_metadata", format!("registration: {e}"))
     })?;
@@ -133,10 +154,12 @@ pub async fn register(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Resp
 /// `POST /oauth/device_authorization` (form): a company asks.
 pub async fn device_authorization(
     State(pod): State<Arc<Pod>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Limited,
 ) -> Result<Response, ApiError> {
-    let bytes = read_body(body, pod.config.max_body_bytes).await?;
+    take_turn(&pod.limits.device_requests, peer, "access requests")?;
+    let bytes = read_body(body, &pod.config).await?;
     let params = form(&bytes)?;
     let client_id = required(&params, "client_id")?.to_string();
     let details = scope::parse_requested(required(&params, "authorization_details")?)
@@ -166,7 +189,7 @@ pub async fn device_authorization(
 
 /// `POST /oauth/token` (form): the company polls.
 pub async fn token(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Response, ApiError> {
-    let bytes = read_body(body, pod.config.max_body_bytes).await?;
+    let bytes = read_body(body, &pod.config).await?;
     let params = form(&bytes)?;
     let grant_type = required(&params, "grant_type")?;
     if grant_type != DEVICE_CODE_GRANT {
@@ -208,7 +231,7 @@ pub async fn token(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Respons
 
 /// `POST /oauth/revoke` (form): the company gives a token back. Always 200.
 pub async fn revoke(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Response, ApiError> {
-    let bytes = read_body(body, pod.config.max_body_bytes).await?;
+    let bytes = read_body(body, &pod.config).await?;
     let params = form(&bytes)?;
     let token = required(&params, "token")?.to_string();
     let client_id = params.get("client_id").cloned().unwrap_or_default();
@@ -220,7 +243,7 @@ pub async fn revoke(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Respon
 
 /// `POST /oauth/introspect` (form): a token's holder checks it.
 pub async fn introspect(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Response, ApiError> {
-    let bytes = read_body(body, pod.config.max_body_bytes).await?;
+    let bytes = read_body(body, &pod.config).await?;
     let params = form(&bytes)?;
     let token = required(&params, "token")?.to_string();
     let answer = pod

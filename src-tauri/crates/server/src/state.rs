@@ -1,16 +1,19 @@
 //! What every handler shares: a small pool of database connections (rusqlite
 //! is blocking, so work runs on tokio's blocking threads), the memory of
-//! recent reads, the audit writer, the configuration and the failed-token
-//! limiter.
+//! recent reads, the audit writer, the configuration and the core's limits
+//! on strangers (registrations and device requests per peer, refused
+//! tokens).
 
-use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use custodian_core::audit::NewEntry;
+use custodian_core::clock::{Clock, SystemClock};
+use custodian_core::peer::Peer;
+use custodian_core::rate::{self, RateLimiter};
 use custodian_core::read_cache::ReadCache;
+use custodian_core::refusals::{RefusalLimits, Refusals};
 use custodian_core::Store;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
@@ -23,8 +26,51 @@ pub struct Config {
     pub allowed_hosts: AllowedHosts,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
-    /// Failed token attempts allowed per peer address per minute.
-    pub failed_auth_per_minute: u32,
+    /// Longest wait for a whole request body.
+    pub body_read_timeout: Duration,
+    /// Refused tokens: how many are allowed and logged one by one.
+    pub refusals: RefusalLimits,
+    /// Registrations per peer per minute.
+    pub registrations_per_minute: u32,
+    /// Device requests per peer per minute.
+    pub device_requests_per_minute: u32,
+}
+
+/// The core's limits on what strangers may do, counted for this pod.
+pub struct Limits {
+    pub registrations: RateLimiter<Peer>,
+    pub device_requests: RateLimiter<Peer>,
+    pub refusals: Refusals,
+}
+
+impl Limits {
+    pub fn new(config: &Config, clock: Arc<dyn Clock>) -> Self {
+        Limits {
+            registrations: RateLimiter::per_minute(
+                config.registrations_per_minute,
+                Arc::clone(&clock),
+            ),
+            device_requests: RateLimiter::per_minute(
+                config.device_requests_per_minute,
+                Arc::clone(&clock),
+            ),
+            refusals: Refusals::new(config.refusals, clock),
+        }
+    }
+}
+
+impl Config {
+    /// The defaults for a pod serving `allowed_hosts`.
+    pub fn new(allowed_hosts: AllowedHosts, max_body_bytes: usize) -> Self {
+        Config {
+            allowed_hosts,
+            max_body_bytes,
+            body_read_timeout: crate::DEFAULT_BODY_READ_TIMEOUT,
+            refusals: RefusalLimits::default(),
+            registrations_per_minute: rate::REGISTRATIONS_PER_MINUTE,
+            device_requests_per_minute: rate::DEVICE_REQUESTS_PER_MINUTE,
+        }
+    }
 }
 
 /// Group commit for the audit log: handlers hand entries to one writer
@@ -113,6 +159,16 @@ impl AuditWriter {
         }
     }
 
+    /// Queues an entry without waiting for it (summaries written when the
+    /// pod stops).
+    pub fn record_detached(&self, entry: NewEntry) {
+        let (done, _) = oneshot::channel();
+        let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = guard.as_ref() {
+            let _ = tx.send((entry, None, done));
+        }
+    }
+
     /// Stops accepting entries, writes what is queued, and waits for the
     /// threads.
     pub fn close(&self) {
@@ -170,40 +226,14 @@ fn checkpoint_after_commits(store: &Store, written: &mpsc::Receiver<()>) {
     }
 }
 
-/// Counts failed token attempts per peer, per minute.
-#[derive(Default)]
-pub struct FailureLimiter {
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
-}
-
-impl FailureLimiter {
-    /// True when this peer has used up its failed attempts for the minute.
-    pub fn exhausted(&self, peer: IpAddr, limit: u32) -> bool {
-        let map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        matches!(map.get(&peer), Some((start, n)) if start.elapsed() < Duration::from_secs(60) && *n >= limit)
-    }
-
-    /// Counts one failed attempt.
-    pub fn record_failure(&self, peer: IpAddr) {
-        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, (start, _)| start.elapsed() < Duration::from_secs(60));
-        }
-        let entry = map.entry(peer).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= Duration::from_secs(60) {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
-    }
-}
-
 /// The shared state of a running pod.
 pub struct Pod {
     pub config: Config,
     stores: Mutex<Vec<Store>>,
     permits: Arc<Semaphore>,
     pub audit: AuditWriter,
-    pub failures: FailureLimiter,
+    /// Rate limits on strangers, and refused-token counting.
+    pub limits: Limits,
     /// Tokens and resources recently read, to answer from memory.
     pub cache: ReadCache,
 }
@@ -217,15 +247,53 @@ impl Pod {
         audit_store: Store,
         checkpoint_store: Store,
     ) -> Arc<Self> {
+        Pod::with_clock(
+            config,
+            stores,
+            audit_store,
+            checkpoint_store,
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// The same, with the limits' windows on `clock`.
+    pub fn with_clock(
+        config: Config,
+        stores: Vec<Store>,
+        audit_store: Store,
+        checkpoint_store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Self> {
         let permits = Arc::new(Semaphore::new(stores.len()));
         Arc::new(Pod {
+            limits: Limits::new(&config, clock),
             config,
             stores: Mutex::new(stores),
             permits,
             audit: AuditWriter::start(audit_store, checkpoint_store),
-            failures: FailureLimiter::default(),
             cache: ReadCache::default(),
         })
+    }
+
+    /// Writes the summaries of refusal windows that have ended.
+    pub async fn write_due_summaries(&self) -> Result<(), ApiError> {
+        for entry in self.limits.refusals.due_summaries() {
+            self.audit.record(entry, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues every refusal summary, ended or not: the pod is stopping.
+    pub fn queue_all_summaries(&self) {
+        for entry in self.limits.refusals.all_summaries() {
+            self.audit.record_detached(entry);
+        }
+    }
+
+    /// Queues every summary and stops the log writer once all is written.
+    pub fn close(&self) {
+        self.queue_all_summaries();
+        self.audit.close();
     }
 
     /// Runs blocking database work on a pooled connection.

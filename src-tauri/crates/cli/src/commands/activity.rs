@@ -2,18 +2,21 @@
 
 use std::collections::HashMap;
 
-use custodian_core::audit::{AuditEntry, LogFilter, Outcome};
+use custodian_core::audit::{AuditEntry, ChainReport, LogFilter, Outcome};
 use custodian_core::report::AccessReport;
+use custodian_core::retention::Retention;
 
 use super::Context;
-use crate::cli::{LogArgs, LogCommand, ReportArgs};
+use crate::cli::{LogArgs, LogCommand, ReportArgs, RetainArgs};
 use crate::fail::{code, Fail};
 use crate::output::{self, print};
 use crate::when;
 
 pub fn log(ctx: &Context, args: LogArgs) -> Result<(), Fail> {
-    if let Some(LogCommand::Verify(flag)) = args.command {
-        return verify(ctx, flag.json);
+    match args.command {
+        Some(LogCommand::Verify(flag)) => return verify(ctx, flag.json),
+        Some(LogCommand::Retain(retain_args)) => return retain(ctx, retain_args),
+        None => {}
     }
     let since = args
         .since
@@ -100,10 +103,7 @@ fn verify(ctx: &Context, json: bool) -> Result<(), Fail> {
     match report.first_broken {
         None => {
             if !json {
-                print(&format!(
-                    "The access log is intact: {} entries, each hash following from the one before.\n",
-                    report.entries
-                ))?;
+                print(&intact(&report))?;
             }
             Ok(())
         }
@@ -115,6 +115,60 @@ fn verify(ctx: &Context, json: bool) -> Result<(), Fail> {
             ),
         )),
     }
+}
+
+fn intact(report: &ChainReport) -> String {
+    let mut text = format!(
+        "The access log is intact: {} entries, each hash following from the one before.\n",
+        report.entries
+    );
+    if let Some(c) = report.checkpoint {
+        let removed = match c.through {
+            1 => "Entry 1 was".to_string(),
+            n => format!("Entries 1 to {n} were"),
+        };
+        text.push_str(&format!(
+            "{removed} removed by the retention policy; checkpoint entry {} stands for what was removed, and the chain follows from it.\n",
+            c.entry
+        ));
+    }
+    text
+}
+
+/// `log retain`: shows the policy, or sets it and applies it at once.
+fn retain(ctx: &Context, args: RetainArgs) -> Result<(), Fail> {
+    let policy = match (&args.older_than, args.keep_all) {
+        (Some(text), _) => Some(Retention::For(when::duration_secs(text, "--older-than")?)),
+        (None, true) => Some(Retention::Everything),
+        (None, false) => None,
+    };
+    let vault = ctx.unlock()?;
+    let store = vault.store();
+    let Some(policy) = policy else {
+        let current = store.log_retention()?;
+        return print(&format!(
+            "Log retention: {current}.\nChange it with `custodian log retain --older-than 1y`, or `--keep-all`.\n"
+        ));
+    };
+    store.set_log_retention(policy)?;
+    let mut text = format!("Log retention set: {policy}.\n");
+    if policy != Retention::Everything {
+        match store.apply_log_retention()? {
+            Some(p) => {
+                let (noun, verb) = if p.removed == 1 {
+                    ("entry", "was")
+                } else {
+                    ("entries", "were")
+                };
+                text.push_str(&format!(
+                    "{} older {noun} (up to entry {}) {verb} replaced by checkpoint entry {}; `custodian log verify` checks the chain from there.\n",
+                    p.removed, p.through, p.checkpoint
+                ))
+            }
+            None => text.push_str("No entry is that old yet.\n"),
+        }
+    }
+    print(&text)
 }
 
 pub fn report(ctx: &Context, args: ReportArgs) -> Result<(), Fail> {

@@ -9,6 +9,13 @@ use crate::output::print;
 
 pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
     let vault = ctx.unlock()?;
+    // The person's retention policy, if any, before companies add entries.
+    if let Some(p) = vault.store().apply_log_retention()? {
+        eprintln!(
+            "custodian: {} old access-log entries were replaced by checkpoint entry {} (log retention)",
+            p.removed, p.checkpoint
+        );
+    }
     // One core is left to the access log's writer thread, which is busy
     // whenever companies are (every answer waits for its entry's commit).
     // With one worker left, tokio's single-threaded scheduler does the same
@@ -33,6 +40,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
         bind: args.bind,
         public_name: args.public_name,
         max_body_bytes: args.max_body_bytes,
+        ..ServeOptions::default()
     };
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(options.bind)

@@ -1,5 +1,8 @@
 //! `/pod/{path}`: LDP-style reads and writes under a grant. Every request,
-//! allowed or denied, is recorded in the access log before it is answered.
+//! allowed or denied, is recorded in the access log before it is answered;
+//! refused tokens past the first few of a minute are recorded as one
+//! summary entry (see `custodian_core::refusals`). A write's token is
+//! checked before its body is read.
 //!
 //! This module takes a request from the wire to its answer: the bearer
 //! token, the path through the core's normalizer, the pod's memory of
@@ -15,11 +18,14 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use custodian_core::audit::{NewEntry, Outcome};
 use custodian_core::grant::TokenRejected;
+use custodian_core::peer::Peer;
 use custodian_core::read_cache::Lookup;
+use custodian_core::refusals::Refused;
+use custodian_core::token;
 
 use crate::body::read_body;
 use crate::error::ApiError;
@@ -80,29 +86,53 @@ async fn serve(
         ));
     }
     let token = bearer(&headers)?.ok_or_else(ApiError::no_token)?;
-    if pod
-        .failures
-        .exhausted(peer.ip(), pod.config.failed_auth_per_minute)
+    // The raw (still percent-encoded) path goes to the core's one normalizer.
+    let raw = uri.path().strip_prefix("/pod").unwrap_or("");
+    let raw = if raw.is_empty() { "/" } else { raw };
+    let knock = Knock {
+        peer: Peer::of(peer.ip()),
+        token_hash: token::check(&token, token::ACCESS_TOKEN_PREFIX)
+            .ok()
+            .map(|h| h.as_str().to_string()),
+        method: method.clone(),
+        raw_path: raw.to_string(),
+    };
+    // A token refused too often this minute stays refused (expiry and
+    // revocation are final): 429 without reading the vault.
+    if knock
+        .token_hash
+        .as_deref()
+        .is_some_and(|h| pod.limits.refusals.token_throttled(h))
     {
-        // Only failures are limited: a valid token is never slowed down.
+        return refuse(&pod, &knock, None).await;
+    }
+    if pod.limits.refusals.peer_throttled(knock.peer) {
+        // Only refusals are limited: a valid token is never slowed down.
         let check = token.clone();
         let valid = pod
             .with_store(move |s| matches!(s.authenticate(&check), Ok(Ok(_))))
             .await?;
         if !valid {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "slow_down",
-                "too many failed token attempts; wait a minute",
-            ));
+            return refuse(&pod, &knock, None).await;
         }
     }
-    // The raw (still percent-encoded) path goes to the core's one normalizer.
-    let raw = uri.path().strip_prefix("/pod").unwrap_or("");
-    let raw = if raw.is_empty() { "/" } else { raw };
-    let raw_path = raw.to_string();
     let path = custodian_core::path::parse_path(raw).map_err(|e| ApiError::from_core(&e))?;
-    let body = read_body(body, pod.config.max_body_bytes).await?.to_vec();
+    let read_only = matches!(method, Method::GET | Method::HEAD);
+    let body = if read_only {
+        Vec::new()
+    } else {
+        // The token is checked before the body is read: a stranger cannot
+        // make the pod wait for, or store, a body.
+        let check = token.clone();
+        match pod
+            .with_store(move |s| s.authenticate(&check))
+            .await?
+            .map_err(|e| ApiError::from_core(&e))?
+        {
+            Ok(_) => read_body(body, &pod.config).await?.to_vec(),
+            Err(rejected) => return refuse(&pod, &knock, Some(&rejected)).await,
+        }
+    };
     let request = PodRequest {
         method: method.clone(),
         path,
@@ -120,9 +150,8 @@ async fn serve(
             .map(str::to_string),
         body,
     };
-    let read_only = matches!(method, Method::GET | Method::HEAD);
     if read_only && !request.path.is_container() {
-        return read_resource(pod, peer, token, request, raw_path).await;
+        return read_resource(pod, knock, token, request).await;
     }
     let (result, log) = pod
         .with_store(move |store| {
@@ -144,7 +173,17 @@ async fn serve(
             }
         })
         .await?;
-    answer_logged(&pod, peer, &method, &raw_path, result, log).await
+    answer_logged(&pod, &knock, result, log).await
+}
+
+/// Who knocked, with which token, on what: what a refusal is counted and
+/// logged by.
+struct Knock {
+    peer: Peer,
+    /// The token's hash, when it was well-formed (never the token).
+    token_hash: Option<String>,
+    method: Method,
+    raw_path: String,
 }
 
 /// `GET`/`HEAD` of one resource: answered from the pod's memory when it
@@ -154,21 +193,23 @@ async fn serve(
 /// from the database, so a revocation made anywhere counts at once.
 async fn read_resource(
     pod: Arc<Pod>,
-    peer: SocketAddr,
+    knock: Knock,
     token: String,
     request: PodRequest,
-    raw_path: String,
 ) -> Result<Response, ApiError> {
     if let Some(hit) = pod.cache.lookup(&token, &request.path) {
         let generation = hit.generation;
         let (result, log) = answer_from(hit, &request);
-        let e = log_entry(&pod, peer, &request.method, &raw_path, log);
-        match pod.audit.record(e, Some(generation)).await? {
-            Logged::Written => return result.map(IntoResponse::into_response),
-            Logged::Stale(current) => pod.cache.saw_generation(current),
+        match log {
+            // Expiry and revocation are final: a refusal from memory needs
+            // no second look.
+            Err(rejected) => return refuse(&pod, &knock, Some(&rejected)).await,
+            Ok(e) => match pod.audit.record(e, Some(generation)).await? {
+                Logged::Written => return result.map(IntoResponse::into_response),
+                Logged::Stale(current) => pod.cache.saw_generation(current),
+            },
         }
     }
-    let method = request.method.clone();
     let loader = Arc::clone(&pod);
     let (result, log) = pod
         .with_store(
@@ -181,21 +222,22 @@ async fn read_resource(
             },
         )
         .await?;
-    answer_logged(&pod, peer, &method, &raw_path, result, log).await
+    answer_logged(&pod, &knock, result, log).await
 }
 
 /// Commits the request's log entry, if it has one, then gives the answer.
 async fn answer_logged(
     pod: &Pod,
-    peer: SocketAddr,
-    method: &Method,
-    raw_path: &str,
+    knock: &Knock,
     result: Result<Reply, ApiError>,
     log: Option<Result<NewEntry, TokenRejected>>,
 ) -> Result<Response, ApiError> {
-    if let Some(log) = log {
-        let e = log_entry(pod, peer, method, raw_path, log);
-        pod.audit.record(e, None).await?;
+    match log {
+        Some(Ok(entry)) => {
+            pod.audit.record(entry, None).await?;
+        }
+        Some(Err(rejected)) => return refuse(pod, knock, Some(&rejected)).await,
+        None => {}
     }
     result.map(IntoResponse::into_response)
 }
@@ -214,39 +256,63 @@ fn answer_from(
     }
 }
 
-/// The access-log entry for a decided request, or for a refused token.
-fn log_entry(
+/// Refuses a token: counts the refusal, logs it on its own if it is among
+/// the first few of its minute (the rest go into one summary entry), and
+/// answers 401, or 429 once the token, its company or the peer has been
+/// refused too often. `rejected` is `None` when the refusal was decided
+/// from the counts alone, without reading the vault.
+async fn refuse(
     pod: &Pod,
-    peer: SocketAddr,
-    method: &Method,
-    raw_path: &str,
-    log: Result<NewEntry, TokenRejected>,
-) -> NewEntry {
-    let rejected = match log {
-        Ok(entry) => return entry,
-        Err(rejected) => rejected,
-    };
-    // Only guesses count towards the limit: a company whose real token
-    // expired or was revoked is told so (401), not throttled.
-    let reason = Some(format!("invalid_token: {rejected}"));
-    match rejected.holder() {
-        // A stale token is still the company's: the person sees who keeps
-        // knocking after a revocation.
-        Some(h) => entry(
-            &h.client_id,
-            method,
-            raw_path,
-            Outcome::Denied,
-            reason,
-            Some(&h.grant_id),
-        ),
-        None => {
-            pod.failures.record_failure(peer.ip());
-            let mut e = entry("anonymous", method, raw_path, Outcome::Denied, reason, None);
-            e.client_id = None;
-            e
-        }
+    knock: &Knock,
+    rejected: Option<&TokenRejected>,
+) -> Result<Response, ApiError> {
+    let holder = rejected.and_then(TokenRejected::holder);
+    let decision = pod.limits.refusals.note(Refused {
+        peer: knock.peer,
+        token: knock.token_hash.as_deref(),
+        company: holder.map(|h| h.client_id.as_str()),
+    });
+    if decision.log {
+        let reason = Some(format!(
+            "invalid_token: {}",
+            rejected.map_or_else(|| "refused too often".to_string(), ToString::to_string)
+        ));
+        let e = match holder {
+            // A stale token is still the company's: the person sees who
+            // keeps knocking after a revocation.
+            Some(h) => entry(
+                &h.client_id,
+                &knock.method,
+                &knock.raw_path,
+                Outcome::Denied,
+                reason,
+                Some(&h.grant_id),
+            ),
+            None => {
+                let mut e = entry(
+                    "anonymous",
+                    &knock.method,
+                    &knock.raw_path,
+                    Outcome::Denied,
+                    reason,
+                    None,
+                );
+                e.client_id = None;
+                e
+            }
+        };
+        pod.audit.record(e, None).await?;
     }
+    if decision.throttle {
+        return Err(ApiError::slow_down(
+            "too many requests with refused tokens; wait a minute",
+            60,
+        ));
+    }
+    Err(match rejected {
+        Some(r) => rejected_error(r),
+        None => ApiError::invalid_token("the token is not valid"),
+    })
 }
 
 fn rejected_error(r: &TokenRejected) -> ApiError {
