@@ -213,6 +213,27 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
     });
     app.screenshot("data");
 
+    // The sensitive mark: set, then lowered (which the log records).
+    let sensitivity = |d: &Desktop| {
+        d.script(
+            "const dt = [...document.querySelectorAll('main dt')].find(e => e.textContent === 'Sensitivity');\
+             return dt ? dt.nextElementSibling.textContent.trim() : null",
+            vec![],
+        )
+        .ok()?
+        .as_str()
+        .map(str::to_string)
+    };
+    assert_eq!(sensitivity(&app).as_deref(), Some("normal"));
+    app.click("#resource-sensitive");
+    app.wait_until("the resource marked sensitive", |d| {
+        (sensitivity(d)?.as_str() == "sensitive").then_some(())
+    });
+    app.click("#resource-sensitive");
+    app.wait_until("the mark lowered", |d| {
+        (sensitivity(d)?.as_str() == "normal").then_some(())
+    });
+
     // Preferences: no phone calls, quiet from 21:00 to 08:00.
     open_section(&app, "preferences", "preferences");
     app.wait_for("#channel-phone");
@@ -322,6 +343,8 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
     row_with(&["Acme Shop", "GET", "/contact/email", "allowed"]);
     row_with(&["Acme Shop", "GET", "/profile/card", "denied"]);
     row_with(&["GET", "/contact/email", "denied", "revoked"]);
+    row_with(&["You", "unmark", "/contact/email"]);
+    row_with(&["Acme Shop", "company", "GET"]);
     assert!(
         !log.iter()
             .any(|r| r.contains("/profile/card") && r.contains("allowed")),
