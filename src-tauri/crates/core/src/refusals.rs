@@ -269,6 +269,17 @@ fn overflow(key: &Key) -> Key {
     }
 }
 
+/// How many refused requests a summary entry (action [`SUMMARY_ACTION`])
+/// stands for, read back from the reason [`summary`] wrote.
+pub fn summary_count(reason: &str) -> Option<u64> {
+    reason
+        .strip_prefix("invalid_token: ")?
+        .split_once(" more requests ")?
+        .0
+        .parse()
+        .ok()
+}
+
 /// One log entry standing for the refusals of `w` that were not logged.
 fn summary(key: &Key, w: &Window) -> Option<NewEntry> {
     let (first, last) = (w.first_unlogged?, w.last_unlogged?);
@@ -341,6 +352,7 @@ mod tests {
             s.reason.as_deref().unwrap().contains("995 more requests"),
             "{s:?}"
         );
+        assert_eq!(s.reason.as_deref().and_then(summary_count), Some(995));
         assert!(r.due_summaries().is_empty(), "each summary is given once");
         assert!(!r.token_throttled("hash-a"), "a new minute");
     }

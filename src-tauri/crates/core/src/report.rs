@@ -79,26 +79,39 @@ impl Store {
         let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
         let mut unidentified_denied = 0;
         let mut stmt = self.conn.prepare(
-            "SELECT at, client_id, method, path, outcome FROM audit_log
-             WHERE method IS NOT NULL AND (?1 IS NULL OR at >= ?1) ORDER BY seq",
+            "SELECT at, client_id, method, path, outcome, action, reason FROM audit_log
+             WHERE (method IS NOT NULL OR action = ?2) AND (?1 IS NULL OR at >= ?1) ORDER BY seq",
         )?;
-        let mut rows = stmt.query([since.map(format_time)])?;
+        let mut rows = stmt.query(rusqlite::params![
+            since.map(format_time),
+            crate::refusals::SUMMARY_ACTION
+        ])?;
         while let Some(r) = rows.next()? {
             let at = parse_time(&r.get::<_, String>(0)?)?;
             let client: Option<String> = r.get(1)?;
-            let method: String = r.get(2)?;
+            let method: String = r.get::<_, Option<String>>(2)?.unwrap_or_default();
             let path: Option<String> = r.get(3)?;
             let allowed = r.get::<_, String>(4)? == "allowed";
+            // A summary entry stands for the refusals it counts.
+            let refused = if r.get::<_, String>(5)? == crate::refusals::SUMMARY_ACTION {
+                let reason: Option<String> = r.get(6)?;
+                reason
+                    .as_deref()
+                    .and_then(crate::refusals::summary_count)
+                    .unwrap_or(1)
+            } else {
+                1
+            };
             let Some(client) = client else {
                 if !allowed {
-                    unidentified_denied += 1;
+                    unidentified_denied += refused;
                 }
                 continue;
             };
             let t = tallies.entry(client).or_default();
             t.last = Some(at);
             if !allowed {
-                t.denied += 1;
+                t.denied += refused;
                 continue;
             }
             t.allowed += 1;
@@ -228,6 +241,15 @@ mod tests {
                 api(Some(&acme.id), "GET", "/health/x", Outcome::Denied),
                 api(Some(&acme.id), "PUT", "/contact/email", Outcome::Allowed),
                 api(None, "GET", "/contact/email", Outcome::Denied),
+                // A flood of stale tokens, summarised: it counts as 40.
+                NewEntry {
+                    actor: acme.id.clone(),
+                    client_id: Some(acme.id.clone()),
+                    action: crate::refusals::SUMMARY_ACTION.into(),
+                    outcome: Some(Outcome::Denied),
+                    reason: Some("invalid_token: 40 more requests with expired or revoked tokens refused from a to b, not logged one by one".into()),
+                    ..NewEntry::default()
+                },
             ])
             .unwrap();
         clock.advance(Duration::days(1));
@@ -252,7 +274,7 @@ mod tests {
         let a = &report.companies[0];
         assert_eq!(
             (a.client_name.as_str(), a.allowed, a.denied),
-            ("Acme", 5, 1)
+            ("Acme", 5, 41)
         );
         assert_eq!(
             a.distinct_resources_read, 2,
