@@ -27,6 +27,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::grant::{Access, GrantStatus, Holder, TokenRejected};
 use crate::path::PodPath;
 use crate::resource::Resource;
+use crate::scope::{self, Action, Target};
 use crate::store::Store;
 use crate::{token, Error, Result};
 
@@ -106,32 +107,54 @@ impl ReadCache {
         let hash = token::check(presented, token::ACCESS_TOKEN_PREFIX).ok()?;
         let r = self.remembered.read().unwrap_or_else(|p| p.into_inner());
         let known = r.tokens.get(hash.as_str())?;
-        let resource = r.resources.get(path)?.clone();
+        let access = self.judge(known);
+        let resource = match r.resources.get(path) {
+            Some(resource) => resource.clone(),
+            // A refused token is answered without the resource.
+            None if access.is_err() => None,
+            None => return None,
+        };
         Some(Lookup {
             generation: r.generation,
-            access: self.judge(known),
+            access,
             resource,
         })
     }
 
     /// Reads what a read of `path` with `presented` needs from `store`, in
-    /// one snapshot, and remembers it for the next time.
+    /// one snapshot, and remembers it for the next time. The content of a
+    /// resource the token's grant cannot read is never read at all (its
+    /// metadata alone decides the refusal), so a large one answers as fast
+    /// as nothing there, and it is not remembered.
     pub fn load(&self, store: &Store, presented: &str, path: &PodPath) -> Result<Lookup> {
-        let (generation, known, resource) = store.read_snapshot(|s| -> Result<_> {
+        let (generation, known, resource, hidden) = store.read_snapshot(|s| -> Result<_> {
             let generation = s.generation()?;
             let known = known_token(s, presented)?;
+            let Some(meta) = s.live_meta(path)? else {
+                return Ok((generation, known, None, false));
+            };
+            let readable = matches!(&known, Ok(KnownToken::Grant(a))
+                if scope::allows(&a.grant.details, &Target::of(&meta), Action::Read));
+            if !readable {
+                let bare = Resource {
+                    meta,
+                    content: Vec::new(),
+                };
+                return Ok((generation, known, Some(Arc::new(bare)), true));
+            }
             let resource = match s.get(path, None) {
                 Ok(r) => Some(Arc::new(r)),
                 Err(Error::NotFound { .. } | Error::Deleted { .. }) => None,
                 Err(e) => return Err(e),
             };
-            Ok((generation, known, resource))
+            Ok((generation, known, resource, false))
         })??;
         let access = match &known {
             Ok(k) => self.judge(k),
             Err(rejected) => Err(rejected.clone()),
         };
-        self.remember(generation, presented, known.ok(), path, resource.clone());
+        let remembered = (!hidden).then(|| resource.clone());
+        self.remember(generation, presented, known.ok(), path, remembered);
         Ok(Lookup {
             generation,
             access,
@@ -174,7 +197,8 @@ impl ReadCache {
         presented: &str,
         known: Option<KnownToken>,
         path: &PodPath,
-        resource: Option<Arc<Resource>>,
+        // `None`: remember the token only.
+        resource: Option<Option<Arc<Resource>>>,
     ) {
         let Ok(hash) = token::check(presented, token::ACCESS_TOKEN_PREFIX) else {
             return;
@@ -188,6 +212,9 @@ impl ReadCache {
                 r.tokens.insert(hash.as_str().to_string(), known);
             }
         }
+        let Some(resource) = resource else {
+            return;
+        };
         let size = resource.as_ref().map_or(0, |res| res.content.len());
         let fits = size <= MAX_CACHED_RESOURCE_BYTES
             && r.content_bytes + size <= MAX_CACHED_BYTES
@@ -311,6 +338,33 @@ mod tests {
         assert!(actions.contains(&"unchecked".to_string()));
         assert!(actions.contains(&"current".to_string()));
         assert!(!actions.contains(&"stale".to_string()));
+    }
+
+    /// A resource the grant cannot read (here one marked sensitive under the
+    /// granted `/contact/`) is decided from its metadata: its content is
+    /// never read, and it is not remembered for anyone.
+    #[test]
+    fn the_content_of_a_resource_the_grant_cannot_read_is_never_loaded() {
+        let (_dir, store) = memory_store();
+        let path = crate::parse_path("/contact/secret").unwrap();
+        let marked = crate::NewResource {
+            mark: crate::Mark::Sensitive,
+            ..crate::NewResource::json(&serde_json::json!("x".repeat(10_000)))
+        };
+        store.put(&path, marked).unwrap();
+        let (_grant, token) = crate::testing::granted_token(&store);
+        let cache = ReadCache::default();
+        let hit = cache.load(&store, &token, &path).unwrap();
+        assert!(hit.access.is_ok());
+        let resource = hit.resource.expect("its metadata");
+        assert!(resource.content.is_empty(), "the content was not read");
+        assert!(cache.lookup(&token, &path).is_none(), "not remembered");
+        // A readable one is read and remembered as before.
+        put_email(&store);
+        let email = crate::parse_path("/contact/email").unwrap();
+        let hit = cache.load(&store, &token, &email).unwrap();
+        assert!(!hit.resource.unwrap().content.is_empty());
+        assert!(cache.lookup(&token, &email).is_some());
     }
 
     #[test]
