@@ -17,7 +17,7 @@ APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test setup deps-system deps-rust deps-ui deps-e2e ui build lint test-rust test-ui bench bench-bundle bench-api bench-app package package-appimage package-check clean-vault-tmp
+.PHONY: help run test setup deps-system deps-rust deps-ui deps-e2e ui build lint test-rust test-ui bench bench-bundle bench-api bench-app package package-appimage package-check clean-vault-tmp crash
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -97,6 +97,17 @@ bench-app: setup ui ## App launch time and memory, release build (idle and 10,00
 
 bench-bundle: setup ## Export/import benchmark, 100,000 resources, beside tar+age
 	$(CARGO) bench --locked -p custodian-core --bench bundle --features test-support
+
+# Faults (docs/FAULTS.md). `make test` kills writers ~60 times, passwd and
+# import 4 times each; this is the long run of the same tests.
+CRASH_KILLS ?= 1000
+CRASH_PASSWD_KILLS ?= 40
+CRASH_IMPORT_KILLS ?= 40
+crash: setup ## Crash safety, long run: SIGKILL writers CRASH_KILLS times (1,000), passwd and import 40 each
+	$(CARGO) build --locked --workspace --bins
+	CUSTODIAN_CRASH_KILLS=$(CRASH_KILLS) CUSTODIAN_CRASH_PASSWD_KILLS=$(CRASH_PASSWD_KILLS) \
+	CUSTODIAN_CRASH_IMPORT_KILLS=$(CRASH_IMPORT_KILLS) \
+		$(CARGO) test --locked -p custodian-e2e --test crash -- --nocapture --test-threads=1
 
 # Installable packages, built by the Tauri CLI from ui/node_modules. It runs in
 # src-tauri/ (beside tauri.conf.json) and skips the config's beforeBuildCommand:
