@@ -90,7 +90,15 @@ impl Killable {
     }
 
     /// SIGKILL, and reap it.
-    pub fn kill(mut self) {
+    pub fn kill(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Killable {
+    /// A test that fails leaves no server behind (it would hold the test's
+    /// output pipe open).
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
