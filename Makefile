@@ -17,7 +17,7 @@ APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test setup deps-system deps-rust deps-ui deps-e2e ui build lint test-rust test-ui bench bench-bundle bench-api bench-app package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz
+.PHONY: help run test setup deps-system deps-rust deps-ui deps-e2e ui build lint test-rust test-ui bench bench-bundle bench-api bench-app package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -128,6 +128,20 @@ fuzz: deps-fuzz ## Run each fuzz target for FUZZ_SECONDS (60) from its corpus in
 		$(CARGO) +nightly fuzz run --sanitizer none $$t scratch/$$t corpus/$$t -- \
 			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1; \
 	done
+
+# Supply chain: licences, duplicate versions and sources, offline; the
+# advisory database lives on github.com, which this machine cannot reach,
+# so `deny` tries it and says so when it cannot.
+deps-deny: deps-rust
+	@command -v cargo-deny >/dev/null || { echo "Installing cargo-deny (cargo install)"; $(CARGO) install cargo-deny --locked; }
+
+deny: deps-deny ## Supply chain: licences, bans (duplicates), sources; advisories where github.com is reachable
+	$(CARGO) deny --locked check licenses bans sources
+	@if curl -sfI --max-time 10 -o /dev/null https://github.com; then \
+		$(CARGO) deny --locked check advisories; \
+	else \
+		echo "make deny: advisories SKIPPED: the RustSec database is fetched from github.com, which this machine cannot reach."; \
+	fi
 
 # Installable packages, built by the Tauri CLI from ui/node_modules. It runs in
 # src-tauri/ (beside tauri.conf.json) and skips the config's beforeBuildCommand:
