@@ -181,6 +181,10 @@ fuzz_target!(|data: &[u8]| {
                 .expect("a whole answer");
             (status, String::from_utf8_lossy(&bytes).into_owned())
         });
+        if std::env::var_os("CUSTODIAN_FUZZ_TRACE").is_some() {
+            // To see what a corpus reaches: `CUSTODIAN_FUZZ_TRACE=1 … -runs=0`.
+            eprintln!("{status} {}", text.chars().take(80).collect::<String>());
+        }
         assert!(!status.is_server_error(), "{status}: {text}");
     });
 });
