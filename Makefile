@@ -17,7 +17,7 @@ APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test setup deps-system deps-rust deps-ui deps-e2e ui build lint test-rust test-ui bench bench-bundle bench-api bench-app package package-appimage package-check clean-vault-tmp
+.PHONY: help run test setup deps-system deps-rust deps-ui deps-e2e ui build lint test-rust test-ui bench bench-bundle bench-api bench-app package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -97,6 +97,51 @@ bench-app: setup ui ## App launch time and memory, release build (idle and 10,00
 
 bench-bundle: setup ## Export/import benchmark, 100,000 resources, beside tar+age
 	$(CARGO) bench --locked -p custodian-core --bench bundle --features test-support
+
+# Faults (docs/FAULTS.md). `make test` kills writers ~60 times, passwd and
+# import 4 times each; this is the long run of the same tests.
+CRASH_KILLS ?= 1000
+CRASH_PASSWD_KILLS ?= 40
+CRASH_IMPORT_KILLS ?= 40
+crash: setup ## Crash safety, long run: SIGKILL writers CRASH_KILLS times (1,000), passwd and import 40 each
+	$(CARGO) build --locked --workspace --bins
+	CUSTODIAN_CRASH_KILLS=$(CRASH_KILLS) CUSTODIAN_CRASH_PASSWD_KILLS=$(CRASH_PASSWD_KILLS) \
+	CUSTODIAN_CRASH_IMPORT_KILLS=$(CRASH_IMPORT_KILLS) \
+		$(CARGO) test --locked -p custodian-e2e --test crash -- --nocapture --test-threads=1
+
+# Fuzzing needs a nightly toolchain (libFuzzer's instrumentation); the rest of
+# the build and every test stay on stable. The fuzz crate is a workspace of
+# its own under fuzz/ with its own lock file and target directory.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := path authorization_details bundle pod_request
+deps-fuzz: deps-rust
+	@rustup toolchain list | grep -q '^nightly' || { echo "Installing the nightly toolchain (rustup)"; rustup toolchain install nightly --profile minimal; }
+	@command -v cargo-fuzz >/dev/null || { echo "Installing cargo-fuzz (cargo install)"; $(CARGO) install cargo-fuzz --locked; }
+
+fuzz: deps-fuzz ## Run each fuzz target for FUZZ_SECONDS (60) from its corpus in fuzz/corpus
+	@# No sanitizer: our code has no `unsafe`, and ASan would not see into
+	@# SQLCipher's C (built without instrumentation) anyway; debug assertions
+	@# stay on, so overflows panic. New inputs go to fuzz/scratch (ignored).
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		mkdir -p scratch/$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+		$(CARGO) +nightly fuzz run --sanitizer none $$t scratch/$$t corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1; \
+	done
+
+# Supply chain: licences, duplicate versions and sources, offline; the
+# advisory database lives on github.com, which this machine cannot reach,
+# so `deny` tries it and says so when it cannot.
+deps-deny: deps-rust
+	@command -v cargo-deny >/dev/null || { echo "Installing cargo-deny (cargo install)"; $(CARGO) install cargo-deny --locked; }
+
+deny: deps-deny ## Supply chain: licences, bans (duplicates), sources; advisories where github.com is reachable
+	$(CARGO) deny --locked check licenses bans sources
+	@if curl -sfI --max-time 10 -o /dev/null https://github.com; then \
+		$(CARGO) deny --locked check advisories; \
+	else \
+		echo "make deny: advisories SKIPPED: the RustSec database is fetched from github.com, which this machine cannot reach."; \
+	fi
 
 # Installable packages, built by the Tauri CLI from ui/node_modules. It runs in
 # src-tauri/ (beside tauri.conf.json) and skips the config's beforeBuildCommand:

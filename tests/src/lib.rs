@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod company;
+pub mod faults;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -339,6 +339,93 @@ mod first_use {
         assert!(failures.is_empty(), "{failures:?}");
     }
 
+    /// Where [`child_race_create_and_open`] finds the vaults to open.
+    const VAULTS: &str = "CUSTODIAN_FIRST_USE_VAULTS";
+    const PASSPHRASE: &str = "correct horse";
+
+    /// Run by [`many_threads_creating_and_opening_at_start_all_succeed`] in
+    /// a child process: half the threads open an existing vault's database,
+    /// half create a new one, all at the same moment. The keys are unwrapped
+    /// (age only, no SQLite) before the race.
+    #[test]
+    #[ignore = "run in a child process by many_threads_creating_and_opening_at_start_all_succeed"]
+    fn child_race_create_and_open() {
+        let Some(vaults) = std::env::var_os(VAULTS) else {
+            return;
+        };
+        let vaults = std::path::PathBuf::from(vaults);
+        let fresh = tempfile::tempdir().unwrap();
+        let mut existing: Vec<_> = std::fs::read_dir(&vaults)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        existing.sort();
+        let threads = 2 * existing.len();
+        let barrier = Arc::new(Barrier::new(threads));
+        let mut handles = Vec::new();
+        for (i, dir) in existing.into_iter().enumerate() {
+            let key_path = dir.join(crate::vault::PASSPHRASE_KEY_FILE);
+            let wrapped = std::fs::read(&key_path).unwrap();
+            let pass = crate::SecretString::from(PASSPHRASE.to_string());
+            let key =
+                crate::keys::unwrap_with_passphrase(&wrapped, &pass, &key_path, &dir).unwrap();
+            let b = Arc::clone(&barrier);
+            handles.push(std::thread::spawn(move || {
+                b.wait();
+                open_encrypted(&dir.join(crate::vault::DB_FILE), &key, NOW_TEXT).map(drop)
+            }));
+            let path = fresh.path().join(format!("{i}.db"));
+            let b = Arc::clone(&barrier);
+            let key = VaultKey::generate().unwrap();
+            handles.push(std::thread::spawn(move || {
+                b.wait();
+                create_encrypted(&path, &key, NOW_TEXT).map(drop)
+            }));
+        }
+        let failures: Vec<String> = handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap().err().map(|e| e.to_string()))
+            .collect();
+        assert!(failures.is_empty(), "{failures:?}");
+    }
+
+    const NOW_TEXT: &str = "2026-11-24T10:00:00.000Z";
+
+    #[test]
+    fn many_threads_creating_and_opening_at_start_all_succeed() {
+        let vaults = tempfile::tempdir().unwrap();
+        for i in 0..8 {
+            drop(
+                crate::Vault::create_with_work_factor(
+                    &vaults.path().join(format!("v{i}")),
+                    &crate::SecretString::from(PASSPHRASE.to_string()),
+                    4,
+                )
+                .unwrap(),
+            );
+        }
+        let exe = std::env::current_exe().unwrap();
+        for run in 0..100 {
+            let out = std::process::Command::new(&exe)
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "db::first_use::child_race_create_and_open",
+                    "--nocapture",
+                ])
+                .env(VAULTS, vaults.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "run {run}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
+        }
+    }
+
     #[test]
     fn many_threads_opening_at_start_all_succeed() {
         let exe = std::env::current_exe().unwrap();

@@ -186,9 +186,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The vault's files could not be written or read: a full disk, a file
+    /// grown past its size limit, a failing device. SQLite rolls back the
+    /// transaction it could not write.
+    #[error("the vault's files could not be written or read ({reason}): the disk may be full; the change was not made")]
+    StorageFailed { reason: String },
+
     /// An unexpected database error (not a wrong key, not damage we recognise).
     #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(rusqlite::Error),
 
     /// Something the core itself got wrong; a bug to report.
     #[error("internal error: {0}")]
@@ -238,6 +244,7 @@ impl Error {
             Error::BundleTruncated { .. } => "bundle_truncated",
             Error::BundleTampered { .. } => "bundle_tampered",
             Error::Io { .. } => "io",
+            Error::StorageFailed { .. } => "storage_failed",
             Error::Database(_) => "database",
             Error::Internal(_) => "internal",
         }
@@ -252,5 +259,62 @@ impl Error {
     }
 }
 
+impl From<rusqlite::Error> for Error {
+    /// Damage found after the vault opened (a page whose check fails) and
+    /// a disk that cannot take a write get their own messages; anything
+    /// else stays a database error.
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
+        let reason = e.to_string().lines().next().unwrap_or_default().to_string();
+        match e.sqlite_error_code() {
+            Some(C::DatabaseCorrupt | C::NotADatabase) => Error::DatabaseDamaged {
+                path: PathBuf::from(crate::vault::DB_FILE),
+                reason,
+            },
+            Some(C::DiskFull | C::SystemIoFailure) => Error::StorageFailed { reason },
+            _ => Error::Database(e),
+        }
+    }
+}
+
 /// The core's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn damage_and_a_full_disk_are_named_not_raw_database_errors() {
+        // A page whose check fails, read after the vault opened.
+        let damaged = Error::from(sqlite(rusqlite::ffi::SQLITE_CORRUPT));
+        assert_eq!(damaged.kind(), "database_damaged");
+        assert!(damaged
+            .to_string()
+            .starts_with("the vault database vault.db is damaged"));
+        assert_eq!(
+            Error::from(sqlite(rusqlite::ffi::SQLITE_NOTADB)).kind(),
+            "database_damaged"
+        );
+        // ENOSPC is SQLITE_FULL; other failed writes (EFBIG, EIO) are IOERR_*.
+        let full = Error::from(sqlite(rusqlite::ffi::SQLITE_FULL));
+        assert_eq!(full.kind(), "storage_failed");
+        assert!(
+            full.to_string().contains("the change was not made"),
+            "{full}"
+        );
+        assert_eq!(
+            Error::from(sqlite(rusqlite::ffi::SQLITE_IOERR_WRITE)).kind(),
+            "storage_failed"
+        );
+        // Anything else stays what it is.
+        assert_eq!(
+            Error::from(sqlite(rusqlite::ffi::SQLITE_BUSY)).kind(),
+            "database"
+        );
+    }
+}

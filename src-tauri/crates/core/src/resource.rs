@@ -176,6 +176,28 @@ fn etag_of(content_type: &str, content: &[u8]) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
+/// Checks content read back against the checksum stored beside it (the
+/// ETag). SQLCipher zeroes a page whose HMAC fails and reports the damage
+/// only on later reads, so the last page of a row that spills over several
+/// pages can come back as zeros with no error: this turns that into
+/// [`Error::DatabaseDamaged`] instead of handing zeros out as the content.
+pub(crate) fn check_content(
+    path: &str,
+    version: u64,
+    content_type: &str,
+    etag: &str,
+    content: &[u8],
+) -> Result<()> {
+    if etag_of(content_type, content) == etag {
+        Ok(())
+    } else {
+        Err(Error::DatabaseDamaged {
+            path: std::path::PathBuf::from(crate::vault::DB_FILE),
+            reason: format!("{path} version {version} reads back different from what was written"),
+        })
+    }
+}
+
 fn check_content_type(path: &PodPath, content_type: &str) -> Result<()> {
     let ok = !content_type.is_empty()
         && content_type.len() <= 255
@@ -224,7 +246,11 @@ pub(crate) struct RawMeta {
 
 impl RawMeta {
     pub(crate) fn parse(self) -> Result<ResourceMeta> {
-        let bad = |what: &str| Error::Internal(format!("bad {what} stored for {}", self.path));
+        // A row that does not parse was damaged on disk (see `check_content`).
+        let bad = |what: &str| Error::DatabaseDamaged {
+            path: std::path::PathBuf::from(crate::vault::DB_FILE),
+            reason: format!("a bad {what} is stored for {}", self.path),
+        };
         Ok(ResourceMeta {
             path: PodPath::from_stored(&self.path).map_err(|_| bad("path"))?,
             version: self.version,
@@ -236,8 +262,8 @@ impl RawMeta {
             },
             etag: self.etag,
             size: self.size,
-            created_at: parse_time(&self.created_at)?,
-            updated_at: parse_time(&self.updated_at)?,
+            created_at: parse_time(&self.created_at).map_err(|_| bad("time"))?,
+            updated_at: parse_time(&self.updated_at).map_err(|_| bad("time"))?,
             author: Author::from_text(&self.author),
             content_type: self.content_type,
         })
@@ -398,7 +424,7 @@ impl Store {
                     .conn
                     .prepare_cached(&sql)?
                     .query_row([path.as_str()], |row| {
-                        Ok((meta_from_row(row)?, row.get(10)?))
+                        Ok((meta_from_row(row)?, row.get::<_, Vec<u8>>(10)?))
                     })
                     .optional()?;
                 let Some((raw, content)) = found else {
@@ -412,10 +438,15 @@ impl Store {
                         },
                     });
                 };
-                Ok(Resource {
-                    meta: raw.parse()?,
-                    content,
-                })
+                let meta = raw.parse()?;
+                check_content(
+                    meta.path.as_str(),
+                    meta.version,
+                    &meta.content_type,
+                    &meta.etag,
+                    &content,
+                )?;
+                Ok(Resource { meta, content })
             }
             Some(n) => self.get_version(path, n),
         }
@@ -458,10 +489,17 @@ impl Store {
                 path: path.to_string(),
                 reason: format!("version {n} is the record of its deletion and has no content"),
             }),
-            Some((raw, content, false)) => Ok(Resource {
-                meta: raw.parse()?,
-                content,
-            }),
+            Some((raw, content, false)) => {
+                let meta = raw.parse()?;
+                check_content(
+                    meta.path.as_str(),
+                    meta.version,
+                    &meta.content_type,
+                    &meta.etag,
+                    &content,
+                )?;
+                Ok(Resource { meta, content })
+            }
         }
     }
 
@@ -674,6 +712,39 @@ mod tests {
 
     fn p(s: &str) -> PodPath {
         PodPath::parse(s).unwrap()
+    }
+
+    #[test]
+    fn content_that_reads_back_different_is_damage_not_data() {
+        // What SQLCipher hands back for a page whose HMAC failed: zeros.
+        let (_dir, store) = memory_store();
+        let path = p("/notes/long");
+        let doc = json!({"text": "lorem ipsum ".repeat(2000)});
+        store.put(&path, NewResource::json(&doc)).unwrap();
+        store.put(&path, NewResource::json(&json!(2))).unwrap();
+        store
+            .conn
+            .execute(
+                "UPDATE resource_versions SET content = zeroblob(length(content))",
+                [],
+            )
+            .unwrap();
+        for version in [None, Some(1)] {
+            let err = store.get(&path, version).unwrap_err();
+            assert!(matches!(err, Error::DatabaseDamaged { .. }), "{err}");
+            assert!(err.to_string().contains("/notes/long version"), "{err}");
+        }
+        let exported = crate::bundle::export_plain(&store, &_dir.path().join("plain"), &mut |_| {});
+        assert!(matches!(exported, Err(Error::DatabaseDamaged { .. })));
+        // A stored time that is not one is damage too, not an internal error.
+        store
+            .conn
+            .execute("UPDATE resource_versions SET written_at = 'zzz'", [])
+            .unwrap();
+        assert!(matches!(
+            store.get(&path, None),
+            Err(Error::DatabaseDamaged { .. })
+        ));
     }
 
     #[test]

@@ -57,6 +57,13 @@ pub(super) fn walk(
                     params![record.path.as_str(), record.version],
                     |r| r.get(0),
                 )?;
+                crate::resource::check_content(
+                    record.path.as_str(),
+                    record.version,
+                    &record.content_type,
+                    &record.etag,
+                    &content,
+                )?;
                 counts.content_bytes += content.len() as u64;
                 sink.entry(
                     &layout::content_name(&record.path, record.version),
