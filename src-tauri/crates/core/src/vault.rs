@@ -227,7 +227,12 @@ impl Vault {
 
         // Build the vault beside its destination, then rename it into place:
         // a crash or error leaves no half-made vault at `dir`.
-        let staging = parent.join(format!(".custodian-init-{}", Uuid::new_v4()));
+        remove_abandoned_staging(&parent);
+        let staging = parent.join(format!(
+            "{STAGING_PREFIX}{}-{}",
+            std::process::id(),
+            Uuid::new_v4()
+        ));
         make_private_dir(&staging)?;
         let built = Self::build(&staging, passphrase, work_factor, fill);
         let placed = built.and_then(|(info, key, recovery_key)| {
@@ -413,6 +418,46 @@ fn read_key_file(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// Vaults are built in `.custodian-init-PID-UUID` beside their place.
+const STAGING_PREFIX: &str = ".custodian-init-";
+
+/// Removes staging directories that a killed `init` or `import` left
+/// beside `parent`: those whose process is gone (and, from versions that
+/// did not name the process, those older than a day). Best effort.
+fn remove_abandoned_staging(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(STAGING_PREFIX)) else {
+            continue;
+        };
+        let owner = rest
+            .split_once('-')
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        let abandoned = match owner {
+            Some(pid) => !process_is_running(pid),
+            None => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(24 * 3600)),
+        };
+        if abandoned {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this id runs (on systems without `/proc`, assume
+/// it does: a staging directory is then left, never a live one removed).
+fn process_is_running(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
+}
+
 fn make_private_dir(dir: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     #[cfg(unix)]
@@ -478,6 +523,23 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["v"], "no staging directory left behind");
+    }
+
+    /// A killed `init` or `import` leaves its staging directory; the next
+    /// vault made beside it removes it, never one whose process still runs.
+    #[test]
+    fn abandoned_staging_directories_are_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dead = tmp.path().join(format!("{STAGING_PREFIX}{}-abc", u32::MAX));
+        let alive = tmp
+            .path()
+            .join(format!("{STAGING_PREFIX}{}-def", std::process::id()));
+        fs::create_dir(&dead).unwrap();
+        fs::write(dead.join("vault.db"), b"half").unwrap();
+        fs::create_dir(&alive).unwrap();
+        drop(new_vault(&tmp.path().join("v")));
+        assert!(!dead.exists(), "the dead process's staging is gone");
+        assert!(alive.exists(), "a running process's staging is kept");
     }
 
     #[cfg(unix)]
