@@ -317,7 +317,8 @@ pub struct PutArgs {
 pub struct MarkArgs {
     /// The resource, e.g. /documents/passport.
     pub path: String,
-    /// Mark it sensitive: a grant reaches it only when you tick its category.
+    /// Mark it sensitive: no grant reaches it (health, finance and location
+    /// data only where you tick that category).
     #[arg(long)]
     pub sensitive: bool,
     /// Lower its sensitive mark (logged).

@@ -128,6 +128,42 @@ fn kept_paths(detail: &PodAccess, asked: &[PodAccess], only: &[PodPath]) -> Vec<
     keep
 }
 
+/// A filter (a path of the person's own) takes what its nearest asked path
+/// asked. Refused when that would give an item shown inside the filter
+/// more than was shown beside it: the narrower item speaks for its paths.
+fn check_filter(asked: &[PodAccess], items: &[AskedItem], filter: &PodPath) -> Result<()> {
+    let nearest = nearest_asked(asked, filter);
+    let taken: Vec<&PodAccess> = asked
+        .iter()
+        .filter(|d| d.paths.iter().any(|a| nearest.contains(&a)))
+        .collect();
+    for item in items
+        .iter()
+        .filter(|i| i.path.is_within(filter) && &i.path != filter)
+    {
+        let wider = taken.iter().any(|d| {
+            d.actions.iter().any(|a| !item.actions.contains(a))
+                || (!item.datatypes.is_empty()
+                    && (d.datatypes.is_empty()
+                        || d.datatypes.iter().any(|c| !item.datatypes.contains(c))))
+        });
+        if wider {
+            let shown: Vec<&str> = item.actions.iter().map(|a| a.name()).collect();
+            let from: Vec<&str> = nearest.iter().map(|p| p.as_str()).collect();
+            return Err(Error::WiderThanAsked(format!(
+                "{} was shown with {} only, but {filter} would take what {} asked; keep {} by itself (--only {}), or keep {} as asked",
+                item.path,
+                shown.join("+"),
+                from.join(", "),
+                item.path,
+                item.path,
+                from.join(" and ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Builds the granted details from the asked ones and the person's answer.
 /// Pure: the same answer to the same request always grants the same.
 pub fn narrow(asked: &[PodAccess], approval: &Approval) -> Result<Vec<PodAccess>> {
@@ -151,6 +187,12 @@ pub fn narrow(asked: &[PodAccess], approval: &Approval) -> Result<Vec<PodAccess>
             .any(|d| d.paths.iter().any(|a| o.is_within(a) || a.is_within(o)))
         {
             return Err(Error::WiderThanAsked(format!("{o} was not asked for")));
+        }
+    }
+    let items = asked_items(asked);
+    for o in &approval.only {
+        if !items.iter().any(|i| &i.path == o) {
+            check_filter(asked, &items, o)?;
         }
     }
     let mut granted = Vec::new();
@@ -240,6 +282,28 @@ mod tests {
         assert_eq!(granted, [detail(&["/contact/email"], &[Action::Read], &[])]);
         assert!(allows(&granted, "/contact/email", Action::Read));
         assert!(!allows(&granted, "/contact/email", Action::Write));
+    }
+
+    /// The same case through a filter: `--only /contact/` would take `/`'s
+    /// read+write onto the email, which was shown with read only.
+    #[test]
+    fn a_filter_never_gives_an_item_inside_it_more_than_was_shown() {
+        let asked = vec![
+            detail(&["/"], &[Action::Read, Action::Write], &[]),
+            detail(&["/contact/email"], &[Action::Read], &[]),
+        ];
+        for answer in [only(&["/contact/"]), only(&["/contact/email", "/contact/"])] {
+            match narrow(&asked, &answer) {
+                Err(Error::WiderThanAsked(m)) => {
+                    assert!(m.contains("/contact/email was shown with read only"), "{m}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // A filter with nothing narrower inside it is fine.
+        let granted = narrow(&asked, &only(&["/profile/"])).unwrap();
+        assert_eq!(granted[0].paths, [p("/profile/")]);
+        assert_eq!(granted[0].actions, [Action::Read, Action::Write]);
     }
 
     #[test]
@@ -397,14 +461,32 @@ mod tests {
                     if scope::allows(&granted, &target, *action) {
                         prop_assert!(scope::allows(&asked, &target, *action));
                         prop_assert!(only.iter().any(|o| path.is_within(o)), "{} outside {:?}", t, only);
-                        // An item kept by name, and nothing wider, speaks
-                        // for the paths under it: only what was shown beside it.
-                        if !only.iter().any(|w| path.is_within(w) && !asked.iter().any(|d| d.paths.contains(w))) {
-                            prop_assert!(
-                                shown(&asked, &only, &path, Category::Contact, *action),
-                                "{} {} not shown beside any of {:?}", t, action, only
-                            );
-                        }
+                        // Some path the person named reaches it: an item with
+                        // what was shown beside it, or a filter with what the
+                        // most specific item shown around the target asked.
+                        let items: Vec<PodPath> = asked_items(&asked).into_iter().map(|i| i.path).collect();
+                        let around: Vec<&PodPath> = items.iter().filter(|i| path.is_within(i)).collect();
+                        let closest: Vec<PodPath> = around
+                            .iter()
+                            .filter(|a| !around.iter().any(|b| b != *a && b.is_within(a)))
+                            .map(|a| (*a).clone())
+                            .collect();
+                        let reached = only.iter().filter(|o| path.is_within(o)).any(|o| {
+                            if items.contains(o) {
+                                shown(&asked, std::slice::from_ref(o), &path, Category::Contact, *action)
+                            } else {
+                                // The items inside it, kept whole, or what the
+                                // closest item around the target showed.
+                                let inside: Vec<PodPath> = items
+                                    .iter()
+                                    .filter(|i| i.is_within(o) && path.is_within(i))
+                                    .cloned()
+                                    .collect();
+                                shown(&asked, &inside, &path, Category::Contact, *action)
+                                    || shown(&asked, &closest, &path, Category::Contact, *action)
+                            }
+                        });
+                        prop_assert!(reached, "{} {} granted, not shown so; only {:?}", t, action, only);
                     }
                 }
             }

@@ -159,7 +159,7 @@ pub enum Error {
 
     /// A passphrase bundle whose header asks for more scrypt work than any
     /// normal bundle: refused before deriving anything.
-    #[error("{} asks for scrypt work factor {required}, above the {max} that Custodian's and age's passphrase bundles use; it was refused before any work (if you made it yourself, encrypt it again with `age -p`)", path.display())]
+    #[error("{} asks for scrypt work factor {required}, above the {max} that Custodian's and age's passphrase bundles use; it was refused before any work (if you made it yourself, encrypt it again with `custodian export` or Go's `age -p`, which use 18)", path.display())]
     BundleExcessiveWork {
         path: PathBuf,
         required: u8,

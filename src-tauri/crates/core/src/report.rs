@@ -77,7 +77,7 @@ impl Store {
     pub fn access_report(&self, since: Option<DateTime<Utc>>) -> Result<AccessReport> {
         let until = self.clock.now();
         let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
-        let mut unidentified_denied = 0;
+        let mut unidentified_denied: u64 = 0;
         let mut stmt = self.conn.prepare(
             "SELECT at, client_id, method, path, outcome, action, reason FROM audit_log
              WHERE (method IS NOT NULL OR action = ?2) AND (?1 IS NULL OR at >= ?1) ORDER BY seq",
@@ -104,14 +104,14 @@ impl Store {
             };
             let Some(client) = client else {
                 if !allowed {
-                    unidentified_denied += refused;
+                    unidentified_denied = unidentified_denied.saturating_add(refused);
                 }
                 continue;
             };
             let t = tallies.entry(client).or_default();
             t.last = Some(at);
             if !allowed {
-                t.denied += refused;
+                t.denied = t.denied.saturating_add(refused);
                 continue;
             }
             t.allowed += 1;

@@ -348,9 +348,20 @@ impl Store {
         let marked = match new.mark {
             Mark::Sensitive => true,
             Mark::Lower => false,
-            Mark::Keep => current
-                .as_ref()
-                .is_some_and(|m| m.sensitivity == Sensitivity::Sensitive),
+            Mark::Keep => match &current {
+                Some(m) => m.sensitivity == Sensitivity::Sensitive,
+                // A deleted resource written again keeps the mark its
+                // deletion record carries.
+                None => self
+                    .conn
+                    .query_row(
+                        "SELECT sensitivity FROM resource_versions WHERE path = ?1 ORDER BY version DESC LIMIT 1",
+                        [path.as_str()],
+                        |r| r.get::<_, String>(0),
+                    )
+                    .optional()?
+                    .is_some_and(|s| s == Sensitivity::Sensitive.name()),
+            },
         };
         let sensitivity = Sensitivity::for_category(category, marked);
         if new.mark == Mark::Lower && sensitivity == Sensitivity::Sensitive {
@@ -959,6 +970,33 @@ mod tests {
         assert_eq!(crate::testing::logged_actions(&store), ["unmark"]);
         // Lowering what is not marked changes and logs nothing.
         store.put(&passport, lowered.clone()).unwrap();
+        assert_eq!(crate::testing::logged_actions(&store), ["unmark"]);
+
+        // Deleted and written again, or an unmarked version restored after a
+        // deletion: the mark comes back with it.
+        store
+            .put(
+                &passport,
+                NewResource {
+                    mark: Mark::Sensitive,
+                    ..NewResource::json(&json!("P789"))
+                },
+            )
+            .unwrap();
+        store.delete(&passport).unwrap();
+        let unmarked = store.get(&passport, Some(4)).unwrap().meta;
+        assert_eq!(
+            unmarked.sensitivity,
+            Sensitivity::Normal,
+            "the lowered version"
+        );
+        let restored = store.restore_version(&passport, 4).unwrap();
+        assert_eq!(restored.sensitivity, Sensitivity::Sensitive);
+        store.delete(&passport).unwrap();
+        let again = store
+            .put(&passport, NewResource::json(&json!("P000")))
+            .unwrap();
+        assert_eq!(again.sensitivity, Sensitivity::Sensitive);
         assert_eq!(crate::testing::logged_actions(&store), ["unmark"]);
 
         // Health data is sensitive by its category: the mark cannot be lowered.

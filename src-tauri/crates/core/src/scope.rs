@@ -170,7 +170,11 @@ impl<'a> Target<'a> {
         Target {
             path: &meta.path,
             category: meta.category,
-            sensitivity: meta.sensitivity,
+            // Never less than its category implies, whatever a row says.
+            sensitivity: Sensitivity::for_category(
+                meta.category,
+                meta.sensitivity == Sensitivity::Sensitive,
+            ),
         }
     }
 }
@@ -387,6 +391,27 @@ mod tests {
         d.sensitive = vec![Category::Health];
         assert!(d.covers(&target(&allergies, Category::Health), Action::Read));
         assert!(!d.covers(&marked, Action::Read));
+    }
+
+    /// A row that says health data is normal (a damaged or crafted one) is
+    /// still judged sensitive by its category.
+    #[test]
+    fn a_resource_is_never_less_sensitive_than_its_category() {
+        let meta = ResourceMeta {
+            path: p("/health/allergies"),
+            version: 1,
+            content_type: "application/json".into(),
+            category: Category::Health,
+            sensitivity: Sensitivity::Normal,
+            etag: String::new(),
+            size: 0,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+            author: crate::resource::Author::Owner,
+        };
+        assert_eq!(Target::of(&meta).sensitivity, Sensitivity::Sensitive);
+        let broad = detail(&["/"], &[Action::Read]);
+        assert!(!broad.covers(&Target::of(&meta), Action::Read));
     }
 
     #[test]

@@ -156,8 +156,13 @@ pub fn mark(ctx: &Context, args: MarkArgs) -> Result<(), Fail> {
     let meta = vault.store().set_sensitive(&path, args.sensitive)?;
     print(&match meta.sensitivity {
         Sensitivity::Sensitive => format!(
-            "{path} is marked sensitive: a grant reaches it only where you tick {} data (version {}).\n",
-            meta.category, meta.version
+            "{path} is marked sensitive: {} (version {}).\n",
+            if meta.category.is_sensitive() {
+                format!("a grant reaches it only where you tick {} data", meta.category)
+            } else {
+                "no grant reaches it until you lower the mark".to_string()
+            },
+            meta.version
         ),
         Sensitivity::Normal => format!(
             "{path} is no longer marked sensitive: grants that cover its path reach it (version {}; logged).\n",

@@ -196,6 +196,14 @@ pub fn export_plain(
     }
     let made_dir = !dir.exists();
     create_private_dirs(dir)?;
+    // An empty directory given by the person becomes private too: the names
+    // of the files (`health/…`) say what they hold.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(format!("making {} private", dir.display()), e))?;
+    }
     let written = write_plain(store, dir, progress);
     if written.is_err() {
         // Nothing half-written stays behind, sensitive files least of all.

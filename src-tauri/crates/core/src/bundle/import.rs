@@ -320,11 +320,15 @@ fn check_version(bundle: &Path, name: &str, r: &VersionRecord, h: &mut HistoryCh
     if r.path.is_container() {
         return Err(bad("a container cannot hold content"));
     }
-    r.category
+    let category = r
+        .category
         .parse::<Category>()
         .map_err(|_| bad("unknown category"))?;
-    if !matches!(r.sensitivity.as_str(), "normal" | "sensitive") {
-        return Err(bad("unknown sensitivity"));
+    match r.sensitivity.as_str() {
+        "sensitive" => {}
+        "normal" if !category.is_sensitive() => {}
+        "normal" => return Err(bad("sensitive category marked normal")),
+        _ => return Err(bad("unknown sensitivity")),
     }
     parse_time(&r.written_at).map_err(|_| bad("bad time"))?;
     if let Some(t) = &r.live_since {
@@ -481,7 +485,13 @@ fn put_line(
             .execute(params![c.id, c.name, c.uri, c.contacts.to_string(), c.created_at])?
         }
         layout::REQUESTS => {
-            let r: RequestRecord = parse_row(bundle, name, line)?;
+            let mut r: RequestRecord = parse_row(bundle, name, line)?;
+            // No company can ever poll a restored request (its device code
+            // stays behind), so one still waiting arrives expired: a merge
+            // cannot add requests the person would answer in vain.
+            if r.status == "pending" {
+                r.status = "expired".into();
+            }
             // The device code never leaves a vault: a restored request can
             // be read, but never polled.
             let no_code = format!("not-exported:{}", r.id);

@@ -496,6 +496,49 @@ fn a_merge_of_records_that_are_not_valid_rows_changes_nothing() {
     }
 }
 
+/// Health data marked normal would be readable under a broad grant: a
+/// bundle saying so is refused. A request still waiting arrives expired
+/// (no company could ever poll it), so a merge adds nothing to answer.
+#[test]
+fn a_merge_keeps_sensitive_data_sensitive_and_adds_no_request_to_answer() {
+    let (dir, source) = populated();
+    put(&source, "/health/allergies", br#"["peanuts"]"#);
+    source
+        .conn
+        .execute(
+            "UPDATE resource_versions SET sensitivity = 'normal' WHERE category = 'health'",
+            [],
+        )
+        .unwrap();
+    let (seal, opener) = recipient_pair();
+    let bundle = export(&source, dir.path(), &seal);
+    let (_d2, here) = memory_store();
+    let e = merge_bundle(&here, &bundle, &opener, &mut quiet()).unwrap_err();
+    assert!(
+        e.to_string().contains("sensitive category marked normal"),
+        "{e}"
+    );
+    assert!(here.history(&path("/health/allergies")).is_err());
+
+    let (dir, source) = populated();
+    source
+        .conn
+        .execute("UPDATE access_requests SET status = 'pending'", [])
+        .unwrap();
+    let bundle = export(&source, dir.path(), &seal);
+    let (_d3, here) = memory_store();
+    let report = merge_bundle(&here, &bundle, &opener, &mut quiet()).unwrap();
+    assert_eq!(report.requests_added, 1);
+    assert!(
+        here.access_requests(false).unwrap().is_empty(),
+        "nothing pending"
+    );
+    assert_eq!(
+        here.access_requests(true).unwrap()[0].status,
+        crate::request::RequestStatus::Expired
+    );
+}
+
 #[test]
 fn plain_export_writes_the_same_files() {
     let (dir, store) = populated();
@@ -566,6 +609,15 @@ fn a_failed_plain_export_leaves_nothing_and_files_are_private() {
         assert_eq!(
             std::fs::metadata(&out).unwrap().permissions().mode() & 0o077,
             0
+        );
+        // An empty directory the person gave becomes private too.
+        let given = dir.path().join("given");
+        std::fs::create_dir(&given).unwrap();
+        std::fs::set_permissions(&given, std::fs::Permissions::from_mode(0o755)).unwrap();
+        export_plain(&store, &given, &mut quiet()).unwrap();
+        assert_eq!(
+            std::fs::metadata(&given).unwrap().permissions().mode() & 0o777,
+            0o700
         );
     }
 
