@@ -798,6 +798,12 @@ fn an_answer_never_tells_what_is_stored_outside_the_grant() {
             custodian_core::NewResource::json(&json!(1)),
         )
         .unwrap();
+        let scan = custodian_core::NewResource {
+            mark: custodian_core::Mark::Sensitive,
+            ..custodian_core::NewResource::json(&json!("x-ray"))
+        };
+        s.put(&parse_path("/notes/medical/scan").unwrap(), scan)
+            .unwrap();
     }
     let company = Company::new(&server, "Notes App");
     let details = json!([
@@ -820,7 +826,11 @@ fn an_answer_never_tells_what_is_stored_outside_the_grant() {
         let r = r.send().unwrap();
         // The path itself is named in error texts: blank it out (the
         // paths compared have names of the same length).
-        let name = path.rsplit('/').next().unwrap_or_default();
+        let name = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
         let blank = |t: &str| {
             if name.is_empty() {
                 t.to_string()
@@ -863,6 +873,21 @@ fn an_answer_never_tells_what_is_stored_outside_the_grant() {
     let nothing = answer(M::GET, "/notes/zzzzzzzz", None);
     assert_eq!(passport.0, 404, "{passport:?}");
     assert_eq!(passport, nothing);
+    // Listings: a folder holding only what the grant cannot read is not
+    // listed, and reads exactly like an empty one.
+    let listing = answer(M::GET, "/notes/", None);
+    assert_eq!(listing.0, 200, "{listing:?}");
+    assert!(
+        listing.2.contains("/X/taken")
+            && !listing.2.contains("medical")
+            && !listing.2.contains("passport"),
+        "{listing:?}"
+    );
+    let hidden = answer(M::GET, "/notes/medical/", None);
+    let empty = answer(M::GET, "/notes/zzzzzzz/", None);
+    assert_eq!(hidden.0, 404, "{hidden:?}");
+    assert_eq!(hidden, empty);
+
     let del = answer(M::DELETE, "/notes/passport", None);
     assert_eq!(del.0, 404, "{del:?}");
     // The person's log keeps the real reason.

@@ -7,6 +7,7 @@ import {
   lifetimeChoices,
   purposes,
   requestedItems,
+  stillReachedBy,
 } from "./approval";
 
 const DAY = 86400;
@@ -65,6 +66,21 @@ describe("buildApproval", () => {
     ticks.paths["/health/"] = false;
     const r = buildApproval(request(), ticks);
     expect(r.ok && r.approval.only).toEqual(["/contact/", "/profile/card"]);
+  });
+
+  it("says when an unticked item is still reached through a ticked wider one", () => {
+    const r = request({
+      items: [
+        { path: "/", actions: ["read", "write"], datatypes: [], purposes: ["p"] },
+        { path: "/contact/email", actions: ["read"], datatypes: [], purposes: ["p"] },
+      ],
+    });
+    const ticks = initialTicks(r);
+    ticks.paths["/contact/email"] = false;
+    expect(stillReachedBy(r, ticks, "/contact/email")).toBe("/");
+    expect(stillReachedBy(r, ticks, "/")).toBeNull();
+    ticks.paths["/"] = false;
+    expect(stillReachedBy(r, ticks, "/contact/email")).toBeNull();
   });
 
   it("refuses to approve nothing", () => {

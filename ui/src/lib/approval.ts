@@ -31,6 +31,17 @@ export function requestedItems(request: AccessRequest): RequestedItem[] {
   return request.items;
 }
 
+/** For an unticked item: the ticked item that still reaches it (a ticked
+ * container it lies in), so the card can say that unticking it alone
+ * changes nothing; null when nothing ticked reaches it. */
+export function stillReachedBy(request: AccessRequest, ticks: Ticks, path: string): string | null {
+  if (ticks.paths[path]) return null;
+  const wider = requestedItems(request).find(
+    (i) => i.path !== path && ticks.paths[i.path] && i.path.endsWith("/") && path.startsWith(i.path),
+  );
+  return wider ? wider.path : null;
+}
+
 /** The purposes given, each once. */
 export function purposes(request: AccessRequest): string[] {
   return [...new Set(request.details.map((d) => d.purpose.trim()).filter(Boolean))];

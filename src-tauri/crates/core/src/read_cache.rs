@@ -59,11 +59,24 @@ pub struct Lookup {
     pub resource: Option<Arc<Resource>>,
 }
 
+/// What is remembered at a path.
+#[derive(Clone)]
+enum Held {
+    /// Nothing is stored there.
+    Absent,
+    /// The resource with its content.
+    Whole(Arc<Resource>),
+    /// Its metadata only (empty content): a resource the token that read
+    /// it could not read. Enough to refuse again from memory, as fast as
+    /// a path where nothing is; a token that may read it loads the content.
+    Bare(Arc<Resource>),
+}
+
 #[derive(Default)]
 struct Remembered {
     generation: u64,
     tokens: HashMap<String, KnownToken>,
-    resources: HashMap<PodPath, Option<Arc<Resource>>>,
+    resources: HashMap<PodPath, Held>,
     content_bytes: usize,
 }
 
@@ -93,6 +106,11 @@ impl Default for ReadCache {
     }
 }
 
+/// Whether `access` may read the resource `bare` describes.
+fn readable(access: &Access, bare: &Resource) -> bool {
+    scope::allows(&access.grant.details, &Target::of(&bare.meta), Action::Read)
+}
+
 impl ReadCache {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         ReadCache {
@@ -108,11 +126,15 @@ impl ReadCache {
         let r = self.remembered.read().unwrap_or_else(|p| p.into_inner());
         let known = r.tokens.get(hash.as_str())?;
         let access = self.judge(known);
-        let resource = match r.resources.get(path) {
-            Some(resource) => resource.clone(),
+        let resource = match (r.resources.get(path), &access) {
+            (Some(Held::Absent), _) => None,
+            (Some(Held::Whole(resource)), _) => Some(resource.clone()),
+            // Its content is needed only by a token that may read it.
+            (Some(Held::Bare(bare)), Ok(a)) if readable(a, bare) => return None,
+            (Some(Held::Bare(bare)), _) => Some(bare.clone()),
             // A refused token is answered without the resource.
-            None if access.is_err() => None,
-            None => return None,
+            (None, Err(_)) => None,
+            (None, Ok(_)) => return None,
         };
         Some(Lookup {
             generation: r.generation,
@@ -133,9 +155,9 @@ impl ReadCache {
             let Some(meta) = s.live_meta(path)? else {
                 return Ok((generation, known, None, false));
             };
-            let readable = matches!(&known, Ok(KnownToken::Grant(a))
+            let may_read = matches!(&known, Ok(KnownToken::Grant(a))
                 if scope::allows(&a.grant.details, &Target::of(&meta), Action::Read));
-            if !readable {
+            if !may_read {
                 let bare = Resource {
                     meta,
                     content: Vec::new(),
@@ -153,8 +175,12 @@ impl ReadCache {
             Ok(k) => self.judge(k),
             Err(rejected) => Err(rejected.clone()),
         };
-        let remembered = (!hidden).then(|| resource.clone());
-        self.remember(generation, presented, known.ok(), path, remembered);
+        let held = match (&resource, hidden) {
+            (None, _) => Held::Absent,
+            (Some(r), false) => Held::Whole(r.clone()),
+            (Some(r), true) => Held::Bare(r.clone()),
+        };
+        self.remember(generation, presented, known.ok(), path, held);
         Ok(Lookup {
             generation,
             access,
@@ -197,8 +223,7 @@ impl ReadCache {
         presented: &str,
         known: Option<KnownToken>,
         path: &PodPath,
-        // `None`: remember the token only.
-        resource: Option<Option<Arc<Resource>>>,
+        held: Held,
     ) {
         let Ok(hash) = token::check(presented, token::ACCESS_TOKEN_PREFIX) else {
             return;
@@ -212,16 +237,21 @@ impl ReadCache {
                 r.tokens.insert(hash.as_str().to_string(), known);
             }
         }
-        let Some(resource) = resource else {
-            return;
+        let size = match &held {
+            Held::Whole(res) => res.content.len(),
+            Held::Absent | Held::Bare(_) => 0,
         };
-        let size = resource.as_ref().map_or(0, |res| res.content.len());
+        // Whole content replaces a bare entry; nothing else is replaced.
+        let replaces = matches!(
+            (r.resources.get(path), &held),
+            (Some(Held::Bare(_)), Held::Whole(_))
+        );
         let fits = size <= MAX_CACHED_RESOURCE_BYTES
             && r.content_bytes + size <= MAX_CACHED_BYTES
-            && r.resources.len() < MAX_RESOURCES;
-        if fits && !r.resources.contains_key(path) {
+            && (replaces || r.resources.len() < MAX_RESOURCES);
+        if fits && (replaces || !r.resources.contains_key(path)) {
             r.content_bytes += size;
-            r.resources.insert(path.clone(), resource);
+            r.resources.insert(path.clone(), held);
         }
     }
 }
@@ -358,7 +388,12 @@ mod tests {
         assert!(hit.access.is_ok());
         let resource = hit.resource.expect("its metadata");
         assert!(resource.content.is_empty(), "the content was not read");
-        assert!(cache.lookup(&token, &path).is_none(), "not remembered");
+        // The next probe is answered from memory, as fast as an empty path.
+        let again = cache.lookup(&token, &path).expect("refused from memory");
+        assert!(again.resource.unwrap().content.is_empty());
+        let nothing = crate::parse_path("/contact/nothing").unwrap();
+        cache.load(&store, &token, &nothing).unwrap();
+        assert!(cache.lookup(&token, &nothing).unwrap().resource.is_none());
         // A readable one is read and remembered as before.
         put_email(&store);
         let email = crate::parse_path("/contact/email").unwrap();

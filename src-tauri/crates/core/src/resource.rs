@@ -648,6 +648,19 @@ impl Store {
     /// sorted by path. A container exists while something lives under it;
     /// the root always exists.
     pub fn list(&self, container: &PodPath) -> Result<Vec<ListEntry>> {
+        self.list_where(container, |_| true)
+    }
+
+    /// [`Store::list`] as seen by someone who may see only the resources
+    /// `visible` accepts: a sub-container is listed only when it holds one
+    /// of them, and a container holding none is not found, exactly like
+    /// an empty one (a company's listing tells nothing of what it cannot
+    /// read).
+    pub fn list_where(
+        &self,
+        container: &PodPath,
+        visible: impl Fn(&ResourceMeta) -> bool,
+    ) -> Result<Vec<ListEntry>> {
         if !container.is_container() {
             return Err(Error::InvalidContent {
                 path: container.to_string(),
@@ -665,10 +678,13 @@ impl Store {
         let rows = stmt.query_map([prefix, upper.as_str()], meta_from_row)?;
         let mut entries: Vec<ListEntry> = Vec::new();
         for row in rows {
-            let raw = row?;
-            let rest = &raw.path[prefix.len()..];
+            let meta = row?.parse()?;
+            if !visible(&meta) {
+                continue;
+            }
+            let rest = &meta.path.as_str()[prefix.len()..];
             match rest.find('/') {
-                None => entries.push(ListEntry::Resource(raw.parse()?)),
+                None => entries.push(ListEntry::Resource(meta)),
                 Some(i) => {
                     let child = format!("{prefix}{}", &rest[..=i]);
                     match entries.last_mut() {

@@ -178,7 +178,10 @@ pub(super) fn decide(store: &Store, access: &Access, req: PodRequest) -> Decisio
             if !details.iter().any(|d| d.covers_listing(&req.path)) {
                 return v.deny("insufficient_scope");
             }
-            let entries = match store.list(&req.path) {
+            let readable = |m: &custodian_core::ResourceMeta| {
+                scope::allows(details, &Target::of(m), Action::Read)
+            };
+            let entries = match store.list_where(&req.path, readable) {
                 Ok(e) => e,
                 Err(e) => return v.fail(e),
             };
@@ -189,12 +192,10 @@ pub(super) fn decide(store: &Store, access: &Access, req: PodRequest) -> Decisio
                         .iter()
                         .any(|d| d.covers_listing(path))
                         .then(|| json!({"path": path, "kind": "container"})),
-                    ListEntry::Resource(m) => {
-                        scope::allows(details, &Target::of(m), Action::Read).then(|| {
-                            json!({"path": m.path, "kind": "resource", "content_type": m.content_type,
-                                   "category": m.category, "etag": m.etag, "size": m.size, "updated_at": m.updated_at})
-                        })
-                    }
+                    ListEntry::Resource(m) => Some(
+                        json!({"path": m.path, "kind": "resource", "content_type": m.content_type,
+                               "category": m.category, "etag": m.etag, "size": m.size, "updated_at": m.updated_at}),
+                    ),
                 })
                 .collect();
             v.allowed(Reply::Listing(
