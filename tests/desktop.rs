@@ -2,7 +2,8 @@
 //! Xvfb, driven through tauri-driver and WebKitWebDriver by the selectors in
 //! `docs/ui-contract.md`, with a company played by a third-party OAuth 2.0
 //! client (the `oauth2` crate's device flow) against the app's own sharing.
-//! Screenshots of each main screen go to `docs/screenshots/`.
+//! Screenshots of each main screen go to `target/debug/screenshots/`
+//! (`make screenshots` refreshes the committed `docs/screenshots/`).
 //!
 //! Needs Xvfb, WebKitWebDriver and tauri-driver: `make setup` installs them;
 //! without them these tests fail saying so.

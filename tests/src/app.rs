@@ -37,12 +37,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Where the end-to-end screenshots go: `docs/screenshots/` in the workspace.
+/// Where the end-to-end screenshots go: `target/debug/screenshots/`, or the
+/// directory in `CUSTODIAN_SCREENSHOT_DIR` (`make screenshots` points it at
+/// the committed `docs/screenshots/`), so a test run leaves the working tree
+/// as it was.
 pub fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .join("docs/screenshots")
+    std::env::var_os("CUSTODIAN_SCREENSHOT_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::target_dir().join("screenshots"))
 }
 
 /// An executable on PATH, or in cargo's bin directory (where `cargo install`
@@ -584,15 +587,15 @@ impl Desktop {
         self.text("main h2")
     }
 
-    /// Saves a PNG of the window to `docs/screenshots/<name>.png`; returns
-    /// its path.
+    /// Saves a PNG of the window to `<name>.png` in [`screenshot_dir`];
+    /// returns its path.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         let png = self
             .png()
             .unwrap_or_else(|| panic!("no screenshot {name} from the driver"));
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
         let dir = screenshot_dir();
-        std::fs::create_dir_all(&dir).expect("docs/screenshots");
+        std::fs::create_dir_all(&dir).expect("the screenshot directory");
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).expect("write screenshot");
         path
