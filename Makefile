@@ -17,7 +17,7 @@ APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test setup deps-system deps-rust deps-ui deps-e2e ui build lint test-rust test-ui bench bench-bundle bench-api bench-app package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
+.PHONY: help run test screenshots setup deps-system deps-rust deps-ui deps-e2e ui build lint test-rust test-ui bench bench-bundle bench-api bench-app package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -33,6 +33,12 @@ test: setup ui ## Set up, then every check and test (what CI runs)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-ui
 	$(MAKE) --no-print-directory test-rust
+
+# The tests write their screenshots under target/; this writes the committed ones.
+screenshots: setup ui ## Refresh docs/screenshots/*.png from the app's end-to-end tests
+	$(CARGO) build --locked --workspace --bins
+	CUSTODIAN_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots \
+		$(CARGO) test --locked -p custodian-e2e --test desktop
 
 setup: deps-system deps-rust deps-ui deps-e2e ## Install what is missing (apt, cargo and npm packages)
 

@@ -221,6 +221,7 @@ fn passphrase_bundles_and_every_refusal_leave_nothing_behind() {
     let pass_file = v.home().join("bundle-pass.txt");
     std::fs::write(&pass_file, "bundle passphrase\n").unwrap();
     // The default name, in the current directory.
+    let day_before_export = chrono_today();
     let out = run_ok({
         let mut c = v.cmd(&[
             "export",
@@ -230,8 +231,17 @@ fn passphrase_bundles_and_every_refusal_leave_nothing_behind() {
         c.current_dir(v.home());
         c
     });
-    let name = format!("custodian-{}.custodian.age", chrono_today());
-    assert!(out.contains(&name), "{out}");
+    // The name carries the day the export ran: today, or tomorrow if
+    // midnight passed while it ran.
+    let names: Vec<String> = [day_before_export, chrono_today()]
+        .iter()
+        .map(|day| format!("custodian-{day}.custodian.age"))
+        .collect();
+    let name = names
+        .iter()
+        .find(|name| out.contains(name.as_str()))
+        .unwrap_or_else(|| panic!("none of {names:?} in {out}"))
+        .clone();
     let bundle = v.home().join(&name);
     assert!(bundle.is_file());
     let (status, err) = run_fail({
@@ -409,9 +419,76 @@ fn plain_export_warns_and_writes_files() {
     assert!(dir.join("manifest.json").is_file() && dir.join("audit.jsonl").is_file());
 }
 
+/// A passphrase bundle made by `custodian export` opens with the real
+/// `age -d`, the passphrase typed at its terminal prompt, and `tar x`.
+#[test]
+fn a_passphrase_bundle_opens_with_age_typed_at_a_terminal() {
+    use rexpect::session::spawn_command;
+    let (v, big) = filled();
+    let pass_file = v.home().join("bundle-pass.txt");
+    std::fs::write(&pass_file, "a passphrase for age\n").unwrap();
+    let bundle = v.home().join("pass.custodian.age");
+    run_ok(v.cmd(&[
+        "export",
+        "--out",
+        bundle.to_str().unwrap(),
+        "--bundle-passphrase-file",
+        pass_file.to_str().unwrap(),
+    ]));
+    // age reads a passphrase only from its terminal, so it runs in a pty.
+    let tar_file = v.home().join("pass.tar");
+    let mut age = Command::new("age");
+    age.arg("-d").arg("-o").arg(&tar_file).arg(&bundle);
+    let mut p = spawn_command(age, Some(60_000)).unwrap();
+    p.exp_string("Enter passphrase").unwrap();
+    p.send_line("a passphrase for age").unwrap();
+    p.exp_eof().unwrap();
+    let status = p.process().wait().unwrap();
+    assert!(
+        matches!(status, rexpect::process::WaitStatus::Exited(_, 0)),
+        "age -d: {status:?}"
+    );
+    let plain = v.home().join("opened-with-passphrase");
+    std::fs::create_dir_all(&plain).unwrap();
+    let tar = Command::new("tar")
+        .arg("xf")
+        .arg(&tar_file)
+        .arg("-C")
+        .arg(&plain)
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    assert_eq!(
+        std::fs::read(plain.join("resources/documents/scan.bin#v1")).unwrap(),
+        big
+    );
+    for entry in lasting_entries(&plain) {
+        let bytes = std::fs::read(plain.join(entry["name"].as_str().unwrap())).unwrap();
+        assert_eq!(sha(&bytes), entry["sha256"], "{}", entry["name"]);
+    }
+}
+
 fn chrono_today() -> String {
     let out = Command::new("date").arg("+%Y-%m-%d").output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// `cmd` run on a terminal that echoes what is typed, as a person's does
+/// (rexpect's pty starts with echo off, which would hide an echo).
+fn echoing(cmd: Command) -> Command {
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg("stty echo && exec \"$@\"")
+        .arg("sh")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => sh.env(key, value),
+            None => sh.env_remove(key),
+        };
+    }
+    sh
 }
 
 #[test]
@@ -419,18 +496,28 @@ fn on_a_terminal_export_asks_twice_and_shows_progress() {
     use rexpect::session::spawn_command;
     let (v, _) = filled();
     let out = v.home().join("tty.custodian.age");
-    let mut cmd = v.cmd(&["export", "--out", out.to_str().unwrap()]);
-    cmd.stdin(Stdio::inherit());
-    let mut p = spawn_command(cmd, Some(60_000)).unwrap();
-    p.exp_string("Bundle passphrase: ").unwrap();
+    let cmd = v.cmd(&["export", "--out", out.to_str().unwrap()]);
+    let mut p = spawn_command(echoing(cmd), Some(60_000)).unwrap();
+    // Everything the terminal showed, prompts and matches included: an
+    // echo of the typed passphrase would be in it.
+    let mut transcript = String::new();
+    transcript += &p.exp_string("Bundle passphrase: ").unwrap();
+    transcript += "Bundle passphrase: ";
     p.send_line("bundle passphrase typed").unwrap();
-    p.exp_string("Bundle passphrase again: ").unwrap();
+    transcript += &p.exp_string("Bundle passphrase again: ").unwrap();
+    transcript += "Bundle passphrase again: ";
     p.send_line("bundle passphrase typed").unwrap();
     // The progress bar names its phase, with bytes and items.
-    p.exp_regex("(Reading the vault|Writing)").unwrap();
-    let before = p.exp_string("Exported").unwrap();
-    assert!(!before.contains("bundle passphrase typed"), "never echoed");
-    p.exp_eof().unwrap();
+    let (before, phase) = p.exp_regex("(Reading the vault|Writing)").unwrap();
+    transcript += &before;
+    transcript += &phase;
+    transcript += &p.exp_string("Exported").unwrap();
+    transcript += "Exported";
+    transcript += &p.exp_eof().unwrap();
+    assert!(
+        transcript.contains("Exported") && !transcript.contains("passphrase typed"),
+        "the passphrase is never echoed: {transcript:?}"
+    );
     assert!(out.is_file());
 
     // And import asks for it once.

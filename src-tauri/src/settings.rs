@@ -24,7 +24,9 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The defaults: 10 minutes, and port 7878 (or `CUSTODIAN_SHARING_PORT`).
+    /// The defaults: 10 minutes, and port 7878 (or `CUSTODIAN_SHARING_PORT`;
+    /// 0 there takes any free port, which the window shows once sharing is
+    /// on: the end-to-end tests run several apps at once with it).
     pub fn defaults() -> Settings {
         let port = std::env::var("CUSTODIAN_SHARING_PORT")
             .ok()

@@ -29,6 +29,9 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 /// How often the DOM is polled while waiting.
 const POLL: Duration = Duration::from_millis(100);
 
+/// Held by a launch from picking tauri-driver's ports until it listens.
+static LAUNCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A free loopback TCP port (bound, read, released).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -37,12 +40,23 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Where the end-to-end screenshots go: `docs/screenshots/` in the workspace.
+/// Where the end-to-end screenshots go: `target/debug/screenshots/`, or the
+/// directory in `CUSTODIAN_SCREENSHOT_DIR` (`make screenshots` points it at
+/// the committed `docs/screenshots/`), so a test run leaves the working tree
+/// as it was.
 pub fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .join("docs/screenshots")
+    screenshot_dir_set()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::target_dir().join("screenshots"))
+}
+
+fn screenshot_dir_set() -> Option<std::ffi::OsString> {
+    std::env::var_os("CUSTODIAN_SCREENSHOT_DIR").filter(|d| !d.is_empty())
+}
+
+/// Whether this run takes the screenshots shown in the README.
+fn screenshots_committed() -> bool {
+    screenshot_dir_set().is_some()
 }
 
 /// An executable on PATH, or in cargo's bin directory (where `cargo install`
@@ -134,8 +148,6 @@ pub struct Desktop {
     client: Option<Client>,
     driver: Child,
     xvfb: Child,
-    /// The loopback port the app's sharing (the pod API) listens on.
-    pub sharing_port: u16,
     /// The X display the window is on, e.g. `:99`.
     pub display: String,
     /// From asking for the session (which starts the app) to a window
@@ -185,9 +197,17 @@ impl Desktop {
         }
         let display = format!(":{number}");
 
+        // tauri-driver takes its two ports on the command line and cannot
+        // report ports it chose, so they are picked here. The launches in
+        // this process take turns from picking them until the driver
+        // listens, so parallel tests never pick the same released port.
+        // The app's sharing takes any free port itself (0) and shows it;
+        // for the committed screenshots (`make screenshots`), the default
+        // port a person sees (one app at a time turns sharing on).
+        let sharing_port = if screenshots_committed() { "7878" } else { "0" };
+        let picking = LAUNCHING.lock().unwrap_or_else(|p| p.into_inner());
         let port = free_port();
         let native_port = free_port();
-        let sharing_port = free_port();
         let data = opts.home.join("data");
         let config = opts.home.join("config");
         let cache = opts.home.join("cache");
@@ -222,7 +242,7 @@ impl Desktop {
             // No accessibility bus under Xvfb: don't wait for one.
             .env("NO_AT_BRIDGE", "1")
             .env("CUSTODIAN_VAULT", opts.vault)
-            .env("CUSTODIAN_SHARING_PORT", sharing_port.to_string())
+            .env("CUSTODIAN_SHARING_PORT", sharing_port)
             .env("HOME", opts.home)
             .env("XDG_DATA_HOME", &data)
             .env("XDG_CONFIG_HOME", &config)
@@ -243,13 +263,13 @@ impl Desktop {
             client: None,
             driver,
             xvfb,
-            sharing_port,
             display,
             started_in: Duration::ZERO,
             app_path: app.clone(),
         };
         desktop.wait_for_port(port);
         desktop.wait_for_port(native_port);
+        drop(picking);
 
         let caps: serde_json::Map<String, Value> = json!({
             "browserName": "wry",
@@ -584,15 +604,15 @@ impl Desktop {
         self.text("main h2")
     }
 
-    /// Saves a PNG of the window to `docs/screenshots/<name>.png`; returns
-    /// its path.
+    /// Saves a PNG of the window to `<name>.png` in [`screenshot_dir`];
+    /// returns its path.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         let png = self
             .png()
             .unwrap_or_else(|| panic!("no screenshot {name} from the driver"));
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
         let dir = screenshot_dir();
-        std::fs::create_dir_all(&dir).expect("docs/screenshots");
+        std::fs::create_dir_all(&dir).expect("the screenshot directory");
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).expect("write screenshot");
         path
