@@ -3,7 +3,6 @@
 //! server that can be killed, and a look into a vault after the fact.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -70,19 +69,7 @@ impl Killable {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start custodian serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        let first = lines
-            .next()
-            .expect("a readiness line")
-            .expect("read stdout");
-        let addr = first
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .expect("the address in the readiness line")
-            .to_string();
-        std::thread::spawn(move || for _ in lines {});
+        let addr = crate::served_address(&mut child);
         Killable {
             child,
             base: format!("http://{addr}"),

@@ -228,29 +228,36 @@ pub struct Server {
     pub base: String,
 }
 
+/// Waits for `custodian serve`'s readiness line on the child's piped
+/// stdout and returns the address it names (`127.0.0.1:PORT`); stdout is
+/// then drained in the background so the server never blocks on it.
+pub fn served_address(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let first = lines
+        .next()
+        .expect("a readiness line")
+        .expect("read stdout");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the address in the readiness line")
+        .to_string();
+    std::thread::spawn(move || for _ in lines {});
+    addr
+}
+
 impl Server {
     /// Starts the real binary and waits for its readiness line (no sleeps).
     pub fn start(vault: &TestVault, extra: &[&str]) -> Server {
-        use std::io::BufRead;
         let mut cmd = vault.cmd(&["serve", "--bind", "127.0.0.1:0"]);
         cmd.args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("start custodian serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        let first = lines
-            .next()
-            .expect("a readiness line")
-            .expect("read stdout");
-        let addr = first
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .expect("the address in the readiness line")
-            .to_string();
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let addr = served_address(&mut child);
         Server {
             child,
             base: format!("http://{addr}"),

@@ -270,6 +270,20 @@ impl RawMeta {
     }
 }
 
+/// A stored row and its content as a resource, the content checked
+/// against its ETag (a damaged page can read back as other bytes).
+fn checked_resource(raw: RawMeta, content: Vec<u8>) -> Result<Resource> {
+    let meta = raw.parse()?;
+    check_content(
+        meta.path.as_str(),
+        meta.version,
+        &meta.content_type,
+        &meta.etag,
+        &content,
+    )?;
+    Ok(Resource { meta, content })
+}
+
 impl Store {
     /// Writes a resource as the owner. See [`Store::put_as`].
     pub fn put(&self, path: &PodPath, new: NewResource) -> Result<ResourceMeta> {
@@ -449,15 +463,7 @@ impl Store {
                         },
                     });
                 };
-                let meta = raw.parse()?;
-                check_content(
-                    meta.path.as_str(),
-                    meta.version,
-                    &meta.content_type,
-                    &meta.etag,
-                    &content,
-                )?;
-                Ok(Resource { meta, content })
+                checked_resource(raw, content)
             }
             Some(n) => self.get_version(path, n),
         }
@@ -500,17 +506,7 @@ impl Store {
                 path: path.to_string(),
                 reason: format!("version {n} is the record of its deletion and has no content"),
             }),
-            Some((raw, content, false)) => {
-                let meta = raw.parse()?;
-                check_content(
-                    meta.path.as_str(),
-                    meta.version,
-                    &meta.content_type,
-                    &meta.etag,
-                    &content,
-                )?;
-                Ok(Resource { meta, content })
-            }
+            Some((raw, content, false)) => checked_resource(raw, content),
         }
     }
 
