@@ -1,6 +1,7 @@
 //! The floor for `scripts/bench-api`: an axum handler that does nothing but
-//! answer `GET /pod/{*path}` with fixed bytes, on the same runtime and HTTP
-//! stack as `custodian serve`. No token, no database, no log: what is left is
+//! answer `GET /pod/{*path}` with fixed bytes, on the same tokio runtime as
+//! `custodian serve` (`custodian_server::runtime`: the same scheduler and
+//! worker count) and the same HTTP library. No token, no database, no log: what is left is
 //! the cost of HTTP itself, which the pod API cannot beat.
 //!
 //! Usage: `noop_floor PORT BODY` (BODY is served as `application/json`, with
@@ -19,8 +20,11 @@ fn usage() -> ! {
     std::process::exit(2);
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
+    custodian_server::runtime()?.block_on(serve())
+}
+
+async fn serve() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let port: u16 = args
         .next()

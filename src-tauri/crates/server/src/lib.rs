@@ -90,6 +90,26 @@ impl ServeOptions {
     }
 }
 
+/// The tokio runtime `custodian serve` runs on (and the benchmark's no-op
+/// floor, so that both are measured alike): one worker fewer than the
+/// machine has cores, leaving one to the access log's writer thread, which
+/// is busy whenever companies are (every answer waits for its entry's
+/// commit); with a single worker, tokio's current-thread scheduler, which
+/// does the same work without the multi-threaded one's queues and hand-offs.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1);
+    let mut builder = if workers > 1 {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(workers);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build()
+}
+
 /// The routes, with the host check in front of all of them.
 pub fn router(pod: Arc<Pod>) -> Router {
     Router::new()

@@ -16,21 +16,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
             p.removed, p.checkpoint
         );
     }
-    // One core is left to the access log's writer thread, which is busy
-    // whenever companies are (every answer waits for its entry's commit).
-    // With one worker left, tokio's single-threaded scheduler does the same
-    // work without the multi-threaded one's queues and hand-offs.
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get().saturating_sub(1))
-        .unwrap_or(1);
-    let mut builder = if workers > 1 {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(workers);
-        b
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    let runtime = builder.enable_all().build().map_err(|e| {
+    let runtime = custodian_server::runtime().map_err(|e| {
         Fail::new(
             code::ERROR,
             format!("could not start the server runtime: {e}"),
