@@ -991,3 +991,22 @@ fn an_answer_never_tells_what_is_stored_outside_the_grant() {
     );
     assert!(server.stop());
 }
+
+/// `serve --header-timeout` reaches the server: a connection that sends
+/// nothing is closed after it, long before the default 10 s.
+#[test]
+fn serve_flags_set_the_connection_limits() {
+    use std::io::Read;
+    let v = TestVault::new();
+    let server = Server::start(&v, &["--header-timeout", "200ms"]);
+    let mut idle = std::net::TcpStream::connect(&server.addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 64];
+    let n = idle
+        .read(&mut buf)
+        .expect("closed by the server, not timed out here");
+    assert_eq!(n, 0, "the server closed the silent connection");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(server.stop());
+}

@@ -373,6 +373,29 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (larger gets 413).
     #[arg(long, value_name = "BYTES", default_value_t = custodian_server::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    /// Connections served at once; more wait in the backlog.
+    #[arg(long, value_name = "N", default_value_t = custodian_server::DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))]
+    pub max_connections: usize,
+    /// How long a connection has to send a request's header (less while
+    /// the pod is busy); an idle kept-alive connection is closed after it.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
+    pub header_timeout: std::time::Duration,
+    /// How long a request's body may take to arrive (then 408).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration)]
+    pub body_timeout: std::time::Duration,
+    /// How long stopping waits for requests still running.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = positive_duration)]
+    pub shutdown_grace: std::time::Duration,
+}
+
+/// A duration people type (`500ms`, `10s`, `2m`), more than zero.
+fn positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be more than zero".into()),
+        Err(e) => Err(format!("{e}; write a duration such as 500ms, 10s or 2m")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -399,5 +422,55 @@ mod tests {
     #[test]
     fn command_line_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_takes_its_limits_as_flags() {
+        use clap::Parser;
+        let parsed = super::Cli::try_parse_from([
+            "custodian",
+            "serve",
+            "--max-connections",
+            "32",
+            "--header-timeout",
+            "2s",
+            "--body-timeout",
+            "500ms",
+            "--shutdown-grace",
+            "1m",
+        ])
+        .unwrap();
+        let super::Command::Serve(args) = parsed.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.max_connections, 32);
+        assert_eq!(args.header_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(args.body_timeout, std::time::Duration::from_millis(500));
+        assert_eq!(args.shutdown_grace, std::time::Duration::from_secs(60));
+        for bad in [
+            ["--max-connections", "0"],
+            ["--header-timeout", "0s"],
+            ["--body-timeout", "soon"],
+        ] {
+            let args = ["custodian", "serve", bad[0], bad[1]];
+            assert!(super::Cli::try_parse_from(args).is_err(), "{bad:?}");
+        }
+        // The defaults are the server's own.
+        let parsed = super::Cli::try_parse_from(["custodian", "serve"]).unwrap();
+        let super::Command::Serve(args) = parsed.command else {
+            panic!("not serve")
+        };
+        assert_eq!(
+            args.header_timeout,
+            custodian_server::DEFAULT_HEADER_READ_TIMEOUT
+        );
+        assert_eq!(
+            args.body_timeout,
+            custodian_server::DEFAULT_BODY_READ_TIMEOUT
+        );
+        assert_eq!(
+            args.shutdown_grace,
+            custodian_server::DEFAULT_SHUTDOWN_GRACE
+        );
     }
 }

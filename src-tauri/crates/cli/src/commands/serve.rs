@@ -26,7 +26,13 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
         bind: args.bind,
         public_name: args.public_name,
         max_body_bytes: args.max_body_bytes,
-        ..ServeOptions::default()
+        max_connections: args.max_connections,
+        header_read_timeout: args.header_timeout,
+        busy_header_read_timeout: args
+            .header_timeout
+            .min(custodian_server::DEFAULT_BUSY_HEADER_READ_TIMEOUT),
+        body_read_timeout: args.body_timeout,
+        shutdown_grace: args.shutdown_grace,
     };
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(options.bind)
