@@ -14,8 +14,11 @@ pub fn duration_secs(text: &str, flag: &str) -> Result<i64, Fail> {
         ))
     })?;
     match i64::try_from(d.as_secs()) {
-        Ok(0) | Err(_) => Err(Fail::usage(format!(
+        Ok(0) => Err(Fail::usage(format!(
             "{flag} {text:?}: the duration must be at least one second"
+        ))),
+        Err(_) => Err(Fail::usage(format!(
+            "{flag} {text:?}: too long to count; write a shorter duration"
         ))),
         Ok(secs) => Ok(secs),
     }

@@ -151,11 +151,10 @@ fn check_filter(asked: &[PodAccess], items: &[AskedItem], filter: &PodPath) -> R
             let shown: Vec<&str> = item.actions.iter().map(|a| a.name()).collect();
             let from: Vec<&str> = nearest.iter().map(|p| p.as_str()).collect();
             return Err(Error::WiderThanAsked(format!(
-                "{} was shown with {} only, but {filter} would take what {} asked; keep {} by itself (--only {}), or keep {} as asked",
+                "{} was shown with {} only, but {filter} would take what {} asked; keep {} itself, or keep {} as asked",
                 item.path,
                 shown.join("+"),
                 from.join(", "),
-                item.path,
                 item.path,
                 from.join(" and ")
             )));

@@ -72,11 +72,16 @@ impl Store {
     }
 
     /// Refuses a new registration when [`MAX_CLIENTS_WITHOUT_GRANT`]
-    /// companies without a grant are registered.
+    /// companies are registered that the person has not dealt with: no
+    /// grant and no answered request. (Companies the person denied are
+    /// history that is never purged; counting them would let a spam wave,
+    /// once denied, close registration for good.)
     pub(crate) fn check_client_room(&self) -> Result<()> {
         let unused: i64 = self.conn.query_row(
             "SELECT count(*) FROM clients c
-             WHERE NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = c.id)",
+             WHERE NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = c.id)
+               AND NOT EXISTS (SELECT 1 FROM access_requests r WHERE r.client_id = c.id
+                               AND r.status IN ('denied', 'approved', 'completed'))",
             [],
             |r| r.get(0),
         )?;
@@ -127,6 +132,19 @@ mod tests {
             .conn
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
+    }
+
+    /// Companies the person denied are history, not strangers waiting:
+    /// a denied wave never closes registration.
+    #[test]
+    fn denied_companies_do_not_fill_the_cap() {
+        let (_d, store) = memory_store();
+        for i in 0..MAX_CLIENTS_WITHOUT_GRANT {
+            let c = register(&store, &format!("Spam {i}")).unwrap();
+            let req = ask(&store, &c).unwrap();
+            store.deny_request(&req).unwrap();
+        }
+        assert!(register(&store, "Real Shop").is_ok());
     }
 
     /// 400 registrations and 2,000 requests went in before; now both stop

@@ -155,16 +155,25 @@ impl Refusals {
         let mut throttle = false;
         // A token throttled earlier is answered without reading the vault;
         // its holder, remembered from an earlier refusal, is still counted.
+        // Only a company's (expired or revoked) token gets a window of its
+        // own: a guess is counted per peer, so guesses never fill the map,
+        // and a holder is only ever read back from the token's own window
+        // (never from a shared overflow window, which would pin one
+        // company's name on strangers' guesses).
         let mut company = refused.company.map(str::to_string);
         if let Some(hash) = refused.token {
-            let w = self.window_for(&mut map, Key::Token(hash.to_string()), now);
-            w.count = w.count.saturating_add(1);
-            if company.is_some() {
-                w.holder.clone_from(&company);
-            } else {
-                company.clone_from(&w.holder);
+            let key = Key::Token(hash.to_string());
+            let known = map.contains_key(&key);
+            if company.is_some() || known {
+                let w = self.window_for(&mut map, key, now);
+                w.count = w.count.saturating_add(1);
+                if company.is_some() {
+                    w.holder.clone_from(&company);
+                } else {
+                    company.clone_from(&w.holder);
+                }
+                throttle |= w.count > self.limits.per_token;
             }
-            throttle |= w.count > self.limits.per_token;
         }
         let peer = self.window_for(&mut map, Key::Peer(refused.peer), now);
         peer.count = peer.count.saturating_add(1);
@@ -323,6 +332,31 @@ mod tests {
         let clock = ManualClock::new(Utc::now());
         let r = Refusals::new(RefusalLimits::default(), Arc::new(clock.clone()));
         (clock, r)
+    }
+
+    /// Guesses (tokens the vault does not know) are counted per peer, never
+    /// per token: however many distinct ones arrive, they take no room in
+    /// the map and never borrow a company's name from a shared window.
+    #[test]
+    fn guesses_take_no_room_and_never_count_as_a_company() {
+        let (_clock, r) = setup();
+        r.note(Refused {
+            peer: Peer::Loopback,
+            token: Some("stale"),
+            company: Some("cli_a"),
+        });
+        let guesses: Vec<String> = (0..20_000).map(|i| format!("guess-{i}")).collect();
+        for g in &guesses {
+            r.note(Refused {
+                peer: Peer::Loopback,
+                token: Some(g),
+                company: None,
+            });
+        }
+        let map = r.windows.lock().unwrap();
+        assert!(map.len() < 10, "{} windows", map.len());
+        let company = map.get(&Key::Company("cli_a".into())).unwrap();
+        assert_eq!(company.count, 1, "no guess counted as cli_a's");
     }
 
     #[test]

@@ -10,7 +10,6 @@
 //! other removal still breaks it. Only an owner entry with the
 //! [`CHECKPOINT_ACTION`] counts; a company cannot write one.
 
-use chrono::Duration;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
@@ -23,6 +22,10 @@ use crate::{Error, Result};
 pub const CHECKPOINT_ACTION: &str = "checkpoint";
 /// Where the policy is kept (`vault_meta`).
 const META_KEY: &str = "log_retention_secs";
+
+/// The longest retention period accepted: a thousand years (longer is
+/// "keep everything", and would not fit the clock's arithmetic).
+pub const MAX_RETENTION_SECS: i64 = 1000 * 366 * 24 * 3600;
 
 /// How long log entries are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,7 +83,11 @@ impl Store {
     pub fn set_log_retention(&self, policy: Retention) -> Result<()> {
         let value = match policy {
             Retention::Everything => "0".to_string(),
-            Retention::For(secs) if secs > 0 => secs.to_string(),
+            Retention::For(secs) if (1..=MAX_RETENTION_SECS).contains(&secs) => secs.to_string(),
+            Retention::For(secs) if secs > 0 => return Err(Error::InvalidRequest(
+                "a retention period is at most 1,000 years; to keep every entry, keep everything"
+                    .into(),
+            )),
             Retention::For(_) => {
                 return Err(Error::InvalidRequest(
                     "a retention period is at least one second".into(),
@@ -103,11 +110,13 @@ impl Store {
         let Retention::For(secs) = self.log_retention()? else {
             return Ok(None);
         };
+        // Further back than the clock reaches (a policy stored by hand):
+        // nothing is that old.
         let now = self.clock.now();
-        let cutoff = now
-            .checked_sub_signed(Duration::seconds(secs))
-            .map(format_time)
-            .unwrap_or_default();
+        let Some(cutoff) = crate::clock::seconds_before(now, secs) else {
+            return Ok(None);
+        };
+        let cutoff = format_time(cutoff);
         let tx = self.write_tx()?;
         // The prefix of the log older than the cut-off: up to the first
         // entry at or after it (times follow sequence order, so one late
@@ -139,7 +148,9 @@ impl Store {
             [through],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let removed = tx.execute("DELETE FROM audit_log WHERE seq <= ?1", [through])? as u64;
+        // The checkpoint first, while the entries it stands for are still
+        // there: it continues their numbering and chain even when every
+        // entry is old (appended to an empty log it would restart at 1).
         let mut entry = NewEntry::owner(CHECKPOINT_ACTION);
         entry.reason = Some(format!(
             "entries {first_seq} to {through} (written {first_at} to {last_at}) were removed by the retention policy ({}); this checkpoint stands for them: {}",
@@ -148,6 +159,7 @@ impl Store {
         ));
         audit::append_in(&tx, &format_time(now), &[entry])?;
         let checkpoint: u64 = tx.query_row("SELECT max(seq) FROM audit_log", [], |r| r.get(0))?;
+        let removed = tx.execute("DELETE FROM audit_log WHERE seq <= ?1", [through])? as u64;
         tx.commit()?;
         Ok(Some(Pruned {
             removed,
@@ -187,11 +199,50 @@ mod tests {
     use crate::audit::{Checkpointed, LogFilter};
     use crate::clock::ManualClock;
     use crate::testing::memory_store;
+    use chrono::Duration;
 
     fn entries(store: &Store, n: usize) {
         for _ in 0..n {
             store.append_audit(&[NewEntry::owner("read")]).unwrap();
         }
+    }
+
+    /// A period past what the clock can count is refused with a clear
+    /// message, and one stored anyway (by hand, or by an older build)
+    /// removes nothing instead of panicking at every `serve`.
+    #[test]
+    fn an_enormous_period_is_refused_and_never_panics() {
+        let (_d, store) = memory_store();
+        entries(&store, 3);
+        let err = store
+            .set_log_retention(Retention::For(10_000_000_000_000_000))
+            .unwrap_err();
+        assert!(err.to_string().contains("at most 1,000 years"), "{err}");
+        assert_eq!(store.log_retention().unwrap(), Retention::Everything);
+        store.set_meta(META_KEY, &i64::MAX.to_string()).unwrap();
+        assert_eq!(store.apply_log_retention().unwrap(), None);
+        assert_eq!(store.verify_audit_log().unwrap().entries, 3);
+    }
+
+    /// Every entry old: the checkpoint continues the numbering and the
+    /// chain (it is not a fresh log starting at 1), and it verifies.
+    #[test]
+    fn when_every_entry_is_old_the_checkpoint_continues_the_chain() {
+        let (_d, mut store) = memory_store();
+        let clock = ManualClock::new(Utc::now());
+        store.set_clock(Arc::new(clock.clone()));
+        entries(&store, 5);
+        store.set_log_retention(Retention::For(24 * 3600)).unwrap();
+        clock.advance(Duration::days(2));
+        let pruned = store.apply_log_retention().unwrap().expect("pruned");
+        assert_eq!(pruned.through, 6, "five reads and the policy entry");
+        assert_eq!(pruned.checkpoint, 7);
+        let log = store.audit_log(&LogFilter::default()).unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].seq, 7);
+        let report = store.verify_audit_log().unwrap();
+        assert_eq!(report.first_broken, None);
+        assert!(report.checkpoint.is_some(), "{report:?}");
     }
 
     #[test]

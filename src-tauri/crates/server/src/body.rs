@@ -21,8 +21,8 @@ pub async fn read_body(body: Body, config: &Config) -> Result<Bytes, ApiError> {
             StatusCode::REQUEST_TIMEOUT,
             "invalid_request",
             format!(
-                "the request body did not arrive within {} seconds",
-                config.body_read_timeout.as_secs()
+                "the request body did not arrive within {:?}",
+                config.body_read_timeout
             ),
         )),
     }

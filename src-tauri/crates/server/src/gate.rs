@@ -30,6 +30,15 @@ pub struct Gate {
     open: RwLock<Option<(Arc<Pod>, Router)>>,
 }
 
+/// A pod no longer served: its refusal summaries are queued for its log
+/// writer (ended or not), then it is dropped once its last request ends.
+fn retire(old: Option<(Arc<Pod>, Router)>) {
+    if let Some((pod, _)) = &old {
+        pod.queue_all_summaries();
+    }
+    drop(old);
+}
+
 impl Gate {
     /// A locked gate for a listener bound to `bound`.
     pub fn new(bound: SocketAddr, options: ServeOptions) -> Arc<Gate> {
@@ -58,7 +67,7 @@ impl Gate {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .replace((pod, router));
-        drop(old);
+        retire(old);
         Ok(())
     }
 
@@ -67,13 +76,10 @@ impl Gate {
     /// connections and their keys) is dropped when the last of them ends.
     pub fn close(&self) {
         let old = self.open.write().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some((pod, _)) = &old {
-            pod.queue_all_summaries();
-        }
-        drop(old);
+        retire(old);
     }
 
-    fn pod(&self) -> Option<Arc<Pod>> {
+    pub(crate) fn pod(&self) -> Option<Arc<Pod>> {
         self.open
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -137,18 +143,7 @@ pub async fn serve_gated(
 ) -> std::io::Result<()> {
     let summaries = {
         let gate = Arc::clone(&gate);
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(crate::SUMMARY_INTERVAL);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                every.tick().await;
-                if let Some(pod) = gate.pod() {
-                    if pod.write_due_summaries().await.is_err() {
-                        tracing::warn!("could not write the summary of refused requests");
-                    }
-                }
-            }
-        })
+        tokio::spawn(crate::write_summaries(move || gate.pod()))
     };
     let result = crate::listen::serve_connections(
         listener,

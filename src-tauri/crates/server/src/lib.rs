@@ -186,7 +186,10 @@ pub async fn serve_pod(
     options: &ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let summaries = tokio::spawn(write_summaries(Arc::clone(&pod)));
+    let summaries = {
+        let pod = Arc::clone(&pod);
+        tokio::spawn(write_summaries(move || Some(Arc::clone(&pod))))
+    };
     let result = listen::serve_connections(
         listener,
         router(Arc::clone(&pod)),
@@ -199,14 +202,15 @@ pub async fn serve_pod(
     result
 }
 
-/// Writes the summaries of refused-token floods as their minutes end.
-async fn write_summaries(pod: Arc<Pod>) {
+/// Writes the summaries of refused-token floods as their minutes end, for
+/// whichever pod `current` names at each tick (the app's gate changes it).
+pub(crate) async fn write_summaries(current: impl Fn() -> Option<Arc<Pod>>) {
     let mut every = tokio::time::interval(SUMMARY_INTERVAL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        if pod.write_due_summaries().await.is_err() {
-            tracing::warn!("could not write the summary of refused requests");
+        if let Some(pod) = current() {
+            pod.write_due_summaries();
         }
     }
 }

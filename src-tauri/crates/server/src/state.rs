@@ -180,6 +180,14 @@ impl AuditWriter {
     }
 }
 
+impl Drop for AuditWriter {
+    /// A pod dropped without `close` (the app's gate retires pods as their
+    /// last requests end) still writes everything queued before it goes.
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 /// The writer thread: one transaction for whatever has queued, then each
 /// waiter is told, and the checkpointer is nudged.
 fn write_batches(store: &Store, rx: &mpsc::Receiver<Queued>, wrote: &mpsc::SyncSender<()>) {
@@ -276,11 +284,12 @@ impl Pod {
     }
 
     /// Writes the summaries of refusal windows that have ended.
-    pub async fn write_due_summaries(&self) -> Result<(), ApiError> {
+    pub fn write_due_summaries(&self) {
+        // Queued, not awaited one by one: a summary taken out of the
+        // counts is never lost to a task stopped halfway.
         for entry in self.limits.refusals.due_summaries() {
-            self.audit.record(entry, None).await?;
+            self.audit.record_detached(entry);
         }
-        Ok(())
     }
 
     /// Queues every refusal summary, ended or not: the pod is stopping.

@@ -28,9 +28,8 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
         max_body_bytes: args.max_body_bytes,
         max_connections: args.max_connections,
         header_read_timeout: args.header_timeout,
-        busy_header_read_timeout: args
-            .header_timeout
-            .min(custodian_server::DEFAULT_BUSY_HEADER_READ_TIMEOUT),
+        // The listener never lets the busy time-out exceed the one given.
+        busy_header_read_timeout: custodian_server::DEFAULT_BUSY_HEADER_READ_TIMEOUT,
         body_read_timeout: args.body_timeout,
         shutdown_grace: args.shutdown_grace,
     };
