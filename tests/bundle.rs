@@ -45,29 +45,6 @@ fn filled() -> (TestVault, Vec<u8>) {
     (v, big)
 }
 
-/// An age identity made by the real `age-keygen`; returns (identity file, recipient).
-fn keygen(dir: &Path) -> (PathBuf, String) {
-    let key = dir.join("key.txt");
-    let out = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&key)
-        .output()
-        .expect("age-keygen (Debian package `age`)");
-    assert!(out.status.success());
-    let recipient = Command::new("age-keygen")
-        .arg("-y")
-        .arg(&key)
-        .output()
-        .unwrap();
-    (
-        key,
-        String::from_utf8(recipient.stdout)
-            .unwrap()
-            .trim()
-            .to_string(),
-    )
-}
-
 /// `age -d -i KEY BUNDLE | tar x -C DIR`, with the real binaries.
 fn open_with_age_and_tar(bundle: &Path, key: &Path, into: &Path) {
     std::fs::create_dir_all(into).unwrap();
@@ -111,7 +88,7 @@ fn lasting_entries(dir: &Path) -> Vec<Value> {
 #[test]
 fn a_bundle_opens_with_age_and_tar_and_restores_exactly() {
     let (v, big) = filled();
-    let (key, recipient) = keygen(v.home());
+    let (key, recipient) = custodian_e2e::age_keygen(v.home());
     let bundle = v.home().join("out.custodian.age");
     let (out, err) = {
         let o = v
@@ -330,7 +307,7 @@ fn passphrase_bundles_and_every_refusal_leave_nothing_behind() {
 #[test]
 fn merge_adds_what_is_missing_and_changes_nothing_that_differs() {
     let (source, big) = filled();
-    let (key, recipient) = keygen(source.home());
+    let (key, recipient) = custodian_e2e::age_keygen(source.home());
     let bundle = source.home().join("b.custodian.age");
     source.ok(&[
         "export",

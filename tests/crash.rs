@@ -275,29 +275,6 @@ fn passwd_killed_at_any_moment_leaves_the_old_or_the_new_passphrase() {
     );
 }
 
-/// An age identity from the real `age-keygen`: (identity file, recipient).
-fn keygen(dir: &Path) -> (std::path::PathBuf, String) {
-    let key = dir.join("identity.txt");
-    let out = std::process::Command::new("age-keygen")
-        .arg("-o")
-        .arg(&key)
-        .output()
-        .expect("age-keygen (Debian package `age`)");
-    assert!(out.status.success());
-    let recipient = std::process::Command::new("age-keygen")
-        .arg("-y")
-        .arg(&key)
-        .output()
-        .unwrap();
-    (
-        key,
-        String::from_utf8(recipient.stdout)
-            .unwrap()
-            .trim()
-            .to_string(),
-    )
-}
-
 #[test]
 fn import_killed_at_any_moment_leaves_no_half_vault() {
     let kills = count("CUSTODIAN_CRASH_IMPORT_KILLS", 4);
@@ -316,7 +293,7 @@ fn import_killed_at_any_moment_leaves_no_half_vault() {
             expected.insert(path, doc.to_string());
         }
     }
-    let (identity, recipient) = keygen(source.home());
+    let (identity, recipient) = custodian_e2e::age_keygen(source.home());
     let bundle = source.home().join("all.custodian.age");
     source.ok(&[
         "export",

@@ -465,7 +465,18 @@ fn a_full_disk_during_import_leaves_no_vault_and_merges_nothing() {
     // Merge into an existing vault: one transaction, so nothing or all.
     let other = TestVault::new();
     other.ok(&["put", "/mine", "--json", "1"]);
-    let before = other.snapshot_files();
+    // What the vault holds: resources, versions, companies, requests, grants.
+    let holdings = |dir: &Path| {
+        let vault = open(dir);
+        let s = vault.store();
+        (
+            s.resource_counts().unwrap(),
+            s.clients().unwrap().len(),
+            s.access_requests(true).unwrap().len(),
+            s.grants().unwrap().len(),
+        )
+    };
+    let before = holdings(&other.dir);
     let mut merge = other.cmd(&["import", "--quiet", "--merge"]);
     merge
         .arg(&bundle)
@@ -495,6 +506,6 @@ fn a_full_disk_during_import_leaves_no_vault_and_merges_nothing() {
         b"1"
     );
     drop(vault);
+    assert_eq!(holdings(&other.dir), before, "nothing merged");
     log_verifies(&other).unwrap();
-    let _ = before;
 }

@@ -228,6 +228,25 @@ pub struct Server {
     pub base: String,
 }
 
+/// An age identity made by the real `age-keygen` in `dir`: (identity file,
+/// its recipient `age1…`).
+pub fn age_keygen(dir: &Path) -> (PathBuf, String) {
+    let key = dir.join("key.txt");
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key)
+        .output()
+        .expect("age-keygen (Debian package `age`)");
+    assert!(out.status.success());
+    let recipient = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&key)
+        .output()
+        .expect("age-keygen -y");
+    let recipient = String::from_utf8(recipient.stdout).expect("a recipient");
+    (key, recipient.trim().to_string())
+}
+
 /// Waits for `custodian serve`'s readiness line on the child's piped
 /// stdout and returns the address it names (`127.0.0.1:PORT`); stdout is
 /// then drained in the background so the server never blocks on it.

@@ -404,40 +404,27 @@ mod first_use {
                 .unwrap(),
             );
         }
-        let exe = std::env::current_exe().unwrap();
-        for run in 0..100 {
-            let out = std::process::Command::new(&exe)
-                .args([
-                    "--ignored",
-                    "--exact",
-                    "db::first_use::child_race_create_and_open",
-                    "--nocapture",
-                ])
-                .env(VAULTS, vaults.path())
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "run {run}: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
-        }
+        run_in_fresh_processes(
+            "db::first_use::child_race_create_and_open",
+            VAULTS,
+            vaults.path().as_os_str(),
+        );
     }
 
     #[test]
     fn many_threads_opening_at_start_all_succeed() {
+        run_in_fresh_processes("db::first_use::child_race", CHILD, "1".as_ref());
+    }
+
+    /// Runs the ignored test `name` 100 times, each in a fresh process of
+    /// this test binary (where nothing has opened SQLite yet), with `var`
+    /// set to `value`; every run must pass.
+    fn run_in_fresh_processes(name: &str, var: &str, value: &std::ffi::OsStr) {
         let exe = std::env::current_exe().unwrap();
         for run in 0..100 {
             let out = std::process::Command::new(&exe)
-                .args([
-                    "--ignored",
-                    "--exact",
-                    "db::first_use::child_race",
-                    "--nocapture",
-                ])
-                .env(CHILD, "1")
+                .args(["--ignored", "--exact", name, "--nocapture"])
+                .env(var, value)
                 .output()
                 .unwrap();
             assert!(
