@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use custodian_core::request::Approval;
+use custodian_core::sharing::request::Approval;
 use custodian_core::{parse_path, Category};
 use custodian_e2e::company::{contact_and_health, get, http, open, served_vault, Company};
 use custodian_e2e::{Server, TestVault};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use custodian_core::request::Approval;
+use custodian_core::sharing::request::Approval;
 use custodian_e2e::company::{http, Company};
 use custodian_e2e::faults::{log_verifies, logged_writes, missing_writes, open, Killable};
 use custodian_e2e::TestVault;

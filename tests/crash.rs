@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use custodian_core::request::Approval;
+use custodian_core::sharing::request::Approval;
 use custodian_core::{parse_path, NewResource, SecretString, Vault};
 use custodian_e2e::company::{http, Company};
 use custodian_e2e::faults::{

@@ -7,9 +7,9 @@
 
 use std::cell::RefCell;
 
-use custodian_core::client::ClientRegistration;
-use custodian_core::request::Approval;
-use custodian_core::scope::{self, PodAccess};
+use custodian_core::sharing::client::ClientRegistration;
+use custodian_core::sharing::request::Approval;
+use custodian_core::sharing::scope::{self, PodAccess};
 use custodian_core::{Category, PodPath, SecretString, Vault};
 use libfuzzer_sys::fuzz_target;
 

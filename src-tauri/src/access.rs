@@ -1,7 +1,7 @@
 //! Requests from companies, and the grants the person gave.
 
-use custodian_core::grant::Grant;
-use custodian_core::request::{AccessRequest, Approval};
+use custodian_core::sharing::grant::Grant;
+use custodian_core::sharing::request::{AccessRequest, Approval};
 use custodian_core::{parse_path, Category};
 use serde::Deserialize;
 use tauri::AppHandle;
@@ -78,7 +78,7 @@ pub fn deny_request(
 pub fn list_grants(state: tauri::State<'_, AppState>) -> AppResult<Vec<Grant>> {
     state.with_store(|store| {
         let mut grants = store.grants()?;
-        grants.sort_by_key(|g| g.status != custodian_core::grant::GrantStatus::Active);
+        grants.sort_by_key(|g| g.status != custodian_core::sharing::grant::GrantStatus::Active);
         Ok(grants)
     })
 }

@@ -1,8 +1,8 @@
 //! Activity: the access log, its integrity check, and the per-company report.
 
 use chrono::Utc;
+use custodian_core::audit::report::AccessReport;
 use custodian_core::audit::{AuditEntry, ChainReport, LogFilter, Outcome};
-use custodian_core::report::AccessReport;
 use serde::Deserialize;
 
 use crate::error::{AppError, AppResult};

@@ -119,7 +119,7 @@ pub fn export_bundle(
     let seal = match seal {
         SealInput::Passphrase(p) => {
             let p = SecretString::from(p);
-            custodian_core::keys::check_new_passphrase(&p)?;
+            custodian_core::vault::keys::check_new_passphrase(&p)?;
             Seal::passphrase(p)
         }
         SealInput::Recipient(r) => Seal::recipient(r.trim())?,
@@ -150,14 +150,14 @@ pub fn restore_bundle(
 ) -> AppResult<RestoredVault> {
     let file = file_path(&file, "bundle file")?;
     let passphrase = SecretString::from(passphrase);
-    custodian_core::keys::check_new_passphrase(&passphrase)?;
+    custodian_core::vault::keys::check_new_passphrase(&passphrase)?;
     let opener = opener.parse()?;
     let restored = bundle::restore_bundle(
         &file,
         &opener,
         &state.vault_dir,
         &passphrase,
-        custodian_core::keys::DEFAULT_WORK_FACTOR,
+        custodian_core::vault::keys::DEFAULT_WORK_FACTOR,
         &mut reporter(&app),
     )?;
     let recovery_key = restored

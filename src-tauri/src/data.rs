@@ -1,7 +1,7 @@
 //! My data: browsing, reading, editing, history, and files as resources.
 
 use base64::Engine;
-use custodian_core::resource::{JSON, OCTET_STREAM};
+use custodian_core::data::resource::{JSON, OCTET_STREAM};
 use custodian_core::{
     parse_path, Category, ListEntry, Mark, NewResource, ResourceMeta, VersionInfo,
 };

@@ -33,5 +33,5 @@ pub fn save_preferences(
 
 #[tauri::command]
 pub fn time_zones() -> AppResult<Vec<&'static str>> {
-    Ok(custodian_core::preferences::time_zone_names())
+    Ok(custodian_core::data::preferences::time_zone_names())
 }

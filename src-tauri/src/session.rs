@@ -130,7 +130,7 @@ pub fn change_passphrase(
         return Err(AppError::locked());
     }
     let next = SecretString::from(next);
-    custodian_core::keys::check_new_passphrase(&next)?;
+    custodian_core::vault::keys::check_new_passphrase(&next)?;
     // Proves the person knows the current passphrase (an unlocked window is
     // not enough to take the vault over).
     let vault = Vault::open(&state.vault_dir, &SecretString::from(current))?;

@@ -60,7 +60,7 @@ pub fn new_bundle_passphrase(file: Option<&Path>) -> Result<SecretString, Fail> 
             "CUSTODIAN_BUNDLE_PASSPHRASE, --bundle-passphrase-file or --recipient",
         )?,
     };
-    custodian_core::keys::check_new_passphrase(&p).map_err(Fail::from)?;
+    custodian_core::vault::keys::check_new_passphrase(&p).map_err(Fail::from)?;
     Ok(p)
 }
 
@@ -129,7 +129,7 @@ fn prompt_once(prompt: &str, alternatives: &str) -> Result<SecretString, Fail> {
 
 fn prompt_twice(what: &str, alternatives: &str) -> Result<SecretString, Fail> {
     let first = prompt_once(&format!("{what}: "), alternatives)?;
-    custodian_core::keys::check_new_passphrase(&first).map_err(Fail::from)?;
+    custodian_core::vault::keys::check_new_passphrase(&first).map_err(Fail::from)?;
     let second = prompt_once(&format!("{what} again: "), alternatives)?;
     if first.expose_secret() != second.expose_secret() {
         return Err(Fail::usage(

@@ -126,7 +126,7 @@ fn main() {
         &opener,
         &work.join("restored"),
         &pass,
-        custodian_core::keys::DEFAULT_WORK_FACTOR,
+        custodian_core::vault::keys::DEFAULT_WORK_FACTOR,
         &mut |_| {},
     )
     .expect("import");

@@ -97,7 +97,7 @@ fn main() {
     println!("| --- | --- | --- | --- |");
     println!(
         "| unlock (scrypt work factor {}, median of {UNLOCKS}) | {:.0} ms (min {:.0}, max {:.0}) | – | – |",
-        custodian_core::keys::DEFAULT_WORK_FACTOR,
+        custodian_core::vault::keys::DEFAULT_WORK_FACTOR,
         unlock.as_secs_f64() * 1e3,
         unlocks.iter().min().map(|d| d.as_secs_f64() * 1e3).unwrap_or_default(),
         unlocks.iter().max().map(|d| d.as_secs_f64() * 1e3).unwrap_or_default(),

@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 
-use crate::category::Category;
-use crate::path::PathRule;
+use crate::data::category::Category;
+use crate::data::path::PathRule;
 
 /// Everything that can go wrong in the core.
 #[derive(Debug, thiserror::Error)]

@@ -1,31 +1,34 @@
 //! Helpers for the core's unit tests.
 
-use crate::keys::VaultKey;
-use crate::store::Store;
+use crate::vault::keys::VaultKey;
+use crate::vault::store::Store;
 
 /// A fresh encrypted store in a temporary directory (kept alive by the
 /// returned guard).
 pub(crate) fn memory_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("temp dir");
     let key = VaultKey::generate().expect("key");
-    let conn =
-        crate::db::create_encrypted(&dir.path().join("t.db"), &key, "2026-11-24T10:00:00.000Z")
-            .expect("create store");
+    let conn = crate::vault::db::create_encrypted(
+        &dir.path().join("t.db"),
+        &key,
+        "2026-11-24T10:00:00.000Z",
+    )
+    .expect("create store");
     (dir, Store::new(conn))
 }
 
 /// A company registered in `store`, granted reading `/contact/` for an hour,
 /// and the token it polled: `(grant id, token)`.
 pub(crate) fn granted_token(store: &Store) -> (String, String) {
-    use crate::request::{Approval, Poll};
+    use crate::sharing::request::{Approval, Poll};
     use secrecy::ExposeSecret;
     let client = store
-        .register_client(&crate::client::ClientRegistration {
+        .register_client(&crate::sharing::client::ClientRegistration {
             client_name: "Acme".into(),
             ..Default::default()
         })
         .expect("register");
-    let details = crate::scope::parse_requested(
+    let details = crate::sharing::scope::parse_requested(
         r#"[{"type": "pod_access", "paths": ["/contact/"], "actions": ["read"], "purpose": "Deliveries"}]"#,
     )
     .expect("details");

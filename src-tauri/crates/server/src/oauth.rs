@@ -11,12 +11,12 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use custodian_core::client::ClientRegistration;
-use custodian_core::peer::Peer;
-use custodian_core::rate::RateLimiter;
-use custodian_core::request::Poll;
-use custodian_core::scope;
-use custodian_core::token::reveal;
+use custodian_core::limits::peer::Peer;
+use custodian_core::limits::rate::RateLimiter;
+use custodian_core::sharing::client::ClientRegistration;
+use custodian_core::sharing::request::Poll;
+use custodian_core::sharing::scope;
+use custodian_core::sharing::token::reveal;
 use serde_json::json;
 
 use crate::body::{read_body, Limited};

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use custodian_core::audit::NewEntry;
 use custodian_core::clock::{Clock, SystemClock};
-use custodian_core::peer::Peer;
-use custodian_core::rate::{self, RateLimiter};
-use custodian_core::read_cache::ReadCache;
-use custodian_core::refusals::{RefusalLimits, Refusals};
+use custodian_core::limits::peer::Peer;
+use custodian_core::limits::rate::{self, RateLimiter};
+use custodian_core::limits::refusals::{RefusalLimits, Refusals};
+use custodian_core::sharing::read_cache::ReadCache;
 use custodian_core::Store;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 

@@ -5,9 +5,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use custodian_core::client::ClientRegistration;
-use custodian_core::request::{Approval, Poll};
-use custodian_core::{scope, ExposeSecret, SecretString, Vault};
+use custodian_core::sharing::client::ClientRegistration;
+use custodian_core::sharing::request::{Approval, Poll};
+use custodian_core::sharing::scope;
+use custodian_core::{ExposeSecret, SecretString, Vault};
 use custodian_server::{serve_pod, ServeOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -345,7 +346,7 @@ async fn registrations_and_device_requests_are_limited_per_peer() {
     let created = statuses.iter().filter(|s| **s == Some(201)).count();
     assert_eq!(
         created,
-        custodian_core::rate::REGISTRATIONS_PER_MINUTE as usize,
+        custodian_core::limits::rate::REGISTRATIONS_PER_MINUTE as usize,
         "{statuses:?}"
     );
     assert_eq!(statuses.last(), Some(&Some(429)));
@@ -385,7 +386,7 @@ async fn registrations_and_device_requests_are_limited_per_peer() {
     let asked = answers.iter().filter(|(s, _)| *s == 200).count();
     assert_eq!(
         asked,
-        custodian_core::rate::DEVICE_REQUESTS_PER_MINUTE as usize
+        custodian_core::limits::rate::DEVICE_REQUESTS_PER_MINUTE as usize
     );
     let (status, text) = answers.last().unwrap();
     assert_eq!(*status, 429);
@@ -429,7 +430,7 @@ async fn a_flood_of_a_revoked_token_costs_the_log_a_few_entries_and_a_summary() 
         .unwrap();
     let summary = log
         .iter()
-        .find(|e| e.action == custodian_core::refusals::SUMMARY_ACTION)
+        .find(|e| e.action == custodian_core::limits::refusals::SUMMARY_ACTION)
         .expect("a summary entry");
     assert!(
         summary
@@ -460,7 +461,7 @@ async fn guesses_from_many_loopback_addresses_are_one_peer_and_a_real_token_stil
     }
     assert_eq!(
         first_429,
-        Some(custodian_core::refusals::PER_PEER_PER_MINUTE),
+        Some(custodian_core::limits::refusals::PER_PEER_PER_MINUTE),
         "every 127.0.0.0/8 address counted apart"
     );
     let status = request_from([127, 3, 0, 7], served.addr, &get(&token)).await;

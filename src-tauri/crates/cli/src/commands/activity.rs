@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
+use custodian_core::audit::report::AccessReport;
+use custodian_core::audit::retention::Retention;
 use custodian_core::audit::{AuditEntry, ChainReport, LogFilter, Outcome};
-use custodian_core::report::AccessReport;
-use custodian_core::retention::Retention;
 
 use super::Context;
 use crate::cli::{LogArgs, LogCommand, ReportArgs, RetainArgs};

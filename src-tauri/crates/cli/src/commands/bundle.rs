@@ -134,14 +134,14 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<(), Fail> {
     }
     let dir = ctx.vault_dir()?;
     let passphrase = secrets::replacement_passphrase(args.new_passphrase_file.as_deref())?;
-    custodian_core::keys::check_new_passphrase(&passphrase)?;
+    custodian_core::vault::keys::check_new_passphrase(&passphrase)?;
     let mut bar = Bar::new(args.quiet);
     let restored = bundle::restore_bundle(
         file,
         &opener,
         &dir,
         &passphrase,
-        custodian_core::keys::DEFAULT_WORK_FACTOR,
+        custodian_core::vault::keys::DEFAULT_WORK_FACTOR,
         &mut |p| bar.update(p),
     )?;
     bar.finish();

@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use base64::Engine;
-use custodian_core::resource::{JSON, OCTET_STREAM};
+use custodian_core::data::resource::{JSON, OCTET_STREAM};
 use custodian_core::{ListEntry, Mark, NewResource, PodPath, Sensitivity};
 use serde_json::json;
 

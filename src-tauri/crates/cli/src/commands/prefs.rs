@@ -1,6 +1,6 @@
 //! prefs show, prefs set.
 
-use custodian_core::preferences::{CommunicationPreferences, Period, Personalisation};
+use custodian_core::data::preferences::{CommunicationPreferences, Period, Personalisation};
 
 use super::Context;
 use crate::cli::PrefsCommand;

@@ -2,9 +2,9 @@
 //! side of the device flow.
 
 use custodian_core::clock::human_duration;
-use custodian_core::grant::{Grant, GrantStatus};
-use custodian_core::request::{AccessRequest, Approval, RequestStatus};
-use custodian_core::scope::PodAccess;
+use custodian_core::sharing::grant::{Grant, GrantStatus};
+use custodian_core::sharing::request::{AccessRequest, Approval, RequestStatus};
+use custodian_core::sharing::scope::PodAccess;
 use custodian_core::{Category, Store};
 
 use super::{parse_path, Context};

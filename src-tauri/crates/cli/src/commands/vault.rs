@@ -36,7 +36,7 @@ pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<(), Fail> {
     // Gather and check both passphrases before touching the vault.
     let current = secrets::current_passphrase(ctx.passphrase_file.as_deref())?;
     let new = secrets::replacement_passphrase(args.new_passphrase_file.as_deref())?;
-    custodian_core::keys::check_new_passphrase(&new)?;
+    custodian_core::vault::keys::check_new_passphrase(&new)?;
     let vault = Vault::open(&dir, &current)?;
     vault.change_passphrase(&new)?;
     print("Passphrase changed. The recovery key is unchanged.\n")

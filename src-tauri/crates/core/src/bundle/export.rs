@@ -14,7 +14,7 @@ use super::walk::{walk, Sink};
 use super::{
     Counts, Manifest, ManifestEntry, Phase, Progress, Seal, FORMAT_NAME, FORMAT_VERSION, MANIFEST,
 };
-use crate::store::Store;
+use crate::vault::store::Store;
 use crate::{fsutil, Error, Result};
 
 /// What an export wrote.

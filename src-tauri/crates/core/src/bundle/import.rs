@@ -18,9 +18,9 @@ use super::reader::{
 };
 use super::{read_limited, Manifest, Opener, Phase, Progress};
 use crate::audit::{self, NewEntry};
-use crate::category::Category;
 use crate::clock::parse_time;
-use crate::store::Store;
+use crate::data::category::Category;
+use crate::vault::store::Store;
 use crate::vault::{Created, Vault};
 use crate::{Error, Result};
 

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::path::PodPath;
+use crate::data::path::PodPath;
 
 pub const README: &str = "README.txt";
 pub const PREFERENCES: &str = "preferences.json";
@@ -164,9 +164,9 @@ fn id(field: &str, text: &str, prefix: &str) -> Result<(), String> {
 }
 
 fn granted_details(value: &serde_json::Value, granted: bool) -> Result<(), String> {
-    let details: Vec<crate::scope::PodAccess> =
+    let details: Vec<crate::sharing::scope::PodAccess> =
         serde_json::from_value(value.clone()).map_err(|e| format!("details: {e}"))?;
-    crate::scope::check_details(&details, granted).map_err(|e| format!("details: {e}"))
+    crate::sharing::scope::check_details(&details, granted).map_err(|e| format!("details: {e}"))
 }
 
 impl CheckedRecord for ClientRecord {
@@ -196,7 +196,7 @@ impl CheckedRecord for RequestRecord {
         ) {
             return Err(format!("unknown status {:?}", self.status));
         }
-        if !(1..=crate::request::MAX_GRANT_LIFETIME_SECS).contains(&self.grant_lifetime)
+        if !(1..=crate::sharing::request::MAX_GRANT_LIFETIME_SECS).contains(&self.grant_lifetime)
             || self.poll_interval < 1
         {
             return Err("lifetime or polling interval out of range".into());

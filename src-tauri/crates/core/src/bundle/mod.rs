@@ -68,7 +68,7 @@ impl Seal {
     pub fn passphrase(passphrase: SecretString) -> Seal {
         Seal::Passphrase {
             passphrase,
-            work_factor: crate::keys::DEFAULT_WORK_FACTOR,
+            work_factor: crate::vault::keys::DEFAULT_WORK_FACTOR,
         }
     }
 

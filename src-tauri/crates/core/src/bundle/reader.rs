@@ -146,7 +146,7 @@ pub(super) fn read_bundle<T>(
                 ));
             }
             let mut identity = age::scrypt::Identity::new(p.clone());
-            identity.set_max_work_factor(crate::keys::MAX_BUNDLE_WORK_FACTOR);
+            identity.set_max_work_factor(crate::vault::keys::MAX_BUNDLE_WORK_FACTOR);
             (
                 decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)),
                 "passphrase",
@@ -168,7 +168,7 @@ pub(super) fn read_bundle<T>(
         age::DecryptError::ExcessiveWork { required, .. } => Error::BundleExcessiveWork {
             path: path.to_path_buf(),
             required,
-            max: crate::keys::MAX_BUNDLE_WORK_FACTOR,
+            max: crate::vault::keys::MAX_BUNDLE_WORK_FACTOR,
         },
         age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
             Error::BundleWrongKey {

@@ -5,10 +5,11 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::audit::NewEntry;
-use crate::client::ClientRegistration;
-use crate::request::Approval;
+use crate::sharing::client::ClientRegistration;
+use crate::sharing::request::Approval;
+use crate::sharing::scope;
 use crate::testing::memory_store;
-use crate::{scope, NewResource, PodPath, Store};
+use crate::{NewResource, PodPath, Store};
 
 fn path(p: &str) -> PodPath {
     PodPath::parse(p).unwrap()
@@ -535,7 +536,7 @@ fn a_merge_keeps_sensitive_data_sensitive_and_adds_no_request_to_answer() {
     );
     assert_eq!(
         here.access_requests(true).unwrap()[0].status,
-        crate::request::RequestStatus::Expired
+        crate::sharing::request::RequestStatus::Expired
     );
 }
 
@@ -622,7 +623,7 @@ fn a_failed_plain_export_leaves_nothing_and_files_are_private() {
     }
 
     store
-        .register_client(&crate::client::ClientRegistration {
+        .register_client(&crate::sharing::client::ClientRegistration {
             client_name: "Acme".into(),
             ..Default::default()
         })

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::layout::{self, AuditRecord, ClientRecord, GrantRecord, RequestRecord, VersionRecord};
 use super::Counts;
-use crate::path::PodPath;
-use crate::store::Store;
+use crate::data::path::PodPath;
+use crate::vault::store::Store;
 use crate::{Error, Result};
 
 /// Rows fetched per query.
@@ -57,7 +57,7 @@ pub(super) fn walk(
                     params![record.path.as_str(), record.version],
                     |r| r.get(0),
                 )?;
-                crate::resource::check_content(
+                crate::data::resource::check_content(
                     record.path.as_str(),
                     record.version,
                     &record.content_type,

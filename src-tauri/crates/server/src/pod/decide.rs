@@ -4,9 +4,9 @@
 
 use axum::http::{Method, StatusCode};
 use custodian_core::audit::{NewEntry, Outcome};
-use custodian_core::grant::Access;
-use custodian_core::resource::{Author, ListEntry, NewResource, Resource, OCTET_STREAM};
-use custodian_core::scope::{self, Action, PodAccess, Target};
+use custodian_core::data::resource::{Author, ListEntry, NewResource, Resource, OCTET_STREAM};
+use custodian_core::sharing::grant::Access;
+use custodian_core::sharing::scope::{self, Action, PodAccess, Target};
 use custodian_core::{PodPath, Sensitivity, Store};
 use serde_json::json;
 
@@ -236,7 +236,7 @@ pub(super) fn decide(store: &Store, access: &Access, req: PodRequest) -> Decisio
                 let name = req
                     .slug
                     .as_deref()
-                    .and_then(custodian_core::path::slug_name)
+                    .and_then(custodian_core::data::path::slug_name)
                     .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
                 match req.path.child(&name) {
                     Ok(p) => p,

@@ -1,7 +1,7 @@
 //! `/pod/{path}`: LDP-style reads and writes under a grant. Every request,
 //! allowed or denied, is recorded in the access log before it is answered;
 //! refused tokens past the first few of a minute are recorded as one
-//! summary entry (see `custodian_core::refusals`). A write's token is
+//! summary entry (see `custodian_core::limits::refusals`). A write's token is
 //! checked before its body is read.
 //!
 //! This module takes a request from the wire to its answer: the bearer
@@ -21,11 +21,11 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use custodian_core::audit::{NewEntry, Outcome};
-use custodian_core::grant::TokenRejected;
-use custodian_core::peer::Peer;
-use custodian_core::read_cache::Lookup;
-use custodian_core::refusals::Refused;
-use custodian_core::token;
+use custodian_core::limits::peer::Peer;
+use custodian_core::limits::refusals::Refused;
+use custodian_core::sharing::grant::TokenRejected;
+use custodian_core::sharing::read_cache::Lookup;
+use custodian_core::sharing::token;
 
 use crate::body::read_body;
 use crate::error::ApiError;
@@ -116,7 +116,7 @@ async fn serve(
             return refuse(&pod, &knock, None).await;
         }
     }
-    let path = custodian_core::path::parse_path(raw).map_err(|e| ApiError::from_core(&e))?;
+    let path = custodian_core::data::path::parse_path(raw).map_err(|e| ApiError::from_core(&e))?;
     let read_only = matches!(method, Method::GET | Method::HEAD);
     let body = if read_only {
         Vec::new()

@@ -4,7 +4,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use custodian_core::resource::OCTET_STREAM;
+use custodian_core::data::resource::OCTET_STREAM;
 
 /// What a handler decided, before the log entry is committed.
 pub(super) enum Reply {

@@ -7,8 +7,9 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::parse_time;
-use crate::store::Store;
-use crate::{token, Error, Result};
+use crate::sharing::token;
+use crate::vault::store::Store;
+use crate::{Error, Result};
 
 /// Longest accepted client name and URI.
 const MAX_NAME_CHARS: usize = 100;

@@ -8,8 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::clock::{format_time, parse_time};
-use crate::grant::GrantStatus;
-use crate::store::Store;
+use crate::sharing::grant::GrantStatus;
+use crate::vault::store::Store;
 use crate::Result;
 
 /// How many of a company's most-read resources the report names.
@@ -84,7 +84,7 @@ impl Store {
         )?;
         let mut rows = stmt.query(rusqlite::params![
             since.map(format_time),
-            crate::refusals::SUMMARY_ACTION
+            crate::limits::refusals::SUMMARY_ACTION
         ])?;
         while let Some(r) = rows.next()? {
             let at = parse_time(&r.get::<_, String>(0)?)?;
@@ -93,11 +93,11 @@ impl Store {
             let path: Option<String> = r.get(3)?;
             let allowed = r.get::<_, String>(4)? == "allowed";
             // A summary entry stands for the refusals it counts.
-            let refused = if r.get::<_, String>(5)? == crate::refusals::SUMMARY_ACTION {
+            let refused = if r.get::<_, String>(5)? == crate::limits::refusals::SUMMARY_ACTION {
                 let reason: Option<String> = r.get(6)?;
                 reason
                     .as_deref()
-                    .and_then(crate::refusals::summary_count)
+                    .and_then(crate::limits::refusals::summary_count)
                     .unwrap_or(1)
             } else {
                 1
@@ -190,9 +190,9 @@ mod tests {
     use chrono::Duration;
 
     use crate::audit::{NewEntry, Outcome};
-    use crate::client::ClientRegistration;
     use crate::clock::{Clock, ManualClock};
-    use crate::request::Approval;
+    use crate::sharing::client::ClientRegistration;
+    use crate::sharing::request::Approval;
 
     fn api(client: Option<&str>, method: &str, path: &str, outcome: Outcome) -> NewEntry {
         NewEntry {
@@ -219,7 +219,7 @@ mod tests {
         };
         let acme = store.register_client(&reg("Acme")).unwrap();
         let quiet = store.register_client(&reg("Quiet Ltd")).unwrap();
-        let details = crate::scope::parse_requested(
+        let details = crate::sharing::scope::parse_requested(
             r#"[{"type":"pod_access","paths":["/contact/"],"actions":["read"],"purpose":"Orders"}]"#,
         )
         .unwrap();
@@ -245,7 +245,7 @@ mod tests {
                 NewEntry {
                     actor: acme.id.clone(),
                     client_id: Some(acme.id.clone()),
-                    action: crate::refusals::SUMMARY_ACTION.into(),
+                    action: crate::limits::refusals::SUMMARY_ACTION.into(),
                     outcome: Some(Outcome::Denied),
                     reason: Some("invalid_token: 40 more requests with expired or revoked tokens refused from a to b, not logged one by one".into()),
                     ..NewEntry::default()

@@ -1,7 +1,7 @@
 //! Finding resources by path, for the app's search box.
 
-use crate::resource::{meta_from_row, ResourceMeta, META_COLUMNS};
-use crate::store::Store;
+use crate::data::resource::{meta_from_row, ResourceMeta, META_COLUMNS};
+use crate::vault::store::Store;
 use crate::Result;
 
 /// Most results a search returns, whatever the caller asks.

@@ -9,9 +9,10 @@ use std::sync::OnceLock;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::keys::VaultKey;
-use crate::migrations::MIGRATIONS;
-use crate::{clock, Error, Result};
+use crate::clock;
+use crate::vault::keys::VaultKey;
+use crate::vault::migrations::MIGRATIONS;
+use crate::{Error, Result};
 
 /// Initialises SQLite (and SQLCipher with it) once per process, before any
 /// connection is opened.
@@ -367,8 +368,8 @@ mod first_use {
             let key_path = dir.join(crate::vault::PASSPHRASE_KEY_FILE);
             let wrapped = std::fs::read(&key_path).unwrap();
             let pass = crate::SecretString::from(PASSPHRASE.to_string());
-            let key =
-                crate::keys::unwrap_with_passphrase(&wrapped, &pass, &key_path, &dir).unwrap();
+            let key = crate::vault::keys::unwrap_with_passphrase(&wrapped, &pass, &key_path, &dir)
+                .unwrap();
             let b = Arc::clone(&barrier);
             handles.push(std::thread::spawn(move || {
                 b.wait();
@@ -405,7 +406,7 @@ mod first_use {
             );
         }
         run_in_fresh_processes(
-            "db::first_use::child_race_create_and_open",
+            "vault::db::first_use::child_race_create_and_open",
             VAULTS,
             vaults.path().as_os_str(),
         );
@@ -413,7 +414,7 @@ mod first_use {
 
     #[test]
     fn many_threads_opening_at_start_all_succeed() {
-        run_in_fresh_processes("db::first_use::child_race", CHILD, "1".as_ref());
+        run_in_fresh_processes("vault::db::first_use::child_race", CHILD, "1".as_ref());
     }
 
     /// Runs the ignored test `name` 100 times, each in a fresh process of

@@ -9,9 +9,9 @@ use std::str::FromStr;
 use chrono::NaiveTime;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::path::PodPath;
-use crate::resource::NewResource;
-use crate::store::Store;
+use crate::data::path::PodPath;
+use crate::data::resource::NewResource;
+use crate::vault::store::Store;
 use crate::{Error, Result};
 
 /// Where the communication preferences live.
@@ -334,10 +334,10 @@ pub(crate) fn validate_resource(path: &PodPath, content_type: &str, content: &[u
         path: path.to_string(),
         reason,
     };
-    if !content_type.starts_with(crate::resource::JSON) {
+    if !content_type.starts_with(crate::data::resource::JSON) {
         return Err(invalid(format!(
             "must be {} (got {content_type})",
-            crate::resource::JSON
+            crate::data::resource::JSON
         )));
     }
     CommunicationPreferences::from_json(content)

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::audit::{self, NewEntry};
 use crate::clock::{format_time, human_duration};
-use crate::store::Store;
+use crate::vault::store::Store;
 use crate::{Error, Result};
 
 /// The log action of a checkpoint entry.

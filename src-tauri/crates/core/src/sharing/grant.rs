@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use crate::audit::{self, NewEntry};
 use crate::clock::{format_time, parse_time};
-use crate::scope::PodAccess;
-use crate::store::Store;
-use crate::token::{self, Malformed};
+use crate::sharing::scope::PodAccess;
+use crate::sharing::token::{self, Malformed};
+use crate::vault::store::Store;
 use crate::{Error, Result};
 
 /// Where a grant stands, now.
@@ -154,7 +154,7 @@ fn parse_or_damaged(row: [Option<String>; 8], now: DateTime<Utc>) -> Grant {
         Grant {
             id: id.unwrap_or_default(),
             client_id: client_id.unwrap_or_default(),
-            client_name: crate::client::shown_name(&client_name.unwrap_or_default()),
+            client_name: crate::sharing::client::shown_name(&client_name.unwrap_or_default()),
             request_id,
             details: Vec::new(),
             created_at: DateTime::UNIX_EPOCH,
@@ -181,7 +181,7 @@ fn parse(row: [Option<String>; 8], now: DateTime<Utc>) -> Result<Grant> {
     Ok(Grant {
         id: text(id)?,
         client_id: text(client_id)?,
-        client_name: crate::client::shown_name(&text(client_name)?),
+        client_name: crate::sharing::client::shown_name(&text(client_name)?),
         request_id,
         details: serde_json::from_str(&text(details)?)
             .map_err(|e| Error::Internal(format!("stored details: {e}")))?,

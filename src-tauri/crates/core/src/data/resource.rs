@@ -10,11 +10,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, NewEntry};
-use crate::category::{Category, Sensitivity};
 use crate::clock::parse_time;
-use crate::path::PodPath;
-use crate::store::Store;
-use crate::{preferences, Error, Result};
+use crate::data::category::{Category, Sensitivity};
+use crate::data::path::PodPath;
+use crate::data::preferences;
+use crate::vault::store::Store;
+use crate::{Error, Result};
 
 /// The content type used when none is given and the content is JSON.
 pub const JSON: &str = "application/json";

@@ -17,9 +17,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::category::{Category, Sensitivity};
-use crate::path::PodPath;
-use crate::resource::ResourceMeta;
+use crate::data::category::{Category, Sensitivity};
+use crate::data::path::PodPath;
+use crate::data::resource::ResourceMeta;
 
 /// The only authorization details type.
 pub const POD_ACCESS: &str = "pod_access";
@@ -407,7 +407,7 @@ mod tests {
             size: 0,
             created_at: chrono::DateTime::UNIX_EPOCH,
             updated_at: chrono::DateTime::UNIX_EPOCH,
-            author: crate::resource::Author::Owner,
+            author: crate::data::resource::Author::Owner,
         };
         assert_eq!(Target::of(&meta).sensitivity, Sensitivity::Sensitive);
         let broad = detail(&["/"], &[Action::Read]);

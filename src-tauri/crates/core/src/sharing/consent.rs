@@ -13,9 +13,9 @@
 
 use serde::Serialize;
 
-use crate::category::Category;
-use crate::path::PodPath;
-use crate::scope::{self, Action, PodAccess};
+use crate::data::category::Category;
+use crate::data::path::PodPath;
+use crate::sharing::scope::{self, Action, PodAccess};
 use crate::{Error, Result};
 
 /// One line of a request as the person sees it: an asked path with
@@ -230,8 +230,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::category::Sensitivity;
-    use crate::scope::{Target, POD_ACCESS};
+    use crate::data::category::Sensitivity;
+    use crate::sharing::scope::{Target, POD_ACCESS};
 
     fn p(s: &str) -> PodPath {
         PodPath::parse(s).unwrap()

@@ -13,15 +13,15 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use crate::audit::{self, NewEntry};
-use crate::category::Category;
 use crate::clock::{format_time, parse_time};
-pub use crate::consent::Approval;
-use crate::consent::{self, AskedItem};
-use crate::grant::{Grant, GrantStatus};
-use crate::path::PodPath;
-use crate::scope::{self, PodAccess};
-use crate::store::Store;
-use crate::token::{self, TokenHash};
+use crate::data::category::Category;
+use crate::data::path::PodPath;
+pub use crate::sharing::consent::Approval;
+use crate::sharing::consent::{self, AskedItem};
+use crate::sharing::grant::{Grant, GrantStatus};
+use crate::sharing::scope::{self, PodAccess};
+use crate::sharing::token::{self, TokenHash};
+use crate::vault::store::Store;
 use crate::{Error, Result};
 
 /// How long a request waits for an answer.
@@ -169,7 +169,7 @@ impl AccessRequestRow {
         self.parse(now).unwrap_or_else(|_| AccessRequest {
             id: kept.id,
             client_id: kept.client_id,
-            client_name: crate::client::shown_name(&kept.client_name),
+            client_name: crate::sharing::client::shown_name(&kept.client_name),
             details: Vec::new(),
             items: Vec::new(),
             grant_lifetime: kept.grant_lifetime,
@@ -196,7 +196,7 @@ impl AccessRequestRow {
             items: consent::asked_items(&details),
             id: self.id,
             client_id: self.client_id,
-            client_name: crate::client::shown_name(&self.client_name),
+            client_name: crate::sharing::client::shown_name(&self.client_name),
             details,
             grant_lifetime: self.grant_lifetime,
             user_code: self.user_code,
@@ -513,11 +513,11 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::category::Sensitivity;
-    use crate::client::ClientRegistration;
     use crate::clock::ManualClock;
-    use crate::grant::{Holder, TokenRejected};
-    use crate::scope::{Action, Target};
+    use crate::data::category::Sensitivity;
+    use crate::sharing::client::ClientRegistration;
+    use crate::sharing::grant::{Holder, TokenRejected};
+    use crate::sharing::scope::{Action, Target};
     use crate::testing::memory_store;
     use secrecy::ExposeSecret;
 

@@ -24,12 +24,13 @@ use rusqlite::OptionalExtension;
 
 use crate::audit::{self, NewEntry};
 use crate::clock::{Clock, SystemClock};
-use crate::grant::{Access, GrantStatus, Holder, TokenRejected};
-use crate::path::PodPath;
-use crate::resource::Resource;
-use crate::scope::{self, Action, Target};
-use crate::store::Store;
-use crate::{token, Error, Result};
+use crate::data::path::PodPath;
+use crate::data::resource::Resource;
+use crate::sharing::grant::{Access, GrantStatus, Holder, TokenRejected};
+use crate::sharing::scope::{self, Action, Target};
+use crate::sharing::token;
+use crate::vault::store::Store;
+use crate::{Error, Result};
 
 /// Most tokens remembered (unknown tokens are never remembered).
 const MAX_TOKENS: usize = 10_000;
@@ -319,7 +320,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::resource::NewResource;
+    use crate::data::resource::NewResource;
     use crate::testing::memory_store;
     use secrecy::ExposeSecret;
 
@@ -473,7 +474,7 @@ mod tests {
         let cache = ReadCache::new(Arc::new(clock.clone()));
         let access = Arc::new(Access {
             client_id: "c".into(),
-            grant: crate::grant::Grant {
+            grant: crate::sharing::grant::Grant {
                 id: "g".into(),
                 client_id: "c".into(),
                 client_name: "C".into(),

@@ -30,7 +30,7 @@ impl Store {
 
     /// The current time in the database's text form.
     pub(crate) fn now(&self) -> String {
-        crate::db::now_text(self.clock.as_ref())
+        crate::vault::db::now_text(self.clock.as_ref())
     }
 
     /// Starts a write transaction that takes the write lock at once
@@ -86,7 +86,7 @@ impl Store {
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<u32> {
-        crate::db::schema_version(&self.conn)
+        crate::vault::db::schema_version(&self.conn)
     }
 
     /// Runs SQLCipher's page-level HMAC check over the whole file; an empty
@@ -109,8 +109,8 @@ impl Store {
     /// measure the price of encryption. Never used for a vault.
     #[cfg(feature = "test-support")]
     pub fn open_plain_for_benchmarks(path: &std::path::Path) -> Result<Store> {
-        let now = crate::db::now_text(&SystemClock);
-        Ok(Store::new(crate::db::open_plain(path, &now)?))
+        let now = crate::vault::db::now_text(&SystemClock);
+        Ok(Store::new(crate::vault::db::open_plain(path, &now)?))
     }
 }
 
@@ -118,7 +118,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::audit::NewEntry;
-    use crate::keys::VaultKey;
+    use crate::vault::keys::VaultKey;
 
     /// Two connections to one new vault: `(guard, writer, other)`.
     fn two_connections() -> (tempfile::TempDir, Store, Store) {
@@ -126,8 +126,8 @@ mod tests {
         let path = dir.path().join("t.db");
         let key = VaultKey::generate().unwrap();
         let now = "2026-11-25T10:00:00.000Z";
-        let writer = Store::new(crate::db::create_encrypted(&path, &key, now).unwrap());
-        let other = Store::new(crate::db::open_encrypted(&path, &key, now).unwrap());
+        let writer = Store::new(crate::vault::db::create_encrypted(&path, &key, now).unwrap());
+        let other = Store::new(crate::vault::db::open_encrypted(&path, &key, now).unwrap());
         (dir, writer, other)
     }
 

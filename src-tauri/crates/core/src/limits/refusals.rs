@@ -15,8 +15,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::audit::{NewEntry, Outcome};
 use crate::clock::{format_time, Clock};
-use crate::peer::Peer;
-use crate::rate::MAX_KEYS;
+use crate::limits::peer::Peer;
+use crate::limits::rate::MAX_KEYS;
 
 /// Refusals logged one by one per company (or, for unknown tokens, per
 /// peer) in a minute; the rest go into one summary entry.
@@ -279,7 +279,7 @@ fn overflow(key: &Key) -> Key {
 }
 
 /// How many refused requests a summary entry (action [`SUMMARY_ACTION`])
-/// stands for, read back from the reason [`summary`] wrote.
+/// stands for, read back from the reason `summary` wrote.
 pub fn summary_count(reason: &str) -> Option<u64> {
     reason
         .strip_prefix("invalid_token: ")?

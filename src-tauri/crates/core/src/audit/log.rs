@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::clock::{format_time, parse_time};
-use crate::store::Store;
+use crate::vault::store::Store;
 use crate::Result;
 
 /// The hash before the first entry.
@@ -203,7 +203,7 @@ impl Store {
     /// Recomputes the chain from the start: from the first entry, or, when
     /// the retention policy removed the oldest ones, from the first kept
     /// entry, which must follow the hash an owner checkpoint entry names
-    /// (see [`crate::retention`]).
+    /// (see [`crate::audit::retention`]).
     pub fn verify_audit_log(&self) -> Result<ChainReport> {
         let first: Option<(u64, String)> = self
             .conn

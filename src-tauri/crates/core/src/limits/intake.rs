@@ -10,8 +10,8 @@ use chrono::Duration;
 use rusqlite::params;
 
 use crate::clock::format_time;
-use crate::request::REQUEST_TTL_SECS;
-use crate::store::Store;
+use crate::sharing::request::REQUEST_TTL_SECS;
+use crate::vault::store::Store;
 use crate::{Error, Result};
 
 /// Pending (unanswered, unexpired) requests over all companies.
@@ -102,10 +102,10 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::client::ClientRegistration;
     use crate::clock::ManualClock;
-    use crate::request::Approval;
-    use crate::scope;
+    use crate::sharing::client::ClientRegistration;
+    use crate::sharing::request::Approval;
+    use crate::sharing::scope;
     use crate::testing::memory_store;
 
     fn register(store: &Store, name: &str) -> Result<String> {

@@ -1,0 +1,13 @@
+//! Sharing with companies: who they are ([`client`]), what they may ask and
+//! how access is scoped ([`scope`]), what the person is shown and how an
+//! answer narrows a request ([`consent`]), the device flow ([`request`]),
+//! grants and their tokens ([`grant`], [`token`]), and the pod API's memory
+//! of recent reads ([`read_cache`]).
+
+pub mod client;
+pub mod consent;
+pub mod grant;
+pub mod read_cache;
+pub mod request;
+pub mod scope;
+pub mod token;

@@ -1,0 +1,30 @@
+//! The vault directory: where it is, creating it, unlocking it, and changing
+//! how its key is wrapped.
+//!
+//! ```text
+//! DIR/vault.json           format name and version, vault id (no secrets)
+//! DIR/vault.db             SQLCipher database under the raw vault key
+//! DIR/key.passphrase.age   the vault key, age-encrypted to the passphrase
+//! DIR/key.recovery.age     the vault key, age-encrypted to the recovery key
+//! ```
+//!
+//! The vault's parts: [`directory`] (where it is, what is in it), [`unlock`]
+//! (the `Vault` itself), [`keys`] (the vault key and its age wrappings),
+//! `db` (SQLCipher), `migrations` (the schema) and [`store`] (the open
+//! database every data service is a method on).
+
+pub(crate) mod db;
+pub mod directory;
+pub mod keys;
+pub(crate) mod migrations;
+pub mod store;
+pub mod unlock;
+
+pub use directory::{
+    inspect, probe, resolve_vault_dir, Probe, VaultInfo, DB_FILE, FORMAT_NAME, FORMAT_VERSION,
+    INFO_FILE, PASSPHRASE_KEY_FILE, RECOVERY_KEY_FILE,
+};
+pub use unlock::{Created, Vault, VaultStatus};
+
+#[cfg(test)]
+mod tests;
