@@ -128,6 +128,16 @@ fn kept_paths(detail: &PodAccess, asked: &[PodAccess], only: &[PodPath]) -> Vec<
     keep
 }
 
+/// Whether keeping the item at `path` grants `action` on data of `kind`
+/// there: some detail naming exactly that path asked for both.
+fn item_grants(asked: &[PodAccess], path: &PodPath, action: Action, kind: Category) -> bool {
+    asked.iter().any(|e| {
+        e.paths.contains(path)
+            && e.actions.contains(&action)
+            && (e.datatypes.is_empty() || e.datatypes.contains(&kind))
+    })
+}
+
 /// A filter (a path of the person's own) takes what its nearest asked path
 /// asked. Refused when that would give an item shown inside the filter
 /// more than was shown beside it: the narrower item speaks for its paths.
@@ -141,11 +151,21 @@ fn check_filter(asked: &[PodAccess], items: &[AskedItem], filter: &PodPath) -> R
         .iter()
         .filter(|i| i.path.is_within(filter) && &i.path != filter)
     {
+        // Pair by pair: the item's merged display (read+write, contact+
+        // profile) may come from details that each asked only part of it
+        // (read profile; write contact), and keeping the item grants only
+        // those pairs.
         let wider = taken.iter().any(|d| {
-            d.actions.iter().any(|a| !item.actions.contains(a))
-                || (!item.datatypes.is_empty()
-                    && (d.datatypes.is_empty()
-                        || d.datatypes.iter().any(|c| !item.datatypes.contains(c))))
+            let kinds: &[Category] = if d.datatypes.is_empty() {
+                &Category::ALL
+            } else {
+                &d.datatypes
+            };
+            d.actions.iter().any(|a| {
+                kinds
+                    .iter()
+                    .any(|c| !item_grants(asked, &item.path, *a, *c))
+            })
         });
         if wider {
             let shown: Vec<&str> = item.actions.iter().map(|a| a.name()).collect();
@@ -281,6 +301,34 @@ mod tests {
         assert_eq!(granted, [detail(&["/contact/email"], &[Action::Read], &[])]);
         assert!(allows(&granted, "/contact/email", Action::Read));
         assert!(!allows(&granted, "/contact/email", Action::Write));
+    }
+
+    /// Found by the property test: `/a/c/d` was shown as read+write,
+    /// profile+contact, but asked as read-profile and write-contact. A
+    /// filter taking `/a/`'s read-contact onto it gives a pair no detail
+    /// naming `/a/c/d` asked for.
+    #[test]
+    fn a_filter_is_checked_pair_by_pair_not_against_the_merged_display() {
+        let asked = vec![
+            detail(&["/a/c/d"], &[Action::Read], &[Category::Profile]),
+            detail(&["/a/"], &[Action::Read], &[Category::Contact]),
+            detail(&["/a/c/d"], &[Action::Write], &[Category::Contact]),
+        ];
+        let items = asked_items(&asked);
+        assert_eq!(items[0].actions, [Action::Read, Action::Write]);
+        match narrow(&asked, &only(&["/a/c/"])) {
+            Err(Error::WiderThanAsked(m)) => {
+                assert!(m.contains("/a/c/d was shown with"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // A filter whose nearest ancestor asked only what the item did is
+        // still fine.
+        let asked = vec![
+            detail(&["/a/c/d"], &[Action::Read], &[Category::Contact]),
+            detail(&["/a/"], &[Action::Read], &[Category::Contact]),
+        ];
+        assert!(narrow(&asked, &only(&["/a/c/"])).is_ok());
     }
 
     /// The same case through a filter: `--only /contact/` would take `/`'s
