@@ -126,12 +126,10 @@ pub async fn register(
             }
             other => ApiError::from_core(&other),
         })?;
-    let mut entry = custodian_core::audit::NewEntry {
-        actor: client.id.clone(),
-        client_id: Some(client.id.clone()),
-        action: "register".into(),
-        ..Default::default()
-    };
+    let mut entry = custodian_core::audit::NewEntry::client(
+        &client.id,
+        custodian_core::audit::Action::Register,
+    );
     entry.reason = Some(format!("registered as {:?}", client.name));
     pod.audit.record(entry, None).await?;
     Ok(no_store(
