@@ -762,9 +762,10 @@ mod tests {
             .approve_request(&auth.request.id, &Approval::default())
             .unwrap();
         store.revoke_grant(&grant.id).unwrap();
+        // The company's registration (in `setup`) is logged with it.
         assert_eq!(
             crate::testing::logged_actions(&store),
-            ["request", "grant", "revoke"]
+            ["register", "request", "grant", "revoke"]
         );
         assert_eq!(store.verify_audit_log().unwrap().first_broken, None);
     }
