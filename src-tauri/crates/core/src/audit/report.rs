@@ -196,11 +196,11 @@ mod tests {
     use crate::sharing::client::ClientRegistration;
     use crate::sharing::request::Approval;
 
-    fn api(client: Option<&str>, method: &str, path: &str, outcome: Outcome) -> NewEntry {
+    fn api(client: Option<&str>, method: Method, path: &str, outcome: Outcome) -> NewEntry {
         let actor = client.map_or(Actor::Anonymous, |c| Actor::Client(c.into()));
         NewEntry {
             client_id: client.map(str::to_string),
-            method: Some(Method::from_text(method)),
+            method: Some(method),
             path: Some(path.into()),
             outcome,
             ..NewEntry::new(actor, Action::Read)
@@ -230,17 +230,22 @@ mod tests {
 
         // An old read, outside a 7-day window.
         store
-            .append_audit(&[api(Some(&acme.id), "GET", "/contact/old", Outcome::Allowed)])
+            .append_audit(&[api(
+                Some(&acme.id),
+                Method::Get,
+                "/contact/old",
+                Outcome::Allowed,
+            )])
             .unwrap();
         clock.advance(Duration::days(20));
         store
             .append_audit(&[
-                api(Some(&acme.id), "GET", "/contact/email", Outcome::Allowed),
-                api(Some(&acme.id), "GET", "/contact/email", Outcome::Allowed),
-                api(Some(&acme.id), "GET", "/contact/", Outcome::Allowed),
-                api(Some(&acme.id), "GET", "/health/x", Outcome::Denied),
-                api(Some(&acme.id), "PUT", "/contact/email", Outcome::Allowed),
-                api(None, "GET", "/contact/email", Outcome::Denied),
+                api(Some(&acme.id), Method::Get, "/contact/email", Outcome::Allowed),
+                api(Some(&acme.id), Method::Get, "/contact/email", Outcome::Allowed),
+                api(Some(&acme.id), Method::Get, "/contact/", Outcome::Allowed),
+                api(Some(&acme.id), Method::Get, "/health/x", Outcome::Denied),
+                api(Some(&acme.id), Method::Put, "/contact/email", Outcome::Allowed),
+                api(None, Method::Get, "/contact/email", Outcome::Denied),
                 // A flood of stale tokens, summarised: it counts as 40.
                 NewEntry {
                     outcome: Outcome::Denied,
@@ -253,7 +258,7 @@ mod tests {
         store
             .append_audit(&[api(
                 Some(&acme.id),
-                "HEAD",
+                Method::Head,
                 "/contact/phone",
                 Outcome::Allowed,
             )])

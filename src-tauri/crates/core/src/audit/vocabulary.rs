@@ -143,7 +143,9 @@ impl Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
+    /// Let through (every owner action is).
     Allowed,
+    /// Refused; the entry's reason says why.
     Denied,
 }
 
@@ -168,11 +170,17 @@ impl Outcome {
 /// The HTTP method of a pod request, as the log keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Method {
+    /// `GET`: a read.
     Get,
+    /// `HEAD`: a read of the headers only.
     Head,
+    /// `POST`: a new resource in a container.
     Post,
+    /// `PUT`: a resource created or replaced.
     Put,
+    /// `PATCH`: a change to a resource.
     Patch,
+    /// `DELETE`: a resource removed.
     Delete,
     /// Any other method, as the request spelled it.
     Other(String),
