@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use custodian_core::audit::{Action, Method, Outcome};
 use custodian_core::sharing::request::Approval;
 use custodian_core::{parse_path, Category};
 use custodian_e2e::company::{contact_and_health, get, http, open, served_vault, Company};
@@ -155,10 +156,10 @@ fn a_company_asks_is_granted_less_reads_inside_and_is_refused_outside() {
         .collect();
     assert!(reads
         .iter()
-        .any(|e| e.path.as_deref() == Some("/contact/email") && e.outcome == "allowed"));
+        .any(|e| e.path.as_deref() == Some("/contact/email") && e.outcome == Outcome::Allowed));
     assert!(reads
         .iter()
-        .any(|e| e.path.as_deref() == Some("/health/allergies") && e.outcome == "denied"));
+        .any(|e| e.path.as_deref() == Some("/health/allergies") && e.outcome == Outcome::Denied));
     assert!(open(&v)
         .store()
         .verify_audit_log()
@@ -720,7 +721,7 @@ fn many_clients_at_once_while_grants_are_revoked_get_no_wrong_answer() {
     let log = open(&v).store().audit_log(&Default::default()).unwrap();
     let summarised: u64 = log
         .iter()
-        .filter(|e| e.action == "refusals")
+        .filter(|e| e.action == Action::Refusals)
         .map(|e| {
             let reason = e.reason.as_deref().unwrap();
             let n = reason.split(' ').nth(1).unwrap();
@@ -729,7 +730,7 @@ fn many_clients_at_once_while_grants_are_revoked_get_no_wrong_answer() {
         .sum();
     let reads = |outcome: &str| {
         log.iter()
-            .filter(|e| e.method.as_deref() == Some("GET") && e.outcome == outcome)
+            .filter(|e| e.method == Some(Method::Get) && e.outcome.as_str() == outcome)
             .count() as u64
     };
     // Every answered request is logged once: each 200 as an allowed read,

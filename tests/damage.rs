@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use custodian_core::audit::NewEntry;
+use custodian_core::audit::{Action, NewEntry};
 use custodian_core::{parse_path, Error, NewResource, SecretString, Vault};
 use custodian_e2e::faults::{log_verifies, missing_writes, open, under_file_size_limit, Rng};
 use custodian_e2e::{custodian, run_fail, TestVault, PASSPHRASE};
@@ -42,7 +42,7 @@ fn filled_vault() -> (TestVault, BTreeMap<String, String>) {
         expected.insert(path, String::from_utf8(stored.content).unwrap());
         vault
             .store()
-            .append_audit(&[NewEntry::owner("test")])
+            .append_audit(&[NewEntry::owner(Action::Other("test".into()))])
             .unwrap();
     }
     drop(vault);
@@ -180,7 +180,7 @@ fn crash_image(v: &TestVault) -> (PathBuf, Vec<(String, String)>) {
             .unwrap();
         vault
             .store()
-            .append_audit(&[NewEntry::owner("test")])
+            .append_audit(&[NewEntry::owner(Action::Other("test".into()))])
             .unwrap();
         writes.push((path, doc.to_string()));
     }

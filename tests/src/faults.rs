@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use custodian_core::audit::LogFilter;
+use custodian_core::audit::{Action, LogFilter, Outcome};
 use custodian_core::{parse_path, SecretString, Vault};
 
 use crate::{TestVault, PASSPHRASE};
@@ -151,7 +151,7 @@ pub fn logged_writes(vault: &Vault) -> std::collections::BTreeSet<String> {
         .audit_log(&LogFilter::default())
         .expect("read the log")
         .into_iter()
-        .filter(|e| e.action == "write" && e.outcome == "allowed")
+        .filter(|e| e.action == Action::Write && e.outcome == Outcome::Allowed)
         .filter_map(|e| e.path)
         .collect()
 }

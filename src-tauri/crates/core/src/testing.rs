@@ -52,6 +52,6 @@ pub(crate) fn logged_actions(store: &Store) -> Vec<String> {
         .audit_log(&Default::default())
         .expect("read the log")
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.action.to_string())
         .collect()
 }

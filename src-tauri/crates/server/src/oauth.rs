@@ -126,14 +126,7 @@ pub async fn register(
             }
             other => ApiError::from_core(&other),
         })?;
-    let mut entry = custodian_core::audit::NewEntry {
-        actor: client.id.clone(),
-        client_id: Some(client.id.clone()),
-        action: "register".into(),
-        ..Default::default()
-    };
-    entry.reason = Some(format!("registered as {:?}", client.name));
-    pod.audit.record(entry, None).await?;
+    // `register_client` logged the registration in the same transaction.
     Ok(no_store(
         (
             StatusCode::CREATED,

@@ -364,7 +364,7 @@ impl Drop for Lease {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use custodian_core::audit::LogFilter;
+    use custodian_core::audit::{Action, LogFilter, Method};
     use custodian_core::{SecretString, Vault};
 
     /// Under a steady stream of entries every entry is logged once, in one
@@ -394,12 +394,9 @@ mod tests {
             tasks.spawn(async move {
                 for n in 0..1_000 {
                     let entry = NewEntry {
-                        actor: format!("company-{company}"),
-                        client_id: Some(format!("company-{company}")),
-                        action: "read".into(),
-                        method: Some("GET".into()),
+                        method: Some(Method::Get),
                         path: Some(format!("/contact/{n}")),
-                        ..NewEntry::default()
+                        ..NewEntry::client(&format!("company-{company}"), Action::Read)
                     };
                     assert_eq!(writer.record(entry, None).await.unwrap(), Logged::Written);
                 }

@@ -430,7 +430,7 @@ async fn a_flood_of_a_revoked_token_costs_the_log_a_few_entries_and_a_summary() 
         .unwrap();
     let summary = log
         .iter()
-        .find(|e| e.action == custodian_core::limits::refusals::SUMMARY_ACTION)
+        .find(|e| e.action == custodian_core::audit::Action::Refusals)
         .expect("a summary entry");
     assert!(
         summary

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use custodian_core::audit::report::AccessReport;
 use custodian_core::audit::retention::Retention;
-use custodian_core::audit::{AuditEntry, ChainReport, LogFilter, Outcome};
+use custodian_core::audit::{Actor, AuditEntry, ChainReport, LogFilter, Outcome};
 
 use super::Context;
 use crate::cli::{LogArgs, LogCommand, ReportArgs, RetainArgs};
@@ -74,8 +74,8 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<(), Fail> {
 }
 
 fn log_row(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {
-    let who = match (&e.client_id, e.actor.as_str()) {
-        (_, "owner") => "you".to_string(),
+    let who = match (&e.client_id, &e.actor) {
+        (_, Actor::Owner) => "you".to_string(),
         // A company is always shown as one: the name is its own claim.
         (Some(id), _) => format!(
             "{} (company)",
@@ -83,13 +83,16 @@ fn log_row(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {
         ),
         (None, _) => "unknown token".to_string(),
     };
-    let action = e.method.clone().unwrap_or_else(|| e.action.clone());
+    let action = match &e.method {
+        Some(method) => method.to_string(),
+        None => e.action.to_string(),
+    };
     vec![
         e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
         who,
         action,
         e.path.clone().unwrap_or_default(),
-        e.outcome.clone(),
+        e.outcome.to_string(),
         e.reason.clone().unwrap_or_default(),
     ]
 }

@@ -2,13 +2,16 @@
 //! and every owner action, in an append-only SHA-256 hash chain. Each entry's
 //! hash covers its fields and the previous entry's hash, so editing,
 //! removing or reordering an entry breaks the chain from there on, and
-//! `verify_audit_log` names the first broken entry.
+//! `verify_audit_log` names the first broken entry. Entries are written by
+//! [`super::append`] and read back here as [`AuditEntry`], in the words of
+//! [`super::vocabulary`].
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::vocabulary::{Action, Actor, Method, Outcome};
 use crate::clock::{format_time, parse_time};
 use crate::vault::store::Store;
 use crate::Result;
@@ -16,61 +19,17 @@ use crate::Result;
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Whether the request or action was let through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Allowed,
-    Denied,
-}
-
-impl Outcome {
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Allowed => "allowed",
-            Outcome::Denied => "denied",
-        }
-    }
-}
-
-/// What to record.
-#[derive(Debug, Clone, Default)]
-pub struct NewEntry {
-    /// `owner`, a client id, or `anonymous` (a request without a valid token).
-    pub actor: String,
-    pub client_id: Option<String>,
-    /// `read`, `write`, `register`, `request`, `token`, `grant`, `deny`, `revoke`, `passwd`, …
-    pub action: String,
-    pub method: Option<String>,
-    pub path: Option<String>,
-    pub outcome: Option<Outcome>,
-    pub reason: Option<String>,
-    pub grant_id: Option<String>,
-}
-
-impl NewEntry {
-    /// An owner action, allowed.
-    pub fn owner(action: &str) -> Self {
-        NewEntry {
-            actor: "owner".into(),
-            action: action.into(),
-            outcome: Some(Outcome::Allowed),
-            ..Default::default()
-        }
-    }
-}
-
 /// A recorded entry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
     pub seq: u64,
     pub at: DateTime<Utc>,
-    pub actor: String,
+    pub actor: Actor,
     pub client_id: Option<String>,
-    pub action: String,
-    pub method: Option<String>,
+    pub action: Action,
+    pub method: Option<Method>,
     pub path: Option<String>,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub reason: Option<String>,
     pub grant_id: Option<String>,
     pub hash: String,
@@ -105,8 +64,9 @@ pub struct LogFilter {
     pub limit: Option<u64>,
 }
 
+/// An entry's hash: its fields, as stored, chained to the previous hash.
 #[allow(clippy::too_many_arguments)]
-fn entry_hash(
+pub(super) fn entry_hash(
     prev: &str,
     seq: u64,
     at: &str,
@@ -133,18 +93,6 @@ fn entry_hash(
 }
 
 impl Store {
-    /// Appends entries in one transaction (the chain stays linear even with
-    /// several processes writing: the write lock is taken first).
-    pub fn append_audit(&self, entries: &[NewEntry]) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let tx = self.write_tx()?;
-        append_in(&tx, &self.now(), entries)?;
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Reads the log, oldest first.
     pub fn audit_log(&self, filter: &LogFilter) -> Result<Vec<AuditEntry>> {
         let since = filter.since.map(format_time);
@@ -156,12 +104,7 @@ impl Store {
         )?;
         let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
         let rows = stmt.query_map(
-            params![
-                filter.client_id,
-                since,
-                filter.outcome.map(Outcome::name),
-                limit
-            ],
+            params![filter.client_id, since, filter.outcome, limit],
             |r| {
                 Ok((
                     r.get::<_, u64>(0)?,
@@ -266,74 +209,19 @@ impl Store {
     }
 }
 
-/// Appends entries inside a write transaction the caller holds, so an owner
-/// action and its log entry commit together.
-pub(crate) fn append_in<'a>(
-    tx: &rusqlite::Connection,
-    at: &str,
-    entries: impl IntoIterator<Item = &'a NewEntry>,
-) -> Result<()> {
-    let last: Option<(u64, String)> = tx
-        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (mut seq, mut prev) = last.unwrap_or((0, GENESIS.to_string()));
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO audit_log (seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?;
-        for e in entries {
-            seq += 1;
-            let outcome = e.outcome.unwrap_or(Outcome::Allowed).name();
-            let hash = entry_hash(
-                &prev,
-                seq,
-                at,
-                &e.actor,
-                e.client_id.as_deref(),
-                &e.action,
-                e.method.as_deref(),
-                e.path.as_deref(),
-                outcome,
-                e.reason.as_deref(),
-                e.grant_id.as_deref(),
-            );
-            stmt.execute(params![
-                seq,
-                at,
-                e.actor,
-                e.client_id,
-                e.action,
-                e.method,
-                e.path,
-                outcome,
-                e.reason,
-                e.grant_id,
-                prev,
-                hash
-            ])?;
-            prev = hash;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::NewEntry;
     use crate::testing::memory_store;
 
     fn read(path: &str, outcome: Outcome) -> NewEntry {
         NewEntry {
-            actor: "cli_x".into(),
-            client_id: Some("cli_x".into()),
-            action: "read".into(),
-            method: Some("GET".into()),
+            method: Some(Method::Get),
             path: Some(path.into()),
-            outcome: Some(outcome),
+            outcome,
             reason: (outcome == Outcome::Denied).then(|| "insufficient_scope".into()),
-            grant_id: None,
+            ..NewEntry::client("cli_x", Action::Read)
         }
     }
 
@@ -423,7 +311,9 @@ mod tests {
                 read("/health/x", Outcome::Denied),
             ])
             .unwrap();
-        store.append_audit(&[NewEntry::owner("passwd")]).unwrap();
+        store
+            .append_audit(&[NewEntry::owner(Action::Other("passwd".into()))])
+            .unwrap();
         let all = store.audit_log(&LogFilter::default()).unwrap();
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
         let denied = store
@@ -447,7 +337,7 @@ mod tests {
                 ..Default::default()
             })
             .unwrap();
-        assert_eq!(last[0].action, "passwd");
+        assert_eq!(last[0].action.as_str(), "passwd");
         assert_eq!(
             store.verify_audit_log().unwrap(),
             ChainReport {

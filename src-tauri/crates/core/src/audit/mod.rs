@@ -1,9 +1,14 @@
 //! The person's record of what happened: the hash-chained access log
-//! ([`log`]), the retention policy that trims it behind a checkpoint
+//! ([`log`]) in its typed words ([`vocabulary`]), written only through
+//! [`append`]; the retention policy that trims it behind a checkpoint
 //! ([`retention`]), and the per-company report read from it ([`report`]).
 
+pub mod append;
 pub mod log;
 pub mod report;
 pub mod retention;
+pub mod vocabulary;
 
+pub use append::*;
 pub use log::*;
+pub use vocabulary::*;

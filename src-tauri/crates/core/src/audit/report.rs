@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::audit::{Action, Method, Outcome};
 use crate::clock::{format_time, parse_time};
 use crate::sharing::grant::GrantStatus;
 use crate::vault::store::Store;
@@ -82,25 +83,26 @@ impl Store {
             "SELECT at, client_id, method, path, outcome, action, reason FROM audit_log
              WHERE (method IS NOT NULL OR action = ?2) AND (?1 IS NULL OR at >= ?1) ORDER BY seq",
         )?;
-        let mut rows = stmt.query(rusqlite::params![
-            since.map(format_time),
-            crate::limits::refusals::SUMMARY_ACTION
-        ])?;
+        let mut rows = stmt.query(rusqlite::params![since.map(format_time), Action::Refusals])?;
         while let Some(r) = rows.next()? {
             let at = parse_time(&r.get::<_, String>(0)?)?;
             let client: Option<String> = r.get(1)?;
-            let method: String = r.get::<_, Option<String>>(2)?.unwrap_or_default();
+            let method: Option<Method> = r.get(2)?;
             let path: Option<String> = r.get(3)?;
-            let allowed = r.get::<_, String>(4)? == "allowed";
+            let allowed = match r.get::<_, Outcome>(4)? {
+                Outcome::Allowed => true,
+                Outcome::Denied => false,
+            };
             // A summary entry stands for the refusals it counts.
-            let refused = if r.get::<_, String>(5)? == crate::limits::refusals::SUMMARY_ACTION {
-                let reason: Option<String> = r.get(6)?;
-                reason
-                    .as_deref()
-                    .and_then(crate::limits::refusals::summary_count)
-                    .unwrap_or(1)
-            } else {
-                1
+            let refused = match r.get::<_, Action>(5)? {
+                Action::Refusals => {
+                    let reason: Option<String> = r.get(6)?;
+                    reason
+                        .as_deref()
+                        .and_then(crate::limits::refusals::summary_count)
+                        .unwrap_or(1)
+                }
+                _ => 1,
             };
             let Some(client) = client else {
                 if !allowed {
@@ -115,7 +117,7 @@ impl Store {
                 continue;
             }
             t.allowed += 1;
-            let is_read = method == "GET" || method == "HEAD";
+            let is_read = method.as_ref().is_some_and(Method::is_read);
             if let (true, Some(path)) = (is_read, path) {
                 *t.days.entry(at.date_naive()).or_default() += 1;
                 if !path.ends_with('/') {
@@ -189,21 +191,19 @@ impl Store {
 mod tests {
     use chrono::Duration;
 
-    use crate::audit::{NewEntry, Outcome};
+    use crate::audit::{Action, Actor, Method, NewEntry, Outcome};
     use crate::clock::{Clock, ManualClock};
     use crate::sharing::client::ClientRegistration;
     use crate::sharing::request::Approval;
 
-    fn api(client: Option<&str>, method: &str, path: &str, outcome: Outcome) -> NewEntry {
+    fn api(client: Option<&str>, method: Method, path: &str, outcome: Outcome) -> NewEntry {
+        let actor = client.map_or(Actor::Anonymous, |c| Actor::Client(c.into()));
         NewEntry {
-            actor: client.unwrap_or("anonymous").into(),
             client_id: client.map(str::to_string),
-            action: "read".into(),
-            method: Some(method.into()),
+            method: Some(method),
             path: Some(path.into()),
-            outcome: Some(outcome),
-            reason: None,
-            grant_id: None,
+            outcome,
+            ..NewEntry::new(actor, Action::Read)
         }
     }
 
@@ -230,25 +230,27 @@ mod tests {
 
         // An old read, outside a 7-day window.
         store
-            .append_audit(&[api(Some(&acme.id), "GET", "/contact/old", Outcome::Allowed)])
+            .append_audit(&[api(
+                Some(&acme.id),
+                Method::Get,
+                "/contact/old",
+                Outcome::Allowed,
+            )])
             .unwrap();
         clock.advance(Duration::days(20));
         store
             .append_audit(&[
-                api(Some(&acme.id), "GET", "/contact/email", Outcome::Allowed),
-                api(Some(&acme.id), "GET", "/contact/email", Outcome::Allowed),
-                api(Some(&acme.id), "GET", "/contact/", Outcome::Allowed),
-                api(Some(&acme.id), "GET", "/health/x", Outcome::Denied),
-                api(Some(&acme.id), "PUT", "/contact/email", Outcome::Allowed),
-                api(None, "GET", "/contact/email", Outcome::Denied),
+                api(Some(&acme.id), Method::Get, "/contact/email", Outcome::Allowed),
+                api(Some(&acme.id), Method::Get, "/contact/email", Outcome::Allowed),
+                api(Some(&acme.id), Method::Get, "/contact/", Outcome::Allowed),
+                api(Some(&acme.id), Method::Get, "/health/x", Outcome::Denied),
+                api(Some(&acme.id), Method::Put, "/contact/email", Outcome::Allowed),
+                api(None, Method::Get, "/contact/email", Outcome::Denied),
                 // A flood of stale tokens, summarised: it counts as 40.
                 NewEntry {
-                    actor: acme.id.clone(),
-                    client_id: Some(acme.id.clone()),
-                    action: crate::limits::refusals::SUMMARY_ACTION.into(),
-                    outcome: Some(Outcome::Denied),
+                    outcome: Outcome::Denied,
                     reason: Some("invalid_token: 40 more requests with expired or revoked tokens refused from a to b, not logged one by one".into()),
-                    ..NewEntry::default()
+                    ..NewEntry::client(&acme.id, Action::Refusals)
                 },
             ])
             .unwrap();
@@ -256,7 +258,7 @@ mod tests {
         store
             .append_audit(&[api(
                 Some(&acme.id),
-                "HEAD",
+                Method::Head,
                 "/contact/phone",
                 Outcome::Allowed,
             )])

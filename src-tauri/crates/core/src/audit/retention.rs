@@ -7,19 +7,17 @@
 //! were written, and the hash of the last one removed: the first kept entry
 //! names that hash as its predecessor, so the chain still verifies from the
 //! checkpoint on (see [`Store::verify_audit_log`](crate::Store)), and any
-//! other removal still breaks it. Only an owner entry with the
-//! [`CHECKPOINT_ACTION`] counts; a company cannot write one.
+//! other removal still breaks it. Only an owner entry with the action
+//! [`Action::Checkpoint`] counts; a company cannot write one.
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use crate::audit::{self, NewEntry};
+use crate::audit::{self, Action, Actor, NewEntry};
 use crate::clock::{format_time, human_duration};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
-/// The log action of a checkpoint entry.
-pub const CHECKPOINT_ACTION: &str = "checkpoint";
 /// Where the policy is kept (`vault_meta`).
 const META_KEY: &str = "log_retention_secs";
 
@@ -96,7 +94,7 @@ impl Store {
         };
         let tx = self.write_tx()?;
         self.set_meta(META_KEY, &value)?;
-        let mut entry = NewEntry::owner("retention");
+        let mut entry = NewEntry::owner(Action::Retention);
         entry.reason = Some(policy.to_string());
         audit::append_in(&tx, &self.now(), &[entry])?;
         tx.commit()?;
@@ -151,7 +149,7 @@ impl Store {
         // The checkpoint first, while the entries it stands for are still
         // there: it continues their numbering and chain even when every
         // entry is old (appended to an empty log it would restart at 1).
-        let mut entry = NewEntry::owner(CHECKPOINT_ACTION);
+        let mut entry = NewEntry::owner(Action::Checkpoint);
         entry.reason = Some(format!(
             "entries {first_seq} to {through} (written {first_at} to {last_at}) were removed by the retention policy ({}); this checkpoint stands for them: {}",
             Retention::For(secs),
@@ -174,9 +172,9 @@ impl Store {
         let wanted = seal(through, hash);
         let mut stmt = self.conn.prepare(
             "SELECT seq, reason FROM audit_log
-             WHERE seq > ?1 AND actor = 'owner' AND action = ?2 ORDER BY seq",
+             WHERE seq > ?1 AND actor = ?2 AND action = ?3 ORDER BY seq",
         )?;
-        let rows = stmt.query_map(params![through, CHECKPOINT_ACTION], |r| {
+        let rows = stmt.query_map(params![through, Actor::Owner, Action::Checkpoint], |r| {
             Ok((r.get::<_, u64>(0)?, r.get::<_, Option<String>>(1)?))
         })?;
         for row in rows {
@@ -203,7 +201,9 @@ mod tests {
 
     fn entries(store: &Store, n: usize) {
         for _ in 0..n {
-            store.append_audit(&[NewEntry::owner("read")]).unwrap();
+            store
+                .append_audit(&[NewEntry::owner(Action::Read)])
+                .unwrap();
         }
     }
 
@@ -287,7 +287,7 @@ mod tests {
         );
         let log = store.audit_log(&LogFilter::default()).unwrap();
         assert_eq!(log[0].seq, 11);
-        assert_eq!(log[3].action, CHECKPOINT_ACTION);
+        assert_eq!(log[3].action, Action::Checkpoint);
         assert!(log[3]
             .reason
             .as_deref()
@@ -327,8 +327,8 @@ mod tests {
             .conn
             .query_row("SELECT hash FROM audit_log WHERE seq = 1", [], |r| r.get(0))
             .unwrap();
-        let mut forged = NewEntry::owner(CHECKPOINT_ACTION);
-        forged.actor = "cli_x".into();
+        let mut forged = NewEntry::owner(Action::Checkpoint);
+        forged.actor = Actor::Client("cli_x".into());
         forged.reason = Some(seal(1, &hash));
         store.append_audit(&[forged]).unwrap();
         store

@@ -17,7 +17,7 @@ use super::reader::{
     check_digest, hashing, manifest_digest, next_entry, read_bundle, read_manifest, tampered,
 };
 use super::{read_limited, Manifest, Opener, Phase, Progress};
-use crate::audit::{self, NewEntry};
+use crate::audit::{self, Action, NewEntry};
 use crate::clock::parse_time;
 use crate::data::category::Category;
 use crate::vault::store::Store;
@@ -162,7 +162,7 @@ pub fn merge_bundle(
     if let Some(state) = path {
         finish_merged_path(state, &mut report);
     }
-    let mut entry = NewEntry::owner("import");
+    let mut entry = NewEntry::owner(Action::Import);
     entry.reason = Some(format!(
         "merged bundle of vault {}: {} resources added, {} conflicts, {} log entries left in the bundle",
         manifest.vault_id,

@@ -236,7 +236,7 @@ impl CheckedRecord for GrantRecord {
 impl CheckedRecord for AuditRecord {
     fn check(&self) -> Result<(), String> {
         time("at", &self.at)?;
-        if !matches!(self.outcome.as_str(), "allowed" | "denied") {
+        if crate::audit::Outcome::from_text(&self.outcome).is_none() {
             return Err(format!("unknown outcome {:?}", self.outcome));
         }
         Ok(())

@@ -4,7 +4,7 @@ use age::secrecy::{ExposeSecret, SecretString};
 use proptest::prelude::*;
 
 use super::*;
-use crate::audit::NewEntry;
+use crate::audit::{Action, Method, NewEntry};
 use crate::sharing::client::ClientRegistration;
 use crate::sharing::request::Approval;
 use crate::sharing::scope;
@@ -67,12 +67,9 @@ fn populated() -> (tempfile::TempDir, Store) {
         .unwrap();
     store
         .append_audit(&[NewEntry {
-            actor: client.id.clone(),
-            client_id: Some(client.id.clone()),
-            action: "read".into(),
-            method: Some("GET".into()),
+            method: Some(Method::Get),
             path: Some("/contact/email".into()),
-            ..Default::default()
+            ..NewEntry::client(&client.id, Action::Read)
         }])
         .unwrap();
     (dir, store)

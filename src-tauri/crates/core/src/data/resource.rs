@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::audit::{self, NewEntry};
+use crate::audit::{self, Action, NewEntry};
 use crate::clock::parse_time;
 use crate::data::category::{Category, Sensitivity};
 use crate::data::path::PodPath;
@@ -420,7 +420,7 @@ impl Store {
             params![path.as_str(), version, now],
         )?;
         if lowered {
-            let mut entry = NewEntry::owner("unmark");
+            let mut entry = NewEntry::owner(Action::Unmark);
             entry.path = Some(path.to_string());
             entry.reason = Some(format!("lowered the sensitive mark (version {version})"));
             audit::append_in(&self.conn, &now, &[entry])?;

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::audit::{NewEntry, Outcome};
+use crate::audit::{Action, Actor, NewEntry, Outcome};
 use crate::clock::{format_time, Clock};
 use crate::limits::peer::Peer;
 use crate::limits::rate::MAX_KEYS;
@@ -27,9 +27,6 @@ pub const PER_TOKEN_PER_MINUTE: u32 = 10;
 pub const PER_COMPANY_PER_MINUTE: u32 = 60;
 /// Unknown or malformed tokens from one peer per minute before 429.
 pub const PER_PEER_PER_MINUTE: u32 = 60;
-
-/// The log action of a summary entry.
-pub const SUMMARY_ACTION: &str = "refusals";
 
 /// How many refusals are allowed and logged.
 #[derive(Debug, Clone, Copy)]
@@ -278,7 +275,7 @@ fn overflow(key: &Key) -> Key {
     }
 }
 
-/// How many refused requests a summary entry (action [`SUMMARY_ACTION`])
+/// How many refused requests a summary entry (action [`Action::Refusals`])
 /// stands for, read back from the reason `summary` wrote.
 pub fn summary_count(reason: &str) -> Option<u64> {
     reason
@@ -297,29 +294,23 @@ fn summary(key: &Key, w: &Window) -> Option<NewEntry> {
     }
     let (actor, client_id, whose) = match key {
         Key::Company(c) if !c.is_empty() => (
-            c.clone(),
+            Actor::Client(c.clone()),
             Some(c.clone()),
             "expired or revoked tokens".to_string(),
         ),
-        Key::Peer(p) => (
-            "anonymous".to_string(),
-            None,
-            format!("unknown tokens from {p}"),
-        ),
-        _ => ("anonymous".to_string(), None, "unknown tokens".to_string()),
+        Key::Peer(p) => (Actor::Anonymous, None, format!("unknown tokens from {p}")),
+        _ => (Actor::Anonymous, None, "unknown tokens".to_string()),
     };
     Some(NewEntry {
-        actor,
         client_id,
-        action: SUMMARY_ACTION.into(),
-        outcome: Some(Outcome::Denied),
+        outcome: Outcome::Denied,
         reason: Some(format!(
             "invalid_token: {} more requests with {whose} refused from {} to {}, not logged one by one",
             w.unlogged,
             format_time(first),
             format_time(last)
         )),
-        ..NewEntry::default()
+        ..NewEntry::new(actor, Action::Refusals)
     })
 }
 
@@ -381,7 +372,7 @@ mod tests {
         assert_eq!(summaries.len(), 1, "{summaries:?}");
         let s = &summaries[0];
         assert_eq!(s.client_id.as_deref(), Some("cli_a"));
-        assert_eq!(s.action, SUMMARY_ACTION);
+        assert_eq!(s.action, Action::Refusals);
         assert!(
             s.reason.as_deref().unwrap().contains("995 more requests"),
             "{s:?}"

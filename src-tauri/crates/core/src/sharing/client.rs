@@ -1,11 +1,12 @@
 //! Clients: companies registered with the pod (RFC 7591). Registration
 //! proves nothing about who a company is, so every client is shown as
-//! unverified.
+//! unverified. A registration and its access-log entry commit together.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{self, Action, NewEntry};
 use crate::clock::parse_time;
 use crate::sharing::token;
 use crate::vault::store::Store;
@@ -133,7 +134,8 @@ impl ClientRegistration {
 }
 
 impl Store {
-    /// Registers a client; returns it with its new id.
+    /// Registers a client and logs it, in one transaction; returns it with
+    /// its new id.
     pub fn register_client(&self, reg: &ClientRegistration) -> Result<Client> {
         reg.check()?;
         let name = clean_name(&reg.client_name)?;
@@ -148,6 +150,11 @@ impl Store {
             "INSERT INTO clients (id, name, uri, contacts, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, name, reg.client_uri, contacts, now],
         )?;
+        let entry = NewEntry {
+            reason: Some(format!("registered as {name:?}")),
+            ..NewEntry::client(&id, Action::Register)
+        };
+        audit::append_in(&tx, &now, &[entry])?;
         tx.commit()?;
         self.client(&id)
     }
@@ -331,5 +338,45 @@ mod tests {
             store.resolve_client("Acme Shop"),
             Err(Error::InvalidRequest(m)) if m.contains(&c.id)
         ));
+    }
+
+    /// The client and its `register` entry are one commit: when the log
+    /// cannot be written, no client is left behind unlogged.
+    #[test]
+    fn registration_and_its_log_entry_commit_together() {
+        let (_d, store) = memory_store();
+        let reg = ClientRegistration {
+            client_name: "Acme\u{200B} Shop".into(),
+            ..Default::default()
+        };
+        store
+            .conn
+            .execute_batch(
+                "CREATE TEMP TRIGGER no_log BEFORE INSERT ON audit_log
+                 BEGIN SELECT RAISE(ABORT, 'log full'); END;",
+            )
+            .unwrap();
+        assert!(store.register_client(&reg).is_err());
+        assert_eq!(store.clients().unwrap(), vec![], "rolled back");
+        store.conn.execute_batch("DROP TRIGGER no_log").unwrap();
+
+        let c = store.register_client(&reg).unwrap();
+        let log = store.audit_log(&Default::default()).unwrap();
+        assert_eq!(log.len(), 1);
+        let e = &log[0];
+        assert_eq!(
+            (&e.actor, e.client_id.as_deref(), &e.action, e.outcome),
+            (
+                &audit::Actor::Client(c.id.clone()),
+                Some(c.id.as_str()),
+                &Action::Register,
+                audit::Outcome::Allowed
+            )
+        );
+        assert_eq!(e.reason.as_deref(), Some("registered as \"Acme Shop\""));
+        assert_eq!(
+            (e.method.as_ref(), e.path.as_deref(), e.grant_id.as_deref()),
+            (None, None, None)
+        );
     }
 }

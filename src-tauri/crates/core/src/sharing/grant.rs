@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::audit::{self, NewEntry};
+use crate::audit::{self, Action, NewEntry};
 use crate::clock::{format_time, parse_time};
 use crate::sharing::scope::PodAccess;
 use crate::sharing::token::{self, Malformed};
@@ -232,7 +232,7 @@ impl Store {
                 "UPDATE grants SET revoked_at = ?2 WHERE id = ?1",
                 params![id, now],
             )?;
-            let mut entry = NewEntry::owner("revoke");
+            let mut entry = NewEntry::owner(Action::Revoke);
             entry.client_id = Some(grant.client_id.clone());
             entry.grant_id = Some(grant.id.clone());
             audit::append_in(&tx, &now, &[entry])?;
@@ -252,7 +252,7 @@ impl Store {
             "UPDATE grants SET revoked_at = ?2 WHERE client_id = ?1 AND revoked_at IS NULL",
             params![client_id, now],
         )?;
-        let mut entry = NewEntry::owner("revoke");
+        let mut entry = NewEntry::owner(Action::Revoke);
         entry.client_id = Some(client_id.to_string());
         entry.reason = Some(format!("cut off: {n} grant(s) revoked"));
         audit::append_in(&tx, &now, &[entry])?;
@@ -306,12 +306,7 @@ impl Store {
             audit::append_in(
                 &tx,
                 &now,
-                &[NewEntry {
-                    actor: client_id.to_string(),
-                    client_id: Some(client_id.to_string()),
-                    action: "token_revoke".into(),
-                    ..Default::default()
-                }],
+                &[NewEntry::client(client_id, Action::TokenRevoke)],
             )?;
         }
         tx.commit()?;

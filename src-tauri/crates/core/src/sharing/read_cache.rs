@@ -10,7 +10,8 @@
 //! process makes it).
 //!
 //! An answer taken from memory is only given once its log entry is committed
-//! by [`Store::append_audit_if_current`], which reads the counter inside the
+//! by [`Store::append_audit_if_current`] (beside the log's other writers in
+//! [`crate::audit::append`]), which reads the counter inside the
 //! same write transaction: if anything changed since the answer's data was
 //! read (a revocation from the CLI, a new version of the resource), the entry
 //! is not written, the caller forgets what it remembered and answers from the
@@ -22,7 +23,6 @@ use std::sync::{Arc, RwLock};
 
 use rusqlite::OptionalExtension;
 
-use crate::audit::{self, NewEntry};
 use crate::clock::{Clock, SystemClock};
 use crate::data::path::PodPath;
 use crate::data::resource::Resource;
@@ -289,36 +289,12 @@ impl Store {
             .optional()?;
         Ok(n.unwrap_or(0) as u64)
     }
-
-    /// Appends pod-request entries to the access log in one transaction,
-    /// except those decided on data older than the vault's change counter
-    /// (`Some(generation)` that is no longer current); `None` entries are
-    /// always written. Returns the counter and, per entry, whether it was
-    /// written.
-    pub fn append_audit_if_current(
-        &self,
-        entries: &[(NewEntry, Option<u64>)],
-    ) -> Result<(u64, Vec<bool>)> {
-        let tx = self.write_tx()?;
-        let generation = self.generation()?;
-        let written: Vec<bool> = entries
-            .iter()
-            .map(|(_, g)| g.is_none_or(|g| g == generation))
-            .collect();
-        let keep = entries
-            .iter()
-            .zip(&written)
-            .filter(|(_, w)| **w)
-            .map(|((e, _), _)| e);
-        audit::append_in(&tx, &self.now(), keep)?;
-        tx.commit()?;
-        Ok((generation, written))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::{self, NewEntry};
     use crate::clock::ManualClock;
     use crate::data::resource::NewResource;
     use crate::testing::memory_store;
@@ -345,30 +321,10 @@ mod tests {
         put_email(&store);
         let g1 = store.generation().unwrap();
         assert!(g1 > g0);
-        store.append_audit(&[NewEntry::owner("test")]).unwrap();
-        assert_eq!(store.generation().unwrap(), g1);
-    }
-
-    #[test]
-    fn stale_entries_are_not_written() {
-        let (_dir, store) = memory_store();
-        let g = store.generation().unwrap();
-        put(&store, "/a", serde_json::json!({}));
-        let entries = vec![
-            (NewEntry::owner("stale"), Some(g)),
-            (NewEntry::owner("unchecked"), None),
-        ];
-        let (now, written) = store.append_audit_if_current(&entries).unwrap();
-        assert!(now > g);
-        assert_eq!(written, vec![false, true]);
-        let (_, written) = store
-            .append_audit_if_current(&[(NewEntry::owner("current"), Some(now))])
+        store
+            .append_audit(&[NewEntry::owner(audit::Action::Other("test".into()))])
             .unwrap();
-        assert_eq!(written, vec![true]);
-        let actions = crate::testing::logged_actions(&store);
-        assert!(actions.contains(&"unchecked".to_string()));
-        assert!(actions.contains(&"current".to_string()));
-        assert!(!actions.contains(&"stale".to_string()));
+        assert_eq!(store.generation().unwrap(), g1);
     }
 
     /// A resource the grant cannot read (here one marked sensitive under the
@@ -427,7 +383,7 @@ mod tests {
         // A revocation (here through another connection's code path: the
         // store) moves the counter; the entry decided on memory is refused.
         store.revoke_grant(&grant).unwrap();
-        let entry = (NewEntry::owner("read"), Some(hit.generation));
+        let entry = (NewEntry::owner(audit::Action::Read), Some(hit.generation));
         let (now, written) = store.append_audit_if_current(&[entry]).unwrap();
         assert_eq!(written, vec![false]);
         cache.saw_generation(now);

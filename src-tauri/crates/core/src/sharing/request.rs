@@ -12,7 +12,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use secrecy::SecretString;
 use serde::Serialize;
 
-use crate::audit::{self, NewEntry};
+use crate::audit::{self, Action, NewEntry};
 use crate::clock::{format_time, parse_time};
 use crate::data::category::Category;
 use crate::data::path::PodPath;
@@ -254,11 +254,8 @@ impl Store {
             &tx,
             &format_time(now),
             &[NewEntry {
-                actor: client.id.clone(),
-                client_id: Some(client.id.clone()),
-                action: "request".into(),
                 reason: Some(format!("asked for {}", describe_paths(&details))),
-                ..Default::default()
+                ..NewEntry::client(&client.id, Action::Request)
             }],
         )?;
         let request = self.access_request(&id)?;
@@ -351,7 +348,7 @@ impl Store {
             "UPDATE access_requests SET status = 'approved', decided_at = ?2, grant_id = ?3 WHERE id = ?1",
             params![request.id, format_time(now), grant_id],
         )?;
-        let mut entry = NewEntry::owner("grant");
+        let mut entry = NewEntry::owner(Action::Grant);
         entry.client_id = Some(request.client_id.clone());
         entry.grant_id = Some(grant_id.clone());
         entry.reason = Some(format!(
@@ -374,7 +371,7 @@ impl Store {
             "UPDATE access_requests SET status = 'denied', decided_at = ?2 WHERE id = ?1",
             params![request.id, now],
         )?;
-        let mut entry = NewEntry::owner("deny");
+        let mut entry = NewEntry::owner(Action::Deny);
         entry.client_id = Some(request.client_id.clone());
         audit::append_in(&tx, &now, &[entry])?;
         let denied = self.access_request(&request.id)?;
@@ -462,12 +459,7 @@ impl Store {
                     params![hash.as_str(), grant.id, client_id, now_text, format_time(grant.expires_at)],
                 )?;
                 tx.execute("UPDATE access_requests SET status = 'completed', last_polled_at = ?2 WHERE id = ?1", params![id, now_text])?;
-                let mut entry = NewEntry {
-                    actor: client_id.to_string(),
-                    client_id: Some(client_id.to_string()),
-                    action: "token".into(),
-                    ..Default::default()
-                };
+                let mut entry = NewEntry::client(client_id, Action::Token);
                 entry.grant_id = Some(grant.id.clone());
                 audit::append_in(&tx, &now_text, &[entry])?;
                 // Rounded up: stored times have millisecond precision.
@@ -770,9 +762,10 @@ mod tests {
             .approve_request(&auth.request.id, &Approval::default())
             .unwrap();
         store.revoke_grant(&grant.id).unwrap();
+        // The company's registration (in `setup`) is logged with it.
         assert_eq!(
             crate::testing::logged_actions(&store),
-            ["request", "grant", "revoke"]
+            ["register", "request", "grant", "revoke"]
         );
         assert_eq!(store.verify_audit_log().unwrap().first_broken, None);
     }

@@ -117,7 +117,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::NewEntry;
+    use crate::audit::{Action, NewEntry};
     use crate::vault::keys::VaultKey;
 
     /// Two connections to one new vault: `(guard, writer, other)`.
@@ -134,7 +134,7 @@ mod tests {
     fn commit_log_entries(store: &Store, commits: usize) {
         for _ in 0..commits {
             store
-                .append_audit(&[NewEntry::owner("read"), NewEntry::owner("read")])
+                .append_audit(&[NewEntry::owner(Action::Read), NewEntry::owner(Action::Read)])
                 .unwrap();
         }
     }

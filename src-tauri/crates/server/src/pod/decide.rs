@@ -3,7 +3,7 @@
 //! the pod's memory or from the database.
 
 use axum::http::{Method, StatusCode};
-use custodian_core::audit::{NewEntry, Outcome};
+use custodian_core::audit::{self, NewEntry, Outcome};
 use custodian_core::data::resource::{Author, ListEntry, NewResource, Resource, OCTET_STREAM};
 use custodian_core::sharing::grant::Access;
 use custodian_core::sharing::scope::{self, Action, PodAccess, Target};
@@ -33,19 +33,17 @@ pub(super) fn entry(
     grant: Option<&str>,
 ) -> NewEntry {
     let action = match *method {
-        Method::GET | Method::HEAD => "read",
-        Method::DELETE => "delete",
-        _ => "write",
+        Method::GET | Method::HEAD => audit::Action::Read,
+        Method::DELETE => audit::Action::Delete,
+        _ => audit::Action::Write,
     };
     NewEntry {
-        actor: client_id.to_string(),
-        client_id: Some(client_id.to_string()),
-        action: action.into(),
-        method: Some(method.to_string()),
+        method: Some(audit::Method::from_text(method.as_str())),
         path: Some(path.to_string()),
-        outcome: Some(outcome),
+        outcome,
         reason,
         grant_id: grant.map(str::to_string),
+        ..NewEntry::client(client_id, action)
     }
 }
 

@@ -20,7 +20,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use custodian_core::audit::{NewEntry, Outcome};
+use custodian_core::audit::{Actor, NewEntry, Outcome};
 use custodian_core::limits::peer::Peer;
 use custodian_core::limits::refusals::Refused;
 use custodian_core::sharing::grant::TokenRejected;
@@ -297,6 +297,7 @@ async fn refuse(
                     reason,
                     None,
                 );
+                e.actor = Actor::Anonymous;
                 e.client_id = None;
                 e
             }
