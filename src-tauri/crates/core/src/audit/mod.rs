@@ -1,8 +1,10 @@
 //! The person's record of what happened: the hash-chained access log
 //! ([`log`]), the retention policy that trims it behind a checkpoint
-//! ([`retention`]), and the per-company report read from it ([`report`]).
+//! ([`retention`]), the per-company report read from it ([`report`]), and
+//! the log's row as stored (`records`).
 
 pub mod log;
+pub(crate) mod records;
 pub mod report;
 pub mod retention;
 

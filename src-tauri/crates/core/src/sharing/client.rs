@@ -3,11 +3,13 @@
 //! unverified.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::parse_time;
+use crate::sharing::records::ClientRecord;
 use crate::sharing::token;
+use crate::vault::record::{self, OnConflict, StoredJson, TableRecord};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
@@ -137,17 +139,18 @@ impl Store {
     pub fn register_client(&self, reg: &ClientRegistration) -> Result<Client> {
         reg.check()?;
         let name = clean_name(&reg.client_name)?;
-        let id = token::new_id("cli_")?;
-        let now = self.now();
-        let contacts =
-            serde_json::to_string(&reg.contacts).map_err(|e| Error::Internal(e.to_string()))?;
+        let row = ClientRecord {
+            id: token::new_id("cli_")?,
+            name,
+            uri: reg.client_uri.clone(),
+            contacts: StoredJson::of(&reg.contacts)?,
+            created_at: self.now(),
+        };
+        let id = row.id.clone();
         let tx = self.write_tx()?;
         self.purge_stale_asks()?;
         self.check_client_room()?;
-        tx.execute(
-            "INSERT INTO clients (id, name, uri, contacts, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, name, reg.client_uri, contacts, now],
-        )?;
+        record::insert(&tx, &row, &[], OnConflict::Fail)?;
         tx.commit()?;
         self.client(&id)
     }
@@ -160,28 +163,20 @@ impl Store {
 
     /// A client by id, if registered.
     pub fn find_client(&self, id: &str) -> Result<Option<Client>> {
+        let sql = format!(
+            "SELECT {} FROM clients WHERE id = ?1",
+            record::select_list::<ClientRecord>(None)
+        );
         self.conn
-            .query_row(
-                "SELECT id, name, uri, contacts, created_at FROM clients WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                },
-            )
+            .query_row(&sql, [id], ClientRecord::from_row)
             .optional()?
-            .map(|(id, name, uri, contacts, at)| {
+            .map(|row| {
                 Ok(Client {
-                    id,
-                    name: shown_name(&name),
-                    uri,
-                    contacts: serde_json::from_str(&contacts).unwrap_or_default(),
-                    created_at: parse_time(&at)?,
+                    name: shown_name(&row.name),
+                    contacts: serde_json::from_str(row.contacts.as_str()).unwrap_or_default(),
+                    created_at: parse_time(&row.created_at)?,
+                    id: row.id,
+                    uri: row.uri,
                     verified: false,
                 })
             })
