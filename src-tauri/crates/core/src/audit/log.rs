@@ -9,7 +9,9 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::audit::records::AuditRecord;
 use crate::clock::{format_time, parse_time};
+use crate::vault::record::{self, OnConflict, TableRecord};
 use crate::vault::store::Store;
 use crate::Result;
 
@@ -148,12 +150,13 @@ impl Store {
     /// Reads the log, oldest first.
     pub fn audit_log(&self, filter: &LogFilter) -> Result<Vec<AuditEntry>> {
         let since = filter.since.map(format_time);
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, hash
-             FROM audit_log
+        let sql = format!(
+            "SELECT {} FROM audit_log
              WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR outcome = ?3)
              ORDER BY seq DESC LIMIT ?4",
-        )?;
+            record::select_list::<AuditRecord>(None)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
         let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
         let rows = stmt.query_map(
             params![
@@ -162,38 +165,23 @@ impl Store {
                 filter.outcome.map(Outcome::name),
                 limit
             ],
-            |r| {
-                Ok((
-                    r.get::<_, u64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                ))
-            },
+            AuditRecord::from_row,
         )?;
         let mut out = Vec::new();
         for row in rows {
-            let (seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, hash) =
-                row?;
+            let row = row?;
             out.push(AuditEntry {
-                seq,
-                at: parse_time(&at)?,
-                actor,
-                client_id,
-                action,
-                method,
-                path,
-                outcome,
-                reason,
-                grant_id,
-                hash,
+                seq: row.seq,
+                at: parse_time(&row.at)?,
+                actor: row.actor,
+                client_id: row.client_id,
+                action: row.action,
+                method: row.method,
+                path: row.path,
+                outcome: row.outcome,
+                reason: row.reason,
+                grant_id: row.grant_id,
+                hash: row.hash,
             });
         }
         out.reverse();
@@ -224,38 +212,37 @@ impl Store {
                 expected_seq = seq;
             }
         }
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, prev_hash, hash
-             FROM audit_log ORDER BY seq",
-        )?;
+        let sql = format!(
+            "SELECT {} FROM audit_log ORDER BY seq",
+            record::select_list::<AuditRecord>(None)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         let mut entries = 0u64;
         while let Some(r) = rows.next()? {
             entries += 1;
-            let seq: u64 = r.get(0)?;
-            let stored_prev: String = r.get(10)?;
-            let stored: String = r.get(11)?;
+            let row = AuditRecord::from_row(r)?;
             let computed = entry_hash(
                 &prev,
-                seq,
-                &r.get::<_, String>(1)?,
-                &r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?.as_deref(),
-                &r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?.as_deref(),
-                r.get::<_, Option<String>>(6)?.as_deref(),
-                &r.get::<_, String>(7)?,
-                r.get::<_, Option<String>>(8)?.as_deref(),
-                r.get::<_, Option<String>>(9)?.as_deref(),
+                row.seq,
+                &row.at,
+                &row.actor,
+                row.client_id.as_deref(),
+                &row.action,
+                row.method.as_deref(),
+                row.path.as_deref(),
+                &row.outcome,
+                row.reason.as_deref(),
+                row.grant_id.as_deref(),
             );
-            if seq != expected_seq || stored_prev != prev || stored != computed {
+            if row.seq != expected_seq || row.prev_hash != prev || row.hash != computed {
                 return Ok(ChainReport {
                     entries,
-                    first_broken: Some(seq),
+                    first_broken: Some(row.seq),
                     checkpoint,
                 });
             }
-            prev = stored;
+            prev = row.hash;
             expected_seq += 1;
         }
         Ok(ChainReport {
@@ -279,10 +266,8 @@ pub(crate) fn append_in<'a>(
         .optional()?;
     let (mut seq, mut prev) = last.unwrap_or((0, GENESIS.to_string()));
     {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO audit_log (seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?;
+        let mut stmt =
+            tx.prepare_cached(&record::insert_sql::<AuditRecord>(&[], OnConflict::Fail))?;
         for e in entries {
             seq += 1;
             let outcome = e.outcome.unwrap_or(Outcome::Allowed).name();
@@ -299,21 +284,22 @@ pub(crate) fn append_in<'a>(
                 e.reason.as_deref(),
                 e.grant_id.as_deref(),
             );
-            stmt.execute(params![
+            let row = AuditRecord {
                 seq,
-                at,
-                e.actor,
-                e.client_id,
-                e.action,
-                e.method,
-                e.path,
-                outcome,
-                e.reason,
-                e.grant_id,
-                prev,
-                hash
-            ])?;
-            prev = hash;
+                at: at.to_string(),
+                actor: e.actor.clone(),
+                client_id: e.client_id.clone(),
+                action: e.action.clone(),
+                method: e.method.clone(),
+                path: e.path.clone(),
+                outcome: outcome.to_string(),
+                reason: e.reason.clone(),
+                grant_id: e.grant_id.clone(),
+                prev_hash: prev,
+                hash,
+            };
+            stmt.execute(rusqlite::params_from_iter(row.values()))?;
+            prev = row.hash;
         }
     }
     Ok(())
