@@ -9,9 +9,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::audit::records::AuditRecord;
 use crate::clock::{format_time, parse_time};
-use crate::vault::record::{self, OnConflict, TableRecord};
 use crate::vault::store::Store;
 use crate::Result;
 
@@ -150,13 +148,12 @@ impl Store {
     /// Reads the log, oldest first.
     pub fn audit_log(&self, filter: &LogFilter) -> Result<Vec<AuditEntry>> {
         let since = filter.since.map(format_time);
-        let sql = format!(
-            "SELECT {} FROM audit_log
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, hash
+             FROM audit_log
              WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR outcome = ?3)
              ORDER BY seq DESC LIMIT ?4",
-            record::select_list::<AuditRecord>(None)
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
+        )?;
         let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
         let rows = stmt.query_map(
             params![
@@ -165,23 +162,38 @@ impl Store {
                 filter.outcome.map(Outcome::name),
                 limit
             ],
-            AuditRecord::from_row,
+            |r| {
+                Ok((
+                    r.get::<_, u64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                ))
+            },
         )?;
         let mut out = Vec::new();
         for row in rows {
-            let row = row?;
+            let (seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, hash) =
+                row?;
             out.push(AuditEntry {
-                seq: row.seq,
-                at: parse_time(&row.at)?,
-                actor: row.actor,
-                client_id: row.client_id,
-                action: row.action,
-                method: row.method,
-                path: row.path,
-                outcome: row.outcome,
-                reason: row.reason,
-                grant_id: row.grant_id,
-                hash: row.hash,
+                seq,
+                at: parse_time(&at)?,
+                actor,
+                client_id,
+                action,
+                method,
+                path,
+                outcome,
+                reason,
+                grant_id,
+                hash,
             });
         }
         out.reverse();
@@ -193,6 +205,8 @@ impl Store {
     /// entry, which must follow the hash an owner checkpoint entry names
     /// (see [`crate::audit::retention`]).
     pub fn verify_audit_log(&self) -> Result<ChainReport> {
+        use crate::audit::records::AuditRecord;
+        use crate::vault::record::{self, TableRecord};
         let first: Option<(u64, String)> = self
             .conn
             .query_row(
@@ -266,8 +280,10 @@ pub(crate) fn append_in<'a>(
         .optional()?;
     let (mut seq, mut prev) = last.unwrap_or((0, GENESIS.to_string()));
     {
-        let mut stmt =
-            tx.prepare_cached(&record::insert_sql::<AuditRecord>(&[], OnConflict::Fail))?;
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO audit_log (seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
         for e in entries {
             seq += 1;
             let outcome = e.outcome.unwrap_or(Outcome::Allowed).name();
@@ -284,22 +300,21 @@ pub(crate) fn append_in<'a>(
                 e.reason.as_deref(),
                 e.grant_id.as_deref(),
             );
-            let row = AuditRecord {
+            stmt.execute(params![
                 seq,
-                at: at.to_string(),
-                actor: e.actor.clone(),
-                client_id: e.client_id.clone(),
-                action: e.action.clone(),
-                method: e.method.clone(),
-                path: e.path.clone(),
-                outcome: outcome.to_string(),
-                reason: e.reason.clone(),
-                grant_id: e.grant_id.clone(),
-                prev_hash: prev,
-                hash,
-            };
-            stmt.execute(rusqlite::params_from_iter(row.values()))?;
-            prev = row.hash;
+                at,
+                e.actor,
+                e.client_id,
+                e.action,
+                e.method,
+                e.path,
+                outcome,
+                e.reason,
+                e.grant_id,
+                prev,
+                hash
+            ])?;
+            prev = hash;
         }
     }
     Ok(())

@@ -139,14 +139,15 @@ impl Store {
     pub fn register_client(&self, reg: &ClientRegistration) -> Result<Client> {
         reg.check()?;
         let name = clean_name(&reg.client_name)?;
+        let id = token::new_id("cli_")?;
+        let now = self.now();
         let row = ClientRecord {
-            id: token::new_id("cli_")?,
-            name,
+            id: id.clone(),
+            name: name.clone(),
             uri: reg.client_uri.clone(),
             contacts: StoredJson::of(&reg.contacts)?,
-            created_at: self.now(),
+            created_at: now.clone(),
         };
-        let id = row.id.clone();
         let tx = self.write_tx()?;
         self.purge_stale_asks()?;
         self.check_client_room()?;

@@ -12,7 +12,6 @@ use crate::clock::{format_time, parse_time};
 use crate::sharing::records::GrantRecord;
 use crate::sharing::scope::PodAccess;
 use crate::sharing::token::{self, Malformed};
-use crate::vault::record::{self, TableRecord};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
@@ -135,11 +134,12 @@ impl Introspection {
 fn select_list() -> String {
     format!(
         "{}, c.name AS client_name",
-        record::select_list::<GrantRecord>(Some("g"))
+        crate::vault::record::select_list::<GrantRecord>(Some("g"))
     )
 }
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(GrantRecord, String)> {
+    use crate::vault::record::TableRecord;
     Ok((GrantRecord::from_row(r)?, r.get("client_name")?))
 }
 
