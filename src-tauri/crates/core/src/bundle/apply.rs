@@ -47,6 +47,10 @@ impl HistoryCheck {
     }
 }
 
+/// The second pass: reads the bundle again (its manifest must be the one
+/// the first pass checked) and writes each entry into `target`, reporting
+/// progress after each; then checks that every grant and request refers to
+/// a company and request the vault now holds.
 pub(super) fn apply(
     store: &Store,
     bundle: &Path,
