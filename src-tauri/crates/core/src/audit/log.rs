@@ -148,6 +148,8 @@ impl Store {
     /// entry, which must follow the hash an owner checkpoint entry names
     /// (see [`crate::audit::retention`]).
     pub fn verify_audit_log(&self) -> Result<ChainReport> {
+        use crate::audit::records::AuditRecord;
+        use crate::vault::record::{self, TableRecord};
         let first: Option<(u64, String)> = self
             .conn
             .query_row(
@@ -167,38 +169,37 @@ impl Store {
                 expected_seq = seq;
             }
         }
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, prev_hash, hash
-             FROM audit_log ORDER BY seq",
-        )?;
+        let sql = format!(
+            "SELECT {} FROM audit_log ORDER BY seq",
+            record::select_list::<AuditRecord>(None)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         let mut entries = 0u64;
         while let Some(r) = rows.next()? {
             entries += 1;
-            let seq: u64 = r.get(0)?;
-            let stored_prev: String = r.get(10)?;
-            let stored: String = r.get(11)?;
+            let row = AuditRecord::from_row(r)?;
             let computed = entry_hash(
                 &prev,
-                seq,
-                &r.get::<_, String>(1)?,
-                &r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?.as_deref(),
-                &r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?.as_deref(),
-                r.get::<_, Option<String>>(6)?.as_deref(),
-                &r.get::<_, String>(7)?,
-                r.get::<_, Option<String>>(8)?.as_deref(),
-                r.get::<_, Option<String>>(9)?.as_deref(),
+                row.seq,
+                &row.at,
+                &row.actor,
+                row.client_id.as_deref(),
+                &row.action,
+                row.method.as_deref(),
+                row.path.as_deref(),
+                &row.outcome,
+                row.reason.as_deref(),
+                row.grant_id.as_deref(),
             );
-            if seq != expected_seq || stored_prev != prev || stored != computed {
+            if row.seq != expected_seq || row.prev_hash != prev || row.hash != computed {
                 return Ok(ChainReport {
                     entries,
-                    first_broken: Some(seq),
+                    first_broken: Some(row.seq),
                     checkpoint,
                 });
             }
-            prev = stored;
+            prev = row.hash;
             expected_seq += 1;
         }
         Ok(ChainReport {

@@ -1,10 +1,12 @@
 //! The person's record of what happened: the hash-chained access log
 //! ([`log`]) in its typed words ([`vocabulary`]), written only through
 //! [`append`]; the retention policy that trims it behind a checkpoint
-//! ([`retention`]), and the per-company report read from it ([`report`]).
+//! ([`retention`]), the per-company report read from it ([`report`]), and
+//! the log's row as stored (`records`).
 
 pub mod append;
 pub mod log;
+pub(crate) mod records;
 pub mod report;
 pub mod retention;
 pub mod vocabulary;

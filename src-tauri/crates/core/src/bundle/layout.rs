@@ -1,11 +1,17 @@
-//! What is inside a bundle: entry names and the records, one per row of the
-//! vault's tables, exactly as stored (times stay in their stored text form
-//! so a round trip is exact).
+//! What is inside a bundle: entry names, and the checks each table's record
+//! must pass before it is written into a vault. The records themselves, one
+//! per row of the vault's tables exactly as stored (times stay in their
+//! stored text form so a round trip is exact), are the tables' own
+//! (`data::records`, `sharing::records`, `audit::records`); their JSON
+//! field names are the bundle's format.
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::audit::records::AuditRecord;
 use crate::data::path::PodPath;
+pub use crate::data::records::VersionRecord;
+pub use crate::sharing::records::{ClientRecord, GrantRecord, RequestRecord};
+use crate::vault::record::StoredJson;
 
 pub const README: &str = "README.txt";
 pub const PREFERENCES: &str = "preferences.json";
@@ -57,85 +63,6 @@ pub fn plain_file_name(name: &str) -> String {
         .join("/")
 }
 
-/// One version of one resource: a row of `resource_versions`, plus, on the
-/// live version, when the resource came into being.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VersionRecord {
-    pub path: PodPath,
-    pub version: u64,
-    /// A deletion record: no content entry follows.
-    pub deleted: bool,
-    pub content_type: String,
-    pub category: String,
-    pub sensitivity: String,
-    pub etag: String,
-    pub size: u64,
-    pub author: String,
-    pub written_at: String,
-    /// Set on the version that is live: the resource's creation time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live_since: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientRecord {
-    pub id: String,
-    pub name: String,
-    pub uri: Option<String>,
-    pub contacts: serde_json::Value,
-    pub created_at: String,
-}
-
-/// An access request, without its device code hash (a secret's digest
-/// has no place in a bundle).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RequestRecord {
-    pub id: String,
-    pub client_id: String,
-    pub details: serde_json::Value,
-    pub grant_lifetime: i64,
-    pub user_code: String,
-    pub status: String,
-    pub poll_interval: i64,
-    pub created_at: String,
-    pub expires_at: String,
-    pub last_polled_at: Option<String>,
-    pub decided_at: Option<String>,
-    pub grant_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrantRecord {
-    pub id: String,
-    pub client_id: String,
-    pub request_id: Option<String>,
-    pub details: serde_json::Value,
-    pub created_at: String,
-    pub expires_at: String,
-    pub revoked_at: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditRecord {
-    pub seq: u64,
-    pub at: String,
-    pub actor: String,
-    pub client_id: Option<String>,
-    pub action: String,
-    pub method: Option<String>,
-    pub path: Option<String>,
-    pub outcome: String,
-    pub reason: Option<String>,
-    pub grant_id: Option<String>,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
 /// What a record of one table must be before it is written into a vault:
 /// each one parsed into its typed form, so a crafted bundle can never store
 /// a row that the vault's own code then fails to read.
@@ -163,9 +90,10 @@ fn id(field: &str, text: &str, prefix: &str) -> Result<(), String> {
     }
 }
 
-fn granted_details(value: &serde_json::Value, granted: bool) -> Result<(), String> {
+fn granted_details(value: &StoredJson, granted: bool) -> Result<(), String> {
     let details: Vec<crate::sharing::scope::PodAccess> =
-        serde_json::from_value(value.clone()).map_err(|e| format!("details: {e}"))?;
+        serde_json::from_value(value.value().map_err(|e| format!("details: {e}"))?)
+            .map_err(|e| format!("details: {e}"))?;
     crate::sharing::scope::check_details(&details, granted).map_err(|e| format!("details: {e}"))
 }
 
@@ -179,7 +107,9 @@ impl CheckedRecord for ClientRecord {
         {
             return Err("name must be one line".into());
         }
-        serde_json::from_value::<Vec<String>>(self.contacts.clone())
+        self.contacts
+            .value()
+            .and_then(serde_json::from_value::<Vec<String>>)
             .map_err(|_| "contacts must be a list of text".to_string())?;
         time("created_at", &self.created_at)
     }

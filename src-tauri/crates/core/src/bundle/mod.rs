@@ -23,11 +23,21 @@
 //! once to hash, once to write. Import checks every entry against the
 //! manifest in a first pass that writes nothing, then restores or merges in
 //! one transaction in a second pass.
+//!
+//! The parts: `layout` (entry names, the checks on each record), `tables`
+//! (the list of tables a bundle carries, each with its record type, its page
+//! query and how a record is written back), `walk` and `export` (writing),
+//! `reader` (opening and checking entries against the manifest), `import`
+//! (the first pass, restore and merge), `apply` (the second pass) and
+//! `merge` (what a merge does with resources).
 
+mod apply;
 mod export;
 mod import;
 mod layout;
+mod merge;
 mod reader;
+mod tables;
 mod walk;
 
 use std::io::Read;

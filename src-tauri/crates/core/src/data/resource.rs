@@ -14,6 +14,8 @@ use crate::clock::parse_time;
 use crate::data::category::{Category, Sensitivity};
 use crate::data::path::PodPath;
 use crate::data::preferences;
+use crate::data::records::VersionRecord;
+use crate::vault::record::{self, TableRecord};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
@@ -214,20 +216,23 @@ fn check_content_type(path: &PodPath, content_type: &str) -> Result<()> {
     }
 }
 
-pub(crate) const META_COLUMNS: &str = "v.path, v.version, v.content_type, v.category, v.sensitivity, v.etag, v.size, r.created_at, v.written_at, v.author";
+/// A live or historical version's metadata: the version's row (`v`) and
+/// when its resource came into being (`r.created_at`), under the names
+/// [`meta_from_row`] reads.
+pub(crate) const META_COLUMNS: &str = "v.path AS path, v.version AS version, v.content_type AS content_type, v.category AS category, v.sensitivity AS sensitivity, v.etag AS etag, v.size AS size, r.created_at AS created_at, v.written_at AS updated_at, v.author AS author";
 
 pub(crate) fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<RawMeta> {
     Ok(RawMeta {
-        path: row.get(0)?,
-        version: row.get(1)?,
-        content_type: row.get(2)?,
-        category: row.get(3)?,
-        sensitivity: row.get(4)?,
-        etag: row.get(5)?,
-        size: row.get(6)?,
-        created_at: row.get(7)?,
-        updated_at: row.get(8)?,
-        author: row.get(9)?,
+        path: row.get("path")?,
+        version: row.get("version")?,
+        content_type: row.get("content_type")?,
+        category: row.get("category")?,
+        sensitivity: row.get("sensitivity")?,
+        etag: row.get("etag")?,
+        size: row.get("size")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        author: row.get("author")?,
     })
 }
 
@@ -397,23 +402,20 @@ impl Store {
         }
         let version = self.latest_version(path)?.unwrap_or(0) + 1;
         let now = self.now();
-        self.conn.execute(
-            "INSERT INTO resource_versions
-                 (path, version, deleted, content_type, category, sensitivity, etag, size, content, author, written_at)
-             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                path.as_str(),
-                version,
-                new.content_type,
-                category.name(),
-                sensitivity.name(),
-                etag,
-                new.content.len() as u64,
-                new.content,
-                author.as_text(),
-                now
-            ],
-        )?;
+        VersionRecord {
+            path: path.clone(),
+            version,
+            deleted: false,
+            content_type: new.content_type.clone(),
+            category: category.name().into(),
+            sensitivity: sensitivity.name().into(),
+            etag,
+            size: new.content.len() as u64,
+            author: author.as_text(),
+            written_at: now.clone(),
+            live_since: None,
+        }
+        .insert(&self.conn, &new.content)?;
         self.conn.execute(
             "INSERT INTO resources (path, version, created_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (path) DO UPDATE SET version = excluded.version",
@@ -442,7 +444,7 @@ impl Store {
         match version {
             None => {
                 let sql = format!(
-                    "SELECT {META_COLUMNS}, v.content FROM resources r
+                    "SELECT {META_COLUMNS}, v.content AS content FROM resources r
                      JOIN resource_versions v ON v.path = r.path AND v.version = r.version
                      WHERE r.path = ?1"
                 );
@@ -450,7 +452,7 @@ impl Store {
                     .conn
                     .prepare_cached(&sql)?
                     .query_row([path.as_str()], |row| {
-                        Ok((meta_from_row(row)?, row.get::<_, Vec<u8>>(10)?))
+                        Ok((meta_from_row(row)?, row.get::<_, Vec<u8>>("content")?))
                     })
                     .optional()?;
                 let Some((raw, content)) = found else {
@@ -477,7 +479,7 @@ impl Store {
         // created_at of a historical version: when its run of versions began,
         // i.e. the first version after the last deletion before it.
         let sql = format!(
-            "SELECT {META_COLUMNS}, v.content, v.deleted FROM resource_versions v
+            "SELECT {META_COLUMNS}, v.content AS content, v.deleted AS deleted FROM resource_versions v
              JOIN (SELECT coalesce(
                        (SELECT min(written_at) FROM resource_versions
                         WHERE path = ?1 AND version > coalesce(
@@ -492,8 +494,8 @@ impl Store {
             .query_row(params![path.as_str(), n], |row| {
                 Ok((
                     meta_from_row(row)?,
-                    row.get::<_, Vec<u8>>(10)?,
-                    row.get::<_, bool>(11)?,
+                    row.get::<_, Vec<u8>>("content")?,
+                    row.get::<_, bool>("deleted")?,
                 ))
             })
             .optional()?;
@@ -553,20 +555,20 @@ impl Store {
             path: path.to_string(),
         })?;
         let version = current.version + 1;
-        tx.execute(
-            "INSERT INTO resource_versions
-                 (path, version, deleted, content_type, category, sensitivity, etag, size, content, author, written_at)
-             VALUES (?1, ?2, 1, ?3, ?4, ?5, '', 0, x'', ?6, ?7)",
-            params![
-                path.as_str(),
-                version,
-                current.content_type,
-                current.category.name(),
-                current.sensitivity.name(),
-                author.as_text(),
-                self.now()
-            ],
-        )?;
+        VersionRecord {
+            path: path.clone(),
+            version,
+            deleted: true,
+            content_type: current.content_type,
+            category: current.category.name().into(),
+            sensitivity: current.sensitivity.name().into(),
+            etag: String::new(),
+            size: 0,
+            author: author.as_text(),
+            written_at: self.now(),
+            live_since: None,
+        }
+        .insert(&tx, &[])?;
         tx.execute("DELETE FROM resources WHERE path = ?1", [path.as_str()])?;
         tx.commit()?;
         Ok(version)
@@ -603,34 +605,24 @@ impl Store {
                 what: "history is kept per resource",
             });
         }
-        let mut stmt = self.conn.prepare(
-            "SELECT version, deleted, content_type, category, etag, size, written_at, author
-             FROM resource_versions WHERE path = ?1 ORDER BY version",
-        )?;
-        let rows = stmt.query_map([path.as_str()], |r| {
-            Ok((
-                r.get::<_, u64>(0)?,
-                r.get::<_, bool>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, u64>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-            ))
-        })?;
+        let sql = format!(
+            "SELECT {}, NULL AS live_since FROM resource_versions WHERE path = ?1 ORDER BY version",
+            record::select_list::<VersionRecord>(None)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([path.as_str()], VersionRecord::from_row)?;
         let mut out = Vec::new();
         for row in rows {
-            let (version, deleted, content_type, category, etag, size, at, author) = row?;
+            let row = row?;
             out.push(VersionInfo {
-                version,
-                deleted,
-                content_type,
-                category: category.parse()?,
-                etag,
-                size,
-                written_at: parse_time(&at)?,
-                author: Author::from_text(&author),
+                version: row.version,
+                deleted: row.deleted,
+                content_type: row.content_type,
+                category: row.category.parse()?,
+                etag: row.etag,
+                size: row.size,
+                written_at: parse_time(&row.written_at)?,
+                author: Author::from_text(&row.author),
             });
         }
         if out.is_empty() {

@@ -3,12 +3,14 @@
 //! unverified. A registration and its access-log entry commit together.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action, NewEntry};
 use crate::clock::parse_time;
+use crate::sharing::records::ClientRecord;
 use crate::sharing::token;
+use crate::vault::record::{self, OnConflict, StoredJson, TableRecord};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
@@ -141,15 +143,17 @@ impl Store {
         let name = clean_name(&reg.client_name)?;
         let id = token::new_id("cli_")?;
         let now = self.now();
-        let contacts =
-            serde_json::to_string(&reg.contacts).map_err(|e| Error::Internal(e.to_string()))?;
+        let row = ClientRecord {
+            id: id.clone(),
+            name: name.clone(),
+            uri: reg.client_uri.clone(),
+            contacts: StoredJson::of(&reg.contacts)?,
+            created_at: now.clone(),
+        };
         let tx = self.write_tx()?;
         self.purge_stale_asks()?;
         self.check_client_room()?;
-        tx.execute(
-            "INSERT INTO clients (id, name, uri, contacts, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, name, reg.client_uri, contacts, now],
-        )?;
+        record::insert(&tx, &row, &[], OnConflict::Fail)?;
         let entry = NewEntry {
             reason: Some(format!("registered as {name:?}")),
             ..NewEntry::client(&id, Action::Register)
@@ -167,28 +171,20 @@ impl Store {
 
     /// A client by id, if registered.
     pub fn find_client(&self, id: &str) -> Result<Option<Client>> {
+        let sql = format!(
+            "SELECT {} FROM clients WHERE id = ?1",
+            record::select_list::<ClientRecord>(None)
+        );
         self.conn
-            .query_row(
-                "SELECT id, name, uri, contacts, created_at FROM clients WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                },
-            )
+            .query_row(&sql, [id], ClientRecord::from_row)
             .optional()?
-            .map(|(id, name, uri, contacts, at)| {
+            .map(|row| {
                 Ok(Client {
-                    id,
-                    name: shown_name(&name),
-                    uri,
-                    contacts: serde_json::from_str(&contacts).unwrap_or_default(),
-                    created_at: parse_time(&at)?,
+                    name: shown_name(&row.name),
+                    contacts: serde_json::from_str(row.contacts.as_str()).unwrap_or_default(),
+                    created_at: parse_time(&row.created_at)?,
+                    id: row.id,
+                    uri: row.uri,
                     verified: false,
                 })
             })

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, NewEntry};
 use crate::clock::{format_time, parse_time};
+use crate::sharing::records::GrantRecord;
 use crate::sharing::scope::PodAccess;
 use crate::sharing::token::{self, Malformed};
 use crate::vault::store::Store;
@@ -129,33 +130,30 @@ impl Introspection {
     }
 }
 
-const COLUMNS: &str =
-    "g.id, g.client_id, c.name, g.request_id, g.details, g.created_at, g.expires_at, g.revoked_at";
+/// A grant's row with its company's name.
+fn select_list() -> String {
+    format!(
+        "{}, c.name AS client_name",
+        crate::vault::record::select_list::<GrantRecord>(Some("g"))
+    )
+}
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<[Option<String>; 8]> {
-    Ok([
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ])
+fn from_row(r: &Row<'_>) -> rusqlite::Result<(GrantRecord, String)> {
+    use crate::vault::record::TableRecord;
+    Ok((GrantRecord::from_row(r)?, r.get("client_name")?))
 }
 
 /// A grant as listed: read from its row, or shown as damaged (allowing
 /// nothing) when the row cannot be read, so one bad row never hides the rest.
-fn parse_or_damaged(row: [Option<String>; 8], now: DateTime<Utc>) -> Grant {
+fn parse_or_damaged(row: (GrantRecord, String), now: DateTime<Utc>) -> Grant {
     let kept = row.clone();
     parse(row, now).unwrap_or_else(|e| {
-        let [id, client_id, client_name, request_id, ..] = kept;
+        let (row, client_name) = kept;
         Grant {
-            id: id.unwrap_or_default(),
-            client_id: client_id.unwrap_or_default(),
-            client_name: crate::sharing::client::shown_name(&client_name.unwrap_or_default()),
-            request_id,
+            id: row.id,
+            client_id: row.client_id,
+            client_name: crate::sharing::client::shown_name(&client_name),
+            request_id: row.request_id,
             details: Vec::new(),
             created_at: DateTime::UNIX_EPOCH,
             expires_at: DateTime::UNIX_EPOCH,
@@ -166,11 +164,9 @@ fn parse_or_damaged(row: [Option<String>; 8], now: DateTime<Utc>) -> Grant {
     })
 }
 
-fn parse(row: [Option<String>; 8], now: DateTime<Utc>) -> Result<Grant> {
-    let [id, client_id, client_name, request_id, details, created_at, expires_at, revoked_at] = row;
-    let text = |v: Option<String>| v.ok_or_else(|| Error::Internal("missing grant column".into()));
-    let expires_at = parse_time(&text(expires_at)?)?;
-    let revoked_at = revoked_at.as_deref().map(parse_time).transpose()?;
+fn parse((row, client_name): (GrantRecord, String), now: DateTime<Utc>) -> Result<Grant> {
+    let expires_at = parse_time(&row.expires_at)?;
+    let revoked_at = row.revoked_at.as_deref().map(parse_time).transpose()?;
     let status = if revoked_at.is_some() {
         GrantStatus::Revoked
     } else if now >= expires_at {
@@ -179,13 +175,13 @@ fn parse(row: [Option<String>; 8], now: DateTime<Utc>) -> Result<Grant> {
         GrantStatus::Active
     };
     Ok(Grant {
-        id: text(id)?,
-        client_id: text(client_id)?,
-        client_name: crate::sharing::client::shown_name(&text(client_name)?),
-        request_id,
-        details: serde_json::from_str(&text(details)?)
+        id: row.id,
+        client_id: row.client_id,
+        client_name: crate::sharing::client::shown_name(&client_name),
+        request_id: row.request_id,
+        details: serde_json::from_str(row.details.as_str())
             .map_err(|e| Error::Internal(format!("stored details: {e}")))?,
-        created_at: parse_time(&text(created_at)?)?,
+        created_at: parse_time(&row.created_at)?,
         expires_at,
         revoked_at,
         status,
@@ -197,7 +193,8 @@ impl Store {
     /// One grant.
     pub fn grant(&self, id: &str) -> Result<Grant> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM grants g JOIN clients c ON c.id = g.client_id WHERE g.id = ?1"
+            "SELECT {} FROM grants g JOIN clients c ON c.id = g.client_id WHERE g.id = ?1",
+            select_list()
         );
         let row = self
             .conn
@@ -212,7 +209,7 @@ impl Store {
 
     /// Every grant, newest first (active, expired and revoked).
     pub fn grants(&self) -> Result<Vec<Grant>> {
-        let sql = format!("SELECT {COLUMNS} FROM grants g JOIN clients c ON c.id = g.client_id ORDER BY g.created_at DESC, g.id");
+        let sql = format!("SELECT {} FROM grants g JOIN clients c ON c.id = g.client_id ORDER BY g.created_at DESC, g.id", select_list());
         let now = self.clock.now();
         let rows: Vec<_> = self
             .conn

@@ -19,8 +19,10 @@ use crate::data::path::PodPath;
 pub use crate::sharing::consent::Approval;
 use crate::sharing::consent::{self, AskedItem};
 use crate::sharing::grant::{Grant, GrantStatus};
+use crate::sharing::records::{GrantRecord, RequestRecord};
 use crate::sharing::scope::{self, PodAccess};
 use crate::sharing::token::{self, TokenHash};
+use crate::vault::record::{self, OnConflict, StoredJson, TableRecord};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
@@ -125,40 +127,25 @@ pub enum Poll {
     },
 }
 
-const COLUMNS: &str = "r.id, r.client_id, c.name, r.details, r.grant_lifetime, r.user_code, r.status, r.created_at, r.expires_at, r.decided_at, r.grant_id";
+/// A request's row with its company's name.
+fn select_list() -> String {
+    format!(
+        "{}, c.name AS client_name",
+        record::select_list::<RequestRecord>(Some("r"))
+    )
+}
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<(AccessRequestRow, String)> {
-    Ok((
-        AccessRequestRow {
-            id: r.get(0)?,
-            client_id: r.get(1)?,
-            client_name: r.get(2)?,
-            details: r.get(3)?,
-            grant_lifetime: r.get(4)?,
-            user_code: r.get(5)?,
-            status: r.get(6)?,
-            created_at: r.get(7)?,
-            expires_at: r.get(8)?,
-            decided_at: r.get(9)?,
-            grant_id: r.get(10)?,
-        },
-        String::new(),
-    ))
+fn from_row(r: &Row<'_>) -> rusqlite::Result<AccessRequestRow> {
+    Ok(AccessRequestRow {
+        row: RequestRecord::from_row(r)?,
+        client_name: r.get("client_name")?,
+    })
 }
 
 #[derive(Clone)]
 struct AccessRequestRow {
-    id: String,
-    client_id: String,
+    row: RequestRecord,
     client_name: String,
-    details: String,
-    grant_lifetime: i64,
-    user_code: String,
-    status: String,
-    created_at: String,
-    expires_at: String,
-    decided_at: Option<String>,
-    grant_id: Option<String>,
 }
 
 impl AccessRequestRow {
@@ -167,44 +154,45 @@ impl AccessRequestRow {
     fn parse_or_damaged(self, now: DateTime<Utc>) -> AccessRequest {
         let kept = self.clone();
         self.parse(now).unwrap_or_else(|_| AccessRequest {
-            id: kept.id,
-            client_id: kept.client_id,
+            id: kept.row.id,
+            client_id: kept.row.client_id,
             client_name: crate::sharing::client::shown_name(&kept.client_name),
             details: Vec::new(),
             items: Vec::new(),
-            grant_lifetime: kept.grant_lifetime,
-            user_code: kept.user_code,
+            grant_lifetime: kept.row.grant_lifetime,
+            user_code: kept.row.user_code,
             status: RequestStatus::Damaged,
             created_at: DateTime::UNIX_EPOCH,
             expires_at: DateTime::UNIX_EPOCH,
             decided_at: None,
-            grant_id: kept.grant_id,
+            grant_id: kept.row.grant_id,
             sensitive_asked: Vec::new(),
         })
     }
 
     fn parse(self, now: DateTime<Utc>) -> Result<AccessRequest> {
-        let details: Vec<PodAccess> = serde_json::from_str(&self.details)
+        let AccessRequestRow { row, client_name } = self;
+        let details: Vec<PodAccess> = serde_json::from_str(row.details.as_str())
             .map_err(|e| Error::Internal(format!("stored details: {e}")))?;
-        let expires_at = parse_time(&self.expires_at)?;
-        let mut status = RequestStatus::parse(&self.status);
+        let expires_at = parse_time(&row.expires_at)?;
+        let mut status = RequestStatus::parse(&row.status);
         if status == RequestStatus::Pending && now >= expires_at {
             status = RequestStatus::Expired;
         }
         Ok(AccessRequest {
             sensitive_asked: scope::sensitive_categories_asked(&details),
             items: consent::asked_items(&details),
-            id: self.id,
-            client_id: self.client_id,
-            client_name: crate::sharing::client::shown_name(&self.client_name),
+            id: row.id,
+            client_id: row.client_id,
+            client_name: crate::sharing::client::shown_name(&client_name),
             details,
-            grant_lifetime: self.grant_lifetime,
-            user_code: self.user_code,
+            grant_lifetime: row.grant_lifetime,
+            user_code: row.user_code,
             status,
-            created_at: parse_time(&self.created_at)?,
+            created_at: parse_time(&row.created_at)?,
             expires_at,
-            decided_at: self.decided_at.as_deref().map(parse_time).transpose()?,
-            grant_id: self.grant_id,
+            decided_at: row.decided_at.as_deref().map(parse_time).transpose()?,
+            grant_id: row.grant_id,
         })
     }
 }
@@ -243,12 +231,25 @@ impl Store {
         let (device_code, hash) = token::generate(token::DEVICE_CODE_PREFIX)?;
         let user_code = token::user_code()?;
         let expires_at = now + Duration::seconds(REQUEST_TTL_SECS);
-        let details_json =
-            serde_json::to_string(&details).map_err(|e| Error::Internal(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO access_requests (id, client_id, details, grant_lifetime, user_code, device_code_hash, status, poll_interval, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8, ?9)",
-            params![id, client.id, details_json, grant_lifetime, user_code, hash.as_str(), POLL_INTERVAL_SECS, format_time(now), format_time(expires_at)],
+        let row = RequestRecord {
+            id: id.clone(),
+            client_id: client.id.clone(),
+            details: StoredJson::of(&details)?,
+            grant_lifetime,
+            user_code,
+            status: RequestStatus::Pending.name().into(),
+            poll_interval: POLL_INTERVAL_SECS,
+            created_at: format_time(now),
+            expires_at: format_time(expires_at),
+            last_polled_at: None,
+            decided_at: None,
+            grant_id: None,
+        };
+        record::insert(
+            &tx,
+            &row,
+            &[(RequestRecord::DEVICE_CODE_HASH, &hash.as_str())],
+            OnConflict::Fail,
         )?;
         audit::append_in(
             &tx,
@@ -272,15 +273,16 @@ impl Store {
     pub fn access_request(&self, id_or_code: &str) -> Result<AccessRequest> {
         let code = token::normalize_user_code(id_or_code).unwrap_or_default();
         let sql = format!(
-            "SELECT {COLUMNS} FROM access_requests r JOIN clients c ON c.id = r.client_id
+            "SELECT {} FROM access_requests r JOIN clients c ON c.id = r.client_id
              WHERE r.id = ?1 OR (r.user_code = ?2 AND r.status = 'pending')
-             ORDER BY r.created_at DESC LIMIT 1"
+             ORDER BY r.created_at DESC LIMIT 1",
+            select_list()
         );
         let row = self
             .conn
             .query_row(&sql, params![id_or_code, code], from_row)
             .optional()?;
-        let (row, _) = row.ok_or_else(|| Error::UnknownRequest {
+        let row = row.ok_or_else(|| Error::UnknownRequest {
             id: id_or_code.to_string(),
         })?;
         Ok(row.parse_or_damaged(self.clock.now()))
@@ -291,15 +293,16 @@ impl Store {
     /// look reads only those.
     pub fn access_requests(&self, all: bool) -> Result<Vec<AccessRequest>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM access_requests r JOIN clients c ON c.id = r.client_id
+            "SELECT {} FROM access_requests r JOIN clients c ON c.id = r.client_id
              WHERE ?1 OR (r.status = 'pending' AND r.expires_at > ?2)
-             ORDER BY r.created_at DESC, r.id"
+             ORDER BY r.created_at DESC, r.id",
+            select_list()
         );
         let now = self.clock.now();
         let mut out = Vec::new();
         let mut stmt = self.conn.prepare_cached(&sql)?;
         for row in stmt.query_map(params![all, format_time(now)], from_row)? {
-            out.push(row?.0.parse_or_damaged(now));
+            out.push(row?.parse_or_damaged(now));
         }
         Ok(out)
     }
@@ -338,12 +341,16 @@ impl Store {
         };
         let now = self.clock.now();
         let grant_id = token::new_id("grt_")?;
-        let details_json =
-            serde_json::to_string(&granted).map_err(|e| Error::Internal(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO grants (id, client_id, request_id, details, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![grant_id, request.client_id, request.id, details_json, format_time(now), format_time(now + Duration::seconds(lifetime))],
-        )?;
+        let row = GrantRecord {
+            id: grant_id.clone(),
+            client_id: request.client_id.clone(),
+            request_id: Some(request.id.clone()),
+            details: StoredJson::of(&granted)?,
+            created_at: format_time(now),
+            expires_at: format_time(now + Duration::seconds(lifetime)),
+            revoked_at: None,
+        };
+        record::insert(&tx, &row, &[], OnConflict::Fail)?;
         tx.execute(
             "UPDATE access_requests SET status = 'approved', decided_at = ?2, grant_id = ?3 WHERE id = ?1",
             params![request.id, format_time(now), grant_id],
@@ -385,25 +392,24 @@ impl Store {
         let hash: TokenHash =
             token::check(device_code, token::DEVICE_CODE_PREFIX).map_err(|_| invalid())?;
         let tx = self.write_tx()?;
-        let row: Option<PollRow> = tx
-            .query_row(
-                "SELECT id, client_id, status, poll_interval, last_polled_at, grant_id, expires_at
-                 FROM access_requests WHERE device_code_hash = ?1",
-                [hash.as_str()],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                    ))
-                },
-            )
+        let sql = format!(
+            "SELECT {} FROM access_requests WHERE device_code_hash = ?1",
+            record::select_list::<RequestRecord>(None)
+        );
+        let row = tx
+            .query_row(&sql, [hash.as_str()], RequestRecord::from_row)
             .optional()?;
-        let Some((id, owner, status, interval, last_polled, grant_id, expires_at)) = row else {
+        let Some(RequestRecord {
+            id,
+            client_id: owner,
+            status,
+            poll_interval: interval,
+            last_polled_at: last_polled,
+            grant_id,
+            expires_at,
+            ..
+        }) = row
+        else {
             return Err(invalid());
         };
         if owner != client_id {
@@ -475,17 +481,6 @@ impl Store {
         Ok(outcome)
     }
 }
-
-/// id, client_id, status, poll_interval, last_polled_at, grant_id, expires_at.
-type PollRow = (
-    String,
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    String,
-);
 
 /// `/contact/, /preferences/communication (read)` for log lines.
 pub fn describe_paths(details: &[PodAccess]) -> String {

@@ -1,0 +1,219 @@
+//! Import's second pass: the bundle is read again, in manifest order, and
+//! written into the vault inside the caller's transaction. Each entry is
+//! checked against the manifest as it streams by; each resource's versions
+//! must arrive as a whole history (1, 2, 3… ending live or deleted), and
+//! each JSON Lines entry is handed line by line to its table in
+//! [`super::tables::TABLES`]. Where it goes is the [`Target`]: a restore
+//! writes everything, a merge only what the vault is missing.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use super::import::{start_progress, Checked};
+use super::layout::{self, VersionRecord};
+use super::merge::Merging;
+use super::reader::{check_digest, hashing, manifest_digest, next_entry, read_bundle, tampered};
+use super::tables::{parse_record, TABLES};
+use super::{read_limited, Opener, Phase, Progress};
+use crate::clock::parse_time;
+use crate::data::category::Category;
+use crate::vault::store::Store;
+use crate::{Error, Result};
+
+/// The largest single resource accepted.
+const MAX_CONTENT_BYTES: u64 = 4 << 30;
+
+/// Where the bundle's rows go.
+pub(super) enum Target {
+    /// Into a vault that holds nothing yet: every row.
+    Restore,
+    /// Into a vault with rows of its own: what it is missing.
+    Merge(Merging),
+}
+
+/// Checks that a resource's versions arrive as 1, 2, 3… and end live or
+/// deleted, with nothing after the live one.
+#[derive(Default)]
+struct HistoryCheck {
+    path: Option<String>,
+    last: u64,
+    live: bool,
+    deleted: bool,
+}
+
+impl HistoryCheck {
+    fn complete(&self) -> bool {
+        self.path.is_none() || self.live || self.deleted
+    }
+}
+
+/// The second pass: reads the bundle again (its manifest must be the one
+/// the first pass checked) and writes each entry into `target`, reporting
+/// progress after each; then checks that every grant and request refers to
+/// a company and request the vault now holds.
+pub(super) fn apply(
+    store: &Store,
+    bundle: &Path,
+    opener: &Opener,
+    checked: &Checked,
+    target: &mut Target,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<()> {
+    let manifest = &checked.manifest;
+    read_bundle(bundle, opener, |ctx, entries| {
+        if manifest_digest(ctx, entries)? != checked.digest {
+            return Err(tampered(
+                bundle,
+                "it changed while it was being read".into(),
+            ));
+        }
+        let mut p = start_progress(manifest, Phase::Restoring);
+        let mut history = HistoryCheck::default();
+        let mut pending: Option<VersionRecord> = None;
+        for expected in &manifest.entries {
+            let mut entry = next_entry(ctx, entries, expected)?;
+            let mut data = hashing(&mut entry);
+            let name = expected.name.as_str();
+            if let Some(record) = pending.take() {
+                // The content of the version whose metadata came just before.
+                if name != layout::content_name(&record.path, record.version)
+                    || expected.size != record.size
+                {
+                    return Err(tampered(
+                        bundle,
+                        format!("{name} is not the content its metadata announced"),
+                    ));
+                }
+                let content =
+                    read_limited(&mut data, MAX_CONTENT_BYTES).map_err(|e| ctx.io_error(e))?;
+                check_digest(ctx, data, expected)?;
+                put_version(store, target, &record, &content)?;
+            } else if name.starts_with("resources/") && name.ends_with(".meta.json") {
+                let bytes = read_limited(&mut data, layout::MAX_RECORD_BYTES)
+                    .map_err(|e| ctx.io_error(e))?;
+                check_digest(ctx, data, expected)?;
+                let record: VersionRecord = parse_record(bundle, name, &bytes)?;
+                check_version(bundle, name, &record, &mut history)?;
+                if record.deleted {
+                    put_version(store, target, &record, &[])?;
+                } else {
+                    pending = Some(record);
+                }
+            } else if name == layout::README || name == layout::PREFERENCES {
+                check_digest(ctx, data, expected)?;
+            } else {
+                match TABLES.iter().find(|t| t.file == name) {
+                    Some(table) => {
+                        let mut lines = BufReader::new(&mut data);
+                        let mut line = Vec::new();
+                        loop {
+                            line.clear();
+                            let n = (&mut lines)
+                                .take(layout::MAX_RECORD_BYTES + 1)
+                                .read_until(b'\n', &mut line)
+                                .map_err(|e| ctx.io_error(e))?;
+                            if n == 0 {
+                                break;
+                            }
+                            if n as u64 > layout::MAX_RECORD_BYTES {
+                                return Err(tampered(
+                                    bundle,
+                                    format!("{name} has an oversized line"),
+                                ));
+                            }
+                            if !line.iter().all(u8::is_ascii_whitespace) {
+                                (table.put)(store, bundle, name, &line, target)?;
+                            }
+                        }
+                        drop(lines);
+                        check_digest(ctx, data, expected)?;
+                    }
+                    None => {
+                        return Err(Error::BundleFormat {
+                            path: bundle.to_path_buf(),
+                            reason: format!(
+                                "it holds an entry this Custodian does not know: {name}"
+                            ),
+                        })
+                    }
+                }
+            }
+            p.items_done += 1;
+            p.bytes_done += expected.size;
+            progress(&p);
+        }
+        if pending.is_some() || !history.complete() {
+            return Err(tampered(
+                bundle,
+                "a resource's history is incomplete".into(),
+            ));
+        }
+        Ok(())
+    })?;
+    if store.conn.prepare("PRAGMA foreign_key_check")?.exists([])? {
+        return Err(tampered(
+            bundle,
+            "grants or requests refer to companies or requests not in it".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_version(bundle: &Path, name: &str, r: &VersionRecord, h: &mut HistoryCheck) -> Result<()> {
+    let bad = |why: &str| tampered(bundle, format!("{name}: {why}"));
+    if name != layout::meta_name(&r.path, r.version) {
+        return Err(bad("its name does not match its path and version"));
+    }
+    if r.path.is_container() {
+        return Err(bad("a container cannot hold content"));
+    }
+    let category = r
+        .category
+        .parse::<Category>()
+        .map_err(|_| bad("unknown category"))?;
+    match r.sensitivity.as_str() {
+        "sensitive" => {}
+        "normal" if !category.is_sensitive() => {}
+        "normal" => return Err(bad("sensitive category marked normal")),
+        _ => return Err(bad("unknown sensitivity")),
+    }
+    parse_time(&r.written_at).map_err(|_| bad("bad time"))?;
+    if let Some(t) = &r.live_since {
+        parse_time(t).map_err(|_| bad("bad time"))?;
+    }
+    if r.deleted && (r.live_since.is_some() || r.size != 0) {
+        return Err(bad("a deletion record cannot be live or hold content"));
+    }
+    if h.path.as_deref() == Some(r.path.as_str()) {
+        if h.live || r.version != h.last + 1 {
+            return Err(bad("versions out of order"));
+        }
+    } else {
+        if !h.complete() {
+            return Err(bad(
+                "the resource before it has no live or deleted last version",
+            ));
+        }
+        if r.version != 1 {
+            return Err(bad("a history must start at version 1"));
+        }
+        h.path = Some(r.path.as_str().to_string());
+    }
+    h.last = r.version;
+    h.live = r.live_since.is_some();
+    h.deleted = r.deleted;
+    Ok(())
+}
+
+/// Writes one version (`content` empty for a deletion record).
+fn put_version(
+    store: &Store,
+    target: &mut Target,
+    r: &VersionRecord,
+    content: &[u8],
+) -> Result<()> {
+    match target {
+        Target::Restore => r.insert(&store.conn, content),
+        Target::Merge(merging) => merging.version(store, r, content),
+    }
+}

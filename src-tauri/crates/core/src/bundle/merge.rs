@@ -1,0 +1,126 @@
+//! What a merge does with a bundle's resources: a resource missing here is
+//! added with its whole history; one present here is compared version by
+//! version and, where the histories differ, left as it is and reported as a
+//! conflict. Nothing here is ever overwritten. (The tables' rows are merged
+//! by [`super::tables`].)
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use super::layout::VersionRecord;
+use crate::vault::store::Store;
+use crate::{Error, Result};
+
+/// What a merge did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MergeReport {
+    /// Resources that were missing here and were added with their history.
+    pub added: Vec<String>,
+    /// Resources here with the same history (or a longer one).
+    pub unchanged: u64,
+    /// Resources whose history here differs from the bundle's: left as they are.
+    pub conflicts: Vec<Conflict>,
+    pub clients_added: u64,
+    pub requests_added: u64,
+    pub grants_added: u64,
+    /// The bundle's log entries, kept in the bundle: a hash chain cannot be
+    /// spliced into another.
+    pub log_entries_not_merged: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub path: String,
+    pub reason: String,
+}
+
+/// A merge under way: the report so far, and the resource being merged.
+#[derive(Default)]
+pub(super) struct Merging {
+    pub report: MergeReport,
+    path: Option<MergePath>,
+}
+
+/// A resource being merged: added (absent here) or compared version by version.
+struct MergePath {
+    path: String,
+    adding: bool,
+    compared: u64,
+    conflict: Option<String>,
+}
+
+impl Merging {
+    /// Merges one version (`content` empty for a deletion record).
+    pub(super) fn version(
+        &mut self,
+        store: &Store,
+        r: &VersionRecord,
+        content: &[u8],
+    ) -> Result<()> {
+        if self.path.as_ref().map(|p| p.path.as_str()) != Some(r.path.as_str()) {
+            self.finish_path();
+            let here: u64 = store.conn.query_row(
+                "SELECT COUNT(*) FROM resource_versions WHERE path = ?1",
+                [r.path.as_str()],
+                |row| row.get(0),
+            )?;
+            self.path = Some(MergePath {
+                path: r.path.as_str().to_string(),
+                adding: here == 0,
+                compared: 0,
+                conflict: None,
+            });
+        }
+        let Some(state) = self.path.as_mut() else {
+            return Err(Error::Internal("merge state lost".into()));
+        };
+        if state.adding {
+            return r.insert(&store.conn, content);
+        }
+        state.compared += 1;
+        if state.conflict.is_none() {
+            let mine: Option<(bool, String, u64)> = store
+                .conn
+                .query_row(
+                    "SELECT deleted, etag, size FROM resource_versions WHERE path = ?1 AND version = ?2",
+                    params![r.path.as_str(), r.version],
+                    |row| Ok((row.get("deleted")?, row.get("etag")?, row.get("size")?)),
+                )
+                .optional()?;
+            state.conflict = match mine {
+                None => Some(format!(
+                    "the bundle has newer versions (from version {})",
+                    r.version
+                )),
+                Some(m) if m != (r.deleted, r.etag.clone(), r.size) => {
+                    Some(format!("version {} differs from the one here", r.version))
+                }
+                Some(_) => None,
+            };
+        }
+        Ok(())
+    }
+
+    /// The report, once every entry is merged.
+    pub(super) fn finish(mut self) -> MergeReport {
+        self.finish_path();
+        self.report
+    }
+
+    /// Reports the resource merged last.
+    fn finish_path(&mut self) {
+        let Some(state) = self.path.take() else {
+            return;
+        };
+        if state.adding {
+            self.report.added.push(state.path);
+        } else if let Some(reason) = state.conflict {
+            self.report.conflicts.push(Conflict {
+                path: state.path,
+                reason,
+            });
+        } else {
+            self.report.unchanged += 1;
+        }
+    }
+}
