@@ -27,9 +27,10 @@ use custodian_core::sharing::grant::TokenRejected;
 use custodian_core::sharing::read_cache::Lookup;
 use custodian_core::sharing::token;
 
+use crate::audit_writer::Logged;
 use crate::body::read_body;
 use crate::error::ApiError;
-use crate::state::{Logged, Pod};
+use crate::state::Pod;
 use decide::{decide, decide_read, entry, PodRequest};
 use reply::Reply;
 
