@@ -588,7 +588,7 @@ mod tests {
         );
 
         let access = store
-            .authenticate(access_token.expose_secret())
+            .authenticate(&token::check_access(access_token.expose_secret()).unwrap())
             .unwrap()
             .unwrap();
         let email = PodPath::parse("/contact/email").unwrap();
@@ -602,7 +602,7 @@ mod tests {
         clock.advance(Duration::seconds(601));
         assert_eq!(
             store
-                .authenticate(access_token.expose_secret())
+                .authenticate(&token::check_access(access_token.expose_secret()).unwrap())
                 .unwrap()
                 .unwrap_err(),
             TokenRejected::Expired(Holder {
@@ -624,13 +624,13 @@ mod tests {
             panic!()
         };
         assert!(store
-            .authenticate(access_token.expose_secret())
+            .authenticate(&token::check_access(access_token.expose_secret()).unwrap())
             .unwrap()
             .is_ok());
         store.revoke_grant(&grant.id).unwrap();
         assert_eq!(
             store
-                .authenticate(access_token.expose_secret())
+                .authenticate(&token::check_access(access_token.expose_secret()).unwrap())
                 .unwrap()
                 .unwrap_err(),
             TokenRejected::Revoked(Holder {

@@ -25,7 +25,7 @@ use custodian_core::limits::peer::Peer;
 use custodian_core::limits::refusals::Refused;
 use custodian_core::sharing::grant::TokenRejected;
 use custodian_core::sharing::read_cache::Lookup;
-use custodian_core::sharing::token;
+use custodian_core::sharing::token::{self, TokenHash};
 
 use crate::audit_writer::Logged;
 use crate::body::read_body;
@@ -90,11 +90,12 @@ async fn serve(
     // The raw (still percent-encoded) path goes to the core's one normalizer.
     let raw = uri.path().strip_prefix("/pod").unwrap_or("");
     let raw = if raw.is_empty() { "/" } else { raw };
+    // The token is parsed here, once: everything after passes its hash.
+    let parsed = token::check_access(&token);
+    drop(token);
     let knock = Knock {
         peer: Peer::of(peer.ip()),
-        token_hash: token::check(&token, token::ACCESS_TOKEN_PREFIX)
-            .ok()
-            .map(|h| h.as_str().to_string()),
+        token_hash: parsed.as_ref().ok().cloned(),
         method: method.clone(),
         raw_path: raw.to_string(),
     };
@@ -102,22 +103,32 @@ async fn serve(
     // revocation are final): 429 without reading the vault.
     if knock
         .token_hash
-        .as_deref()
+        .as_ref()
         .is_some_and(|h| pod.limits.refusals.token_throttled(h))
     {
         return refuse(&pod, &knock, None).await;
     }
     if pod.limits.refusals.peer_throttled(knock.peer) {
         // Only refusals are limited: a valid token is never slowed down.
-        let check = token.clone();
-        let valid = pod
-            .with_store(move |s| matches!(s.authenticate(&check), Ok(Ok(_))))
-            .await?;
+        let valid = match &knock.token_hash {
+            Some(hash) => {
+                let check = hash.clone();
+                pod.with_store(move |s| matches!(s.authenticate(&check), Ok(Ok(_))))
+                    .await?
+            }
+            None => false,
+        };
         if !valid {
             return refuse(&pod, &knock, None).await;
         }
     }
     let path = custodian_core::data::path::parse_path(raw).map_err(|e| ApiError::from_core(&e))?;
+    let token = match parsed {
+        Ok(hash) => hash,
+        Err(malformed) => {
+            return refuse(&pod, &knock, Some(&TokenRejected::Malformed(malformed))).await
+        }
+    };
     let read_only = matches!(method, Method::GET | Method::HEAD);
     let body = if read_only {
         Vec::new()
@@ -182,7 +193,7 @@ async fn serve(
 struct Knock {
     peer: Peer,
     /// The token's hash, when it was well-formed (never the token).
-    token_hash: Option<String>,
+    token_hash: Option<TokenHash>,
     method: Method,
     raw_path: String,
 }
@@ -195,7 +206,7 @@ struct Knock {
 async fn read_resource(
     pod: Arc<Pod>,
     knock: Knock,
-    token: String,
+    token: TokenHash,
     request: PodRequest,
 ) -> Result<Response, ApiError> {
     if let Some(hit) = pod.cache.lookup(&token, &request.path) {
@@ -270,7 +281,7 @@ async fn refuse(
     let holder = rejected.and_then(TokenRejected::holder);
     let decision = pod.limits.refusals.note(Refused {
         peer: knock.peer,
-        token: knock.token_hash.as_deref(),
+        token: knock.token_hash.as_ref(),
         company: holder.map(|h| h.client_id.as_str()),
     });
     if decision.log {
