@@ -15,6 +15,8 @@
 mod entry;
 mod perform;
 mod rules;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 

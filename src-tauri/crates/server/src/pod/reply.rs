@@ -109,3 +109,52 @@ impl IntoResponse for Wire {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use custodian_core::pod::failure_reason;
+    use custodian_core::{Error, PathRule};
+
+    use crate::error::ApiError;
+
+    /// The person's log and the company's answer name a failure alike: the
+    /// core logs the code this door answers with.
+    #[test]
+    fn the_logged_reason_of_a_failure_is_the_answered_code() {
+        let errors = [
+            Error::PathRejected {
+                path: "/a".into(),
+                rule: PathRule::DotSegment,
+            },
+            Error::NotFound { path: "/a".into() },
+            Error::Deleted {
+                path: "/a".into(),
+                version: 1,
+            },
+            Error::IsContainer {
+                path: "/a/".into(),
+                what: "PUT a resource path",
+            },
+            Error::InvalidContent {
+                path: "/a".into(),
+                reason: "not JSON".into(),
+            },
+            Error::InvalidRequest("x".into()),
+            Error::InvalidDetails("x".into()),
+            Error::UnknownClient { id: "cli_x".into() },
+            Error::TooManyPending {
+                id: "cli_x".into(),
+                max: 1,
+            },
+            Error::InvalidGrant("x".into()),
+            Error::PodFull {
+                what: "resources",
+                max: 1,
+            },
+            Error::Internal("x".into()),
+        ];
+        for e in &errors {
+            assert_eq!(failure_reason(e), ApiError::from_core(e).error, "{e:?}");
+        }
+    }
+}
