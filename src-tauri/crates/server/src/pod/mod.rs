@@ -86,13 +86,11 @@ async fn serve(
             "tokens go in the Authorization header, never in the URL",
         ));
     }
-    let token = bearer(&headers)?.ok_or_else(ApiError::no_token)?;
+    // The token is parsed here, once: everything after passes its hash.
+    let parsed = token::check_access(&bearer(&headers)?.ok_or_else(ApiError::no_token)?);
     // The raw (still percent-encoded) path goes to the core's one normalizer.
     let raw = uri.path().strip_prefix("/pod").unwrap_or("");
     let raw = if raw.is_empty() { "/" } else { raw };
-    // The token is parsed here, once: everything after passes its hash.
-    let parsed = token::check_access(&token);
-    drop(token);
     let knock = Knock {
         peer: Peer::of(peer.ip()),
         token_hash: parsed.as_ref().ok().cloned(),
