@@ -10,6 +10,8 @@
 //! - [`sharing`]: companies, their requests, what the person is shown and
 //!   grants, tokens and scopes, the pod API's read cache;
 //! - [`limits`]: what a stranger may cost the pod;
+//! - [`pod`]: the rules for a company's request under its grant (answer,
+//!   refusal, or absence that reveals nothing) and its log entry;
 //! - [`audit`]: the hash-chained access log, its retention, the report;
 //! - [`bundle`]: the encrypted export bundle;
 //! - [`clock`], [`fsutil`], [`error`]: the injectable clock, crash-safe
@@ -22,6 +24,7 @@ pub mod data;
 pub mod error;
 pub mod fsutil;
 pub mod limits;
+pub mod pod;
 pub mod sharing;
 pub mod vault;
 

@@ -5,10 +5,12 @@
 //! RFC 7009 revocation, RFC 7662 introspection, and LDP-style `/pod/…`.
 //! Loopback by default; every request's `Host` is checked before routing.
 
+pub mod audit_writer;
 mod body;
 pub mod error;
 pub mod gate;
 pub mod host;
+pub mod limits;
 pub mod listen;
 mod oauth;
 mod pod;

@@ -17,6 +17,7 @@ use crate::audit::{Action, Actor, NewEntry, Outcome};
 use crate::clock::{format_time, Clock};
 use crate::limits::peer::Peer;
 use crate::limits::rate::MAX_KEYS;
+use crate::sharing::token::TokenHash;
 
 /// Refusals logged one by one per company (or, for unknown tokens, per
 /// peer) in a minute; the rest go into one summary entry.
@@ -87,7 +88,7 @@ impl Window {
 pub struct Refused<'a> {
     pub peer: Peer,
     /// The token's hash, when it was well-formed.
-    pub token: Option<&'a str>,
+    pub token: Option<&'a TokenHash>,
     /// The company behind a real (expired or revoked) token.
     pub company: Option<&'a str>,
 }
@@ -133,8 +134,11 @@ impl Refusals {
     /// minute. A refused token never becomes valid again (expiry and
     /// revocation are final; an unknown token stays unknown), so the door
     /// may answer 429 without reading the vault.
-    pub fn token_throttled(&self, token_hash: &str) -> bool {
-        self.over(&Key::Token(token_hash.to_string()), self.limits.per_token)
+    pub fn token_throttled(&self, token: &TokenHash) -> bool {
+        self.over(
+            &Key::Token(token.as_str().to_string()),
+            self.limits.per_token,
+        )
     }
 
     fn over(&self, key: &Key, limit: u32) -> bool {
@@ -159,7 +163,7 @@ impl Refusals {
         // company's name on strangers' guesses).
         let mut company = refused.company.map(str::to_string);
         if let Some(hash) = refused.token {
-            let key = Key::Token(hash.to_string());
+            let key = Key::Token(hash.as_str().to_string());
             let known = map.contains_key(&key);
             if company.is_some() || known {
                 let w = self.window_for(&mut map, key, now);
@@ -333,10 +337,12 @@ mod tests {
         let (_clock, r) = setup();
         r.note(Refused {
             peer: Peer::Loopback,
-            token: Some("stale"),
+            token: Some(&TokenHash::for_tests("stale")),
             company: Some("cli_a"),
         });
-        let guesses: Vec<String> = (0..20_000).map(|i| format!("guess-{i}")).collect();
+        let guesses: Vec<TokenHash> = (0..20_000)
+            .map(|i| TokenHash::for_tests(&format!("guess-{i}")))
+            .collect();
         for g in &guesses {
             r.note(Refused {
                 peer: Peer::Loopback,
@@ -353,9 +359,13 @@ mod tests {
     #[test]
     fn a_flood_of_a_stale_token_is_logged_a_few_times_then_summarised() {
         let (clock, r) = setup();
+        let (a, b) = (
+            TokenHash::for_tests("hash-a"),
+            TokenHash::for_tests("hash-b"),
+        );
         let stale = Refused {
             peer: Peer::Loopback,
-            token: Some("hash-a"),
+            token: Some(&a),
             company: Some("cli_a"),
         };
         let decisions: Vec<Decision> = (0..1_000).map(|_| r.note(stale)).collect();
@@ -363,8 +373,8 @@ mod tests {
         assert_eq!(logged, LOGGED_PER_MINUTE as usize);
         assert!(!decisions[PER_TOKEN_PER_MINUTE as usize - 1].throttle);
         assert!(decisions[PER_TOKEN_PER_MINUTE as usize].throttle);
-        assert!(r.token_throttled("hash-a"));
-        assert!(!r.token_throttled("hash-b"));
+        assert!(r.token_throttled(&a));
+        assert!(!r.token_throttled(&b));
         assert!(r.due_summaries().is_empty(), "the minute is not over");
 
         clock.advance(Duration::seconds(60));
@@ -379,7 +389,7 @@ mod tests {
         );
         assert_eq!(s.reason.as_deref().and_then(summary_count), Some(995));
         assert!(r.due_summaries().is_empty(), "each summary is given once");
-        assert!(!r.token_throttled("hash-a"), "a new minute");
+        assert!(!r.token_throttled(&a), "a new minute");
     }
 
     #[test]
@@ -388,7 +398,7 @@ mod tests {
         let mut logged = 0;
         let mut throttled = 0;
         for n in 0..200 {
-            let hash = format!("hash-{n}");
+            let hash = TokenHash::for_tests(&format!("hash-{n}"));
             let d = r.note(Refused {
                 peer: Peer::Loopback,
                 token: Some(&hash),
@@ -409,10 +419,10 @@ mod tests {
     fn unknown_tokens_are_counted_per_peer_whatever_the_loopback_address() {
         let (clock, r) = setup();
         let from = |ip: &str, n: usize| {
-            let hash = format!("guess-{n}");
+            let hash = TokenHash::for_tests(&format!("guess-{n}"));
             r.note(Refused {
                 peer: Peer::of(ip.parse().unwrap()),
-                token: Some(&hash).map(|h| h.as_str()),
+                token: Some(&hash),
                 company: None,
             })
         };

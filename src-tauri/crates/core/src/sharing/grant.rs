@@ -11,7 +11,7 @@ use crate::audit::{self, Action, NewEntry};
 use crate::clock::{format_time, parse_time};
 use crate::sharing::records::GrantRecord;
 use crate::sharing::scope::PodAccess;
-use crate::sharing::token::{self, Malformed};
+use crate::sharing::token::{self, Malformed, TokenHash};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
@@ -53,6 +53,25 @@ pub struct Grant {
     /// Why a damaged grant's row could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub damage: Option<String>,
+}
+
+impl Grant {
+    /// Whether a token carrying this grant may be used at `now`: the one
+    /// rule for revocation and expiry, whether the grant was just read or
+    /// remembered. A damaged grant allows nothing, as if revoked.
+    pub fn usable_at(&self, now: DateTime<Utc>) -> Result<(), TokenRejected> {
+        let holder = || Holder {
+            client_id: self.client_id.clone(),
+            grant_id: self.id.clone(),
+        };
+        if self.revoked_at.is_some() || self.status == GrantStatus::Damaged {
+            Err(TokenRejected::Revoked(holder()))
+        } else if now >= self.expires_at {
+            Err(TokenRejected::Expired(holder()))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// A valid token's holder and what it may do.
@@ -257,40 +276,34 @@ impl Store {
         Ok(n)
     }
 
-    /// Checks a bearer token: shape and checksum first (no database read),
-    /// then its hash, its grant's revocation and expiry, right now.
-    pub fn authenticate(&self, presented: &str) -> Result<Result<Access, TokenRejected>> {
-        let hash = match token::check(presented, token::ACCESS_TOKEN_PREFIX) {
-            Ok(h) => h,
-            Err(m) => return Ok(Err(TokenRejected::Malformed(m))),
-        };
+    /// Checks a bearer token, already parsed at the door
+    /// ([`token::check_access`]): its hash, then its grant's revocation and
+    /// expiry, right now.
+    pub fn authenticate(&self, token: &TokenHash) -> Result<Result<Access, TokenRejected>> {
         let row: Option<(String, String, Option<String>)> = self
             .conn
             .prepare_cached("SELECT grant_id, client_id, revoked_at FROM tokens WHERE hash = ?1")?
-            .query_row([hash.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row([token.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         let Some((grant_id, client_id, token_revoked)) = row else {
             return Ok(Err(TokenRejected::Unknown));
         };
-        let holder = || Holder {
-            client_id: client_id.clone(),
-            grant_id: grant_id.clone(),
-        };
         if token_revoked.is_some() {
-            return Ok(Err(TokenRejected::Revoked(holder())));
+            return Ok(Err(TokenRejected::Revoked(Holder {
+                client_id,
+                grant_id,
+            })));
         }
         let grant = self.grant(&grant_id)?;
-        Ok(match grant.status {
-            GrantStatus::Revoked | GrantStatus::Damaged => Err(TokenRejected::Revoked(holder())),
-            GrantStatus::Expired => Err(TokenRejected::Expired(holder())),
-            GrantStatus::Active => Ok(Access { client_id, grant }),
-        })
+        Ok(grant
+            .usable_at(self.clock.now())
+            .map(|()| Access { client_id, grant }))
     }
 
     /// RFC 7009: a client gives its token back. Unknown or foreign tokens are
     /// ignored (the answer is the same, so nothing leaks).
     pub fn revoke_token(&self, client_id: &str, presented: &str) -> Result<()> {
-        let Ok(hash) = token::check(presented, token::ACCESS_TOKEN_PREFIX) else {
+        let Ok(hash) = token::check_access(presented) else {
             return Ok(());
         };
         let now = format_time(self.clock.now());
@@ -312,7 +325,10 @@ impl Store {
 
     /// RFC 7662 for the token's own holder: active or not, and its scope.
     pub fn introspect(&self, presented: &str) -> Result<Introspection> {
-        Ok(match self.authenticate(presented)? {
+        let Ok(hash) = token::check_access(presented) else {
+            return Ok(Introspection::inactive());
+        };
+        Ok(match self.authenticate(&hash)? {
             Ok(access) => Introspection {
                 active: true,
                 client_id: Some(access.client_id),
@@ -364,9 +380,58 @@ mod tests {
         let good = grants.iter().find(|g| g.id == good_id).unwrap();
         assert_eq!(good.status, GrantStatus::Active);
         assert!(matches!(
-            store.authenticate(&token).unwrap(),
+            store
+                .authenticate(&token::check_access(&token).unwrap())
+                .unwrap(),
             Err(TokenRejected::Revoked(_))
         ));
         assert_eq!(store.sharing_counts().unwrap(), (0, 1));
+    }
+
+    /// One rule for revocation and expiry: a revoked or damaged grant
+    /// answers revoked (even before it would expire), an expired one
+    /// expired from its very expiry instant, each naming its holder.
+    #[test]
+    fn a_grant_is_usable_until_it_expires_or_is_revoked() {
+        let start = chrono::Utc::now();
+        let grant = Grant {
+            id: "grt_g".into(),
+            client_id: "cli_c".into(),
+            client_name: "C".into(),
+            request_id: None,
+            details: vec![],
+            created_at: start,
+            expires_at: start + chrono::Duration::seconds(10),
+            revoked_at: None,
+            status: GrantStatus::Active,
+            damage: None,
+        };
+        let holder = Holder {
+            client_id: "cli_c".into(),
+            grant_id: "grt_g".into(),
+        };
+        let just_before = start + chrono::Duration::milliseconds(9_999);
+        assert_eq!(grant.usable_at(just_before), Ok(()));
+        assert_eq!(
+            grant.usable_at(grant.expires_at),
+            Err(TokenRejected::Expired(holder.clone()))
+        );
+        let revoked = Grant {
+            revoked_at: Some(start),
+            status: GrantStatus::Revoked,
+            ..grant.clone()
+        };
+        assert_eq!(
+            revoked.usable_at(start),
+            Err(TokenRejected::Revoked(holder.clone()))
+        );
+        let damaged = Grant {
+            status: GrantStatus::Damaged,
+            ..grant
+        };
+        assert_eq!(
+            damaged.usable_at(start),
+            Err(TokenRejected::Revoked(holder))
+        );
     }
 }

@@ -28,7 +28,7 @@ use crate::data::path::PodPath;
 use crate::data::resource::Resource;
 use crate::sharing::grant::{Access, GrantStatus, Holder, TokenRejected};
 use crate::sharing::scope::{self, Action, Target};
-use crate::sharing::token;
+use crate::sharing::token::TokenHash;
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
@@ -76,7 +76,7 @@ enum Held {
 #[derive(Default)]
 struct Remembered {
     generation: u64,
-    tokens: HashMap<String, KnownToken>,
+    tokens: HashMap<TokenHash, KnownToken>,
     resources: HashMap<PodPath, Held>,
     content_bytes: usize,
 }
@@ -122,10 +122,9 @@ impl ReadCache {
 
     /// The answer from memory alone, or `None` when the token or the path is
     /// not remembered. Expiry is judged now, not when it was remembered.
-    pub fn lookup(&self, presented: &str, path: &PodPath) -> Option<Lookup> {
-        let hash = token::check(presented, token::ACCESS_TOKEN_PREFIX).ok()?;
+    pub fn lookup(&self, token: &TokenHash, path: &PodPath) -> Option<Lookup> {
         let r = self.remembered.read().unwrap_or_else(|p| p.into_inner());
-        let known = r.tokens.get(hash.as_str())?;
+        let known = r.tokens.get(token)?;
         let access = self.judge(known);
         let resource = match (r.resources.get(path), &access) {
             (Some(Held::Absent), _) => None,
@@ -144,15 +143,15 @@ impl ReadCache {
         })
     }
 
-    /// Reads what a read of `path` with `presented` needs from `store`, in
+    /// Reads what a read of `path` with `token` needs from `store`, in
     /// one snapshot, and remembers it for the next time. The content of a
     /// resource the token's grant cannot read is never read at all (its
     /// metadata alone decides the refusal), so a large one answers as fast
     /// as nothing there, and it is not remembered.
-    pub fn load(&self, store: &Store, presented: &str, path: &PodPath) -> Result<Lookup> {
+    pub fn load(&self, store: &Store, token: &TokenHash, path: &PodPath) -> Result<Lookup> {
         let (generation, known, resource, hidden) = store.read_snapshot(|s| -> Result<_> {
             let generation = s.generation()?;
-            let known = known_token(s, presented)?;
+            let known = known_token(s, token)?;
             let Some(meta) = s.live_meta(path)? else {
                 return Ok((generation, known, None, false));
             };
@@ -181,7 +180,7 @@ impl ReadCache {
             (Some(r), false) => Held::Whole(r.clone()),
             (Some(r), true) => Held::Bare(r.clone()),
         };
-        self.remember(generation, presented, known.ok(), path, held);
+        self.remember(generation, token, known.ok(), path, held);
         Ok(Lookup {
             generation,
             access,
@@ -201,41 +200,28 @@ impl ReadCache {
     fn judge(&self, known: &KnownToken) -> Result<Arc<Access>, TokenRejected> {
         match known {
             KnownToken::Revoked(h) => Err(TokenRejected::Revoked(h.clone())),
-            KnownToken::Grant(access) => {
-                let grant = &access.grant;
-                let holder = || Holder {
-                    client_id: access.client_id.clone(),
-                    grant_id: grant.id.clone(),
-                };
-                if grant.revoked_at.is_some() {
-                    Err(TokenRejected::Revoked(holder()))
-                } else if self.clock.now() >= grant.expires_at {
-                    Err(TokenRejected::Expired(holder()))
-                } else {
-                    Ok(Arc::clone(access))
-                }
-            }
+            KnownToken::Grant(access) => access
+                .grant
+                .usable_at(self.clock.now())
+                .map(|()| Arc::clone(access)),
         }
     }
 
     fn remember(
         &self,
         generation: u64,
-        presented: &str,
+        token: &TokenHash,
         known: Option<KnownToken>,
         path: &PodPath,
         held: Held,
     ) {
-        let Ok(hash) = token::check(presented, token::ACCESS_TOKEN_PREFIX) else {
-            return;
-        };
         let mut r = self.remembered.write().unwrap_or_else(|p| p.into_inner());
         if !r.advance(generation) {
             return;
         }
         if let Some(known) = known {
-            if r.tokens.len() < MAX_TOKENS || r.tokens.contains_key(hash.as_str()) {
-                r.tokens.insert(hash.as_str().to_string(), known);
+            if r.tokens.len() < MAX_TOKENS || r.tokens.contains_key(token) {
+                r.tokens.insert(token.clone(), known);
             }
         }
         let size = match &held {
@@ -259,8 +245,8 @@ impl ReadCache {
 
 /// What the vault says about a token: `Err` for one it does not know (never
 /// remembered, so guessing cannot fill the memory).
-fn known_token(store: &Store, presented: &str) -> Result<Result<KnownToken, TokenRejected>> {
-    Ok(match store.authenticate(presented)? {
+fn known_token(store: &Store, token: &TokenHash) -> Result<Result<KnownToken, TokenRejected>> {
+    Ok(match store.authenticate(token)? {
         Ok(access) => Ok(KnownToken::Grant(Arc::new(access))),
         // Revoked (the token or its grant) stays revoked: only a write could
         // change that, and every write moves the counter.
@@ -297,8 +283,15 @@ mod tests {
     use crate::audit::{self, NewEntry};
     use crate::clock::ManualClock;
     use crate::data::resource::NewResource;
+    use crate::sharing::token;
     use crate::testing::memory_store;
     use secrecy::ExposeSecret;
+
+    /// A granted token as the door hands it on: parsed.
+    fn granted(store: &Store) -> (String, TokenHash) {
+        let (grant, text) = crate::testing::granted_token(store);
+        (grant, token::check_access(&text).unwrap())
+    }
 
     fn put(store: &Store, path: &str, json: serde_json::Value) {
         store
@@ -339,7 +332,7 @@ mod tests {
             ..crate::NewResource::json(&serde_json::json!("x".repeat(10_000)))
         };
         store.put(&path, marked).unwrap();
-        let (_grant, token) = crate::testing::granted_token(&store);
+        let (_grant, token) = granted(&store);
         let cache = ReadCache::default();
         let hit = cache.load(&store, &token, &path).unwrap();
         assert!(hit.access.is_ok());
@@ -363,7 +356,7 @@ mod tests {
     fn a_known_token_and_its_resource_are_answered_from_memory_until_a_change() {
         let (_dir, store) = memory_store();
         put_email(&store);
-        let (grant, token) = crate::testing::granted_token(&store);
+        let (grant, token) = granted(&store);
         let cache = ReadCache::default();
         let path = crate::parse_path("/contact/email").unwrap();
         assert!(
@@ -399,17 +392,19 @@ mod tests {
     fn unknown_and_malformed_tokens_are_never_remembered() {
         let (_dir, store) = memory_store();
         put_email(&store);
-        let (_grant, token) = crate::testing::granted_token(&store);
+        let (_grant, token) = granted(&store);
         let cache = ReadCache::default();
         let path = crate::parse_path("/contact/email").unwrap();
-        // A malformed token, and a well-formed one the vault never issued.
+        // A malformed token never gets this far: it has no hash to look
+        // up or to remember by.
+        assert!(token::check_access("cst_not-a-real-token").is_err());
+        // A well-formed one the vault never issued.
         let (unissued, _) = token::generate(token::ACCESS_TOKEN_PREFIX).unwrap();
-        for guess in ["cst_not-a-real-token", unissued.expose_secret()] {
-            let first = cache.load(&store, guess, &path).unwrap();
-            assert!(first.access.is_err());
-            assert!(first.resource.is_some());
-            assert!(cache.lookup(guess, &path).is_none(), "{guess} remembered");
-        }
+        let guess = token::check_access(unissued.expose_secret()).unwrap();
+        let first = cache.load(&store, &guess, &path).unwrap();
+        assert!(first.access.is_err());
+        assert!(first.resource.is_some());
+        assert!(cache.lookup(&guess, &path).is_none(), "a guess remembered");
         // The resource was remembered meanwhile, for real tokens.
         cache.load(&store, &token, &path).unwrap();
         assert!(cache.lookup(&token, &path).is_some());

@@ -575,7 +575,7 @@ mod tests {
         );
 
         let access = store
-            .authenticate(access_token.expose_secret())
+            .authenticate(&token::check_access(access_token.expose_secret()).unwrap())
             .unwrap()
             .unwrap();
         let email = PodPath::parse("/contact/email").unwrap();
@@ -589,7 +589,7 @@ mod tests {
         clock.advance(Duration::seconds(601));
         assert_eq!(
             store
-                .authenticate(access_token.expose_secret())
+                .authenticate(&token::check_access(access_token.expose_secret()).unwrap())
                 .unwrap()
                 .unwrap_err(),
             TokenRejected::Expired(Holder {
@@ -611,13 +611,13 @@ mod tests {
             panic!()
         };
         assert!(store
-            .authenticate(access_token.expose_secret())
+            .authenticate(&token::check_access(access_token.expose_secret()).unwrap())
             .unwrap()
             .is_ok());
         store.revoke_grant(&grant.id).unwrap();
         assert_eq!(
             store
-                .authenticate(access_token.expose_secret())
+                .authenticate(&token::check_access(access_token.expose_secret()).unwrap())
                 .unwrap()
                 .unwrap_err(),
             TokenRejected::Revoked(Holder {

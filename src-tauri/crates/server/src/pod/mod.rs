@@ -5,12 +5,12 @@
 //! checked before its body is read.
 //!
 //! This module takes a request from the wire to its answer: the bearer
-//! token, the path through the core's normalizer, the pod's memory of
-//! recent reads, and the log entry committed before the answer leaves.
-//! `decide` authorizes and performs the request under the grant; `reply`
-//! is what an answer looks like on the wire.
+//! token (parsed once, here), the path through the core's normalizer, the
+//! pod's memory of recent reads, and the log entry committed before the
+//! answer leaves. The core's `custodian_core::pod` decides the request
+//! under the grant and builds its log entry; `reply` is what its answer or
+//! refusal looks like on the wire.
 
-mod decide;
 mod reply;
 
 use std::net::SocketAddr;
@@ -20,18 +20,19 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use custodian_core::audit::{Actor, NewEntry, Outcome};
+use custodian_core::audit::NewEntry;
 use custodian_core::limits::peer::Peer;
 use custodian_core::limits::refusals::Refused;
+use custodian_core::pod::{self, Decision, PodRequest};
 use custodian_core::sharing::grant::TokenRejected;
 use custodian_core::sharing::read_cache::Lookup;
-use custodian_core::sharing::token;
+use custodian_core::sharing::token::{self, TokenHash};
 
+use crate::audit_writer::Logged;
 use crate::body::read_body;
 use crate::error::ApiError;
-use crate::state::{Logged, Pod};
-use decide::{decide, decide_read, entry, PodRequest};
-use reply::Reply;
+use crate::state::Pod;
+use reply::{refusal, Reply, Wire};
 
 /// The token of an `Authorization: Bearer …` header, if there is one.
 fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -85,39 +86,48 @@ async fn serve(
             "tokens go in the Authorization header, never in the URL",
         ));
     }
-    let token = bearer(&headers)?.ok_or_else(ApiError::no_token)?;
+    // The token is parsed here, once: everything after passes its hash.
+    let parsed = token::check_access(&bearer(&headers)?.ok_or_else(ApiError::no_token)?);
     // The raw (still percent-encoded) path goes to the core's one normalizer.
     let raw = uri.path().strip_prefix("/pod").unwrap_or("");
     let raw = if raw.is_empty() { "/" } else { raw };
     let knock = Knock {
         peer: Peer::of(peer.ip()),
-        token_hash: token::check(&token, token::ACCESS_TOKEN_PREFIX)
-            .ok()
-            .map(|h| h.as_str().to_string()),
-        method: method.clone(),
+        token_hash: parsed.as_ref().ok().cloned(),
+        method: pod::Method::from_text(method.as_str()),
         raw_path: raw.to_string(),
     };
     // A token refused too often this minute stays refused (expiry and
     // revocation are final): 429 without reading the vault.
     if knock
         .token_hash
-        .as_deref()
+        .as_ref()
         .is_some_and(|h| pod.limits.refusals.token_throttled(h))
     {
         return refuse(&pod, &knock, None).await;
     }
     if pod.limits.refusals.peer_throttled(knock.peer) {
         // Only refusals are limited: a valid token is never slowed down.
-        let check = token.clone();
-        let valid = pod
-            .with_store(move |s| matches!(s.authenticate(&check), Ok(Ok(_))))
-            .await?;
+        let valid = match &knock.token_hash {
+            Some(hash) => {
+                let check = hash.clone();
+                pod.with_store(move |s| matches!(s.authenticate(&check), Ok(Ok(_))))
+                    .await?
+            }
+            None => false,
+        };
         if !valid {
             return refuse(&pod, &knock, None).await;
         }
     }
     let path = custodian_core::data::path::parse_path(raw).map_err(|e| ApiError::from_core(&e))?;
-    let read_only = matches!(method, Method::GET | Method::HEAD);
+    let token = match parsed {
+        Ok(hash) => hash,
+        Err(malformed) => {
+            return refuse(&pod, &knock, Some(&TokenRejected::Malformed(malformed))).await
+        }
+    };
+    let read_only = knock.method.is_read();
     let body = if read_only {
         Vec::new()
     } else {
@@ -134,7 +144,7 @@ async fn serve(
         }
     };
     let request = PodRequest {
-        method: method.clone(),
+        method: knock.method.clone(),
         path,
         if_none_match: headers
             .get(header::IF_NONE_MATCH)
@@ -159,8 +169,8 @@ async fn serve(
                 Err(e) => (Err(ApiError::from_core(&e)), None),
                 Ok(Err(rejected)) => (Err(rejected_error(&rejected)), Some(Err(rejected))),
                 Ok(Ok(access)) => {
-                    let (result, entry) = decide(store, &access, request);
-                    (result, Some(Ok(entry)))
+                    let Decision { result, entry } = pod::decide(store, &access, request);
+                    (result.map_err(refusal), Some(Ok(entry)))
                 }
             };
             if read_only {
@@ -181,8 +191,8 @@ async fn serve(
 struct Knock {
     peer: Peer,
     /// The token's hash, when it was well-formed (never the token).
-    token_hash: Option<String>,
-    method: Method,
+    token_hash: Option<TokenHash>,
+    method: pod::Method,
     raw_path: String,
 }
 
@@ -194,7 +204,7 @@ struct Knock {
 async fn read_resource(
     pod: Arc<Pod>,
     knock: Knock,
-    token: String,
+    token: TokenHash,
     request: PodRequest,
 ) -> Result<Response, ApiError> {
     if let Some(hit) = pod.cache.lookup(&token, &request.path) {
@@ -205,7 +215,7 @@ async fn read_resource(
             // no second look.
             Err(rejected) => return refuse(&pod, &knock, Some(&rejected)).await,
             Ok(e) => match pod.audit.record(e, Some(generation)).await? {
-                Logged::Written => return result.map(IntoResponse::into_response),
+                Logged::Written => return result.map(|a| Wire(a).into_response()),
                 Logged::Stale(current) => pod.cache.saw_generation(current),
             },
         }
@@ -229,7 +239,7 @@ async fn read_resource(
 async fn answer_logged(
     pod: &Pod,
     knock: &Knock,
-    result: Result<Reply, ApiError>,
+    result: Reply,
     log: Option<Result<NewEntry, TokenRejected>>,
 ) -> Result<Response, ApiError> {
     match log {
@@ -239,19 +249,17 @@ async fn answer_logged(
         Some(Err(rejected)) => return refuse(pod, knock, Some(&rejected)).await,
         None => {}
     }
-    result.map(IntoResponse::into_response)
+    result.map(|a| Wire(a).into_response())
 }
 
 /// The reply to a resource read, and what to log about it.
-fn answer_from(
-    hit: Lookup,
-    req: &PodRequest,
-) -> (Result<Reply, ApiError>, Result<NewEntry, TokenRejected>) {
+fn answer_from(hit: Lookup, req: &PodRequest) -> (Reply, Result<NewEntry, TokenRejected>) {
     match hit.access {
         Err(rejected) => (Err(rejected_error(&rejected)), Err(rejected)),
         Ok(access) => {
-            let (result, entry) = decide_read(&access, req, hit.resource.as_deref());
-            (result, Ok(entry))
+            let Decision { result, entry } =
+                pod::decide_read(&access, req, hit.resource.as_deref());
+            (result.map_err(refusal), Ok(entry))
         }
     }
 }
@@ -269,40 +277,12 @@ async fn refuse(
     let holder = rejected.and_then(TokenRejected::holder);
     let decision = pod.limits.refusals.note(Refused {
         peer: knock.peer,
-        token: knock.token_hash.as_deref(),
+        token: knock.token_hash.as_ref(),
         company: holder.map(|h| h.client_id.as_str()),
     });
     if decision.log {
-        let reason = Some(format!(
-            "invalid_token: {}",
-            rejected.map_or_else(|| "refused too often".to_string(), ToString::to_string)
-        ));
-        let e = match holder {
-            // A stale token is still the company's: the person sees who
-            // keeps knocking after a revocation.
-            Some(h) => entry(
-                &h.client_id,
-                &knock.method,
-                &knock.raw_path,
-                Outcome::Denied,
-                reason,
-                Some(&h.grant_id),
-            ),
-            None => {
-                let mut e = entry(
-                    "anonymous",
-                    &knock.method,
-                    &knock.raw_path,
-                    Outcome::Denied,
-                    reason,
-                    None,
-                );
-                e.actor = Actor::Anonymous;
-                e.client_id = None;
-                e
-            }
-        };
-        pod.audit.record(e, None).await?;
+        let entry = pod::token_refused(&knock.method, &knock.raw_path, rejected);
+        pod.audit.record(entry, None).await?;
     }
     if decision.throttle {
         return Err(ApiError::slow_down(
