@@ -39,7 +39,7 @@ pub struct NewEntry {
     /// `owner`, a client id, or `anonymous` (a request without a valid token).
     pub actor: String,
     pub client_id: Option<String>,
-    /// `read`, `write`, `register`, `request`, `token`, `grant`, `deny`, `revoke`, `passwd`, …
+    /// `read`, `write`, `delete`, `register`, `request`, `token`, `grant`, `deny`, `revoke`, …
     pub action: String,
     pub method: Option<String>,
     pub path: Option<String>,
