@@ -191,9 +191,8 @@ mod tests {
             .collect()
     }
 
-    /// A notification per request before: 2,000 requests, 2,000
-    /// notifications. Now a burst is one notification, and new ones during
-    /// the quiet period wait for it to end, together.
+    /// A burst of requests is one notification, and new ones during the
+    /// quiet period wait for it to end, together (why: docs/BENCHMARKS.md).
     #[test]
     fn a_burst_of_requests_is_one_notification() {
         let mut a = Announcer::default();

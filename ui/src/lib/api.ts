@@ -1,5 +1,5 @@
 // The one typed module that wraps every Tauri `invoke`. Components call
-// these functions, never `invoke` directly. Names follow DESIGN.md's words;
+// these functions, never `invoke` directly. Names follow docs/DESIGN.md's words;
 // shapes follow what custodian-core serialises (snake_case fields).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";

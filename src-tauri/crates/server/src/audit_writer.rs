@@ -52,7 +52,7 @@ impl AuditWriter {
     /// `checkpointer`. SQLite's own checkpoint runs inside the commit that
     /// takes the write-ahead log past 1,000 pages, and every answer waiting
     /// on the log waits for it: copying a thousand pages into the database
-    /// file made the slowest 1 % of answers several milliseconds slower.
+    /// file set the slowest answers' latency (docs/BENCHMARKS.md, run E).
     /// The checkpointer copies the pages as they come, concurrently with the
     /// writer, so the writer's own checkpoints find little left to copy
     /// (the writer keeps them: only a checkpoint between its transactions
@@ -184,8 +184,8 @@ mod tests {
 
     /// Under a steady stream of entries every entry is logged once, in one
     /// chain, and the write-ahead log keeps starting again from its
-    /// beginning instead of growing (it reached 23 MB here with no
-    /// checkpoints). The file's size is its high-water mark: SQLite reuses
+    /// beginning instead of growing (as it does without the checkpoints:
+    /// docs/BENCHMARKS.md). The file's size is its high-water mark: SQLite reuses
     /// it and does not shrink it while connections are open.
     #[tokio::test]
     async fn the_write_ahead_log_stays_bounded_under_a_steady_stream() {

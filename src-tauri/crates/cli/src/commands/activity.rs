@@ -1,4 +1,4 @@
-//! log, log verify, report: what companies did with what they were given.
+//! log, log verify, log retain, report: what companies did with what they were given.
 
 use std::collections::HashMap;
 

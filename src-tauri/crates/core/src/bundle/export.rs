@@ -1,5 +1,5 @@
-//! Writing bundles: a walk over the vault that yields entries one at a time,
-//! and the sinks that hash them, tar and encrypt them, or write them as
+//! Writing bundles: the sinks that take the walk's entries one at a time
+//! (see `walk`) and hash them, tar and encrypt them, or write them as
 //! plain files.
 
 use std::fs;

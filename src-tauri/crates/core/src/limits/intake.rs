@@ -147,8 +147,8 @@ mod tests {
         assert!(register(&store, "Real Shop").is_ok());
     }
 
-    /// 400 registrations and 2,000 requests went in before; now both stop
-    /// at their cap, and what a flood left is purged once it is stale,
+    /// A flood of registrations and requests stops at the caps (figures in
+    /// docs/BENCHMARKS.md), and what a flood left is purged once it is stale,
     /// while what the person decided stays.
     #[test]
     fn a_flood_of_asks_stops_at_the_caps_and_is_purged_when_stale() {

@@ -1,6 +1,6 @@
-//! Counting turns per key in fixed windows of time: the one rate limiter
-//! the pod uses for strangers (registrations and device requests per peer,
-//! refused tokens per peer, token and company). Time comes from the
+//! Counting turns per key in fixed windows of time: the rate limiter the
+//! pod uses for strangers' registrations and device requests, per peer
+//! (refused tokens are counted by `refusals`). Time comes from the
 //! injectable clock, so windows are tested without sleeping.
 
 use std::collections::HashMap;

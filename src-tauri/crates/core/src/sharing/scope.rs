@@ -328,8 +328,8 @@ mod tests {
         }
     }
 
-    /// One ask of about 1 MB (an action repeated) grew the vault by as
-    /// much; the largest ask a person could read still fits.
+    /// An ask is stored before anyone agreed to it, so its size is capped
+    /// (docs/BENCHMARKS.md); the largest ask a person could read still fits.
     #[test]
     fn details_are_refused_past_their_size_cap() {
         let actions = vec!["\"read\""; 100_000].join(",");

@@ -1,5 +1,5 @@
-//! The vault directory: where it is, creating it, unlocking it, and changing
-//! how its key is wrapped.
+//! The vault: its directory, creating and unlocking it, its key and how it
+//! is wrapped, the encrypted database and its schema, the open store.
 //!
 //! ```text
 //! DIR/vault.json           format name and version, vault id (no secrets)

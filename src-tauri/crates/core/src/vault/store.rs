@@ -1,5 +1,5 @@
 //! The store: an open database plus the clock. Every service (resources,
-//! preferences, and later grants and the audit log) is a set of methods on
+//! preferences, sharing, limits, the audit log) is a set of methods on
 //! it; no door talks to SQLite directly.
 
 use std::sync::Arc;
