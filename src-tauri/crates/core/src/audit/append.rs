@@ -1,7 +1,7 @@
 //! Writing to the access log, the one way in: an entry ([`NewEntry`]) is
 //! appended to the hash chain inside a write transaction, either one the
 //! caller already holds, so an owner action or a registration and its
-//! entry commit together ([`append_in`]), or one of its own
+//! entry commit together (`append_in`), or one of its own
 //! ([`Store::append_audit`]). The pod's entries decided on remembered data
 //! are only written while that data is still current
 //! ([`Store::append_audit_if_current`], see [`crate::sharing::read_cache`]).

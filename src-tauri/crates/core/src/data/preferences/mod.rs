@@ -2,7 +2,7 @@
 //! the person, and how much they may personalise. Stored as an ordinary
 //! JSON resource at [`COMMUNICATION_PATH`], validated on every write, so
 //! companies read a machine-readable answer the person controls. Changing
-//! one field from text (`custodian prefs set KEY VALUE`) is in [`edit`].
+//! one field from text (`custodian prefs set KEY VALUE`) is in `edit`.
 
 mod edit;
 

@@ -1,0 +1,86 @@
+//! A version's metadata as its row holds it, read by column name, and a
+//! resource read back checked against its ETag (content that reads back
+//! different is damage, never data).
+
+use rusqlite::Row;
+
+use crate::clock::parse_time;
+use crate::data::category::Sensitivity;
+use crate::data::path::PodPath;
+use crate::{Error, Result};
+
+use super::*;
+
+/// A live or historical version's metadata: the version's row (`v`) and
+/// when its resource came into being (`r.created_at`), under the names
+/// [`meta_from_row`] reads.
+pub(crate) const META_COLUMNS: &str = "v.path AS path, v.version AS version, v.content_type AS content_type, v.category AS category, v.sensitivity AS sensitivity, v.etag AS etag, v.size AS size, r.created_at AS created_at, v.written_at AS updated_at, v.author AS author";
+
+pub(crate) fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<RawMeta> {
+    Ok(RawMeta {
+        path: row.get("path")?,
+        version: row.get("version")?,
+        content_type: row.get("content_type")?,
+        category: row.get("category")?,
+        sensitivity: row.get("sensitivity")?,
+        etag: row.get("etag")?,
+        size: row.get("size")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        author: row.get("author")?,
+    })
+}
+
+/// A row as stored, before its text fields are parsed.
+pub(crate) struct RawMeta {
+    path: String,
+    version: u64,
+    content_type: String,
+    category: String,
+    sensitivity: String,
+    etag: String,
+    size: u64,
+    created_at: String,
+    updated_at: String,
+    author: String,
+}
+
+impl RawMeta {
+    pub(crate) fn parse(self) -> Result<ResourceMeta> {
+        // A row that does not parse was damaged on disk (see `check_content`).
+        let bad = |what: &str| Error::DatabaseDamaged {
+            path: std::path::PathBuf::from(crate::vault::DB_FILE),
+            reason: format!("a bad {what} is stored for {}", self.path),
+        };
+        Ok(ResourceMeta {
+            path: PodPath::from_stored(&self.path).map_err(|_| bad("path"))?,
+            version: self.version,
+            category: self.category.parse().map_err(|_| bad("category"))?,
+            sensitivity: match self.sensitivity.as_str() {
+                "sensitive" => Sensitivity::Sensitive,
+                "normal" => Sensitivity::Normal,
+                _ => return Err(bad("sensitivity")),
+            },
+            etag: self.etag,
+            size: self.size,
+            created_at: parse_time(&self.created_at).map_err(|_| bad("time"))?,
+            updated_at: parse_time(&self.updated_at).map_err(|_| bad("time"))?,
+            author: Author::from_text(&self.author),
+            content_type: self.content_type,
+        })
+    }
+}
+
+/// A stored row and its content as a resource, the content checked
+/// against its ETag (a damaged page can read back as other bytes).
+pub(super) fn checked_resource(raw: RawMeta, content: Vec<u8>) -> Result<Resource> {
+    let meta = raw.parse()?;
+    check_content(
+        meta.path.as_str(),
+        meta.version,
+        &meta.content_type,
+        &meta.etag,
+        &content,
+    )?;
+    Ok(Resource { meta, content })
+}

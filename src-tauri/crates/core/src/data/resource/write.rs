@@ -1,0 +1,222 @@
+//! Writing: a new version on every change (a tombstone on delete), the
+//! live pointer moved in the same transaction, the sensitive mark kept
+//! unless the person lowers it (logged as `unmark`), restoring an old
+//! version as a new one.
+
+use rusqlite::{params, OptionalExtension};
+
+use crate::audit::{self, Action, NewEntry};
+use crate::data::category::{Category, Sensitivity};
+use crate::data::path::PodPath;
+use crate::data::preferences;
+use crate::data::records::VersionRecord;
+use crate::vault::store::Store;
+use crate::{Error, Result};
+
+use super::content::{check_content_type, etag_of, is_json_type};
+use super::*;
+
+impl Store {
+    /// Writes a resource as the owner. See [`Store::put_as`].
+    pub fn put(&self, path: &PodPath, new: NewResource) -> Result<ResourceMeta> {
+        self.put_as(path, new, &Author::Owner)
+    }
+
+    /// Creates or updates the resource at `path`, keeping the previous
+    /// version in its history. Writing the same content and metadata again
+    /// changes nothing and returns the current version.
+    pub fn put_as(
+        &self,
+        path: &PodPath,
+        new: NewResource,
+        author: &Author,
+    ) -> Result<ResourceMeta> {
+        if path.is_container() {
+            return Err(Error::IsContainer {
+                path: path.to_string(),
+                what: "a resource path must not end in /",
+            });
+        }
+        check_content_type(path, &new.content_type)?;
+        if is_json_type(&new.content_type) {
+            serde_json::from_slice::<serde::de::IgnoredAny>(&new.content).map_err(|e| {
+                Error::InvalidContent {
+                    path: path.to_string(),
+                    reason: format!("not valid JSON ({e})"),
+                }
+            })?;
+        }
+        preferences::validate_resource(path, &new.content_type, &new.content)?;
+
+        let tx = self.write_tx()?;
+        let meta = self.write_version(path, new, author)?;
+        tx.commit()?;
+        Ok(meta)
+    }
+
+    /// Marks the live resource at `path` sensitive, or lowers its mark
+    /// (logged), as a new version with the same content.
+    pub fn set_sensitive(&self, path: &PodPath, sensitive: bool) -> Result<ResourceMeta> {
+        let tx = self.write_tx()?;
+        let current = self.get(path, None)?;
+        let meta = self.write_version(
+            path,
+            NewResource {
+                content: current.content,
+                content_type: current.meta.content_type,
+                category: Some(current.meta.category),
+                mark: if sensitive {
+                    Mark::Sensitive
+                } else {
+                    Mark::Lower
+                },
+            },
+            &Author::Owner,
+        )?;
+        tx.commit()?;
+        Ok(meta)
+    }
+
+    /// The write itself, inside the caller's write transaction: a new
+    /// version (unless nothing changed), the live pointer, and a log entry
+    /// when the sensitive mark is lowered.
+    pub(super) fn write_version(
+        &self,
+        path: &PodPath,
+        new: NewResource,
+        author: &Author,
+    ) -> Result<ResourceMeta> {
+        let current = self.live_meta(path)?;
+        let category = new
+            .category
+            .or(current.as_ref().map(|m| m.category))
+            .unwrap_or_else(|| Category::infer_from_path(path));
+        let marked = match new.mark {
+            Mark::Sensitive => true,
+            Mark::Lower => false,
+            Mark::Keep => match &current {
+                Some(m) => m.sensitivity == Sensitivity::Sensitive,
+                // A deleted resource written again keeps the mark its
+                // deletion record carries.
+                None => self
+                    .conn
+                    .query_row(
+                        "SELECT sensitivity FROM resource_versions WHERE path = ?1 ORDER BY version DESC LIMIT 1",
+                        [path.as_str()],
+                        |r| r.get::<_, String>(0),
+                    )
+                    .optional()?
+                    .is_some_and(|s| s == Sensitivity::Sensitive.name()),
+            },
+        };
+        let sensitivity = Sensitivity::for_category(category, marked);
+        if new.mark == Mark::Lower && sensitivity == Sensitivity::Sensitive {
+            return Err(Error::AlwaysSensitive {
+                path: path.to_string(),
+                category,
+            });
+        }
+        let lowered = current
+            .as_ref()
+            .is_some_and(|m| m.sensitivity == Sensitivity::Sensitive)
+            && sensitivity == Sensitivity::Normal;
+        let etag = etag_of(&new.content_type, &new.content);
+        if let Some(cur) = &current {
+            if cur.etag == etag && cur.category == category && cur.sensitivity == sensitivity {
+                return Ok(cur.clone());
+            }
+        }
+        let version = self.latest_version(path)?.unwrap_or(0) + 1;
+        let now = self.now();
+        VersionRecord {
+            path: path.clone(),
+            version,
+            deleted: false,
+            content_type: new.content_type.clone(),
+            category: category.name().into(),
+            sensitivity: sensitivity.name().into(),
+            etag,
+            size: new.content.len() as u64,
+            author: author.as_text(),
+            written_at: now.clone(),
+            live_since: None,
+        }
+        .insert(&self.conn, &new.content)?;
+        self.conn.execute(
+            "INSERT INTO resources (path, version, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (path) DO UPDATE SET version = excluded.version",
+            params![path.as_str(), version, now],
+        )?;
+        if lowered {
+            let mut entry = NewEntry::owner(Action::Unmark);
+            entry.path = Some(path.to_string());
+            entry.reason = Some(format!("lowered the sensitive mark (version {version})"));
+            audit::append_in(&self.conn, &now, &[entry])?;
+        }
+        let meta = self
+            .live_meta(path)?
+            .ok_or_else(|| Error::Internal("write vanished".into()))?;
+        Ok(meta)
+    }
+
+    /// Deletes the live resource at `path`, as the owner. See [`Store::delete_as`].
+    pub fn delete(&self, path: &PodPath) -> Result<u64> {
+        self.delete_as(path, &Author::Owner)
+    }
+
+    /// Deletes the live resource at `path`; its versions stay in its history,
+    /// followed by a deletion record. Returns the deletion record's version.
+    pub fn delete_as(&self, path: &PodPath, author: &Author) -> Result<u64> {
+        if path.is_container() {
+            return Err(Error::IsContainer {
+                path: path.to_string(),
+                what: "delete its resources one by one",
+            });
+        }
+        let tx = self.write_tx()?;
+        let current = self.live_meta(path)?.ok_or_else(|| Error::NotFound {
+            path: path.to_string(),
+        })?;
+        let version = current.version + 1;
+        VersionRecord {
+            path: path.clone(),
+            version,
+            deleted: true,
+            content_type: current.content_type,
+            category: current.category.name().into(),
+            sensitivity: current.sensitivity.name().into(),
+            etag: String::new(),
+            size: 0,
+            author: author.as_text(),
+            written_at: self.now(),
+            live_since: None,
+        }
+        .insert(&tx, &[])?;
+        tx.execute("DELETE FROM resources WHERE path = ?1", [path.as_str()])?;
+        tx.commit()?;
+        Ok(version)
+    }
+
+    /// Makes an old version of `path` the live one again by writing its
+    /// content, type and category as a new version (a sensitive mark it
+    /// had comes back; a mark made since stays): history
+    /// only grows. Works on a deleted resource too (it comes back).
+    pub fn restore_version(&self, path: &PodPath, version: u64) -> Result<ResourceMeta> {
+        let old = self.get(path, Some(version))?;
+        self.put(
+            path,
+            NewResource {
+                content: old.content,
+                content_type: old.meta.content_type,
+                category: Some(old.meta.category),
+                // The mark never drops by itself: restoring an unmarked
+                // version keeps today's mark.
+                mark: if old.meta.sensitivity == Sensitivity::Sensitive {
+                    Mark::Sensitive
+                } else {
+                    Mark::Keep
+                },
+            },
+        )
+    }
+}
