@@ -1,4 +1,5 @@
-//! Errors as the UI receives them: `{kind, message}`.
+//! Errors as the UI receives them: `{kind, message}`, the message being the
+//! core's (what happened) followed by what to do, in the window's words.
 
 use serde::Serialize;
 

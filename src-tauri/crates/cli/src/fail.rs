@@ -1,5 +1,6 @@
-//! How the command line fails: one line on stderr and an exit code that
-//! scripts can rely on.
+//! How the command line fails: one line on stderr (the core's message, then
+//! what to do in this CLI's commands) and an exit code that scripts can
+//! rely on.
 
 use std::fmt;
 
