@@ -12,6 +12,8 @@ mod session;
 mod settings;
 mod sharing;
 mod state;
+#[cfg(test)]
+mod ui_types;
 mod watch;
 
 use std::path::PathBuf;

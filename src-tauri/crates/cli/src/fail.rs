@@ -1,5 +1,6 @@
-//! How the command line fails: one line on stderr and an exit code that
-//! scripts can rely on.
+//! How the command line fails: one line on stderr (the core's message, then
+//! what to do in this CLI's commands) and an exit code that scripts can
+//! rely on.
 
 use std::fmt;
 
@@ -40,57 +41,127 @@ impl fmt::Display for Fail {
 }
 
 impl From<custodian_core::Error> for Fail {
+    /// The core's message says what happened; the CLI adds what to do
+    /// about it here, in its own commands.
     fn from(e: custodian_core::Error) -> Self {
-        use custodian_core::Error as E;
-        let code = match &e {
-            E::VaultNotFound { .. }
-            | E::NotAVault { .. }
-            | E::VaultExists { .. }
-            | E::NewerFormat { .. }
-            | E::KeyFileDamaged { .. }
-            | E::DatabaseDamaged { .. }
-            | E::ExcessiveWork { .. } => code::VAULT,
-            E::WrongPassphrase { .. }
-            | E::WrongRecoveryKey { .. }
-            | E::MalformedRecoveryKey
-            | E::BundleWrongKey { .. } => code::AUTH,
-            E::NotFound { .. }
-            | E::Deleted { .. }
-            | E::VersionNotFound { .. }
-            | E::UnknownClient { .. }
-            | E::UnknownRequest { .. }
-            | E::UnknownGrant { .. } => code::NOT_FOUND,
-            E::WeakPassphrase { .. }
-            | E::PathRejected { .. }
-            | E::IsContainer { .. }
-            | E::InvalidContent { .. }
-            | E::UnknownPreference { .. }
-            | E::InvalidPreference { .. }
-            | E::UnknownCategory { .. }
-            | E::InvalidRequest(_)
-            | E::InvalidDetails(_)
-            | E::RequestNotPending { .. }
-            | E::TooManyPending { .. }
-            | E::WiderThanAsked(_)
-            | E::AlwaysSensitive { .. }
-            | E::InvalidGrant(_)
-            | E::BundleFormat { .. }
-            | E::BundleKeyKind { .. }
-            | E::BundleTruncated { .. }
-            | E::BundleTampered { .. }
-            | E::BundleExcessiveWork { .. } => code::INVALID,
-            _ => code::ERROR,
+        let (code, advice) = exit_and_advice(&e);
+        Fail::new(code, format!("{e}{advice}"))
+    }
+}
+
+/// The exit code for a core error, and the text the CLI appends to its
+/// message: the command to run, or what was left untouched. Every variant is
+/// named, so a new one does not compile until it has both.
+fn exit_and_advice(e: &custodian_core::Error) -> (i32, &'static str) {
+    use custodian_core::Error as E;
+    const NOTHING_WRITTEN: &str = "; nothing was written";
+    match e {
+        E::VaultNotFound { .. } => (code::VAULT, ": create one with `custodian init`"),
+        E::KeyFileDamaged { path, .. } => (
+            code::VAULT,
+            if path.ends_with(custodian_core::vault::PASSPHRASE_KEY_FILE) {
+                ", or set a new passphrase with your recovery key (`custodian recover`)"
+            } else {
+                ""
+            },
+        ),
+        E::NotAVault { .. }
+        | E::VaultExists { .. }
+        | E::NewerFormat { .. }
+        | E::DatabaseDamaged { .. }
+        | E::ExcessiveWork { .. } => (code::VAULT, ""),
+        E::WrongPassphrase { .. } => (code::AUTH, " (nothing was changed)"),
+        E::WrongRecoveryKey { .. } | E::MalformedRecoveryKey => (code::AUTH, ""),
+        E::BundleWrongKey { .. } => (code::AUTH, NOTHING_WRITTEN),
+        E::UnknownRequest { .. } => (
+            code::NOT_FOUND,
+            ": `custodian requests list` shows the pending ones",
+        ),
+        E::UnknownGrant { .. } => (code::NOT_FOUND, ": `custodian grants list` shows them all"),
+        E::NotFound { .. }
+        | E::Deleted { .. }
+        | E::VersionNotFound { .. }
+        | E::UnknownClient { .. } => (code::NOT_FOUND, ""),
+        E::WeakPassphrase { .. }
+        | E::PathRejected { .. }
+        | E::IsContainer { .. }
+        | E::InvalidContent { .. }
+        | E::UnknownPreference { .. }
+        | E::InvalidPreference { .. }
+        | E::UnknownCategory { .. }
+        | E::InvalidRequest(_)
+        | E::InvalidDetails(_)
+        | E::RequestNotPending { .. }
+        | E::TooManyPending { .. }
+        | E::WiderThanAsked(_)
+        | E::AlwaysSensitive { .. }
+        | E::InvalidGrant(_) => (code::INVALID, ""),
+        E::BundleExcessiveWork { .. } => (
+            code::INVALID,
+            " (if you made it yourself, encrypt it again with `custodian export` or Go's `age -p`, which use 18); nothing was written",
+        ),
+        E::BundleFormat { .. }
+        | E::BundleKeyKind { .. }
+        | E::BundleTruncated { .. }
+        | E::BundleTampered { .. } => (code::INVALID, NOTHING_WRITTEN),
+        E::PodFull { .. }
+        | E::Io { .. }
+        | E::StorageFailed { .. }
+        | E::Database(_)
+        | E::Internal(_) => (code::ERROR, ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custodian_core::Error as E;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_cli_adds_its_own_commands_to_the_core_message() {
+        let fail = Fail::from(E::VaultNotFound {
+            path: PathBuf::from("/v"),
+        });
+        assert_eq!(fail.code, code::VAULT);
+        assert_eq!(
+            fail.message,
+            "no vault at /v: create one with `custodian init`"
+        );
+        let fail = Fail::from(E::UnknownGrant { id: "grt_x".into() });
+        assert_eq!(fail.code, code::NOT_FOUND);
+        assert_eq!(
+            fail.message,
+            "no grant grt_x: `custodian grants list` shows them all"
+        );
+    }
+
+    #[test]
+    fn only_a_damaged_passphrase_key_file_points_to_recover() {
+        let damaged = |file: &str| {
+            Fail::from(E::KeyFileDamaged {
+                path: PathBuf::from("/v").join(file),
+                reason: "cut".into(),
+            })
+            .message
         };
-        let message = match &e {
-            E::WrongPassphrase { .. } => format!("{e} (nothing was changed)"),
-            E::BundleFormat { .. }
-            | E::BundleWrongKey { .. }
-            | E::BundleKeyKind { .. }
-            | E::BundleTruncated { .. }
-            | E::BundleTampered { .. }
-            | E::BundleExcessiveWork { .. } => format!("{e}; nothing was written"),
-            _ => e.to_string(),
-        };
-        Fail::new(code, message)
+        let passphrase = damaged(custodian_core::vault::PASSPHRASE_KEY_FILE);
+        assert!(
+            passphrase.ends_with("(`custodian recover`)"),
+            "{passphrase}"
+        );
+        let recovery = damaged(custodian_core::vault::RECOVERY_KEY_FILE);
+        assert!(recovery.ends_with("restore it from a backup"), "{recovery}");
+    }
+
+    #[test]
+    fn every_error_keeps_the_core_message_first() {
+        for e in custodian_core::error::samples() {
+            let core = e.to_string();
+            let fail = Fail::from(e);
+            assert!(fail.message.starts_with(&core), "{}", fail.message);
+            assert!((code::ERROR..=code::INVALID).contains(&fail.code));
+            assert_ne!(fail.code, code::USAGE);
+        }
     }
 }

@@ -116,8 +116,39 @@ impl ApiError {
                 e.error = "temporarily_unavailable";
                 e
             }
-            other => {
-                tracing::error!(error = %other, "request failed");
+            // Nothing a company's request can cause: the pod's own trouble,
+            // logged here and answered without details. Named one by one so
+            // a new variant is placed on purpose, not by default.
+            E::VaultNotFound { .. }
+            | E::NotAVault { .. }
+            | E::VaultExists { .. }
+            | E::NewerFormat { .. }
+            | E::WrongPassphrase { .. }
+            | E::WrongRecoveryKey { .. }
+            | E::MalformedRecoveryKey
+            | E::WeakPassphrase { .. }
+            | E::KeyFileDamaged { .. }
+            | E::DatabaseDamaged { .. }
+            | E::ExcessiveWork { .. }
+            | E::AlwaysSensitive { .. }
+            | E::UnknownPreference { .. }
+            | E::InvalidPreference { .. }
+            | E::UnknownCategory { .. }
+            | E::UnknownRequest { .. }
+            | E::RequestNotPending { .. }
+            | E::WiderThanAsked(_)
+            | E::UnknownGrant { .. }
+            | E::BundleFormat { .. }
+            | E::BundleWrongKey { .. }
+            | E::BundleExcessiveWork { .. }
+            | E::BundleKeyKind { .. }
+            | E::BundleTruncated { .. }
+            | E::BundleTampered { .. }
+            | E::Io { .. }
+            | E::StorageFailed { .. }
+            | E::Database(_)
+            | E::Internal(_) => {
+                tracing::error!(error = %e, "request failed");
                 Self::internal()
             }
         }
@@ -140,5 +171,37 @@ impl IntoResponse for ApiError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custodian_core::Error as E;
+
+    #[test]
+    fn what_a_company_caused_keeps_its_status_the_rest_is_a_bare_500() {
+        let status = |e: E| ApiError::from_core(&e).status;
+        assert_eq!(
+            status(E::NotFound { path: "/a".into() }),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(E::UnknownClient { id: "cli_x".into() }),
+            StatusCode::UNAUTHORIZED
+        );
+        for e in custodian_core::error::samples() {
+            let api = ApiError::from_core(&e);
+            if api.status == StatusCode::INTERNAL_SERVER_ERROR {
+                // Never the core's words: they may name the owner's files.
+                assert_eq!(api.description, "the pod could not complete the request");
+            } else {
+                assert!(
+                    !api.description.contains("custodian "),
+                    "{}",
+                    api.description
+                );
+            }
+        }
     }
 }
