@@ -1,4 +1,5 @@
-//! Writing to the access log, the one way in: an entry ([`NewEntry`]) is
+//! Adding to the access log, the one way in for new entries (a bundle
+//! restore copies rows as they were exported): an entry ([`NewEntry`]) is
 //! appended to the hash chain inside a write transaction, either one the
 //! caller already holds, so an owner action or a registration and its
 //! entry commit together (`append_in`), or one of its own

@@ -1,5 +1,7 @@
-//! The access-log entries of pod requests: every one the pod writes is
-//! built by [`entry`], so an entry's shape is decided in one place.
+//! The access-log entries of requests under `/pod/`: each one, allowed,
+//! refused or a refused token's, is built by [`entry`], so its shape is
+//! decided in one place. (Refusal summaries are `limits::refusals`'; the
+//! OAuth endpoints' entries are the `sharing` modules'.)
 
 use crate::audit::{Action, Actor, NewEntry, Outcome};
 use crate::sharing::grant::TokenRejected;

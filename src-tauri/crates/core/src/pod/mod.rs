@@ -8,7 +8,7 @@
 //! [`Answer`] or a [`Refusal`] back into the wire; nothing here knows HTTP.
 //! `rules` holds the decisions as pure functions of the grant, the request
 //! and what is stored at the path; `perform` reads and writes the [`Store`]
-//! around them; `entry` builds every log entry the pod writes.
+//! around them; `entry` builds the log entry of every request under `/pod/`.
 //!
 //! [`Store`]: crate::Store
 

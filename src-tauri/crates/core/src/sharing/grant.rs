@@ -211,6 +211,11 @@ fn parse((row, client_name): (GrantRecord, String), now: DateTime<Utc>) -> Resul
 impl Store {
     /// One grant.
     pub fn grant(&self, id: &str) -> Result<Grant> {
+        self.grant_at(id, self.clock.now())
+    }
+
+    /// One grant, its status as of `now`.
+    fn grant_at(&self, id: &str, now: DateTime<Utc>) -> Result<Grant> {
         let sql = format!(
             "SELECT {} FROM grants g JOIN clients c ON c.id = g.client_id WHERE g.id = ?1",
             select_list()
@@ -222,7 +227,7 @@ impl Store {
             .optional()?;
         Ok(parse_or_damaged(
             row.ok_or_else(|| Error::UnknownGrant { id: id.to_string() })?,
-            self.clock.now(),
+            now,
         ))
     }
 
@@ -294,10 +299,10 @@ impl Store {
                 grant_id,
             })));
         }
-        let grant = self.grant(&grant_id)?;
-        Ok(grant
-            .usable_at(self.clock.now())
-            .map(|()| Access { client_id, grant }))
+        // One instant for the grant's status and the rule.
+        let now = self.clock.now();
+        let grant = self.grant_at(&grant_id, now)?;
+        Ok(grant.usable_at(now).map(|()| Access { client_id, grant }))
     }
 
     /// RFC 7009: a client gives its token back. Unknown or foreign tokens are
