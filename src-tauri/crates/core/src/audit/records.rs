@@ -6,6 +6,7 @@ use rusqlite::types::ToSql;
 use rusqlite::Row;
 use serde::{Deserialize, Serialize};
 
+use crate::vault::record::column;
 use crate::vault::record::TableRecord;
 
 /// One entry of the access log, its time in its stored text and its hash
@@ -46,18 +47,18 @@ impl TableRecord for AuditRecord {
 
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(AuditRecord {
-            seq: r.get("seq")?,
-            at: r.get("at")?,
-            actor: r.get("actor")?,
-            client_id: r.get("client_id")?,
-            action: r.get("action")?,
-            method: r.get("method")?,
-            path: r.get("path")?,
-            outcome: r.get("outcome")?,
-            reason: r.get("reason")?,
-            grant_id: r.get("grant_id")?,
-            prev_hash: r.get("prev_hash")?,
-            hash: r.get("hash")?,
+            seq: column(r, Self::COLUMNS, "seq")?,
+            at: column(r, Self::COLUMNS, "at")?,
+            actor: column(r, Self::COLUMNS, "actor")?,
+            client_id: column(r, Self::COLUMNS, "client_id")?,
+            action: column(r, Self::COLUMNS, "action")?,
+            method: column(r, Self::COLUMNS, "method")?,
+            path: column(r, Self::COLUMNS, "path")?,
+            outcome: column(r, Self::COLUMNS, "outcome")?,
+            reason: column(r, Self::COLUMNS, "reason")?,
+            grant_id: column(r, Self::COLUMNS, "grant_id")?,
+            prev_hash: column(r, Self::COLUMNS, "prev_hash")?,
+            hash: column(r, Self::COLUMNS, "hash")?,
         })
     }
 

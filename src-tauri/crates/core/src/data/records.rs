@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::data::path::PodPath;
-use crate::vault::record::{self, OnConflict, TableRecord};
+use crate::vault::record::{self, column, OnConflict, TableRecord};
 use crate::Result;
 
 /// One version of one resource: a row of `resource_versions`, plus, on the
@@ -82,17 +82,17 @@ impl TableRecord for VersionRecord {
     /// Reads a row of [`VersionRecord::page_sql`] (`live_since` included).
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(VersionRecord {
-            path: r.get("path")?,
-            version: r.get("version")?,
-            deleted: r.get("deleted")?,
-            content_type: r.get("content_type")?,
-            category: r.get("category")?,
-            sensitivity: r.get("sensitivity")?,
-            etag: r.get("etag")?,
-            size: r.get("size")?,
-            author: r.get("author")?,
-            written_at: r.get("written_at")?,
-            live_since: r.get("live_since")?,
+            path: column(r, Self::COLUMNS, "path")?,
+            version: column(r, Self::COLUMNS, "version")?,
+            deleted: column(r, Self::COLUMNS, "deleted")?,
+            content_type: column(r, Self::COLUMNS, "content_type")?,
+            category: column(r, Self::COLUMNS, "category")?,
+            sensitivity: column(r, Self::COLUMNS, "sensitivity")?,
+            etag: column(r, Self::COLUMNS, "etag")?,
+            size: column(r, Self::COLUMNS, "size")?,
+            author: column(r, Self::COLUMNS, "author")?,
+            written_at: column(r, Self::COLUMNS, "written_at")?,
+            live_since: column(r, Self::COLUMNS, "live_since")?,
         })
     }
 

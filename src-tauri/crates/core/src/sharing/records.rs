@@ -11,7 +11,7 @@ use rusqlite::types::ToSql;
 use rusqlite::Row;
 use serde::{Deserialize, Serialize};
 
-use crate::vault::record::{StoredJson, TableRecord};
+use crate::vault::record::{column, StoredJson, TableRecord};
 
 /// A row of `clients`: a company that registered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,11 +31,11 @@ impl TableRecord for ClientRecord {
 
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(ClientRecord {
-            id: r.get("id")?,
-            name: r.get("name")?,
-            uri: r.get("uri")?,
-            contacts: r.get("contacts")?,
-            created_at: r.get("created_at")?,
+            id: column(r, Self::COLUMNS, "id")?,
+            name: column(r, Self::COLUMNS, "name")?,
+            uri: column(r, Self::COLUMNS, "uri")?,
+            contacts: column(r, Self::COLUMNS, "contacts")?,
+            created_at: column(r, Self::COLUMNS, "created_at")?,
         })
     }
 
@@ -94,18 +94,18 @@ impl TableRecord for RequestRecord {
 
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(RequestRecord {
-            id: r.get("id")?,
-            client_id: r.get("client_id")?,
-            details: r.get("details")?,
-            grant_lifetime: r.get("grant_lifetime")?,
-            user_code: r.get("user_code")?,
-            status: r.get("status")?,
-            poll_interval: r.get("poll_interval")?,
-            created_at: r.get("created_at")?,
-            expires_at: r.get("expires_at")?,
-            last_polled_at: r.get("last_polled_at")?,
-            decided_at: r.get("decided_at")?,
-            grant_id: r.get("grant_id")?,
+            id: column(r, Self::COLUMNS, "id")?,
+            client_id: column(r, Self::COLUMNS, "client_id")?,
+            details: column(r, Self::COLUMNS, "details")?,
+            grant_lifetime: column(r, Self::COLUMNS, "grant_lifetime")?,
+            user_code: column(r, Self::COLUMNS, "user_code")?,
+            status: column(r, Self::COLUMNS, "status")?,
+            poll_interval: column(r, Self::COLUMNS, "poll_interval")?,
+            created_at: column(r, Self::COLUMNS, "created_at")?,
+            expires_at: column(r, Self::COLUMNS, "expires_at")?,
+            last_polled_at: column(r, Self::COLUMNS, "last_polled_at")?,
+            decided_at: column(r, Self::COLUMNS, "decided_at")?,
+            grant_id: column(r, Self::COLUMNS, "grant_id")?,
         })
     }
 
@@ -156,13 +156,13 @@ impl TableRecord for GrantRecord {
 
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(GrantRecord {
-            id: r.get("id")?,
-            client_id: r.get("client_id")?,
-            request_id: r.get("request_id")?,
-            details: r.get("details")?,
-            created_at: r.get("created_at")?,
-            expires_at: r.get("expires_at")?,
-            revoked_at: r.get("revoked_at")?,
+            id: column(r, Self::COLUMNS, "id")?,
+            client_id: column(r, Self::COLUMNS, "client_id")?,
+            request_id: column(r, Self::COLUMNS, "request_id")?,
+            details: column(r, Self::COLUMNS, "details")?,
+            created_at: column(r, Self::COLUMNS, "created_at")?,
+            expires_at: column(r, Self::COLUMNS, "expires_at")?,
+            revoked_at: column(r, Self::COLUMNS, "revoked_at")?,
         })
     }
 

@@ -26,6 +26,31 @@ pub(crate) trait TableRecord: Sized {
     fn values(&self) -> Vec<&dyn ToSql>;
 }
 
+/// Reads column `name` of a row whose query selects `columns` first, in
+/// that order (as [`select_list`] and the resource reads' constant lists
+/// do): the name is found in the list and read by position; a name the
+/// list lacks is read by name. rusqlite's lookup by name asks SQLite for
+/// column names until it finds the one wanted, which cost a resource read
+/// about a microsecond (docs/BENCHMARKS.md, issue 13). Debug builds (every
+/// test) check that the statement's column at that position has that name.
+pub(crate) fn column<T: FromSql>(
+    row: &Row<'_>,
+    columns: &[&str],
+    name: &str,
+) -> rusqlite::Result<T> {
+    match columns.iter().position(|c| *c == name) {
+        Some(index) => {
+            debug_assert_eq!(
+                row.as_ref().column_name(index).ok(),
+                Some(name),
+                "the query does not select {columns:?} first, in order"
+            );
+            row.get(index)
+        }
+        None => row.get(name),
+    }
+}
+
 /// How an INSERT treats a row whose key is already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OnConflict {
@@ -134,6 +159,32 @@ impl FromSql for StoredJson {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// Listed columns are read by position, others by name; a query that
+    /// does not select the list first, in order, is caught in every test.
+    #[test]
+    fn columns_are_read_by_name() {
+        let conn = Connection::open_in_memory().unwrap();
+        let listed: &[&str] = &["a", "b"];
+        let read = |sql: &str| {
+            conn.query_row(sql, [], |r| {
+                Ok((
+                    column::<i64>(r, listed, "a")?,
+                    column::<i64>(r, listed, "b")?,
+                    column::<i64>(r, listed, "c")?,
+                ))
+            })
+        };
+        assert_eq!(read("SELECT 1 AS a, 2 AS b, 3 AS c").unwrap(), (1, 2, 3));
+        assert_eq!(
+            read("SELECT 1 AS a, 2 AS b, 0 AS x, 3 AS c").unwrap(),
+            (1, 2, 3)
+        );
+        let out_of_order = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            read("SELECT 2 AS b, 1 AS a, 3 AS c")
+        }));
+        assert!(out_of_order.is_err(), "{out_of_order:?}");
+    }
 
     /// Writes `record` into `conn`, reads it back by its key, and checks
     /// the two are equal.

@@ -7,11 +7,11 @@ use rusqlite::{params, OptionalExtension};
 use crate::clock::parse_time;
 use crate::data::path::PodPath;
 use crate::data::records::VersionRecord;
-use crate::vault::record::{self, TableRecord};
+use crate::vault::record::{self, column, TableRecord};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
-use super::row::checked_resource;
+use super::row::{checked_resource, META_THEN_CONTENT};
 use super::*;
 
 impl Store {
@@ -34,7 +34,10 @@ impl Store {
                     .conn
                     .prepare_cached(&sql)?
                     .query_row([path.as_str()], |row| {
-                        Ok((meta_from_row(row)?, row.get::<_, Vec<u8>>("content")?))
+                        Ok((
+                            meta_from_row(row)?,
+                            column::<Vec<u8>>(row, META_THEN_CONTENT, "content")?,
+                        ))
                     })
                     .optional()?;
                 let Some((raw, content)) = found else {
@@ -76,8 +79,8 @@ impl Store {
             .query_row(params![path.as_str(), n], |row| {
                 Ok((
                     meta_from_row(row)?,
-                    row.get::<_, Vec<u8>>("content")?,
-                    row.get::<_, bool>("deleted")?,
+                    column::<Vec<u8>>(row, META_THEN_CONTENT, "content")?,
+                    column::<bool>(row, META_THEN_CONTENT, "deleted")?,
                 ))
             })
             .optional()?;

@@ -7,6 +7,7 @@ use rusqlite::Row;
 use crate::clock::parse_time;
 use crate::data::category::Sensitivity;
 use crate::data::path::PodPath;
+use crate::vault::record::column;
 use crate::{Error, Result};
 
 use super::*;
@@ -16,18 +17,36 @@ use super::*;
 /// [`meta_from_row`] reads.
 pub(crate) const META_COLUMNS: &str = "v.path AS path, v.version AS version, v.content_type AS content_type, v.category AS category, v.sensitivity AS sensitivity, v.etag AS etag, v.size AS size, r.created_at AS created_at, v.written_at AS updated_at, v.author AS author";
 
+/// The names [`META_COLUMNS`] selects, in its order, then the content and
+/// deletion flag some reads select after them.
+pub(crate) const META_THEN_CONTENT: &[&str] = &[
+    "path",
+    "version",
+    "content_type",
+    "category",
+    "sensitivity",
+    "etag",
+    "size",
+    "created_at",
+    "updated_at",
+    "author",
+    "content",
+    "deleted",
+];
+const META: &[&str] = META_THEN_CONTENT.split_at(10).0;
+
 pub(crate) fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<RawMeta> {
     Ok(RawMeta {
-        path: row.get("path")?,
-        version: row.get("version")?,
-        content_type: row.get("content_type")?,
-        category: row.get("category")?,
-        sensitivity: row.get("sensitivity")?,
-        etag: row.get("etag")?,
-        size: row.get("size")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-        author: row.get("author")?,
+        path: column(row, META, "path")?,
+        version: column(row, META, "version")?,
+        content_type: column(row, META, "content_type")?,
+        category: column(row, META, "category")?,
+        sensitivity: column(row, META, "sensitivity")?,
+        etag: column(row, META, "etag")?,
+        size: column(row, META, "size")?,
+        created_at: column(row, META, "created_at")?,
+        updated_at: column(row, META, "updated_at")?,
+        author: column(row, META, "author")?,
     })
 }
 
