@@ -11,8 +11,10 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::records::AuditRecord;
 use super::vocabulary::{Action, Actor, Method, Outcome};
 use crate::clock::{format_time, parse_time};
+use crate::vault::record::{select_list, TableRecord};
 use crate::vault::store::Store;
 use crate::Result;
 
@@ -92,52 +94,57 @@ pub(super) fn entry_hash(
     hex::encode(h.finalize())
 }
 
+impl AuditEntry {
+    /// An entry as the person reads it, from its row. A row edited after
+    /// it was written still reads (its chain no longer verifies): an
+    /// outcome that is neither word is shown as denied, its stored text in
+    /// the reason.
+    fn from_record(r: AuditRecord) -> Result<AuditEntry> {
+        let (outcome, reason) = match Outcome::from_text(&r.outcome) {
+            Some(o) => (o, r.reason),
+            None => (
+                Outcome::Denied,
+                Some(format!(
+                    "the stored outcome {:?} is neither allowed nor denied: the entry was changed after it was written{}",
+                    r.outcome,
+                    r.reason.map(|why| format!(" ({why})")).unwrap_or_default()
+                )),
+            ),
+        };
+        Ok(AuditEntry {
+            seq: r.seq,
+            at: parse_time(&r.at)?,
+            actor: Actor::from_text(&r.actor),
+            client_id: r.client_id,
+            action: Action::from_text(&r.action),
+            method: r.method.as_deref().map(Method::from_text),
+            path: r.path,
+            outcome,
+            reason,
+            grant_id: r.grant_id,
+            hash: r.hash,
+        })
+    }
+}
+
 impl Store {
     /// Reads the log, oldest first.
     pub fn audit_log(&self, filter: &LogFilter) -> Result<Vec<AuditEntry>> {
         let since = filter.since.map(format_time);
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, hash
-             FROM audit_log
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM audit_log
              WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR outcome = ?3)
              ORDER BY seq DESC LIMIT ?4",
-        )?;
+            select_list::<AuditRecord>(None)
+        ))?;
         let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
         let rows = stmt.query_map(
             params![filter.client_id, since, filter.outcome, limit],
-            |r| {
-                Ok((
-                    r.get::<_, u64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                ))
-            },
+            AuditRecord::from_row,
         )?;
         let mut out = Vec::new();
         for row in rows {
-            let (seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, hash) =
-                row?;
-            out.push(AuditEntry {
-                seq,
-                at: parse_time(&at)?,
-                actor,
-                client_id,
-                action,
-                method,
-                path,
-                outcome,
-                reason,
-                grant_id,
-                hash,
-            });
+            out.push(AuditEntry::from_record(row?)?);
         }
         out.reverse();
         Ok(out)
@@ -372,5 +379,30 @@ mod tests {
             .execute("DELETE FROM audit_log WHERE seq = 2", [])
             .unwrap();
         assert_eq!(store.verify_audit_log().unwrap().first_broken, Some(3));
+    }
+
+    /// An entry whose outcome was edited to another word still reads, as
+    /// denied with the stored text in its reason (as the log read it before
+    /// its words were typed), and the chain names it.
+    #[test]
+    fn an_edited_outcome_still_reads_and_is_found() {
+        let (_d, store) = memory_store();
+        store
+            .append_audit(&[read("/r0", Outcome::Allowed), read("/r1", Outcome::Allowed)])
+            .unwrap();
+        store
+            .conn
+            .execute("UPDATE audit_log SET outcome = 'fine' WHERE seq = 1", [])
+            .unwrap();
+        let log = store.audit_log(&LogFilter::default()).unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].outcome, Outcome::Denied);
+        let why = log[0].reason.as_deref().unwrap();
+        assert!(
+            why.contains(r#""fine" is neither allowed nor denied"#),
+            "{why}"
+        );
+        assert_eq!(log[1].outcome, Outcome::Allowed);
+        assert_eq!(store.verify_audit_log().unwrap().first_broken, Some(1));
     }
 }

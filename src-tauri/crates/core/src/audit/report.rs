@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::audit::{Action, Method, Outcome};
 use crate::clock::{format_time, parse_time};
 use crate::sharing::grant::GrantStatus;
+use crate::vault::record::column;
 use crate::vault::store::Store;
 use crate::Result;
 
@@ -79,24 +80,35 @@ impl Store {
         let until = self.clock.now();
         let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
         let mut unidentified_denied: u64 = 0;
+        const READ: &[&str] = &[
+            "at",
+            "client_id",
+            "method",
+            "path",
+            "outcome",
+            "action",
+            "reason",
+        ];
         let mut stmt = self.conn.prepare(
             "SELECT at, client_id, method, path, outcome, action, reason FROM audit_log
              WHERE (method IS NOT NULL OR action = ?2) AND (?1 IS NULL OR at >= ?1) ORDER BY seq",
         )?;
         let mut rows = stmt.query(rusqlite::params![since.map(format_time), Action::Refusals])?;
         while let Some(r) = rows.next()? {
-            let at = parse_time(&r.get::<_, String>(0)?)?;
-            let client: Option<String> = r.get(1)?;
-            let method: Option<Method> = r.get(2)?;
-            let path: Option<String> = r.get(3)?;
-            let allowed = match r.get::<_, Outcome>(4)? {
-                Outcome::Allowed => true,
-                Outcome::Denied => false,
-            };
+            let at = parse_time(&column::<String>(r, READ, "at")?)?;
+            let client: Option<String> = column(r, READ, "client_id")?;
+            let method: Option<Method> = column(r, READ, "method")?;
+            let path: Option<String> = column(r, READ, "path")?;
+            // Anything but `allowed` (a row edited after it was written
+            // included) counts as refused.
+            let allowed = matches!(
+                Outcome::from_text(&column::<String>(r, READ, "outcome")?),
+                Some(Outcome::Allowed)
+            );
             // A summary entry stands for the refusals it counts.
-            let refused = match r.get::<_, Action>(5)? {
+            let refused = match column::<Action>(r, READ, "action")? {
                 Action::Refusals => {
-                    let reason: Option<String> = r.get(6)?;
+                    let reason: Option<String> = column(r, READ, "reason")?;
                     reason
                         .as_deref()
                         .and_then(crate::limits::refusals::summary_count)
