@@ -146,6 +146,20 @@ fn passphrase_from_file_and_refusal_of_weak_ones() {
     }
 }
 
+/// A passphrase file named on the command line wins over a passphrase left
+/// in the environment (another vault's, say), as the help says.
+#[test]
+fn a_passphrase_file_wins_over_the_environment() {
+    let v = TestVault::new();
+    let file = v.home().join("pass.txt");
+    fs::write(&file, format!("{PASSPHRASE}\n")).unwrap();
+    let mut cmd = v.cmd(&["ls", "/"]);
+    cmd.arg("--passphrase-file")
+        .arg(&file)
+        .env("CUSTODIAN_PASSPHRASE", "another vault's passphrase");
+    run_ok(cmd);
+}
+
 #[test]
 fn no_passphrase_and_no_terminal_is_a_clear_error() {
     let v = TestVault::new();

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "custodian", version)]
 #[command(
-    after_help = "The vault lives in $XDG_DATA_HOME/custodian unless --vault or CUSTODIAN_VAULT says otherwise.\nThe passphrase comes from CUSTODIAN_PASSPHRASE, --passphrase-file, or a hidden prompt."
+    after_help = "The vault lives in $XDG_DATA_HOME/custodian unless --vault or CUSTODIAN_VAULT says otherwise.\nThe passphrase comes from --passphrase-file, else CUSTODIAN_PASSPHRASE, else a hidden prompt."
 )]
 pub struct Cli {
     /// The vault directory.

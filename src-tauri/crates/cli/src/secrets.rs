@@ -1,6 +1,7 @@
-//! Where passphrases and recovery keys come from: the environment, a file,
-//! or a hidden prompt on the terminal, in that order. Never echoed, never
-//! logged.
+//! Where passphrases come from: the file a flag names, else the
+//! environment, else a hidden prompt on the terminal (an explicit flag wins
+//! over a variable left in the environment); recovery keys and age
+//! identities from a file or a prompt. Never echoed, never logged.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -11,11 +12,11 @@ use crate::fail::Fail;
 
 /// The passphrase of an existing vault.
 pub fn current_passphrase(file: Option<&Path>) -> Result<SecretString, Fail> {
-    if let Some(p) = from_env("CUSTODIAN_PASSPHRASE") {
-        return Ok(p);
-    }
     if let Some(path) = file {
         return from_file(path, "--passphrase-file");
+    }
+    if let Some(p) = from_env("CUSTODIAN_PASSPHRASE") {
+        return Ok(p);
     }
     prompt_once("Passphrase: ", "CUSTODIAN_PASSPHRASE or --passphrase-file")
 }
@@ -23,11 +24,11 @@ pub fn current_passphrase(file: Option<&Path>) -> Result<SecretString, Fail> {
 /// A passphrase for a new vault: as [`current_passphrase`], but a prompt asks
 /// twice.
 pub fn new_vault_passphrase(file: Option<&Path>) -> Result<SecretString, Fail> {
-    if let Some(p) = from_env("CUSTODIAN_PASSPHRASE") {
-        return Ok(p);
-    }
     if let Some(path) = file {
         return from_file(path, "--passphrase-file");
+    }
+    if let Some(p) = from_env("CUSTODIAN_PASSPHRASE") {
+        return Ok(p);
     }
     prompt_twice(
         "New vault passphrase",
@@ -37,11 +38,11 @@ pub fn new_vault_passphrase(file: Option<&Path>) -> Result<SecretString, Fail> {
 
 /// A replacement passphrase (passwd, recover, import).
 pub fn replacement_passphrase(file: Option<&Path>) -> Result<SecretString, Fail> {
-    if let Some(p) = from_env("CUSTODIAN_NEW_PASSPHRASE") {
-        return Ok(p);
-    }
     if let Some(path) = file {
         return from_file(path, "--new-passphrase-file");
+    }
+    if let Some(p) = from_env("CUSTODIAN_NEW_PASSPHRASE") {
+        return Ok(p);
     }
     prompt_twice(
         "New passphrase",
@@ -49,12 +50,12 @@ pub fn replacement_passphrase(file: Option<&Path>) -> Result<SecretString, Fail>
     )
 }
 
-/// A passphrase to seal a bundle with: `CUSTODIAN_BUNDLE_PASSPHRASE`, a
-/// file, or a prompt that asks twice.
+/// A passphrase to seal a bundle with: a file, `CUSTODIAN_BUNDLE_PASSPHRASE`,
+/// or a prompt that asks twice.
 pub fn new_bundle_passphrase(file: Option<&Path>) -> Result<SecretString, Fail> {
-    let p = match (from_env("CUSTODIAN_BUNDLE_PASSPHRASE"), file) {
-        (Some(p), _) => p,
-        (None, Some(path)) => from_file(path, "--bundle-passphrase-file")?,
+    let p = match (file, from_env("CUSTODIAN_BUNDLE_PASSPHRASE")) {
+        (Some(path), _) => from_file(path, "--bundle-passphrase-file")?,
+        (None, Some(p)) => p,
         (None, None) => prompt_twice(
             "Bundle passphrase",
             "CUSTODIAN_BUNDLE_PASSPHRASE, --bundle-passphrase-file or --recipient",
@@ -66,11 +67,11 @@ pub fn new_bundle_passphrase(file: Option<&Path>) -> Result<SecretString, Fail> 
 
 /// The passphrase a bundle was sealed with.
 pub fn bundle_passphrase(file: Option<&Path>) -> Result<SecretString, Fail> {
-    if let Some(p) = from_env("CUSTODIAN_BUNDLE_PASSPHRASE") {
-        return Ok(p);
-    }
     if let Some(path) = file {
         return from_file(path, "--bundle-passphrase-file");
+    }
+    if let Some(p) = from_env("CUSTODIAN_BUNDLE_PASSPHRASE") {
+        return Ok(p);
     }
     prompt_once(
         "Bundle passphrase: ",
