@@ -1,6 +1,7 @@
-//! A row of the access log (`audit_log`) as stored, read by column name and
-//! written from one column list (see [`crate::vault::record`]): what the
-//! log appends, reads and verifies, and what a bundle carries.
+//! A row of the access log (`audit_log`) as stored, read by column name
+//! (see [`crate::vault::record`]): what the log view reads, what the chain
+//! check verifies, and what a bundle carries and restores. New entries are
+//! written by `audit::append`, which hashes each as it goes.
 
 use rusqlite::types::ToSql;
 use rusqlite::Row;

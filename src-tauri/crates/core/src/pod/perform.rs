@@ -1,5 +1,7 @@
-//! Carrying out a request the rules allow: the thin part that reads what
-//! the rules need from the [`Store`] and writes, deletes or lists.
+//! [`decide`], the way in for every request under `/pod/`: per method, it
+//! reads what the rules need from the [`Store`], asks the rules, and either
+//! refuses (403, 404, 409, 405 as the rules say) or writes, deletes or
+//! lists.
 
 use crate::data::resource::{Author, NewResource, OCTET_STREAM};
 use crate::sharing::grant::Access;

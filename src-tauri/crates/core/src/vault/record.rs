@@ -1,6 +1,8 @@
 //! A table's row as one typed record: [`TableRecord`] names the table and
 //! its columns once, reads a row by column name and writes it with one
-//! INSERT built from the same list. The records themselves live beside
+//! INSERT built from the same list. A name is read at its place in that
+//! list, which the query selects first, in order ([`select_list`]); every
+//! debug build (so every test) checks the statement's own name there. The records themselves live beside
 //! their domain ([`crate::data::records`], [`crate::sharing::records`],
 //! [`crate::audit::records`]); the domain's queries, the bundle's export
 //! and its import all go through them.
@@ -30,8 +32,8 @@ pub(crate) trait TableRecord: Sized {
 /// that order (as [`select_list`] and the resource reads' constant lists
 /// do): the name is found in the list and read by position; a name the
 /// list lacks is read by name. rusqlite's lookup by name asks SQLite for
-/// column names until it finds the one wanted, which cost a resource read
-/// about a microsecond (docs/BENCHMARKS.md, issue 13). Debug builds (every
+/// column names until it finds the one wanted, a measurable part of a
+/// resource read (docs/BENCHMARKS.md, storage, issue 13). Debug builds (every
 /// test) check that the statement's column at that position has that name.
 pub(crate) fn column<T: FromSql>(
     row: &Row<'_>,
