@@ -11,6 +11,8 @@ use rusqlite::{params, OptionalExtension};
 
 use super::log::{entry_hash, GENESIS};
 use super::vocabulary::{Action, Actor, Method, Outcome};
+use crate::audit::records::AuditRecord;
+use crate::vault::record::{insert_sql, OnConflict};
 use crate::vault::store::Store;
 use crate::Result;
 
@@ -109,10 +111,9 @@ pub(crate) fn append_in<'a>(
         .optional()?;
     let (mut seq, mut prev) = last.unwrap_or((0, GENESIS.to_string()));
     {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO audit_log (seq, at, actor, client_id, action, method, path, outcome, reason, grant_id, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?;
+        // The columns as the log's record names them; the values below
+        // follow its order (else no chain would verify).
+        let mut stmt = tx.prepare_cached(&insert_sql::<AuditRecord>(&[], OnConflict::Fail))?;
         for e in entries {
             seq += 1;
             let hash = entry_hash(
