@@ -75,6 +75,8 @@ pub(super) const NOT_LISTED: &[(&str, &str)] = &[
         "a counter for readers' caches, no person data",
     ),
     ("schema_migrations", "the schema's version, no person data"),
+    ("pod_key", "not carried yet (issue 14, next commit)"),
+    ("receipts", "not carried yet (issue 14, next commit)"),
 ];
 
 /// What a merge does with a table's records.
