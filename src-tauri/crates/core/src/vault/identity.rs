@@ -301,6 +301,30 @@ pub(crate) mod tests {
         assert_eq!(id.jwks()["keys"][0], id.jwk);
     }
 
+    /// A vault made before migration 5 gets its key when first opened.
+    #[test]
+    fn an_older_vault_gets_its_key_when_first_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        let key = crate::vault::keys::VaultKey::generate().unwrap();
+        let now = "2026-11-24T10:00:00.000Z";
+        let conn = crate::vault::db::create_encrypted(&path, &key, now).unwrap();
+        conn.execute_batch(
+            "DROP TABLE pod_key; DROP INDEX receipts_client; DROP INDEX receipts_grant;
+             DROP INDEX receipts_request; DROP TABLE receipts;
+             DELETE FROM schema_migrations WHERE version = 5;",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::new(crate::vault::db::open_encrypted(&path, &key, now).unwrap());
+        let id = store.pod_identity().unwrap();
+        assert_eq!(store.pod_key().unwrap().identity(), id);
+        assert_eq!(store.schema_version().unwrap(), 5);
+        drop(store);
+        let again = Store::new(crate::vault::db::open_encrypted(&path, &key, now).unwrap());
+        assert_eq!(again.pod_identity().unwrap(), id, "made once, kept");
+    }
+
     #[test]
     fn a_new_vault_has_a_key_of_its_own_that_stays() {
         let (_d, a) = memory_store();
