@@ -115,7 +115,7 @@ pub fn given(facts: &Facts) -> Value {
         c["processing"] = processing(&g.details, Some(lifetime(g)));
     }
     if let (Some(ask), Some(g)) = (&facts.ask, &facts.grant) {
-        if ask.details != g.details || ask.lifetime_secs != lifetime(g) {
+        if !answered_as_asked(&ask.details, ask.lifetime_secs, &g.details, lifetime(g)) {
             c["asked"] = processing(&ask.details, Some(ask.lifetime_secs));
         }
     }
@@ -154,6 +154,35 @@ pub fn ended(facts: &Facts) -> Value {
         }
     }
     c
+}
+
+/// Whether an answer gave what was asked: the same details (paths,
+/// actions, datatypes, purposes) for as long, with every sensitive category
+/// the company asked for by datatype ticked. A tick is how a sensitive
+/// category is given, so a grant's ticks alone do not make it differ.
+pub fn answered_as_asked(
+    asked: &[PodAccess],
+    asked_lifetime: i64,
+    granted: &[PodAccess],
+    granted_lifetime: i64,
+) -> bool {
+    let unticked = |d: &PodAccess| PodAccess {
+        sensitive: Vec::new(),
+        ..d.clone()
+    };
+    let ticked: BTreeSet<Category> = granted
+        .iter()
+        .flat_map(|d| d.sensitive.iter().copied())
+        .collect();
+    asked_lifetime == granted_lifetime
+        && asked.len() == granted.len()
+        && asked
+            .iter()
+            .zip(granted)
+            .all(|(a, g)| unticked(a) == unticked(g))
+        && crate::sharing::scope::sensitive_categories_asked(asked)
+            .iter()
+            .all(|c| ticked.contains(c))
 }
 
 fn lifetime(g: &GrantFacts) -> i64 {
@@ -337,9 +366,39 @@ mod tests {
         assert_eq!(c["processing"]["how_to_withdraw"], HOW_TO_WITHDRAW);
     }
 
+    fn ticked(mut details: Vec<PodAccess>, c: &[Category]) -> Vec<PodAccess> {
+        details[0].sensitive = c.to_vec();
+        details
+    }
+
+    #[test]
+    fn as_asked_means_every_asked_sensitive_category_ticked() {
+        assert!(answered_as_asked(
+            &asked(),
+            60,
+            &ticked(asked(), &[Category::Health]),
+            60
+        ));
+        assert!(
+            !answered_as_asked(&asked(), 60, &asked(), 60),
+            "health not ticked"
+        );
+        assert!(!answered_as_asked(
+            &asked(),
+            60,
+            &ticked(asked(), &[Category::Health]),
+            59
+        ));
+        assert!(!answered_as_asked(&asked(), 60, &narrower(), 60));
+        assert!(answered_as_asked(&narrower(), 60, &narrower(), 60));
+    }
+
     #[test]
     fn given_as_asked_has_no_asked_beside_it() {
-        let mut f = facts(ReceiptEvent::Given, Some(asked()));
+        let mut f = facts(
+            ReceiptEvent::Given,
+            Some(ticked(asked(), &[Category::Health])),
+        );
         f.grant.as_mut().unwrap().valid_until = t(12);
         let c = claims(&f);
         frame(&c, "given", "given", "dpv:ConsentGiven");
