@@ -78,6 +78,11 @@ fn exit_and_advice(e: &custodian_core::Error) -> (i32, &'static str) {
             ": `custodian requests list` shows the pending ones",
         ),
         E::UnknownGrant { .. } => (code::NOT_FOUND, ": `custodian grants list` shows them all"),
+        E::UnknownReceipt { .. } => (
+            code::NOT_FOUND,
+            ": `custodian receipts list` shows them all",
+        ),
+        E::ReceiptInvalid { .. } => (code::INVALID, ""),
         E::NotFound { .. }
         | E::Deleted { .. }
         | E::VersionNotFound { .. }

@@ -155,6 +155,16 @@ pub enum Error {
     #[error("no grant {id}")]
     UnknownGrant { id: String },
 
+    /// No consent receipt with that id.
+    #[error("no receipt {id}")]
+    UnknownReceipt { id: String },
+
+    /// A consent receipt that does not verify, naming the check that failed.
+    #[error("the receipt does not verify: {fault}")]
+    ReceiptInvalid {
+        fault: crate::sharing::receipts::ReceiptFault,
+    },
+
     /// The file is not a Custodian bundle, or one of a newer format.
     #[error("{} is not a bundle this Custodian can read: {reason}", path.display())]
     BundleFormat { path: PathBuf, reason: String },
@@ -242,6 +252,8 @@ impl Error {
             Error::WiderThanAsked(_) => "wider_than_asked",
             Error::AlwaysSensitive { .. } => "always_sensitive",
             Error::UnknownGrant { .. } => "unknown_grant",
+            Error::UnknownReceipt { .. } => "unknown_receipt",
+            Error::ReceiptInvalid { .. } => "receipt_invalid",
             Error::InvalidGrant(_) => "invalid_grant",
             Error::BundleFormat { .. } => "bundle_format",
             Error::BundleWrongKey { .. } => "bundle_wrong_key",
@@ -392,6 +404,18 @@ pub fn samples() -> Vec<Error> {
         Error::InvalidGrant("unknown device code".into()),
         Error::UnknownGrant {
             id: "grt_nothing".into(),
+        },
+        Error::UnknownReceipt {
+            id: "rcp_nothing".into(),
+        },
+        Error::ReceiptInvalid {
+            fault: crate::sharing::receipts::ReceiptFault::BadSignature,
+        },
+        Error::ReceiptInvalid {
+            fault: crate::sharing::receipts::ReceiptFault::OtherPod {
+                kid: "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k".into(),
+                ours: "o1Xcr3wVGAdFX1zbCAXEEGvEn1bkq-VAWRwXHk3FgS8".into(),
+            },
         },
         Error::BundleFormat {
             path: path("b.custodian.age"),

@@ -39,6 +39,8 @@ pub use data::resource::{
     Author, ListEntry, Mark, NewResource, Resource, ResourceMeta, VersionInfo,
 };
 pub use error::{Error, Result};
+pub use sharing::receipts::{Receipt, ReceiptEvent, ReceiptFault, VerifiedReceipt};
+pub use vault::identity::PodIdentity;
 pub use vault::keys::RecoveryKey;
 pub use vault::store::Store;
 pub use vault::{Created, Probe, Vault, VaultStatus};

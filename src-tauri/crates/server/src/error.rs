@@ -111,6 +111,10 @@ impl ApiError {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", e.to_string())
             }
             E::InvalidGrant(m) => Self::bad_request("invalid_grant", m.clone()),
+            // A company asking for a receipt that is not one of its own.
+            E::UnknownReceipt { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
             E::PodFull { .. } => {
                 let mut e = Self::slow_down(e.to_string(), 60);
                 e.error = "temporarily_unavailable";
@@ -138,6 +142,7 @@ impl ApiError {
             | E::RequestNotPending { .. }
             | E::WiderThanAsked(_)
             | E::UnknownGrant { .. }
+            | E::ReceiptInvalid { .. }
             | E::BundleFormat { .. }
             | E::BundleWrongKey { .. }
             | E::BundleExcessiveWork { .. }

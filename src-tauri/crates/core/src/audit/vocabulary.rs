@@ -40,6 +40,9 @@ pub enum Action {
     Deny,
     /// The person revoked a grant, or cut a company off.
     Revoke,
+    /// A grant reached its end (recorded when the pod next noticed, with
+    /// its consent receipt).
+    Expire,
     /// The person lifted a company's mark from a resource.
     Unmark,
     /// The person merged a bundle into the vault.
@@ -58,7 +61,7 @@ pub enum Action {
 
 impl Action {
     /// Every named action, each once.
-    pub const NAMED: [Action; 15] = [
+    pub const NAMED: [Action; 16] = [
         Action::Read,
         Action::Write,
         Action::Delete,
@@ -69,6 +72,7 @@ impl Action {
         Action::Grant,
         Action::Deny,
         Action::Revoke,
+        Action::Expire,
         Action::Unmark,
         Action::Import,
         Action::Retention,
@@ -89,6 +93,7 @@ impl Action {
             Action::Grant => "grant",
             Action::Deny => "deny",
             Action::Revoke => "revoke",
+            Action::Expire => "expire",
             Action::Unmark => "unmark",
             Action::Import => "import",
             Action::Retention => "retention",
@@ -297,6 +302,7 @@ mod tests {
             (Action::Grant, "grant"),
             (Action::Deny, "deny"),
             (Action::Revoke, "revoke"),
+            (Action::Expire, "expire"),
             (Action::Unmark, "unmark"),
             (Action::Import, "import"),
             (Action::Retention, "retention"),

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, NewEntry};
 use crate::clock::{format_time, parse_time};
+use crate::sharing::receipts::{self, Decision, ReceiptEvent};
 use crate::sharing::records::GrantRecord;
 use crate::sharing::scope::PodAccess;
 use crate::sharing::token::{self, Malformed, TokenHash};
@@ -244,10 +245,14 @@ impl Store {
     }
 
     /// Revokes one grant; its tokens stop working on their next request.
+    /// A grant in force gets a `Withdrawn` receipt; one already past its
+    /// end gets its `Expired` receipt first (if it has none).
     pub fn revoke_grant(&self, id: &str) -> Result<Grant> {
         let tx = self.write_tx()?;
+        self.expire_due_in(&tx)?;
         let grant = self.grant(id)?;
-        let now = format_time(self.clock.now());
+        let at = self.clock.now();
+        let now = format_time(at);
         if grant.status != GrantStatus::Revoked {
             tx.execute(
                 "UPDATE grants SET revoked_at = ?2 WHERE id = ?1",
@@ -257,6 +262,9 @@ impl Store {
             entry.client_id = Some(grant.client_id.clone());
             entry.grant_id = Some(grant.id.clone());
             audit::append_in(&tx, &now, &[entry])?;
+            if grant.status == GrantStatus::Active {
+                self.receipt_ending(ReceiptEvent::Withdrawn, &grant.client_id, &grant.id, at)?;
+            }
         }
         let revoked = self.grant(id)?;
         tx.commit()?;
@@ -264,11 +272,22 @@ impl Store {
     }
 
     /// Cuts a company off: revokes every grant it holds. Returns how many
-    /// grants were active or expired-but-unrevoked before.
+    /// grants were active or expired-but-unrevoked before. Receipts: one
+    /// `CutOff` per grant in force that it ends (grants already past their
+    /// end get their `Expired` receipt), or a single `CutOff` for the
+    /// company, naming no grant, when none was in force.
     pub fn revoke_client(&self, client_id: &str) -> Result<usize> {
         let tx = self.write_tx()?;
         self.client(client_id)?;
-        let now = format_time(self.clock.now());
+        self.expire_due_in(&tx)?;
+        let at = self.clock.now();
+        let now = format_time(at);
+        let in_force: Vec<String> = tx
+            .prepare_cached(
+                "SELECT id FROM grants WHERE client_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY created_at, id",
+            )?
+            .query_map(params![client_id, now], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         let n = tx.execute(
             "UPDATE grants SET revoked_at = ?2 WHERE client_id = ?1 AND revoked_at IS NULL",
             params![client_id, now],
@@ -277,6 +296,18 @@ impl Store {
         entry.client_id = Some(client_id.to_string());
         entry.reason = Some(format!("cut off: {n} grant(s) revoked"));
         audit::append_in(&tx, &now, &[entry])?;
+        for grant_id in &in_force {
+            self.receipt_ending(ReceiptEvent::CutOff, client_id, grant_id, at)?;
+        }
+        if in_force.is_empty() {
+            self.issue_receipt(&Decision {
+                event: ReceiptEvent::CutOff,
+                client_id,
+                request_id: None,
+                grant_id: None,
+                at,
+            })?;
+        }
         tx.commit()?;
         Ok(n)
     }
@@ -311,7 +342,8 @@ impl Store {
         let Ok(hash) = token::check_access(presented) else {
             return Ok(());
         };
-        let now = format_time(self.clock.now());
+        let at = self.clock.now();
+        let now = format_time(at);
         let tx = self.write_tx()?;
         let n = tx.execute(
             "UPDATE tokens SET revoked_at = ?3 WHERE hash = ?1 AND client_id = ?2 AND revoked_at IS NULL",
@@ -323,6 +355,12 @@ impl Store {
                 &now,
                 &[NewEntry::client(client_id, Action::TokenRevoke)],
             )?;
+            // The company ended its grant: a receipt if it was in force.
+            if let Some(grant_id) = receipts::grant_of_token(&tx, hash.as_str())? {
+                if self.grant_at(&grant_id, at)?.status == GrantStatus::Active {
+                    self.receipt_ending(ReceiptEvent::Ended, client_id, &grant_id, at)?;
+                }
+            }
         }
         tx.commit()?;
         Ok(())

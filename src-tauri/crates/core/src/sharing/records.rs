@@ -1,5 +1,5 @@
 //! The rows of the sharing tables as stored, one record per table
-//! (`clients`, `access_requests`, `grants`), each read by column name and
+//! (`clients`, `access_requests`, `grants`, `receipts`), each read by column name and
 //! written from one column list (see [`crate::vault::record`]). Times stay
 //! in their stored text and JSON columns in their stored text, so a row
 //! read and written again is the same row, and a bundle holds exactly what
@@ -175,6 +175,56 @@ impl TableRecord for GrantRecord {
             &self.created_at,
             &self.expires_at,
             &self.revoked_at,
+        ]
+    }
+}
+
+/// A row of `receipts`: one signed consent receipt (its JWS as issued).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptRecord {
+    pub id: String,
+    pub client_id: String,
+    pub grant_id: Option<String>,
+    pub request_id: Option<String>,
+    pub event: String,
+    pub issued_at: String,
+    pub jws: String,
+}
+
+impl TableRecord for ReceiptRecord {
+    const TABLE: &'static str = "receipts";
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "client_id",
+        "grant_id",
+        "request_id",
+        "event",
+        "issued_at",
+        "jws",
+    ];
+
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(ReceiptRecord {
+            id: column(r, Self::COLUMNS, "id")?,
+            client_id: column(r, Self::COLUMNS, "client_id")?,
+            grant_id: column(r, Self::COLUMNS, "grant_id")?,
+            request_id: column(r, Self::COLUMNS, "request_id")?,
+            event: column(r, Self::COLUMNS, "event")?,
+            issued_at: column(r, Self::COLUMNS, "issued_at")?,
+            jws: column(r, Self::COLUMNS, "jws")?,
+        })
+    }
+
+    fn values(&self) -> Vec<&dyn ToSql> {
+        vec![
+            &self.id,
+            &self.client_id,
+            &self.grant_id,
+            &self.request_id,
+            &self.event,
+            &self.issued_at,
+            &self.jws,
         ]
     }
 }

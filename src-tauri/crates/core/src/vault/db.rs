@@ -177,6 +177,9 @@ fn migrate(conn: &Connection, now: &str) -> Result<()> {
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(m.sql)?;
+        if let Some(after) = m.after {
+            after(&tx, now)?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
             rusqlite::params![m.version, m.name, now],

@@ -6,6 +6,9 @@ pub(crate) struct Migration {
     pub version: u32,
     pub name: &'static str,
     pub sql: &'static str,
+    /// A step in Rust run after the SQL, in the same transaction (once, like
+    /// the SQL): what SQL cannot do, such as making the pod's key.
+    pub after: Option<fn(&rusqlite::Connection, &str) -> crate::Result<()>>,
 }
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
@@ -45,6 +48,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             FOREIGN KEY (path, version) REFERENCES resource_versions (path, version)
         ) WITHOUT ROWID;
     ",
+        after: None,
     },
     Migration {
         version: 2,
@@ -120,6 +124,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         CREATE INDEX audit_log_client ON audit_log (client_id, at);
         CREATE INDEX audit_log_at ON audit_log (at);
     ",
+        after: None,
     },
     Migration {
         version: 3,
@@ -160,6 +165,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         CREATE TRIGGER clients_delete_counts AFTER DELETE ON clients
             BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
     ",
+        after: None,
     },
     Migration {
         version: 4,
@@ -172,5 +178,36 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         DROP INDEX audit_log_client;
         DROP INDEX audit_log_at;
     ",
+        after: None,
+    },
+    Migration {
+        version: 5,
+        name: "the pod's signing key and its consent receipts",
+        sql: "
+        -- The pod's Ed25519 key (the 32-byte RFC 8032 seed) and its public
+        -- half (base64url): one row, made by this migration's Rust step.
+        CREATE TABLE pod_key (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            secret BLOB NOT NULL,
+            public TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+
+        -- Every signed consent receipt (a compact JWS), append only. No
+        -- foreign keys: a receipt outlives the company's row and its grant.
+        CREATE TABLE receipts (
+            id TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL,
+            grant_id TEXT,
+            request_id TEXT,
+            event TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            jws TEXT NOT NULL
+        );
+        CREATE INDEX receipts_client ON receipts (client_id, issued_at);
+        CREATE INDEX receipts_grant ON receipts (grant_id);
+        CREATE INDEX receipts_request ON receipts (request_id);
+    ",
+        after: Some(crate::vault::identity::ensure_pod_key),
     },
 ];

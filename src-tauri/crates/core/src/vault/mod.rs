@@ -10,12 +10,14 @@
 //!
 //! The vault's parts: [`directory`] (where it is, what is in it), [`unlock`]
 //! (the `Vault` itself), [`keys`] (the vault key and its age wrappings),
+//! [`identity`] (the pod's signing key and id, kept in the database),
 //! `db` (SQLCipher), `migrations` (the schema), `record` (a table's row as
 //! one typed record, read by column name) and [`store`] (the open database
 //! every data service is a method on).
 
 pub(crate) mod db;
 pub mod directory;
+pub mod identity;
 pub mod keys;
 pub(crate) mod migrations;
 pub(crate) mod record;

@@ -50,6 +50,8 @@ pub struct VaultStatus {
     pub pending_requests: usize,
     /// Grants in force now.
     pub active_grants: usize,
+    /// The pod's id: its signing key's JWK thumbprint (RFC 7638).
+    pub pod_id: String,
 }
 
 impl Vault {
@@ -286,6 +288,7 @@ impl Vault {
             resources: self.store.resource_counts()?,
             pending_requests,
             active_grants,
+            pod_id: self.store.pod_identity()?.id,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! The person's answer to a pending request: a grant holding exactly what
 //! was shown beside the kept items (see `sharing::consent`), or a denial;
-//! each logged in the same transaction.
+//! each logged, and its consent receipt signed, in the same transaction.
 
 use chrono::Duration;
 use rusqlite::params;
@@ -9,6 +9,7 @@ use crate::audit::{self, Action, NewEntry};
 use crate::clock::format_time;
 use crate::sharing::consent;
 use crate::sharing::grant::Grant;
+use crate::sharing::receipts::{self, Decision, ReceiptEvent};
 use crate::sharing::records::GrantRecord;
 use crate::sharing::token;
 use crate::vault::record::{self, OnConflict, StoredJson};
@@ -64,6 +65,23 @@ impl Store {
             crate::clock::human_duration(lifetime)
         ));
         audit::append_in(&tx, &format_time(now), &[entry])?;
+        let event = if receipts::claims::answered_as_asked(
+            &request.details,
+            request.grant_lifetime,
+            &granted,
+            lifetime,
+        ) {
+            ReceiptEvent::Given
+        } else {
+            ReceiptEvent::GivenNarrower
+        };
+        self.issue_receipt(&Decision {
+            event,
+            client_id: &request.client_id,
+            request_id: Some(&request.id),
+            grant_id: Some(&grant_id),
+            at: now,
+        })?;
         let grant = self.grant(&grant_id)?;
         tx.commit()?;
         Ok(grant)
@@ -73,7 +91,8 @@ impl Store {
     pub fn deny_request(&self, id_or_code: &str) -> Result<AccessRequest> {
         let tx = self.write_tx()?;
         let request = self.pending_request(id_or_code)?;
-        let now = format_time(self.clock.now());
+        let at = self.clock.now();
+        let now = format_time(at);
         tx.execute(
             "UPDATE access_requests SET status = 'denied', decided_at = ?2 WHERE id = ?1",
             params![request.id, now],
@@ -81,6 +100,13 @@ impl Store {
         let mut entry = NewEntry::owner(Action::Deny);
         entry.client_id = Some(request.client_id.clone());
         audit::append_in(&tx, &now, &[entry])?;
+        self.issue_receipt(&Decision {
+            event: ReceiptEvent::Refused,
+            client_id: &request.client_id,
+            request_id: Some(&request.id),
+            grant_id: None,
+            at,
+        })?;
         let denied = self.access_request(&request.id)?;
         tx.commit()?;
         Ok(denied)

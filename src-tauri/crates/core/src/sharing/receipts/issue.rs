@@ -1,0 +1,203 @@
+//! Issuing receipts: the hook every decision calls inside its own write
+//! transaction, after its access-log entry (so the receipt names the log's
+//! head including that entry), and the explicit step for expiry, which
+//! happens with no event: [`Store::record_expirations`].
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::claims::{self, AskFacts, Controller, Facts, GrantFacts, LogHead};
+use super::{jws, Receipt, ReceiptEvent, TYP};
+use crate::audit::{self, Action, NewEntry};
+use crate::clock::{format_time, parse_time};
+use crate::sharing::records::ReceiptRecord;
+use crate::sharing::scope::PodAccess;
+use crate::sharing::token;
+use crate::vault::identity::load_pod_key;
+use crate::vault::record::{self, OnConflict};
+use crate::vault::store::Store;
+use crate::{Error, Result};
+
+/// What a decision hands the hook.
+pub(crate) struct Decision<'a> {
+    pub event: ReceiptEvent,
+    pub client_id: &'a str,
+    pub request_id: Option<&'a str>,
+    pub grant_id: Option<&'a str>,
+    /// When it took effect.
+    pub at: DateTime<Utc>,
+}
+
+fn parse_details(text: &str) -> Result<Vec<PodAccess>> {
+    serde_json::from_str(text).map_err(|e| Error::Internal(format!("stored details: {e}")))
+}
+
+impl Store {
+    /// Signs and stores the receipt of `decision`. Call inside the
+    /// decision's write transaction, after its log entry.
+    pub(crate) fn issue_receipt(&self, decision: &Decision<'_>) -> Result<Receipt> {
+        let conn = &self.conn;
+        let controller = conn
+            .prepare_cached("SELECT name, uri FROM clients WHERE id = ?1")?
+            .query_row([decision.client_id], |r| {
+                Ok(Controller {
+                    client_id: decision.client_id.to_string(),
+                    name: crate::sharing::client::shown_name(&r.get::<_, String>(0)?),
+                    uri: r.get(1)?,
+                })
+            })
+            .optional()?
+            .ok_or_else(|| Error::UnknownClient {
+                id: decision.client_id.to_string(),
+            })?;
+        let ask = match decision.request_id {
+            None => None,
+            Some(id) => {
+                let (text, lifetime): (String, i64) = conn
+                    .prepare_cached(
+                        "SELECT details, grant_lifetime FROM access_requests WHERE id = ?1",
+                    )?
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Some(AskFacts {
+                    id: id.to_string(),
+                    details: parse_details(&text)?,
+                    lifetime_secs: lifetime,
+                    details_sha256: hex::encode(Sha256::digest(text.as_bytes())),
+                })
+            }
+        };
+        let grant = match decision.grant_id {
+            None => None,
+            Some(id) => {
+                let (text, from, until): (String, String, String) = conn
+                    .prepare_cached(
+                        "SELECT details, created_at, expires_at FROM grants WHERE id = ?1",
+                    )?
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                Some(GrantFacts {
+                    id: id.to_string(),
+                    details: parse_details(&text)?,
+                    valid_from: parse_time(&from)?,
+                    valid_until: parse_time(&until)?,
+                })
+            }
+        };
+        let (seq, hash): (u64, String) = conn
+            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or_else(|| Error::Internal("a decision without its log entry".into()))?;
+        let key = load_pod_key(conn)?;
+        let pod_id = key.identity().id;
+        let issued_at = self.clock.now();
+        let facts = Facts {
+            receipt_id: token::new_id("rcp_")?,
+            event: decision.event,
+            at: decision.at,
+            issued_at,
+            pod_id: pod_id.clone(),
+            controller,
+            ask,
+            grant,
+            log_head: LogHead { seq, hash },
+        };
+        let payload = claims::claims(&facts).to_string();
+        let header = serde_json::json!({ "alg": jws::ALG, "kid": pod_id, "typ": TYP });
+        let row = ReceiptRecord {
+            id: facts.receipt_id.clone(),
+            client_id: decision.client_id.to_string(),
+            grant_id: decision.grant_id.map(str::to_string),
+            request_id: decision.request_id.map(str::to_string),
+            event: decision.event.as_str().to_string(),
+            issued_at: format_time(issued_at),
+            jws: jws::sign(&header, payload.as_bytes(), &key),
+        };
+        record::insert(conn, &row, &[], OnConflict::Fail)?;
+        Receipt::from_record(row)
+    }
+
+    /// Grants past their end with no receipt that ended them, as of now.
+    fn due_expirations(&self, now: &str) -> Result<Vec<(String, String, String)>> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT g.id, g.client_id, g.expires_at FROM grants g
+                 WHERE g.expires_at <= ?1
+                   AND (g.revoked_at IS NULL OR g.revoked_at > g.expires_at)
+                   AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.grant_id = g.id
+                       AND r.event IN ('expired', 'withdrawn', 'ended', 'cut_off'))
+                 ORDER BY g.expires_at, g.id",
+            )?
+            .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Inside a write transaction: logs and signs the expiry of every
+    /// grant past its end that has no receipt ending it.
+    pub(crate) fn expire_due_in(&self, tx: &rusqlite::Connection) -> Result<Vec<Receipt>> {
+        let now = format_time(self.clock.now());
+        let mut out = Vec::new();
+        for (grant_id, client_id, expires_at) in self.due_expirations(&now)? {
+            let mut entry = NewEntry::owner(Action::Expire);
+            entry.client_id = Some(client_id.clone());
+            entry.grant_id = Some(grant_id.clone());
+            entry.reason = Some(format!("the grant ended at {expires_at}"));
+            audit::append_in(tx, &now, &[entry])?;
+            out.push(self.issue_receipt(&Decision {
+                event: ReceiptEvent::Expired,
+                client_id: &client_id,
+                request_id: None,
+                grant_id: Some(&grant_id),
+                at: parse_time(&expires_at)?,
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// Expiry happens with no event: this step notices it. For every grant
+    /// past its end without a receipt that ended it (expired, withdrawn,
+    /// ended, cut off), it appends an `expire` log entry and signs an
+    /// `Expired` receipt, in one transaction. Idempotent: a second call
+    /// finds nothing and takes no write lock. Returns the new receipts.
+    pub fn record_expirations(&self) -> Result<Vec<Receipt>> {
+        if self
+            .due_expirations(&format_time(self.clock.now()))?
+            .is_empty()
+        {
+            return Ok(Vec::new());
+        }
+        let tx = self.write_tx()?;
+        let out = self.expire_due_in(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The end of one grant (withdrawn, ended, cut off), after its log
+    /// entry. The receipt names the grant, not the request: a request's
+    /// receipts are its answer's only.
+    pub(crate) fn receipt_ending(
+        &self,
+        event: ReceiptEvent,
+        client_id: &str,
+        grant_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Receipt> {
+        self.issue_receipt(&Decision {
+            event,
+            client_id,
+            request_id: None,
+            grant_id: Some(grant_id),
+            at,
+        })
+    }
+}
+
+/// The token's grant, if any (for RFC 7009's receipt).
+pub(crate) fn grant_of_token(conn: &rusqlite::Connection, hash: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT grant_id FROM tokens WHERE hash = ?1")?
+        .query_row(params![hash], |r| r.get(0))
+        .optional()?)
+}
