@@ -110,10 +110,10 @@ fn verification(
             verified: true,
             message: match verified.log_head {
                 LogHeadCheck::InChain { seq } => format!(
-                    "signed by this vault's key, and access-log entry #{seq} it names is in this vault's log, intact up to it"
+                    "signed by this vault's key, and the access-log entry it names (#{seq}) is in this vault's log, intact up to it"
                 ),
                 LogHeadCheck::RemovedByRetention { seq, through } => format!(
-                    "signed by this vault's key; access-log entry #{seq} it names was removed by the log's retention (a checkpoint stands for entries up to #{through}), so only that it was there can be checked"
+                    "signed by this vault's key; the access-log entry it names (#{seq}) was removed by the log's retention (a checkpoint stands for entries up to #{through}), so only that it was there can be checked"
                 ),
             },
         }),
