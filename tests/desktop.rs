@@ -10,80 +10,17 @@
 
 use std::path::{Path, PathBuf};
 
-use custodian_core::sharing::receipts;
+use custodian_core::sharing::receipts::ReceiptEvent;
 use custodian_core::{SecretString, Vault};
 use custodian_e2e::app::{Desktop, Launch};
 use custodian_e2e::company::{get_at, Company};
 use custodian_e2e::screens::{
-    add_resource, assert_labelled, cli, cli_vault_with_email, contact_and_profile,
-    files_containing, open_section, scratch_home,
+    add_resource, assert_labelled, check_grant_receipt, cli, cli_vault_with_email,
+    contact_and_profile, files_containing, open_section, scratch_home,
 };
 use custodian_e2e::{custodian, run_ok, snapshot, PASSPHRASE};
 use oauth2::TokenResponse;
 use serde_json::{json, Value};
-
-/// Opens the receipts of the grant in `row` (approved narrower than asked)
-/// and checks the Receipt view and its download; returns the pod id that
-/// signed the receipt and the file downloaded.
-fn check_grant_receipt(app: &Desktop, row: &str, home: &Path) -> (String, String) {
-    app.click(&format!("{row} [data-testid=receipt]"));
-    let view = format!("{row} [data-testid=receipt-view][data-event=given_narrower]");
-    let event = app.wait_for_text(&format!("{view} [data-testid=receipt-event]"), "narrower");
-    assert_eq!(event, "Given, narrower than asked");
-    let company = app.text(&format!("{view} [data-testid=receipt-company]"));
-    assert!(company.contains("Acme Shop"), "{company}");
-    let asked = app.text(&format!("{view} [data-testid=receipt-asked]"));
-    assert!(
-        asked.contains("/profile/"),
-        "what was asked is shown beside what was given: {asked}"
-    );
-    let verified = format!("{view} [data-testid=receipt-verified]");
-    assert_eq!(
-        app.attr(&verified, "data-verified").as_deref(),
-        Some("true"),
-        "{}",
-        app.text(&verified)
-    );
-    assert_labelled(app, "receipt");
-    app.script(
-        "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); return true",
-        vec![json!(row)],
-    )
-    .expect("scroll to the grant");
-    app.screenshot("receipt");
-
-    // Download: the file holds exactly the signed receipt, a compact JWS.
-    let out = PathBuf::from(app.value(&format!("{view} [data-testid=receipt-path]")));
-    assert!(out.starts_with(home), "{}", out.display());
-    app.click(&format!("{view} [data-testid=download-receipt]"));
-    app.wait_for_text(
-        &format!("{view} [data-testid=receipt-saved]"),
-        &out.display().to_string(),
-    );
-    let jws = std::fs::read_to_string(&out).expect("the receipt was written");
-    let parts: Vec<&str> = jws.split('.').collect();
-    assert!(
-        parts.len() == 3
-            && parts.iter().all(|p| !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')),
-        "three base64url parts, nothing else: {jws:?}"
-    );
-    let header = receipts::decode_header(&jws).unwrap();
-    assert_eq!(header["alg"], "EdDSA", "{header}");
-    assert_eq!(header["typ"], receipts::TYP, "{header}");
-    let claims = receipts::decode(&jws).unwrap();
-    assert_eq!(claims["event"]["type"], "given_narrower", "{claims}");
-    assert_eq!(claims["controller"]["name"], "Acme Shop", "{claims}");
-    // A second download never replaces the file.
-    app.click(&format!("{view} [data-testid=download-receipt]"));
-    app.wait_for_text(&format!("{view} [role=alert]"), "exists");
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), jws);
-    app.click(&format!("{row} [data-testid=receipt]"));
-    app.wait_gone(&view);
-    let pod_id = claims["iss"].as_str().expect("the pod id").to_string();
-    (pod_id, jws)
-}
 
 #[test]
 fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
@@ -401,7 +338,7 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
     // The downloaded receipt verifies against the vault that signed it.
     let opened = Vault::open(&vault, &SecretString::from(PASSPHRASE.to_string())).unwrap();
     let verified = opened.store().verify_receipt(&downloaded).unwrap();
-    assert_eq!(verified.event, receipts::ReceiptEvent::GivenNarrower);
+    assert_eq!(verified.event, ReceiptEvent::GivenNarrower);
     drop(opened);
 
     // The bundle the app exported restores with the command line.

@@ -1,11 +1,12 @@
 //! Steps the desktop tests share, on the app's screens by the selectors in
 //! `docs/ui-contract.md`: going to a section (checking every control on it
 //! has a name and keyboard reach), adding a resource, what the company asks
-//! for; and around the window, the scratch home the app and the CLI share,
+//! for, a grant's Receipt view and its download; and around the window, the scratch home the app and the CLI share,
 //! the CLI on the same vault, and a search of files for a secret.
 
 use std::path::{Path, PathBuf};
 
+use custodian_core::sharing::receipts;
 use serde_json::{json, Value};
 
 use crate::app::Desktop;
@@ -132,4 +133,67 @@ pub fn scratch_home() -> (tempfile::TempDir, std::path::PathBuf) {
     let home = tmp.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     (tmp, home)
+}
+
+/// Opens the receipts of the grant in `row` (approved narrower than asked)
+/// and checks the Receipt view and its download; returns the pod id that
+/// signed the receipt and the file downloaded.
+pub fn check_grant_receipt(app: &Desktop, row: &str, home: &Path) -> (String, String) {
+    app.click(&format!("{row} [data-testid=receipt]"));
+    let view = format!("{row} [data-testid=receipt-view][data-event=given_narrower]");
+    let event = app.wait_for_text(&format!("{view} [data-testid=receipt-event]"), "narrower");
+    assert_eq!(event, "Given, narrower than asked");
+    let company = app.text(&format!("{view} [data-testid=receipt-company]"));
+    assert!(company.contains("Acme Shop"), "{company}");
+    let asked = app.text(&format!("{view} [data-testid=receipt-asked]"));
+    assert!(
+        asked.contains("/profile/"),
+        "what was asked is shown beside what was given: {asked}"
+    );
+    let verified = format!("{view} [data-testid=receipt-verified]");
+    assert_eq!(
+        app.attr(&verified, "data-verified").as_deref(),
+        Some("true"),
+        "{}",
+        app.text(&verified)
+    );
+    assert_labelled(app, "receipt");
+    app.script(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); return true",
+        vec![json!(row)],
+    )
+    .expect("scroll to the grant");
+    app.screenshot("receipt");
+
+    // Download: the file holds exactly the signed receipt, a compact JWS.
+    let out = PathBuf::from(app.value(&format!("{view} [data-testid=receipt-path]")));
+    assert!(out.starts_with(home), "{}", out.display());
+    app.click(&format!("{view} [data-testid=download-receipt]"));
+    app.wait_for_text(
+        &format!("{view} [data-testid=receipt-saved]"),
+        &out.display().to_string(),
+    );
+    let jws = std::fs::read_to_string(&out).expect("the receipt was written");
+    let parts: Vec<&str> = jws.split('.').collect();
+    assert!(
+        parts.len() == 3
+            && parts.iter().all(|p| !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')),
+        "three base64url parts, nothing else: {jws:?}"
+    );
+    let header = receipts::decode_header(&jws).unwrap();
+    assert_eq!(header["alg"], "EdDSA", "{header}");
+    assert_eq!(header["typ"], receipts::TYP, "{header}");
+    let claims = receipts::decode(&jws).unwrap();
+    assert_eq!(claims["event"]["type"], "given_narrower", "{claims}");
+    assert_eq!(claims["controller"]["name"], "Acme Shop", "{claims}");
+    // A second download never replaces the file.
+    app.click(&format!("{view} [data-testid=download-receipt]"));
+    app.wait_for_text(&format!("{view} [role=alert]"), "exists");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), jws);
+    app.click(&format!("{row} [data-testid=receipt]"));
+    app.wait_gone(&view);
+    let pod_id = claims["iss"].as_str().expect("the pod id").to_string();
+    (pod_id, jws)
 }
