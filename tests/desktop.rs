@@ -8,7 +8,7 @@
 //! Needs Xvfb, WebKitWebDriver and tauri-driver: `make setup` installs them;
 //! without them these tests fail saying so.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use custodian_core::sharing::receipts::ReceiptEvent;
 use custodian_core::{SecretString, Vault};
