@@ -30,13 +30,15 @@ pub struct ReceiptQuery {
 pub struct DecodedReceipt {
     #[serde(flatten)]
     pub receipt: Receipt,
+    /// `null` when the stored JWS does not decode: one damaged receipt
+    /// must not hide the others (opening it says what fails).
     pub claims: Value,
 }
 
 impl DecodedReceipt {
-    pub(crate) fn of(receipt: Receipt) -> AppResult<DecodedReceipt> {
-        let claims = receipts::decode(&receipt.jws)?;
-        Ok(DecodedReceipt { receipt, claims })
+    pub(crate) fn of(receipt: Receipt) -> DecodedReceipt {
+        let claims = receipts::decode(&receipt.jws).unwrap_or(Value::Null);
+        DecodedReceipt { receipt, claims }
     }
 }
 
@@ -83,7 +85,7 @@ fn find(store: &Store, query: ReceiptQuery) -> AppResult<Vec<DecodedReceipt>> {
             ))
         }
     };
-    found.into_iter().map(DecodedReceipt::of).collect()
+    Ok(found.into_iter().map(DecodedReceipt::of).collect())
 }
 
 /// The receipt decoded, and checked against this vault.
@@ -93,7 +95,7 @@ pub fn open_receipt(state: tauri::State<'_, AppState>, id: String) -> AppResult<
         let receipt = store.receipt(&id)?;
         let verification = verification(store.verify_receipt(&receipt.jws))?;
         Ok(ReceiptView {
-            receipt: DecodedReceipt::of(receipt)?,
+            receipt: DecodedReceipt::of(receipt),
             verification,
         })
     })
@@ -256,6 +258,23 @@ mod tests {
                 .unwrap_err()
                 .kind,
             "invalid_request"
+        );
+    }
+
+    #[test]
+    fn a_damaged_receipt_is_listed_with_no_claims() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_vault, store, _clock, grant) = granted(tmp.path());
+        let mut receipt = store.receipts_for_grant(&grant).unwrap().remove(0);
+        assert!(DecodedReceipt::of(receipt.clone()).claims.is_object());
+        receipt.jws = "not.a.jws".into();
+        assert_eq!(DecodedReceipt::of(receipt.clone()).claims, Value::Null);
+        let verdict = verification(store.verify_receipt(&receipt.jws)).unwrap();
+        assert!(!verdict.verified);
+        assert!(
+            verdict.message.contains("not a compact JWS"),
+            "{}",
+            verdict.message
         );
     }
 

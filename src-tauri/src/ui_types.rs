@@ -224,7 +224,7 @@ fn what_the_commands_send_is_what_api_ts_declares() {
         &interface("ReceiptVerification"),
         &verification,
     );
-    let decoded = crate::receipts::DecodedReceipt::of(receipt).unwrap();
+    let decoded = crate::receipts::DecodedReceipt::of(receipt);
     same_fields("Receipt", &interface("Receipt"), &decoded);
     same_fields(
         "ReceiptView",

@@ -437,8 +437,8 @@ export interface Receipt {
   issued_at: string;
   /** The receipt itself: a compact JWS signed by this vault's key. */
   jws: string;
-  /** The JWS payload, decoded. */
-  claims: Record<string, unknown>;
+  /** The JWS payload, decoded (not verified); null when the stored JWS does not decode. */
+  claims: Record<string, unknown> | null;
 }
 
 /** A receipt as the Receipt view shows it, with whether this vault vouches for it. */
