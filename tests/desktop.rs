@@ -232,6 +232,24 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
         "Withdrawn by you",
     );
 
+    // A second ask, denied in the window: a refusal is listed nowhere but
+    // among the receipts, with what was asked.
+    open_section(&app, "requests", "sharing");
+    let again = company.ask(contact_and_profile(), 3600);
+    app.wait_for_text(card, "Acme Shop");
+    app.click(&format!("{card} [data-testid=deny]"));
+    app.wait_gone(card);
+    assert_eq!(company.token(&again).unwrap_err(), "access_denied");
+    open_section(&app, "access", "access");
+    let refused = "[data-testid=receipt-row][data-event=refused]";
+    app.wait_for_text(refused, "Acme Shop");
+    app.click(&format!("{refused} [data-testid=receipt]"));
+    let view = app.wait_for_text(
+        &format!("{refused} [data-testid=receipt-view]"),
+        "What was asked and refused",
+    );
+    assert!(view.contains("/profile/"), "{view}");
+
     // Activity: the reads, allowed and refused.
     open_section(&app, "activity", "activity");
     let rows = "[data-testid=log-row]";
