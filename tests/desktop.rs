@@ -8,136 +8,19 @@
 //! Needs Xvfb, WebKitWebDriver and tauri-driver: `make setup` installs them;
 //! without them these tests fail saying so.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use custodian_core::sharing::receipts::ReceiptEvent;
+use custodian_core::{SecretString, Vault};
 use custodian_e2e::app::{Desktop, Launch};
 use custodian_e2e::company::{get_at, Company};
+use custodian_e2e::screens::{
+    add_resource, assert_labelled, check_grant_receipt, cli, cli_vault_with_email,
+    contact_and_profile, files_containing, open_section, scratch_home,
+};
 use custodian_e2e::{custodian, run_ok, snapshot, PASSPHRASE};
 use oauth2::TokenResponse;
 use serde_json::{json, Value};
-
-/// `custodian --vault DIR ARGS…` with the right passphrase.
-fn cli(home: &Path, vault: &Path, args: &[&str]) -> String {
-    let mut cmd = custodian(home);
-    cmd.arg("--vault")
-        .arg(vault)
-        .args(args)
-        .env("CUSTODIAN_PASSPHRASE", PASSPHRASE);
-    run_ok(cmd)
-}
-
-/// A vault made by the real CLI (`init`, then `put`) holding `/contact/email`.
-fn cli_vault_with_email(home: &Path, vault: &Path) {
-    let mut init = custodian(home);
-    init.arg("init")
-        .arg("--vault")
-        .arg(vault)
-        .env("CUSTODIAN_PASSPHRASE", PASSPHRASE);
-    run_ok(init);
-    cli(
-        home,
-        vault,
-        &[
-            "put",
-            "/contact/email",
-            "--json",
-            r#"{"email":"ada@example.org"}"#,
-        ],
-    );
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() {
-                stack.push(path);
-            } else if meta.is_file() {
-                if let Ok(bytes) = std::fs::read(&path) {
-                    if bytes.windows(needle.len()).any(|w| w == needle) {
-                        found.push(path);
-                    }
-                }
-            }
-        }
-    }
-    found
-}
-
-/// Goes to a section by its navigation link and waits for its heading.
-fn open_section(app: &Desktop, nav: &str, heading: &str) {
-    app.click(&format!("[data-testid=nav-{nav}]"));
-    app.wait_until(&format!("the {nav} screen's heading {heading:?}"), |d| {
-        d.texts("main h2")
-            .into_iter()
-            .find(|h| h.to_lowercase().contains(&heading.to_lowercase()))
-    });
-    assert_labelled(app, nav);
-}
-
-/// Every control on screen has a name a screen reader can say (a label, an
-/// aria-label or -labelledby, a title, or a button's text) and can be
-/// reached with the keyboard.
-fn assert_labelled(app: &Desktop, screen: &str) {
-    let js = r#"
-        const bad = [];
-        for (const el of document.querySelectorAll('input, select, textarea, button')) {
-          if (el.type === 'hidden' || el.getClientRects().length === 0) continue;
-          const byId = (id) => (id ? document.getElementById(id)?.textContent ?? '' : '');
-          const name = [
-            ...(el.labels ? [...el.labels].map((l) => l.textContent) : []),
-            el.getAttribute('aria-label') ?? '',
-            (el.getAttribute('aria-labelledby') ?? '').split(' ').map(byId).join(' '),
-            el.title ?? '',
-            el.tagName === 'BUTTON' ? el.textContent : '',
-          ].join(' ').trim();
-          if (!name) bad.push('no name: ' + el.outerHTML.slice(0, 160));
-          if (el.tabIndex < 0 && !el.disabled) bad.push('not focusable: ' + el.outerHTML.slice(0, 160));
-        }
-        return bad;
-    "#;
-    let bad = app.script(js, vec![]).expect("the label check ran");
-    assert_eq!(
-        bad,
-        json!([]),
-        "controls without a name or out of keyboard reach on the {screen} screen"
-    );
-}
-
-/// Adds a JSON resource through My data → New resource.
-fn add_resource(app: &Desktop, path: &str, content: &Value) {
-    app.click("[data-testid=new-resource]");
-    app.type_into("#resource-path", path);
-    app.type_into("#resource-json", &content.to_string());
-    app.click("[data-testid=save-resource]");
-    app.wait_for(&format!("[data-path=\"{path}\"]"));
-}
-
-/// What the company asks for: contact details and the profile, to read.
-fn contact_and_profile() -> Value {
-    json!([{"type": "pod_access", "paths": ["/contact/", "/profile/"], "actions": ["read"],
-            "datatypes": ["contact", "profile"],
-            "purpose": "Sending your order confirmations"}])
-}
-
-/// A scratch directory (kept alive by the guard) with an empty `home` in it
-/// for the app and the CLI.
-fn scratch_home() -> (tempfile::TempDir, std::path::PathBuf) {
-    let tmp = tempfile::Builder::new()
-        .prefix("custodian-e2e-")
-        .tempdir()
-        .unwrap();
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    (tmp, home)
-}
 
 #[test]
 fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
@@ -321,6 +204,7 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
         "the grant is the narrowed one: {row_text}"
     );
     app.screenshot("access");
+    let (pod_id, downloaded) = check_grant_receipt(&app, row, &home);
     app.click(&format!("{row} [data-testid=revoke]"));
     // The revoke button asks once before it acts (docs/ui-contract.md):
     // until the person confirms, the grant stays active and its token works.
@@ -339,6 +223,32 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
     app.wait_gone(row);
     let r = get_at(&base, &secret, "/contact/email");
     assert_eq!(r.status(), 401, "a revoked token is refused");
+    // The revocation has its receipt too, listed with every decision.
+    let withdrawn = "[data-testid=receipt-row][data-event=withdrawn]";
+    app.wait_for_text(withdrawn, "Acme Shop");
+    app.click(&format!("{withdrawn} [data-testid=receipt]"));
+    app.wait_for_text(
+        &format!("{withdrawn} [data-testid=receipt-event]"),
+        "Withdrawn by you",
+    );
+
+    // A second ask, denied in the window: a refusal is listed nowhere but
+    // among the receipts, with what was asked.
+    open_section(&app, "requests", "sharing");
+    let again = company.ask(contact_and_profile(), 3600);
+    app.wait_for_text(card, "Acme Shop");
+    app.click(&format!("{card} [data-testid=deny]"));
+    app.wait_gone(card);
+    assert_eq!(company.token(&again).unwrap_err(), "access_denied");
+    open_section(&app, "access", "access");
+    let refused = "[data-testid=receipt-row][data-event=refused]";
+    app.wait_for_text(refused, "Acme Shop");
+    app.click(&format!("{refused} [data-testid=receipt]"));
+    let view = app.wait_for_text(
+        &format!("{refused} [data-testid=receipt-view]"),
+        "What was asked and refused",
+    );
+    assert!(view.contains("/profile/"), "{view}");
 
     // Activity: the reads, allowed and refused.
     open_section(&app, "activity", "activity");
@@ -388,6 +298,18 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
     open_section(&app, "settings", "settings");
     app.wait_for("#auto-lock");
     app.wait_for("#current-passphrase");
+    assert_eq!(
+        app.wait_for_text("[data-testid=pod-id]", &pod_id),
+        pod_id,
+        "Settings shows the pod id that signs the receipts"
+    );
+    app.script(
+        "document.querySelector('[data-testid=pod-id]').scrollIntoView({block: 'center'}); return true",
+        vec![],
+    )
+    .expect("scroll to the pod id");
+    app.screenshot("pod-id");
+    app.scroll_to_top();
     app.screenshot("settings");
 
     // Lock, then unlock again: the data is still there.
@@ -431,6 +353,11 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
     assert_eq!(prefs["channels"]["email"], true, "{prefs}");
     assert_eq!(prefs["quiet_hours"]["start"], "21:00", "{prefs}");
     assert_eq!(prefs["quiet_hours"]["end"], "08:00", "{prefs}");
+    // The downloaded receipt verifies against the vault that signed it.
+    let opened = Vault::open(&vault, &SecretString::from(PASSPHRASE.to_string())).unwrap();
+    let verified = opened.store().verify_receipt(&downloaded).unwrap();
+    assert_eq!(verified.event, ReceiptEvent::GivenNarrower);
+    drop(opened);
 
     // The bundle the app exported restores with the command line.
     let secret_file = tmp.path().join("bundle-passphrase");

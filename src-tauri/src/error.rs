@@ -57,7 +57,7 @@ fn advice(e: &custodian_core::Error) -> &'static str {
         E::UnknownRequest { .. } => ": open Sharing to see the pending ones",
         E::UnknownGrant { .. } => ": open Access to see them all",
         E::UnknownReceipt { .. } => ": open Access to see each grant's receipts",
-        E::ReceiptInvalid { .. } => " (it was not signed by this vault as it is now; nothing was changed)",
+        E::ReceiptInvalid { .. } => ": this vault does not vouch for it (nothing was changed)",
         E::BundleExcessiveWork { .. } => {
             " (if you made it yourself, export it again from Custodian, or encrypt it with Go's age -p, which uses 18)"
         }

@@ -8,6 +8,7 @@ mod bundle;
 mod data;
 mod error;
 mod preferences;
+mod receipts;
 mod session;
 mod settings;
 mod sharing;
@@ -96,6 +97,10 @@ pub fn run() {
             activity::access_log,
             activity::access_report,
             activity::verify_log,
+            receipts::list_receipts,
+            receipts::open_receipt,
+            receipts::default_receipt_path,
+            receipts::save_receipt,
             bundle::default_export_path,
             bundle::export_bundle,
             bundle::import_bundle,

@@ -22,6 +22,10 @@ pub struct VaultStatus {
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format_version: Option<u32>,
+    /// The pod id (the signing key's JWK thumbprint), known only while the
+    /// vault is unlocked: the key lives inside the encrypted database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_id: Option<String>,
 }
 
 pub(crate) fn status_of(dir: &std::path::Path, unlocked: bool) -> VaultStatus {
@@ -32,26 +36,39 @@ pub(crate) fn status_of(dir: &std::path::Path, unlocked: bool) -> VaultStatus {
             state: "missing",
             id: None,
             format_version: None,
+            pod_id: None,
         },
         Probe::NotAVault => VaultStatus {
             path,
             state: "not_a_vault",
             id: None,
             format_version: None,
+            pod_id: None,
         },
         Probe::Vault { id, format_version } => VaultStatus {
             path,
             state: if unlocked { "unlocked" } else { "locked" },
             id: Some(id),
             format_version: Some(format_version),
+            pod_id: None,
         },
     }
 }
 
 /// Where the vault is and whether it exists and is open; unlocks nothing.
+/// While unlocked it also names the pod id (left out, with a warning in the
+/// app's log, if it cannot be read: the window still opens).
 #[tauri::command]
 pub fn vault_status(state: tauri::State<'_, AppState>) -> AppResult<VaultStatus> {
-    Ok(status_of(&state.vault_dir, state.is_unlocked()))
+    let mut status = status_of(&state.vault_dir, state.is_unlocked());
+    if status.state == "unlocked" {
+        match state.with_store(|store| Ok(store.pod_identity()?.id)) {
+            Ok(id) => status.pod_id = Some(id),
+            Err(e) if e.kind == "vault_locked" => status.state = "locked",
+            Err(e) => tracing::warn!(error = %e.message, "could not read the pod id"),
+        }
+    }
+    Ok(status)
 }
 
 #[derive(Debug, Serialize)]
@@ -163,7 +180,7 @@ pub fn save_recovery_key(path: String, recovery_key: String) -> AppResult<()> {
         .map_err(|e| AppError::new("io", format!("could not save to {}: {e}", path.display())))
 }
 
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

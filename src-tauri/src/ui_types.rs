@@ -214,6 +214,27 @@ fn what_the_commands_send_is_what_api_ts_declares() {
     same_fields("Grant", &interface("Grant"), grant);
     same_fields("PodAccess", &interface("PodAccess"), &grant.details[0]);
 
+    let receipt = store.receipts(None).unwrap().remove(0);
+    let verification = crate::receipts::Verification {
+        verified: true,
+        message: String::new(),
+    };
+    same_fields(
+        "ReceiptVerification",
+        &interface("ReceiptVerification"),
+        &verification,
+    );
+    let decoded = crate::receipts::DecodedReceipt::of(receipt);
+    same_fields("Receipt", &interface("Receipt"), &decoded);
+    same_fields(
+        "ReceiptView",
+        &interface("ReceiptView"),
+        &crate::receipts::ReceiptView {
+            receipt: decoded,
+            verification,
+        },
+    );
+
     let log = store.audit_log(&Default::default()).unwrap();
     same_fields("AuditEntry", &interface("AuditEntry"), &log[0]);
     same_fields(
@@ -264,9 +285,10 @@ fn what_the_app_itself_sends_is_what_api_ts_declares() {
     let tmp = tempfile::tempdir().unwrap();
     let status = crate::session::status_of(&tmp.path().join("none"), false);
     same_fields("VaultStatus", &interface("VaultStatus"), &status);
-    let _vault = populated(tmp.path());
-    let open = crate::session::status_of(&tmp.path().join("v"), true);
+    let vault = populated(tmp.path());
+    let mut open = crate::session::status_of(&tmp.path().join("v"), true);
     assert!(open.id.is_some() && open.format_version.is_some());
+    open.pod_id = Some(vault.store().pod_identity().unwrap().id);
     same_fields("VaultStatus", &interface("VaultStatus"), &open);
     same_fields(
         "createVault",
@@ -326,6 +348,8 @@ fn what_api_ts_sends_the_commands_take() {
         _ => Value::from(10),
     });
     serde_json::from_value::<crate::activity::LogQuery>(query).unwrap();
+    let receipts = input_from(&interface("ReceiptQuery"), |_| Value::from("grt_x"));
+    serde_json::from_value::<crate::receipts::ReceiptQuery>(receipts).unwrap();
     let settings = input_from(&interface("Settings"), |_| Value::from(5));
     serde_json::from_value::<crate::settings::Settings>(settings).unwrap();
 }

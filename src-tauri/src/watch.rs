@@ -1,7 +1,9 @@
 //! The app's background watch, once a second: auto-lock after the idle
 //! time, and news of access requests (an event for the window, the count in
 //! the title and badge, and a native notification for new ones, one for a
-//! whole burst: a flood of requests is never a flood of notifications).
+//! whole burst: a flood of requests is never a flood of notifications);
+//! every [`EXPIRY_EVERY`] ticks, the `expired` receipts of grants that
+//! reached their end (expiry happens with no event of its own).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -16,6 +18,9 @@ use crate::state::{lock, AppState};
 /// After a notification, new requests wait this long to be announced, all
 /// in one notification.
 const QUIET: Duration = Duration::from_secs(30);
+
+/// How many one-second ticks between looks for grants that ran out.
+const EXPIRY_EVERY: u64 = 15;
 
 /// What the watch has seen and announced.
 #[derive(Default)]
@@ -89,11 +94,16 @@ impl Announcer {
 pub fn start(app: AppHandle) {
     let spawned = std::thread::Builder::new()
         .name("custodian-watch".into())
-        .spawn(move || loop {
-            std::thread::sleep(Duration::from_secs(1));
-            let state = app.state::<AppState>();
-            auto_lock(&app, &state);
-            requests_changed(&app, &state);
+        .spawn(move || {
+            for tick in 1u64.. {
+                std::thread::sleep(Duration::from_secs(1));
+                let state = app.state::<AppState>();
+                auto_lock(&app, &state);
+                requests_changed(&app, &state);
+                if tick % EXPIRY_EVERY == 0 {
+                    record_expirations(&state);
+                }
+            }
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "no background watch: auto-lock and request news are off");
@@ -119,6 +129,14 @@ fn auto_lock(app: &AppHandle, state: &AppState) {
                 if minutes == 1 { "" } else { "s" }
             ),
         );
+    }
+}
+
+/// Signs the `expired` receipt of each grant past its end that has none
+/// (the core takes no write lock when there is nothing to do).
+fn record_expirations(state: &AppState) {
+    if let Some(Err(e)) = state.peek_store(|store| store.record_expirations()) {
+        tracing::warn!(error = %e, "could not record the grants that expired");
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod company;
 pub mod faults;
+pub mod screens;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -36,6 +36,8 @@ export interface VaultStatus {
   state: VaultState;
   id?: string;
   format_version?: number;
+  /** The pod id (the signing key's RFC 7638 thumbprint); only while unlocked. */
+  pod_id?: string;
 }
 
 export function vaultStatus(): Promise<VaultStatus> {
@@ -411,6 +413,71 @@ export function accessReport(sinceSecs?: number): Promise<AccessReport> {
 /** Checks the log's hash chain; `first_broken` names the first bad entry. */
 export function verifyLog(): Promise<{ entries: number; first_broken: number | null }> {
   return invoke("verify_log");
+}
+
+// ---------------------------------------------------------------- receipts
+
+/** The decision a receipt records. */
+export type ReceiptEvent =
+  | "given"
+  | "given_narrower"
+  | "refused"
+  | "withdrawn"
+  | "ended"
+  | "expired"
+  | "cut_off";
+
+/** A signed consent receipt with its claims decoded (not verified) for display. */
+export interface Receipt {
+  id: string;
+  client_id: string;
+  grant_id: string | null;
+  request_id: string | null;
+  event: ReceiptEvent;
+  issued_at: string;
+  /** The receipt itself: a compact JWS signed by this vault's key. */
+  jws: string;
+  /** The JWS payload, decoded (not verified); null when the stored JWS does not decode. */
+  claims: Record<string, unknown> | null;
+}
+
+/** A receipt as the Receipt view shows it, with whether this vault vouches for it. */
+export interface ReceiptView {
+  receipt: Receipt;
+  verification: ReceiptVerification;
+}
+
+export interface ReceiptVerification {
+  /** Signed by this vault's key, and its log head is in this vault's log. */
+  verified: boolean;
+  /** What was checked, or exactly what fails. */
+  message: string;
+}
+
+/** At most one of the three; none = every receipt. */
+export interface ReceiptQuery {
+  client_id?: string | null;
+  grant_id?: string | null;
+  request_id?: string | null;
+}
+
+/** Newest first. */
+export function listReceipts(query: ReceiptQuery = {}): Promise<Receipt[]> {
+  return invoke("list_receipts", { query });
+}
+
+export function openReceipt(id: string): Promise<ReceiptView> {
+  return invoke("open_receipt", { id });
+}
+
+/** `~/Documents/custodian-receipt-ID.jws` (or the home folder). */
+export function defaultReceiptPath(id: string): Promise<string> {
+  return invoke("default_receipt_path", { id });
+}
+
+/** Writes the receipt's compact JWS to `out` (never replacing a file); returns the path. */
+export function saveReceipt(id: string, out: string): Promise<string> {
+  return invoke("save_receipt", { id, out });
 }
 
 // ---------------------------------------------------------------- export and import
