@@ -135,7 +135,7 @@ fn processing_rows(label: &str, p: &Value, rows: &mut Vec<Vec<String>>) {
         }
         let sensitive = words(&item["sensitive_categories"]);
         if !sensitive.is_empty() {
-            line.push_str(&format!(", including sensitive {}", sensitive.join(", ")));
+            line.push_str(&format!("; sensitive named: {}", sensitive.join(", ")));
         }
         rows.push(vec![if i == 0 { label } else { "" }.into(), line]);
         rows.push(vec![
