@@ -441,6 +441,7 @@ export interface MergeReport {
   requests_added: number;
   grants_added: number;
   log_entries_not_merged: number;
+  receipts_added: number;
 }
 
 /** Seal with a passphrase or an `age1…` recipient (exactly one). */

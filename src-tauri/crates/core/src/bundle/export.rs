@@ -135,7 +135,13 @@ fn write_encrypted(
         &mut manifest_json.as_slice(),
     )?;
     drop(manifest_json);
-    walk(store, &manifest.vault_id, &manifest.created_at, &mut sink)?;
+    walk(
+        store,
+        &manifest.vault_id,
+        &manifest.created_at,
+        true,
+        &mut sink,
+    )?;
     if sink.next != manifest.entries.len() {
         return Err(Error::Internal(
             "the vault changed during the export".into(),
@@ -164,7 +170,7 @@ fn hash_pass(store: &Store, progress: &mut dyn FnMut(&Progress)) -> Result<Manif
         },
         report: progress,
     };
-    let counts = walk(store, &vault_id, &created_at, &mut sink)?;
+    let counts = walk(store, &vault_id, &created_at, true, &mut sink)?;
     Ok(Manifest {
         format: FORMAT_NAME.into(),
         format_version: FORMAT_VERSION,
@@ -254,7 +260,7 @@ fn write_plain(
             report: progress,
         },
     };
-    let counts = walk(store, &vault_id, &created_at, &mut sink)?;
+    let counts = walk(store, &vault_id, &created_at, false, &mut sink)?;
     tx.finish()?;
     let manifest = Manifest {
         format: FORMAT_NAME.into(),

@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 pub use crate::audit::records::AuditRecord;
 use crate::data::path::PodPath;
 pub use crate::data::records::VersionRecord;
-pub use crate::sharing::records::{ClientRecord, GrantRecord, RequestRecord};
+pub use crate::sharing::records::{ClientRecord, GrantRecord, ReceiptRecord, RequestRecord};
+pub use crate::vault::identity::PodKeyRecord;
 use crate::vault::record::StoredJson;
 
 pub const README: &str = "README.txt";
@@ -19,6 +20,10 @@ pub const CLIENTS: &str = "clients.jsonl";
 pub const REQUESTS: &str = "requests.jsonl";
 pub const GRANTS: &str = "grants.jsonl";
 pub const AUDIT: &str = "audit.jsonl";
+pub const RECEIPTS: &str = "receipts.jsonl";
+/// The pod's signing key: in the encrypted bundle only, never in a plain
+/// export.
+pub const POD_KEY: &str = "pod_key.jsonl";
 
 /// The largest metadata or JSON Lines record accepted on import.
 pub const MAX_RECORD_BYTES: u64 = 1 << 20;
@@ -173,8 +178,49 @@ impl CheckedRecord for AuditRecord {
     }
 }
 
-/// The person-readable explanation shipped in every bundle.
-pub fn readme(vault_id: &str, created_at: &str) -> String {
+impl CheckedRecord for ReceiptRecord {
+    fn check(&self) -> Result<(), String> {
+        id("id", &self.id, "rcp_")?;
+        id("client_id", &self.client_id, "cli_")?;
+        if let Some(g) = &self.grant_id {
+            id("grant_id", g, "grt_")?;
+        }
+        if let Some(r) = &self.request_id {
+            id("request_id", r, "req_")?;
+        }
+        if crate::sharing::receipts::ReceiptEvent::from_text(&self.event).is_none() {
+            return Err(format!("unknown event {:?}", self.event));
+        }
+        time("issued_at", &self.issued_at)?;
+        crate::sharing::receipts::decode(&self.jws)
+            .map(drop)
+            .map_err(|_| "jws is not a compact JWS".to_string())
+    }
+}
+
+impl CheckedRecord for PodKeyRecord {
+    fn check(&self) -> Result<(), String> {
+        if !self.consistent() {
+            return Err("public is not the secret key's public key".into());
+        }
+        time("created_at", &self.created_at)
+    }
+}
+
+/// The person-readable explanation shipped in every bundle; `with_key`
+/// when it carries the pod's signing key (the encrypted bundle).
+pub fn readme(vault_id: &str, created_at: &str, with_key: bool) -> String {
+    let key = if with_key {
+        "  pod_key.jsonl        your pod's signing key (Ed25519): a restored vault keeps
+                       its pod id and signs as before. Keep this bundle as
+                       safe as the vault: whoever opens it can sign receipts
+                       as your pod.
+
+No vault key, recovery key or access token is in this bundle."
+    } else {
+        "No key of any kind (vault key, recovery key, the pod's signing key) and no
+access token is in this export."
+    };
     format!(
         "Custodian export bundle
 =======================
@@ -197,9 +243,9 @@ Everything here is plain JSON or your files exactly as you stored them.
   requests.jsonl       what they asked for
   grants.jsonl         what you granted, until when, and revocations
   audit.jsonl          the access log: every request and decision, hash-chained
-
-No key, recovery key or access token is in this bundle. Restore it with
-`custodian --vault NEW-DIR import THIS-FILE`.
+  receipts.jsonl       the signed consent receipt of every decision (compact JWS)
+{key}
+Restore it with `custodian --vault NEW-DIR import THIS-FILE`.
 "
     )
 }

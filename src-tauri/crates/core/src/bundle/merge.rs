@@ -26,6 +26,8 @@ pub struct MergeReport {
     /// The bundle's log entries, kept in the bundle: a hash chain cannot be
     /// spliced into another.
     pub log_entries_not_merged: u64,
+    /// Consent receipts that were missing here, added as they were signed.
+    pub receipts_added: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -184,6 +184,13 @@ pub struct Counts {
     pub audit_entries: u64,
     /// Bytes of resource content, every version.
     pub content_bytes: u64,
+    /// Signed consent receipts (absent from bundles made before them).
+    #[serde(default)]
+    pub receipts: u64,
+    /// The pod's signing key: 1 in an encrypted bundle, 0 in a plain
+    /// export (absent from bundles made before it).
+    #[serde(default)]
+    pub pod_keys: u64,
 }
 
 /// One entry's name, size and SHA-256 (hex in JSON).

@@ -13,7 +13,10 @@ use serde::Serialize;
 
 use super::apply::Target;
 use super::import::MergeReport;
-use super::layout::{self, AuditRecord, CheckedRecord, ClientRecord, GrantRecord, RequestRecord};
+use super::layout::{
+    self, AuditRecord, CheckedRecord, ClientRecord, GrantRecord, PodKeyRecord, ReceiptRecord,
+    RequestRecord,
+};
 use super::Counts;
 use crate::vault::record::{self, OnConflict, TableRecord};
 use crate::vault::store::Store;
@@ -40,6 +43,8 @@ pub(super) struct Table {
     pub counted: fn(&mut Counts) -> &mut u64,
     /// Writes one line of the entry into the vault.
     pub put: fn(&Store, &Path, &str, &[u8], &mut Target) -> Result<()>,
+    /// Holds a secret: in the encrypted bundle only, never in a plain export.
+    pub secret: bool,
 }
 
 /// The tables, in bundle order.
@@ -48,6 +53,8 @@ pub(super) const TABLES: &[Table] = &[
     Table::of::<RequestRecord>(layout::REQUESTS, |c| &mut c.requests),
     Table::of::<GrantRecord>(layout::GRANTS, |c| &mut c.grants),
     Table::of::<AuditRecord>(layout::AUDIT, |c| &mut c.audit_entries),
+    Table::of::<ReceiptRecord>(layout::RECEIPTS, |c| &mut c.receipts),
+    Table::secret::<PodKeyRecord>(layout::POD_KEY, |c| &mut c.pod_keys),
 ];
 
 /// The schema's tables that are not in [`TABLES`], and why (checked
@@ -75,8 +82,6 @@ pub(super) const NOT_LISTED: &[(&str, &str)] = &[
         "a counter for readers' caches, no person data",
     ),
     ("schema_migrations", "the schema's version, no person data"),
-    ("pod_key", "not carried yet (issue 14, next commit)"),
-    ("receipts", "not carried yet (issue 14, next commit)"),
 ];
 
 /// What a merge does with a table's records.
@@ -85,6 +90,8 @@ enum Merge<'a> {
     AddMissing(&'a mut u64),
     /// Leaves them all in the bundle, counting them here.
     LeaveInBundle(&'a mut u64),
+    /// Keeps the vault's own (its identity), counting nothing.
+    KeepOurs,
 }
 
 /// A table's record as a bundle carries it.
@@ -112,7 +119,18 @@ impl Table {
             page: page::<T>,
             counted,
             put: put::<T>,
+            secret: false,
         }
+    }
+
+    /// A table holding a secret (the pod's key): encrypted bundles only.
+    const fn secret<T: Exported>(
+        file: &'static str,
+        counted: fn(&mut Counts) -> &mut u64,
+    ) -> Table {
+        let mut t = Table::of::<T>(file, counted);
+        t.secret = true;
+        t
     }
 }
 
@@ -155,6 +173,7 @@ fn put<T: Exported>(
         Target::Merge(merging) => match T::merge(&mut merging.report) {
             Merge::AddMissing(added) => *added += record.write(store, OnConflict::Ignore)? as u64,
             Merge::LeaveInBundle(left) => *left += 1,
+            Merge::KeepOurs => {}
         },
     }
     Ok(())
@@ -259,6 +278,41 @@ impl Exported for AuditRecord {
     }
 }
 
+impl Exported for ReceiptRecord {
+    const KEY: &'static str = "id";
+    fn first_key() -> Value {
+        Value::Text(String::new())
+    }
+    fn key(&self) -> Value {
+        Value::Text(self.id.clone())
+    }
+    /// Receipts are signed records: one the vault is missing is added as
+    /// it was signed (a receipt from another vault says so when verified).
+    fn merge(report: &mut MergeReport) -> Merge<'_> {
+        Merge::AddMissing(&mut report.receipts_added)
+    }
+}
+
+impl Exported for PodKeyRecord {
+    const KEY: &'static str = "public";
+    fn first_key() -> Value {
+        Value::Text(String::new())
+    }
+    fn key(&self) -> Value {
+        Value::Text(self.public.clone())
+    }
+    /// A vault keeps its own identity: a merge never replaces its key.
+    fn merge(_: &mut MergeReport) -> Merge<'_> {
+        Merge::KeepOurs
+    }
+    /// A restore replaces the key the new vault was made with, so the
+    /// restored vault signs as the one exported.
+    fn write(self, store: &Store, _: OnConflict) -> Result<usize> {
+        store.conn.execute("DELETE FROM pod_key", [])?;
+        record::insert(&store.conn, &self, &[("id", &1)], OnConflict::Fail)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,7 +378,12 @@ mod tests {
                      '', 0, x'', 'owner', '{t2}');
                  INSERT INTO resource_versions VALUES ('/notes/b', 1, 0, 'text/plain', 'other', 'normal',
                      '\"e\"', 2, x'6869', 'owner', '{t1}');
-                 INSERT INTO resources VALUES ('/notes/b', 1, '{t1}');",
+                 INSERT INTO resources VALUES ('/notes/b', 1, '{t1}');
+                 INSERT INTO receipts VALUES ('rcp_a', 'cli_a', 'grt_a', 'req_a', 'given', '{t2}', 'h.p.s');
+                 DELETE FROM pod_key;
+                 INSERT INTO pod_key VALUES (1,
+                     x'9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
+                     '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', '{t1}');",
                 genesis = crate::audit::GENESIS
             ))
             .unwrap();
@@ -356,6 +415,19 @@ mod tests {
                 format!(
                     r#"{{"seq":1,"at":"{t1}","actor":"owner","client_id":null,"action":"grant","method":null,"path":null,"outcome":"allowed","reason":"granted","grant_id":"grt_a","prev_hash":"{}","hash":"abc"}}"#,
                     crate::audit::GENESIS
+                ),
+            ),
+            (
+                layout::RECEIPTS,
+                format!(
+                    r#"{{"id":"rcp_a","client_id":"cli_a","grant_id":"grt_a","request_id":"req_a","event":"given","issued_at":"{t2}","jws":"h.p.s"}}"#
+                ),
+            ),
+            (
+                // RFC 8037 A.1's key: the seed as base64url, its public x.
+                layout::POD_KEY,
+                format!(
+                    r#"{{"secret":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","public":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","created_at":"{t1}"}}"#
                 ),
             ),
         ];

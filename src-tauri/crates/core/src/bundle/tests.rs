@@ -132,6 +132,16 @@ fn round_trip_is_exact() {
         restored.communication_preferences().unwrap().0,
         store.communication_preferences().unwrap().0
     );
+    // The restored vault keeps its identity and its receipts, which still
+    // verify against its key and its log.
+    assert_eq!((manifest.counts.receipts, manifest.counts.pod_keys), (1, 1));
+    assert_eq!(
+        restored.pod_identity().unwrap(),
+        store.pod_identity().unwrap()
+    );
+    let receipts = restored.receipts(None).unwrap();
+    assert_eq!(receipts, store.receipts(None).unwrap());
+    restored.verify_receipt(&receipts[0].jws).unwrap();
 }
 
 #[test]
@@ -167,6 +177,9 @@ fn the_bundle_holds_no_secret() {
         .unwrap();
     assert!(!text.contains(&token_hash) && !text.contains(&device_hash));
     assert!(!text.contains("cst_") && !text.contains("csd_"));
+    // The pod's key is the one secret an encrypted bundle carries.
+    assert!(names.contains(&layout::POD_KEY.to_string()));
+    assert!(names.contains(&layout::RECEIPTS.to_string()));
 }
 
 #[test]
@@ -443,6 +456,10 @@ fn merge_adds_what_is_missing_and_reports_conflicts() {
     assert!(chain.first_broken.is_none());
     assert_eq!(chain.entries, before_log + 1, "one entry records the merge");
 
+    // The receipts come along; the vault keeps its own key.
+    assert_eq!(report.receipts_added, 1);
+    assert_ne!(here.pod_identity().unwrap(), source.pod_identity().unwrap());
+
     // Merging again adds nothing.
     let again = merge_bundle(&here, &bundle, &opener, &mut quiet()).unwrap();
     assert!(again.added.is_empty());
@@ -555,6 +572,22 @@ fn plain_export_writes_the_same_files() {
         export_plain(&store, &out, &mut quiet()).is_err(),
         "never into a non-empty directory"
     );
+    // Receipts are public records and travel; the pod's key never does.
+    assert_eq!((summary.counts.receipts, summary.counts.pod_keys), (1, 0));
+    assert!(out.join(layout::RECEIPTS).exists());
+    assert!(!out.join(layout::POD_KEY).exists());
+    assert!(manifest.entries.iter().all(|e| e.name != layout::POD_KEY));
+    let seed: Vec<u8> = store
+        .conn
+        .query_row("SELECT secret FROM pod_key", [], |r| r.get(0))
+        .unwrap();
+    let seed_text =
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &seed);
+    for e in &manifest.entries {
+        let bytes = std::fs::read(out.join(&e.name)).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(&seed_text), "{} holds the pod key", e.name);
+    }
 }
 
 /// A resource name of 255 bytes (the most a segment may have) fits a

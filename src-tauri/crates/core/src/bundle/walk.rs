@@ -1,6 +1,7 @@
 //! What a vault yields for a bundle, entry by entry in bundle order: the
 //! README, each resource version's metadata and content, the preferences,
-//! then each table of [`super::tables::TABLES`] as JSON Lines. Versions and
+//! then each table of [`super::tables::TABLES`] as JSON Lines (a plain
+//! export leaves out the tables that hold a secret: the pod's key). Versions and
 //! tables are read a page at a time (keyset pagination), so memory stays
 //! flat however large the vault.
 
@@ -29,12 +30,13 @@ pub(super) fn walk(
     store: &Store,
     vault_id: &str,
     created_at: &str,
+    with_secrets: bool,
     sink: &mut dyn Sink,
 ) -> Result<Counts> {
     let mut counts = Counts::default();
     sink.entry(
         layout::README,
-        &mut layout::readme(vault_id, created_at).as_bytes(),
+        &mut layout::readme(vault_id, created_at, with_secrets).as_bytes(),
     )?;
 
     // Resources: each version's metadata, then its content.
@@ -79,7 +81,7 @@ pub(super) fn walk(
     let prefs = serde_json::to_vec_pretty(&prefs).map_err(|e| Error::Internal(e.to_string()))?;
     sink.entry(layout::PREFERENCES, &mut prefs.as_slice())?;
 
-    for table in TABLES {
+    for table in TABLES.iter().filter(|t| with_secrets || !t.secret) {
         *(table.counted)(&mut counts) =
             jsonl(store, sink, table.file, (table.first_key)(), table.page)?;
     }

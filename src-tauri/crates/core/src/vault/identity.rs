@@ -17,6 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::vault::record::{column, TableRecord};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
@@ -157,6 +158,99 @@ pub(crate) fn load_pod_key(conn: &Connection) -> Result<PodKey> {
     Ok(PodKey::from_seed(&seed))
 }
 
+/// The seed column of `pod_key`: a blob in the database, base64url in the
+/// encrypted bundle; zeroed on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Seed(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for Seed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Seed([redacted])")
+    }
+}
+
+impl rusqlite::types::ToSql for Seed {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(
+            rusqlite::types::ValueRef::Blob(&self.0[..]),
+        ))
+    }
+}
+
+impl rusqlite::types::FromSql for Seed {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let blob = v.as_blob()?;
+        let mut seed = Zeroizing::new([0u8; 32]);
+        if blob.len() != 32 {
+            return Err(rusqlite::types::FromSqlError::InvalidBlobSize {
+                expected_size: 32,
+                blob_size: blob.len(),
+            });
+        }
+        seed.copy_from_slice(blob);
+        Ok(Seed(seed))
+    }
+}
+
+impl Serialize for Seed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&Zeroizing::new(B64URL.encode(&self.0[..])))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Seed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = Zeroizing::new(String::deserialize(d)?);
+        let bytes = Zeroizing::new(
+            B64URL
+                .decode(text.as_bytes())
+                .map_err(|_| serde::de::Error::custom("the seed is not base64url"))?,
+        );
+        let mut seed = Zeroizing::new([0u8; 32]);
+        if bytes.len() != 32 {
+            return Err(serde::de::Error::custom("the seed is not 32 bytes"));
+        }
+        seed.copy_from_slice(&bytes);
+        Ok(Seed(seed))
+    }
+}
+
+/// The row of `pod_key` (its `id` is always 1): what the encrypted bundle
+/// carries so a restored vault keeps its identity. Never in a plain export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodKeyRecord {
+    /// The Ed25519 seed (RFC 8032 private key), base64url.
+    pub secret: Seed,
+    /// Its public key `x`, base64url.
+    pub public: String,
+    pub created_at: String,
+}
+
+impl PodKeyRecord {
+    /// Whether `public` is the seed's public key.
+    pub fn consistent(&self) -> bool {
+        PodKey::from_seed(&self.secret.0).public_x() == self.public
+    }
+}
+
+impl TableRecord for PodKeyRecord {
+    const TABLE: &'static str = "pod_key";
+    const COLUMNS: &'static [&'static str] = &["secret", "public", "created_at"];
+
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(PodKeyRecord {
+            secret: column(r, Self::COLUMNS, "secret")?,
+            public: column(r, Self::COLUMNS, "public")?,
+            created_at: column(r, Self::COLUMNS, "created_at")?,
+        })
+    }
+
+    fn values(&self) -> Vec<&dyn rusqlite::types::ToSql> {
+        vec![&self.secret, &self.public, &self.created_at]
+    }
+}
+
 impl Store {
     /// The pod's id and public key.
     pub fn pod_identity(&self) -> Result<PodIdentity> {
@@ -205,6 +299,30 @@ pub(crate) mod tests {
         assert_eq!(id.jwk["use"], "sig");
         assert!(id.jwk.get("d").is_none(), "the public JWK holds no secret");
         assert_eq!(id.jwks()["keys"][0], id.jwk);
+    }
+
+    /// A vault made before migration 5 gets its key when first opened.
+    #[test]
+    fn an_older_vault_gets_its_key_when_first_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        let key = crate::vault::keys::VaultKey::generate().unwrap();
+        let now = "2026-11-24T10:00:00.000Z";
+        let conn = crate::vault::db::create_encrypted(&path, &key, now).unwrap();
+        conn.execute_batch(
+            "DROP TABLE pod_key; DROP INDEX receipts_client; DROP INDEX receipts_grant;
+             DROP INDEX receipts_request; DROP TABLE receipts;
+             DELETE FROM schema_migrations WHERE version = 5;",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::new(crate::vault::db::open_encrypted(&path, &key, now).unwrap());
+        let id = store.pod_identity().unwrap();
+        assert_eq!(store.pod_key().unwrap().identity(), id);
+        assert_eq!(store.schema_version().unwrap(), 5);
+        drop(store);
+        let again = Store::new(crate::vault::db::open_encrypted(&path, &key, now).unwrap());
+        assert_eq!(again.pod_identity().unwrap(), id, "made once, kept");
     }
 
     #[test]
