@@ -223,6 +223,28 @@ fn a_narrower_grant_and_its_withdrawal_come_with_receipts_a_company_can_check() 
         .send()
         .unwrap();
     assert_eq!(r.status(), 401);
+    // Guessing tokens here is counted and throttled as on /pod/, and
+    // logged; the company's own (revoked) token is not slowed down.
+    let mut guesses = 0;
+    let throttled = loop {
+        guesses += 1;
+        let (status, _) = fetch_receipts(&server.base, &format!("cst_{:059}", 1000 + guesses));
+        if status != 401 || guesses > 100 {
+            break status;
+        }
+    };
+    assert_eq!(throttled, 429, "guessing is throttled");
+    assert!(guesses > 50, "not before the limit ({guesses} guesses)");
+    assert_eq!(fetch_receipts(&server.base, &access).0, 200);
+    let denied = json_of(&v.ok(&["log", "--denied", "--json", "--limit", "0"]));
+    assert!(
+        denied
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == "/oauth/receipts"),
+        "refusals at the receipts endpoint are logged: {denied:#}"
+    );
     // Another company's token sees only its own receipts.
     let other = Company::new(&server, "Other Shop");
     let auth = other.ask(contact_and_health(), 3600);
