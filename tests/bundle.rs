@@ -142,9 +142,13 @@ fn a_bundle_opens_with_age_and_tar_and_restores_exactly() {
         let bytes = std::fs::read(plain.join(entry["name"].as_str().unwrap())).unwrap();
         assert_eq!(sha(&bytes), entry["sha256"], "{}", entry["name"]);
     }
-    assert!(std::fs::read_to_string(plain.join("README.txt"))
-        .unwrap()
-        .contains("No key, recovery key or access token"));
+    // The encrypted bundle carries the pod's signing key (so a restored
+    // vault keeps its pod id), and says so; no other key.
+    let readme = std::fs::read_to_string(plain.join("README.txt")).unwrap();
+    assert!(readme.contains("No vault key, recovery key or access token"));
+    assert!(readme.contains("pod_key.jsonl"));
+    assert!(plain.join("pod_key.jsonl").exists());
+    assert!(plain.join("receipts.jsonl").exists());
 
     // Restore into a new vault, with a new passphrase and a new recovery key.
     let restored = v.home().join("restored");
@@ -394,6 +398,11 @@ fn plain_export_warns_and_writes_files() {
         big
     );
     assert!(dir.join("manifest.json").is_file() && dir.join("audit.jsonl").is_file());
+    // Receipts are public records and travel; the pod's key never does.
+    assert!(dir.join("receipts.jsonl").is_file());
+    assert!(!dir.join("pod_key.jsonl").exists());
+    let readme = std::fs::read_to_string(dir.join("README.txt")).unwrap();
+    assert!(readme.contains("No key of any kind"), "{readme}");
 }
 
 /// A passphrase bundle made by `custodian export` opens with the real

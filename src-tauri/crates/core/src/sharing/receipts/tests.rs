@@ -273,3 +273,42 @@ fn a_token_poll_is_not_a_decision() {
     assert!(matches!(polled, Poll::Issued { .. }));
     assert_eq!(store.receipt_count().unwrap(), before);
 }
+
+/// A receipt whose log entry the retention policy removed says so, rather
+/// than failing as if it were forged.
+#[test]
+fn a_log_head_removed_by_retention_is_named_not_refused() {
+    let (_d, mut store) = memory_store();
+    let clock = Arc::new(ManualClock::new(crate::clock::SystemClock.now()));
+    store.set_clock(clock.clone());
+    let (grant_id, _t) = granted_token(&store);
+    let jws = store.receipts_for_grant(&grant_id).unwrap()[0].jws.clone();
+    let seq = decode(&jws).unwrap()["log_head"]["seq"].as_u64().unwrap();
+    store
+        .set_log_retention(crate::audit::retention::Retention::For(24 * 3600))
+        .unwrap();
+    clock.advance(chrono::Duration::days(2));
+    let pruned = store.apply_log_retention().unwrap().expect("pruned");
+    assert!(pruned.through >= seq);
+    let verified = store.verify_receipt(&jws).unwrap();
+    assert_eq!(
+        verified.log_head,
+        LogHeadCheck::RemovedByRetention {
+            seq,
+            through: pruned.through
+        }
+    );
+    // A head past the checkpoint that the log never had is still refused.
+    let key = crate::vault::identity::load_pod_key(&store.conn).unwrap();
+    let mut claims = decode(&jws).unwrap();
+    claims["log_head"]["seq"] = (pruned.checkpoint + 100).into();
+    let forged = jws::sign(
+        &decode_header(&jws).unwrap(),
+        claims.to_string().as_bytes(),
+        &key,
+    );
+    assert!(matches!(
+        fault(&store, &forged),
+        ReceiptFault::LogHeadNotInChain { .. }
+    ));
+}

@@ -9,7 +9,7 @@ use crate::audit::{self, Action, NewEntry};
 use crate::clock::format_time;
 use crate::sharing::consent;
 use crate::sharing::grant::Grant;
-use crate::sharing::receipts::{Decision, ReceiptEvent};
+use crate::sharing::receipts::{self, Decision, ReceiptEvent};
 use crate::sharing::records::GrantRecord;
 use crate::sharing::token;
 use crate::vault::record::{self, OnConflict, StoredJson};
@@ -65,7 +65,12 @@ impl Store {
             crate::clock::human_duration(lifetime)
         ));
         audit::append_in(&tx, &format_time(now), &[entry])?;
-        let event = if granted == request.details && lifetime == request.grant_lifetime {
+        let event = if receipts::claims::answered_as_asked(
+            &request.details,
+            request.grant_lifetime,
+            &granted,
+            lifetime,
+        ) {
             ReceiptEvent::Given
         } else {
             ReceiptEvent::GivenNarrower
