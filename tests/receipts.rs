@@ -248,7 +248,14 @@ fn a_narrower_grant_and_its_withdrawal_come_with_receipts_a_company_can_check() 
     // Another company's token sees only its own receipts.
     let other = Company::new(&server, "Other Shop");
     let auth = other.ask(contact_and_health(), 3600);
-    v.ok(&["requests", "approve", auth.user_code().secret()]);
+    // As asked, the sensitive category asked for ticked too: given as asked.
+    v.ok(&[
+        "requests",
+        "approve",
+        auth.user_code().secret(),
+        "--allow-sensitive",
+        "health",
+    ]);
     let other_token = other.access_token(&auth);
     let (_, body) = fetch_receipts(&server.base, &other_token);
     let events: Vec<&Value> = body["receipts"]
