@@ -362,6 +362,41 @@ fn a_denial_carries_the_refusal_receipt_in_its_error_body() {
     assert!(server.stop());
 }
 
+/// Approved, then revoked before the company came for its token: the
+/// poll says `access_denied` and carries the withdrawal's receipt.
+#[test]
+fn a_grant_revoked_before_its_token_was_collected_answers_with_the_withdrawal() {
+    let (v, server) = served_vault();
+    let company = Company::new(&server, "Acme Shop");
+    let auth = company.ask(contact_and_health(), 3600);
+    v.ok(&["requests", "approve", auth.user_code().secret()]);
+    let grants = json_of(&v.ok(&["grants", "list", "--json"]));
+    let grant = grants[0]["id"].as_str().unwrap().to_string();
+    v.ok(&["grants", "revoke", &grant]);
+    let r = http()
+        .post(format!("{}/oauth/token", server.base))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", auth.device_code().secret()),
+            ("client_id", &company.id),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().unwrap();
+    assert_eq!(body["error"], "access_denied");
+    let (kid, key) = pod_key(&server.base);
+    let claims = check(
+        body["consent_receipt"].as_str().expect("consent_receipt"),
+        &kid,
+        &key,
+        &company.id,
+    );
+    assert_eq!(claims["event"]["type"], "withdrawn");
+    assert_eq!(claims["grant"]["id"], grant.as_str());
+    assert!(server.stop());
+}
+
 #[test]
 fn a_grant_that_ran_out_is_receipted_and_fetched_with_the_old_token() {
     let (v, server) = served_vault();
