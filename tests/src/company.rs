@@ -19,10 +19,13 @@ use serde_json::{json, Value};
 
 use crate::{Server, TestVault, PASSPHRASE};
 
-/// The extra field our token response carries (RFC 9396).
+/// The extra fields our token response carries: the details as granted
+/// (RFC 9396) and the signed receipt of the person's answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PodFields {
     pub authorization_details: Value,
+    #[serde(default)]
+    pub consent_receipt: Option<String>,
 }
 impl ExtraTokenFields for PodFields {}
 

@@ -57,6 +57,10 @@ pub enum Command {
     /// See and revoke what companies have been granted.
     #[command(subcommand)]
     Grants(GrantsCommand),
+    /// Consent receipts: the pod's signed record of every decision about a
+    /// company's access (list, show, export, verify).
+    #[command(subcommand)]
+    Receipts(ReceiptsCommand),
     /// The access log: every request companies made, and what you decided.
     Log(LogArgs),
     /// Per company: grants, requests allowed and denied, what was read.
@@ -199,6 +203,50 @@ pub enum GrantsCommand {
         /// Cut a company off entirely: its client id (cli_…) or its name.
         #[arg(long, value_name = "CLIENT")]
         client: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptsCommand {
+    /// List receipts, newest first: what was given, refused, withdrawn or
+    /// ended, and when.
+    List {
+        /// Only this company: its client id (cli_…) or its name.
+        #[arg(long, value_name = "CLIENT")]
+        client: Option<String>,
+        /// Print JSON, for scripts (each with its compact JWS).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one receipt decoded: the decision, the company, what was given
+    /// (and asked), why, for how long, how to withdraw.
+    Show {
+        /// The receipt's id (rcp_…).
+        id: String,
+        /// Print the receipt's header and claims as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a receipt's compact JWS to a file, to keep or hand to anyone
+    /// who wants to check it.
+    Export {
+        /// The receipt's id (rcp_…).
+        id: String,
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Replace the file at --out if there is one.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a receipt file: signed by this pod's key, and its log head in
+    /// this vault's access log. Says exactly what fails.
+    Verify {
+        /// A file holding a receipt's compact JWS.
+        file: PathBuf,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

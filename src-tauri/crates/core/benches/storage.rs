@@ -1,16 +1,21 @@
-//! Storage benchmark: unlock time at the default work factor, and put/get of
+//! Storage benchmark: unlock time at the default work factor, put/get of
 //! 10,000 JSON resources of ~1 KiB through the core, on the encrypted store
-//! and on a plain SQLite database with the same schema.
+//! and on a plain SQLite database with the same schema, and signing and
+//! verifying one consent receipt on the encrypted store.
 //!
 //! Run: `cargo bench -p custodian-core --bench storage --features test-support`
 //! (`make bench` does the same). Prints a Markdown table for docs/BENCHMARKS.md.
 
 use std::time::{Duration, Instant};
 
+use custodian_core::sharing::client::ClientRegistration;
+use custodian_core::sharing::receipts;
+use custodian_core::sharing::scope::parse_requested;
 use custodian_core::{parse_path, NewResource, SecretString, Store, Vault};
 
 const RESOURCES: usize = 10_000;
 const UNLOCKS: usize = 5;
+const RECEIPTS: usize = 1_000;
 
 fn payload(i: usize) -> serde_json::Value {
     // ~1 KiB of realistic JSON: an order with line items.
@@ -66,6 +71,44 @@ fn per_op(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6 / RESOURCES as f64)
 }
 
+/// One consent receipt, signed and verified `RECEIPTS` times each: the
+/// receipt of a real refusal (a company asks, the person denies), its
+/// claims signed again by the step a decision uses, and the stored receipt
+/// checked as `custodian receipts verify` checks it (signature through
+/// jsonwebtoken, claims, the log head in the chain). Returns (sign, verify)
+/// per receipt, and the receipt's size.
+fn sign_verify(store: &Store) -> (Duration, Duration, usize) {
+    let reg: ClientRegistration =
+        serde_json::from_value(serde_json::json!({"client_name": "Bench Shop"})).expect("reg");
+    let client = store.register_client(&reg).expect("register");
+    let details = parse_requested(
+        r#"[{"type":"pod_access","paths":["/contact/","/purchases/"],"actions":["read"],"purpose":"Delivering your orders"}]"#,
+    )
+    .expect("details");
+    let asked = store
+        .request_access(&client.id, details, 86_400)
+        .expect("ask");
+    let denied = store.deny_request(&asked.request.id).expect("deny");
+    let jws = store
+        .receipts_for_request(&denied.id)
+        .expect("receipts")
+        .remove(0)
+        .jws;
+    let claims = receipts::decode(&jws).expect("claims");
+    let start = Instant::now();
+    for _ in 0..RECEIPTS {
+        let signed = store.sign_receipt_for_benchmarks(&claims).expect("sign");
+        assert_eq!(signed.len(), jws.len());
+    }
+    let sign = start.elapsed() / RECEIPTS as u32;
+    let start = Instant::now();
+    for _ in 0..RECEIPTS {
+        store.verify_receipt(&jws).expect("verify");
+    }
+    let verify = start.elapsed() / RECEIPTS as u32;
+    (sign, verify, jws.len())
+}
+
 fn main() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let pass = SecretString::from("benchmark passphrase".to_string());
@@ -85,6 +128,7 @@ fn main() {
     // put/get, encrypted.
     let vault = Vault::open(&dir, &pass).expect("open");
     let enc = put_get(vault.store());
+    let (sign, verify, receipt_bytes) = sign_verify(vault.store());
     drop(vault);
 
     // put/get, plain SQLite, same schema and settings.
@@ -113,5 +157,13 @@ fn main() {
         per_op(enc.get),
         per_op(plain.get),
         ratio(enc.get, plain.get)
+    );
+    println!(
+        "| consent receipt ({receipt_bytes} bytes), mean of {RECEIPTS}: sign (key read + EdDSA) | {:.1} µs | – | – |",
+        sign.as_secs_f64() * 1e6
+    );
+    println!(
+        "| consent receipt, mean of {RECEIPTS}: verify (signature, claims, log head in the chain) | {:.1} µs | – | – |",
+        verify.as_secs_f64() * 1e6
     );
 }

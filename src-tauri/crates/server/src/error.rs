@@ -1,6 +1,7 @@
 //! Errors as companies see them: RFC 6749 / 6750 JSON bodies
 //! (`error`, `error_description`), the right status, and for bearer-token
-//! failures a `WWW-Authenticate` header. Never a stack trace or a secret.
+//! failures a `WWW-Authenticate` header; a denial also carries its signed
+//! consent receipt. Never a stack trace or a secret.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +16,9 @@ pub struct ApiError {
     pub www_authenticate: Option<String>,
     /// Seconds to wait before trying again (`Retry-After`).
     pub retry_after: Option<u32>,
+    /// The signed receipt of the decision this error reports (a denial's
+    /// `access_denied`), as the body member `consent_receipt`.
+    pub consent_receipt: Option<String>,
 }
 
 impl ApiError {
@@ -25,7 +29,14 @@ impl ApiError {
             description: description.into(),
             www_authenticate: None,
             retry_after: None,
+            consent_receipt: None,
         }
+    }
+
+    /// The same error carrying the compact JWS of its decision's receipt.
+    pub fn with_consent_receipt(mut self, jws: Option<String>) -> Self {
+        self.consent_receipt = jws;
+        self
     }
 
     /// 429 with `Retry-After`: a stranger has used up its turns for now.
@@ -162,7 +173,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": self.error, "error_description": self.description});
+        let mut body = json!({"error": self.error, "error_description": self.description});
+        if let Some(jws) = self.consent_receipt {
+            body["consent_receipt"] = serde_json::Value::String(jws);
+        }
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -183,6 +197,27 @@ impl IntoResponse for ApiError {
 mod tests {
     use super::*;
     use custodian_core::Error as E;
+
+    async fn body_of(e: ApiError) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(e.into_response().into_body(), 1 << 16)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// A denial's body carries its receipt beside the RFC 6749 members;
+    /// other errors carry none.
+    #[tokio::test]
+    async fn a_consent_receipt_rides_in_the_error_body_only_when_given() {
+        let denied = ApiError::bad_request("access_denied", "the person said no")
+            .with_consent_receipt(Some("h.p.s".into()));
+        assert_eq!(
+            body_of(denied).await,
+            serde_json::json!({"error": "access_denied", "error_description": "the person said no", "consent_receipt": "h.p.s"})
+        );
+        let plain = body_of(ApiError::bad_request("slow_down", "wait")).await;
+        assert!(plain.get("consent_receipt").is_none(), "{plain}");
+    }
 
     #[test]
     fn what_a_company_caused_keeps_its_status_the_rest_is_a_bare_500() {

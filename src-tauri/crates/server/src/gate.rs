@@ -51,7 +51,8 @@ impl Gate {
     }
 
     /// Serves `vault` from the next request on. Replaces a pod already open.
-    /// The person's log retention policy is applied first.
+    /// The person's log retention policy is applied first, then grants that
+    /// ended while nothing was serving get their expiry receipts.
     pub fn open(&self, vault: &Vault) -> custodian_core::Result<()> {
         if let Some(p) = vault.store().apply_log_retention()? {
             tracing::info!(
@@ -60,6 +61,7 @@ impl Gate {
                 "old access-log entries replaced by a checkpoint (log retention)"
             );
         }
+        vault.store().record_expirations()?;
         let pod = crate::pod_for(vault, &self.options, self.bound)?;
         let router = crate::router(Arc::clone(&pod));
         let old = self

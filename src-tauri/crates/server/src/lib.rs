@@ -2,7 +2,8 @@
 //!
 //! Standards only: RFC 8414 metadata, RFC 7591 registration, RFC 8628 device
 //! flow with RFC 9396 authorization details, RFC 6750 bearer tokens,
-//! RFC 7009 revocation, RFC 7662 introspection, and LDP-style `/pod/…`.
+//! RFC 7009 revocation, RFC 7662 introspection, and LDP-style `/pod/…`;
+//! the pod's key as an RFC 7517 JWK Set and its signed consent receipts.
 //! Loopback by default; every request's `Host` is checked before routing.
 
 pub mod audit_writer;
@@ -14,6 +15,7 @@ pub mod limits;
 pub mod listen;
 mod oauth;
 mod pod;
+pub mod receipts;
 pub mod state;
 
 use std::future::Future;
@@ -127,6 +129,8 @@ pub fn router(pod: Arc<Pod>) -> Router {
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/oauth/introspect", post(oauth::introspect))
+        .route(receipts::JWKS_PATH, get(receipts::jwks))
+        .route(receipts::RECEIPTS_PATH, get(receipts::list))
         .route("/device", get(oauth::device_page))
         .route("/pod", any(pod::handle))
         .route("/pod/", any(pod::handle))
@@ -204,8 +208,10 @@ pub async fn serve_pod(
     result
 }
 
-/// Writes the summaries of refused-token floods as their minutes end, for
-/// whichever pod `current` names at each tick (the app's gate changes it).
+/// Writes the summaries of refused-token floods as their minutes end, and
+/// the receipts of grants that have reached their end (expiry happens with
+/// no event, so it is noticed here), for whichever pod `current` names at
+/// each tick (the app's gate changes it).
 pub(crate) async fn write_summaries(current: impl Fn() -> Option<Arc<Pod>>) {
     let mut every = tokio::time::interval(SUMMARY_INTERVAL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -213,6 +219,24 @@ pub(crate) async fn write_summaries(current: impl Fn() -> Option<Arc<Pod>>) {
         every.tick().await;
         if let Some(pod) = current() {
             pod.write_due_summaries();
+            record_expirations(&pod).await;
         }
+    }
+}
+
+/// Logs and signs the expiry of every grant past its end that has no
+/// receipt ending it yet (the core's step; idempotent, and cheap when
+/// there is none).
+pub(crate) async fn record_expirations(pod: &Arc<Pod>) {
+    match pod.with_store(|store| store.record_expirations()).await {
+        Ok(Ok(receipts)) if !receipts.is_empty() => {
+            tracing::info!(
+                count = receipts.len(),
+                "expired grants given their receipts"
+            );
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "recording expired grants failed"),
+        Err(_) => tracing::error!("recording expired grants failed"),
     }
 }

@@ -2,6 +2,8 @@
 //! RFC 8628 device authorization (with RFC 9396 details) and token polling,
 //! RFC 7009 revocation and RFC 7662 introspection. Each parses the request,
 //! calls the core, and maps the answer; the flow's rules live in the core.
+//! A poll that reports the person's decision carries its signed consent
+//! receipt (`consent_receipt`), in the token response or the error body.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,13 +16,16 @@ use axum::Json;
 use custodian_core::limits::peer::Peer;
 use custodian_core::limits::rate::RateLimiter;
 use custodian_core::sharing::client::ClientRegistration;
+use custodian_core::sharing::receipts::{Receipt, ReceiptEvent, TYP as RECEIPT_TYP};
 use custodian_core::sharing::request::Poll;
 use custodian_core::sharing::scope;
 use custodian_core::sharing::token::reveal;
-use serde_json::json;
+use custodian_core::Store;
+use serde_json::{json, Value};
 
 use crate::body::{read_body, Limited};
 use crate::error::ApiError;
+use crate::receipts;
 use crate::state::Pod;
 
 /// The grant type of RFC 8628.
@@ -89,6 +94,13 @@ pub async fn metadata(headers: HeaderMap) -> Response {
         "introspection_endpoint_auth_methods_supported": ["none"],
         "authorization_details_types_supported": [scope::POD_ACCESS],
         "service_documentation": format!("{iss}/device"),
+        // The pod's signing key (RFC 7517 JWK Set) and its consent
+        // receipts: compact JWS, EdDSA, in the token response and a
+        // denial's error body (`consent_receipt`), and at their endpoint.
+        "jwks_uri": format!("{iss}{}", receipts::JWKS_PATH),
+        "consent_receipts_endpoint": format!("{iss}{}", receipts::RECEIPTS_PATH),
+        "consent_receipt_types_supported": [RECEIPT_TYP],
+        "consent_receipt_signing_alg_values_supported": ["EdDSA"],
     }))
     .into_response()
 }
@@ -193,8 +205,12 @@ pub async fn token(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Respons
     }
     let client_id = required(&params, "client_id")?.to_string();
     let device_code = required(&params, "device_code")?.to_string();
-    let poll = pod
-        .with_store(move |store| store.poll_device_code(&client_id, &device_code))
+    let (poll, receipt) = pod
+        .with_store(move |store| {
+            let poll = store.poll_device_code(&client_id, &device_code)?;
+            let receipt = decision_receipt(store, &poll)?;
+            Ok::<_, custodian_core::Error>((poll, receipt))
+        })
         .await?
         .map_err(|e| ApiError::from_core(&e))?;
     let pending = |error: &'static str, text: &str| Err(ApiError::bad_request(error, text));
@@ -204,22 +220,58 @@ pub async fn token(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Respons
             "slow_down",
             &format!("poll at most every {interval} seconds"),
         ),
-        Poll::Denied => pending("access_denied", "the person said no"),
+        Poll::Denied { .. } => Err(ApiError::bad_request("access_denied", "the person said no")
+            .with_consent_receipt(receipt)),
         Poll::Expired => pending("expired_token", "nobody answered in time; ask again"),
         Poll::Issued {
             access_token,
             grant,
             expires_in,
-        } => Ok(no_store(
-            Json(json!({
+        } => {
+            let mut answer = json!({
                 "access_token": reveal(&access_token),
                 "token_type": "Bearer",
                 "expires_in": expires_in,
                 "authorization_details": grant.details,
-            }))
-            .into_response(),
-        )),
+            });
+            if let Some(jws) = receipt {
+                answer["consent_receipt"] = Value::String(jws);
+            }
+            Ok(no_store(Json(answer).into_response()))
+        }
     }
+}
+
+/// The compact JWS of the receipt for what a poll reports: the grant's
+/// (as asked or narrower) when the token is issued, the refusal (or the
+/// withdrawal, when the grant was revoked before the token was collected)
+/// when it is denied. The core signed and stored it when the person
+/// decided; this only finds it.
+fn decision_receipt(store: &Store, poll: &Poll) -> custodian_core::Result<Option<String>> {
+    let newest_of = |list: Vec<Receipt>, events: &[ReceiptEvent]| {
+        list.into_iter()
+            .filter(|r| events.contains(&r.event))
+            .max_by_key(|r| r.issued_at)
+            .map(|r| r.jws)
+    };
+    Ok(match poll {
+        Poll::Issued { grant, .. } => newest_of(
+            store.receipts_for_grant(&grant.id)?,
+            &[ReceiptEvent::Given, ReceiptEvent::GivenNarrower],
+        ),
+        Poll::Denied {
+            grant_id: Some(grant_id),
+            ..
+        } => newest_of(
+            store.receipts_for_grant(grant_id)?,
+            &[ReceiptEvent::Withdrawn, ReceiptEvent::CutOff],
+        ),
+        Poll::Denied { request_id, .. } => newest_of(
+            store.receipts_for_request(request_id)?,
+            &[ReceiptEvent::Refused],
+        ),
+        Poll::Pending | Poll::SlowDown { .. } | Poll::Expired => None,
+    })
 }
 
 /// `POST /oauth/revoke` (form): the company gives a token back. Always 200.

@@ -1,10 +1,10 @@
 //! The shared state of a running pod: its configuration, a small pool of
 //! database connections (rusqlite is blocking, so work runs on tokio's
 //! blocking threads, each on a leased connection), the memory of recent
-//! reads, the access-log writer (`audit_writer`) and the limits on
-//! strangers (`limits`).
+//! reads, the access-log writer (`audit_writer`), the limits on
+//! strangers (`limits`) and the pod's published key set.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use custodian_core::clock::{Clock, SystemClock};
@@ -59,6 +59,9 @@ pub struct Pod {
     pub limits: Limits,
     /// Tokens and resources recently read, to answer from memory.
     pub cache: ReadCache,
+    /// The pod's JWK Set, read from the vault once (the key never changes
+    /// while the vault is open).
+    pub jwks: OnceLock<serde_json::Value>,
 }
 
 impl Pod {
@@ -95,6 +98,7 @@ impl Pod {
             permits,
             audit: AuditWriter::start(audit_store, checkpoint_store),
             cache: ReadCache::default(),
+            jwks: OnceLock::new(),
         })
     }
 

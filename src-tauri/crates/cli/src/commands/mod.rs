@@ -5,6 +5,7 @@ mod activity;
 mod bundle;
 mod data;
 mod prefs;
+mod receipts;
 mod serve;
 mod sharing;
 mod vault;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<(), Fail> {
         Command::Serve(args) => serve::run(&ctx, args),
         Command::Requests(cmd) => sharing::requests(&ctx, cmd),
         Command::Grants(cmd) => sharing::grants(&ctx, cmd),
+        Command::Receipts(cmd) => receipts::run(&ctx, cmd),
         Command::Log(args) => activity::log(&ctx, args),
         Command::Report(args) => activity::report(&ctx, args),
         Command::Export(args) => bundle::export(&ctx, args),

@@ -16,6 +16,9 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
             p.removed, p.checkpoint
         );
     }
+    // Grants that ended while nothing was serving get their expiry receipts
+    // now; the server notices later ends as it runs.
+    vault.store().record_expirations()?;
     let runtime = custodian_server::runtime().map_err(|e| {
         Fail::new(
             code::ERROR,

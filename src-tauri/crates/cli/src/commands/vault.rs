@@ -74,6 +74,10 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), Fail> {
         vec!["Vault:".into(), status.path.display().to_string()],
         vec!["Id:".into(), status.id.to_string()],
         vec![
+            "Pod id:".into(),
+            format!("{} (signs your consent receipts)", status.pod_id),
+        ],
+        vec![
             "Format:".into(),
             format!(
                 "vault format {}, schema {}",

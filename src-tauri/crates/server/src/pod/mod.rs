@@ -35,7 +35,7 @@ use crate::state::Pod;
 use reply::{refusal, Reply, Wire};
 
 /// The token of an `Authorization: Bearer …` header, if there is one.
-fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -188,12 +188,12 @@ async fn serve(
 
 /// Who knocked, with which token, on what: what a refusal is counted and
 /// logged by.
-struct Knock {
-    peer: Peer,
+pub(crate) struct Knock {
+    pub(crate) peer: Peer,
     /// The token's hash, when it was well-formed (never the token).
-    token_hash: Option<TokenHash>,
-    method: pod::Method,
-    raw_path: String,
+    pub(crate) token_hash: Option<TokenHash>,
+    pub(crate) method: pod::Method,
+    pub(crate) raw_path: String,
 }
 
 /// `GET`/`HEAD` of one resource: answered from the pod's memory when it
@@ -269,7 +269,7 @@ fn answer_from(hit: Lookup, req: &PodRequest) -> (Reply, Result<NewEntry, TokenR
 /// answers 401, or 429 once the token, its company or the peer has been
 /// refused too often. `rejected` is `None` when the refusal was decided
 /// from the counts alone, without reading the vault.
-async fn refuse(
+pub(crate) async fn refuse(
     pod: &Pod,
     knock: &Knock,
     rejected: Option<&TokenRejected>,

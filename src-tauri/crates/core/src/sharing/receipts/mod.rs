@@ -16,6 +16,8 @@
 //! (the hooks every decision calls, and [`Store::record_expirations`]),
 //! `verify` ([`Store::verify_receipt`]).
 
+#[cfg(feature = "test-support")]
+mod bench;
 pub mod claims;
 mod issue;
 pub(crate) mod jws;

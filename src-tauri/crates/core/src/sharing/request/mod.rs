@@ -124,7 +124,13 @@ pub enum Poll {
     SlowDown {
         interval: i64,
     },
-    Denied,
+    /// The person said no, or revoked the grant before its token was
+    /// collected (then `grant_id` names it): the door finds the decision's
+    /// receipt by these.
+    Denied {
+        request_id: String,
+        grant_id: Option<String>,
+    },
     Expired,
     /// The token, handed out exactly once.
     Issued {

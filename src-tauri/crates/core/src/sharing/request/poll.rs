@@ -49,7 +49,10 @@ impl Store {
         let now_text = format_time(now);
         let outcome = match RequestStatus::parse(&status) {
             RequestStatus::Completed | RequestStatus::Damaged => return Err(invalid()),
-            RequestStatus::Denied => Poll::Denied,
+            RequestStatus::Denied => Poll::Denied {
+                request_id: id.clone(),
+                grant_id: None,
+            },
             RequestStatus::Expired => Poll::Expired,
             RequestStatus::Pending if now >= parse_time(&expires_at)? => {
                 tx.execute(
@@ -85,7 +88,12 @@ impl Store {
                 // Revoked or run out before the company came for its token:
                 // no token is ever issued for it.
                 match grant.status {
-                    GrantStatus::Revoked | GrantStatus::Damaged => return Ok(Poll::Denied),
+                    GrantStatus::Revoked | GrantStatus::Damaged => {
+                        return Ok(Poll::Denied {
+                            request_id: id,
+                            grant_id: Some(grant.id),
+                        })
+                    }
                     GrantStatus::Expired => return Ok(Poll::Expired),
                     GrantStatus::Active => {}
                 }

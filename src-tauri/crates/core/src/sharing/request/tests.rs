@@ -142,8 +142,14 @@ fn no_token_for_a_grant_revoked_or_run_out_before_the_first_poll() {
         .approve_request(&auth.request.id, &Approval::default())
         .unwrap();
     store.revoke_grant(&grant.id).unwrap();
-    assert!(matches!(poll(&store, &client, &auth), Ok(Poll::Denied)));
-    assert!(matches!(poll(&store, &client, &auth), Ok(Poll::Denied)));
+    assert!(matches!(
+        poll(&store, &client, &auth),
+        Ok(Poll::Denied { .. })
+    ));
+    assert!(matches!(
+        poll(&store, &client, &auth),
+        Ok(Poll::Denied { .. })
+    ));
 
     let auth = ask(&store, &client);
     let short = Approval {
@@ -165,7 +171,10 @@ fn deny_expire_and_bounds() {
     let (_d, store, clock, client) = setup();
     let denied = ask(&store, &client);
     store.deny_request(&denied.request.id).unwrap();
-    assert!(matches!(poll(&store, &client, &denied), Ok(Poll::Denied)));
+    assert!(matches!(
+        poll(&store, &client, &denied),
+        Ok(Poll::Denied { .. })
+    ));
     assert!(matches!(
         store.approve_request(&denied.request.id, &Approval::default()),
         Err(Error::RequestNotPending { .. })
