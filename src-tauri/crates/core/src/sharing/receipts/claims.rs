@@ -112,11 +112,11 @@ pub fn given(facts: &Facts) -> Value {
     let mut c = common(facts);
     if let Some(g) = &facts.grant {
         c["event"]["validity"] = validity(g.valid_from, Some(g.valid_until));
-        c["processing"] = processing(&g.details, Some(lifetime(g)));
+        c["processing"] = processing(&g.details, Some(lifetime(g)), Side::Given);
     }
     if let (Some(ask), Some(g)) = (&facts.ask, &facts.grant) {
         if !answered_as_asked(&ask.details, ask.lifetime_secs, &g.details, lifetime(g)) {
-            c["asked"] = processing(&ask.details, Some(ask.lifetime_secs));
+            c["asked"] = processing(&ask.details, Some(ask.lifetime_secs), Side::Asked);
         }
     }
     c
@@ -127,7 +127,7 @@ pub fn refused(facts: &Facts) -> Value {
     let mut c = common(facts);
     c["event"]["validity"] = Value::Null;
     if let Some(ask) = &facts.ask {
-        c["processing"] = processing(&ask.details, Some(ask.lifetime_secs));
+        c["processing"] = processing(&ask.details, Some(ask.lifetime_secs), Side::Asked);
     }
     c
 }
@@ -144,13 +144,13 @@ pub fn ended(facts: &Facts) -> Value {
                 facts.at.min(g.valid_until)
             };
             c["event"]["validity"] = validity(g.valid_from, Some(until));
-            c["processing"] = processing(&g.details, Some(lifetime(g)));
+            c["processing"] = processing(&g.details, Some(lifetime(g)), Side::Given);
         }
         // A company cut off while it held no grant: the decision applies to
         // any future ask as well.
         None => {
             c["event"]["validity"] = Value::Null;
-            c["processing"] = processing(&[], None);
+            c["processing"] = processing(&[], None, Side::Given);
         }
     }
     c
@@ -237,15 +237,25 @@ fn common(f: &Facts) -> Value {
     })
 }
 
-/// The processing a set of authorization details allows: each item with
-/// its purpose as written, paths, actions, data categories and the
-/// sensitive categories named; the lifetime; how to withdraw.
-pub fn processing(details: &[PodAccess], lifetime_secs: Option<i64>) -> Value {
-    let items: Vec<Value> = details.iter().map(item).collect();
+/// Which side of a decision a set of details is: what the company asked,
+/// or what the grant holds. They differ in the sensitive categories: an ask
+/// names one by asking for its datatype; a grant covers one only where the
+/// person ticked it, whatever datatypes the detail lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Asked,
+    Given,
+}
+
+/// The processing a set of authorization details allows (or asks for):
+/// each item with its purpose as written, paths, actions, data categories
+/// and the sensitive categories named; the lifetime; how to withdraw.
+pub fn processing(details: &[PodAccess], lifetime_secs: Option<i64>, side: Side) -> Value {
+    let items: Vec<Value> = details.iter().map(|d| item(d, side)).collect();
     let purposes: BTreeSet<&str> = details.iter().map(|d| d.purpose.as_str()).collect();
     let sensitive: BTreeSet<&str> = details
         .iter()
-        .flat_map(sensitive_named)
+        .flat_map(|d| sensitive_named(d, side))
         .map(Category::name)
         .collect();
     json!({
@@ -258,35 +268,43 @@ pub fn processing(details: &[PodAccess], lifetime_secs: Option<i64>) -> Value {
     })
 }
 
-fn item(d: &PodAccess) -> Value {
+fn item(d: &PodAccess, side: Side) -> Value {
     json!({
         "purpose": d.purpose,
         "paths": d.paths.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "actions": d.actions.iter().map(|a| a.name()).collect::<Vec<_>>(),
-        "data_categories": data_categories(d).into_iter().map(Category::name).collect::<Vec<_>>(),
-        "sensitive_categories": sensitive_named(d).into_iter().map(Category::name).collect::<Vec<_>>(),
+        "data_categories": data_categories(d, side).into_iter().map(Category::name).collect::<Vec<_>>(),
+        "sensitive_categories": sensitive_named(d, side).into_iter().map(Category::name).collect::<Vec<_>>(),
     })
 }
 
 /// The categories an item reaches: its datatypes when it names them, else
-/// the category each path implies.
-fn data_categories(d: &PodAccess) -> BTreeSet<Category> {
-    if d.datatypes.is_empty() {
+/// the category each path implies; on a grant, a sensitive one only where
+/// the person ticked it.
+fn data_categories(d: &PodAccess, side: Side) -> BTreeSet<Category> {
+    let named: BTreeSet<Category> = if d.datatypes.is_empty() {
         d.paths.iter().map(Category::infer_from_path).collect()
     } else {
         d.datatypes.iter().copied().collect()
+    };
+    match side {
+        Side::Asked => named,
+        Side::Given => named
+            .into_iter()
+            .filter(|c| !c.is_sensitive() || d.sensitive.contains(c))
+            .chain(d.sensitive.iter().copied())
+            .collect(),
     }
 }
 
-/// The sensitive categories an item names: those ticked one by one (a
-/// grant), or asked for by datatype (an ask).
-fn sensitive_named(d: &PodAccess) -> BTreeSet<Category> {
-    d.sensitive
-        .iter()
-        .chain(d.datatypes.iter())
-        .copied()
-        .filter(|c| c.is_sensitive())
-        .collect()
+/// The sensitive categories an item names: those asked for by datatype (an
+/// ask), or those the person ticked (a grant).
+fn sensitive_named(d: &PodAccess, side: Side) -> BTreeSet<Category> {
+    let named: Box<dyn Iterator<Item = &Category>> = match side {
+        Side::Asked => Box::new(d.datatypes.iter().chain(d.sensitive.iter())),
+        Side::Given => Box::new(d.sensitive.iter()),
+    };
+    named.copied().filter(|c| c.is_sensitive()).collect()
 }
 
 #[cfg(test)]

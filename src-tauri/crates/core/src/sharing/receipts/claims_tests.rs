@@ -215,3 +215,35 @@ fn cut_off_per_grant_or_for_the_company() {
     assert_eq!(c["request"], Value::Null);
     assert_eq!(c["processing"]["items"], json!([]));
 }
+
+/// A grant that keeps the asked datatypes but not the tick of a sensitive
+/// one does not give that category: the given side names no sensitive
+/// category and reaches contact data only; the asked side names health.
+/// With the tick, the given side names health.
+#[test]
+fn a_sensitive_category_is_given_only_when_ticked() {
+    let unticked = facts(ReceiptEvent::GivenNarrower, Some(asked()));
+    let c = claims(&unticked);
+    let given = &c["processing"];
+    assert_eq!(given["sensitive"], false, "{given}");
+    assert_eq!(given["sensitive_categories"], json!([]));
+    assert_eq!(given["items"][0]["data_categories"], json!(["contact"]));
+    assert_eq!(given["items"][0]["sensitive_categories"], json!([]));
+    let asked_side = &c["asked"];
+    assert_eq!(asked_side["sensitive_categories"], json!(["health"]));
+    assert_eq!(
+        asked_side["items"][0]["data_categories"],
+        json!(["contact", "health"])
+    );
+
+    let ticked = facts(
+        ReceiptEvent::Given,
+        Some(ticked(asked(), &[Category::Health])),
+    );
+    let given = &claims(&ticked)["processing"];
+    assert_eq!(given["sensitive_categories"], json!(["health"]));
+    assert_eq!(
+        given["items"][0]["data_categories"],
+        json!(["contact", "health"])
+    );
+}
