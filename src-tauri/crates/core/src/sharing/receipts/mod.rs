@@ -271,38 +271,6 @@ impl Store {
         self.receipts_where("request_id = ?1", Some(request_id))
     }
 
-    /// The receipt that answered the request a company's device code
-    /// belongs to (given, given narrower or refused), for the answer to its
-    /// poll: the token response after approval, the error body after a
-    /// denial. `None` for a code that is malformed, unknown, another
-    /// company's, or not answered yet.
-    pub fn answer_receipt(&self, client_id: &str, device_code: &str) -> Result<Option<Receipt>> {
-        let Ok(hash) =
-            crate::sharing::token::check(device_code, crate::sharing::token::DEVICE_CODE_PREFIX)
-        else {
-            return Ok(None);
-        };
-        let request_id: Option<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT id FROM access_requests WHERE device_code_hash = ?1 AND client_id = ?2",
-            )?
-            .query_row(params![hash.as_str(), client_id], |r| r.get(0))
-            .optional()?;
-        let Some(request_id) = request_id else {
-            return Ok(None);
-        };
-        Ok(self
-            .receipts_for_request(&request_id)?
-            .into_iter()
-            .find(|r| {
-                matches!(
-                    r.event,
-                    ReceiptEvent::Given | ReceiptEvent::GivenNarrower | ReceiptEvent::Refused
-                )
-            }))
-    }
-
     /// How many receipts the vault holds.
     pub fn receipt_count(&self) -> Result<u64> {
         Ok(self
