@@ -386,3 +386,53 @@ fn log_retention_replaces_old_entries_by_a_checkpoint_that_verifies() {
         .ok(&["log", "retain", "--keep-all"])
         .contains("Log retention set: every entry is kept."));
 }
+
+/// Expiry has no event of its own: the person's `grants list` notices it
+/// and signs the grant's `expired` receipt, which `receipts list` shows,
+/// with no server running.
+#[test]
+fn the_cli_signs_an_expiry_receipt_when_it_lists_grants() {
+    use custodian_core::sharing::client::ClientRegistration;
+    use custodian_core::sharing::request::Approval;
+    let v = custodian_e2e::TestVault::new();
+    let grant = {
+        let vault = open(&v);
+        let store = vault.store();
+        let client = store
+            .register_client(&ClientRegistration {
+                client_name: "Acme Shop".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let auth = store
+            .request_access(
+                &client.id,
+                custodian_core::sharing::scope::parse_requested(&contact_and_health().to_string())
+                    .unwrap(),
+                3600,
+            )
+            .unwrap();
+        store
+            .approve_request(
+                &auth.request.user_code,
+                &Approval {
+                    lifetime: Some(1),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    };
+    // The grant's end is wall-clock time: wait for it.
+    if let Ok(left) = (grant.expires_at - chrono::Utc::now()).to_std() {
+        std::thread::sleep(left + std::time::Duration::from_millis(5));
+    }
+    v.ok(&["grants", "list"]);
+    let list: Value = serde_json::from_str(&v.ok(&["receipts", "list", "--json"])).unwrap();
+    let events: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["event"].as_str())
+        .collect();
+    assert_eq!(events, ["expired", "given_narrower"], "{list}");
+}

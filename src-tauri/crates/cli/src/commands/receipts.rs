@@ -33,6 +33,8 @@ fn list(ctx: &Context, client: Option<&str>, json: bool) -> Result<(), Fail> {
     let client_id = client
         .map(|c| store.resolve_client(c).map(|c| c.id))
         .transpose()?;
+    // Expiry has no event of its own: notice it before listing.
+    store.record_expirations()?;
     let list = store.receipts(client_id.as_deref())?;
     if json {
         return output::print_json(&list);

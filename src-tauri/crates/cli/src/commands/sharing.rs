@@ -108,6 +108,8 @@ pub fn grants(ctx: &Context, cmd: GrantsCommand) -> Result<(), Fail> {
     match cmd {
         GrantsCommand::List { active, json } => {
             let vault = ctx.unlock()?;
+            // Expiry has no event of its own: its receipt is signed here.
+            vault.store().record_expirations()?;
             let mut list = vault.store().grants()?;
             if active {
                 list.retain(|g| g.status == GrantStatus::Active);

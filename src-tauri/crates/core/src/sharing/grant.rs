@@ -262,7 +262,8 @@ impl Store {
             entry.client_id = Some(grant.client_id.clone());
             entry.grant_id = Some(grant.id.clone());
             audit::append_in(&tx, &now, &[entry])?;
-            if grant.status == GrantStatus::Active {
+            // A grant the company already ended (RFC 7009) has its receipt.
+            if grant.status == GrantStatus::Active && !receipts::grant_has_ended(&tx, &grant.id)? {
                 self.receipt_ending(ReceiptEvent::Withdrawn, &grant.client_id, &grant.id, at)?;
             }
         }
@@ -284,7 +285,12 @@ impl Store {
         let now = format_time(at);
         let in_force: Vec<String> = tx
             .prepare_cached(
-                "SELECT id FROM grants WHERE client_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY created_at, id",
+                // In force: not revoked, not past its end, not ended by the
+                // company giving its token back (RFC 7009).
+                "SELECT g.id FROM grants g WHERE g.client_id = ?1 AND g.revoked_at IS NULL AND g.expires_at > ?2
+                   AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.grant_id = g.id
+                       AND r.event IN ('expired', 'withdrawn', 'ended', 'cut_off'))
+                 ORDER BY g.created_at, g.id",
             )?
             .query_map(params![client_id, now], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;

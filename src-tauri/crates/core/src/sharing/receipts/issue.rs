@@ -29,8 +29,15 @@ pub(crate) struct Decision<'a> {
     pub at: DateTime<Utc>,
 }
 
-fn parse_details(text: &str) -> Result<Vec<PodAccess>> {
-    serde_json::from_str(text).map_err(|e| Error::Internal(format!("stored details: {e}")))
+/// A row's stored details, or none when they are unreadable (a damaged
+/// row): the decision still gets its receipt, naming the grant or request
+/// with nothing under it, so one bad row never blocks a revocation, an
+/// expiry or the pod's start.
+fn readable_details(text: &str, what: &str, id: &str) -> Vec<PodAccess> {
+    serde_json::from_str(text).unwrap_or_else(|e| {
+        tracing::warn!(%what, %id, error = %e, "receipt for a row whose details are unreadable");
+        Vec::new()
+    })
 }
 
 impl Store {
@@ -61,7 +68,7 @@ impl Store {
                     .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 Some(AskFacts {
                     id: id.to_string(),
-                    details: parse_details(&text)?,
+                    details: readable_details(&text, "request", id),
                     lifetime_secs: lifetime,
                     details_sha256: hex::encode(Sha256::digest(text.as_bytes())),
                 })
@@ -77,9 +84,9 @@ impl Store {
                     .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                 Some(GrantFacts {
                     id: id.to_string(),
-                    details: parse_details(&text)?,
-                    valid_from: parse_time(&from)?,
-                    valid_until: parse_time(&until)?,
+                    details: readable_details(&text, "grant", id),
+                    valid_from: parse_time(&from).unwrap_or(decision.at),
+                    valid_until: parse_time(&until).unwrap_or(decision.at),
                 })
             }
         };
@@ -200,4 +207,15 @@ pub(crate) fn grant_of_token(conn: &rusqlite::Connection, hash: &str) -> Result<
         .prepare_cached("SELECT grant_id FROM tokens WHERE hash = ?1")?
         .query_row(params![hash], |r| r.get(0))
         .optional()?)
+}
+
+/// Whether a receipt already ended the grant (expired, withdrawn, ended by
+/// the company, cut off): a grant ends once, with one receipt.
+pub(crate) fn grant_has_ended(conn: &rusqlite::Connection, grant_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM receipts WHERE grant_id = ?1
+               AND event IN ('expired', 'withdrawn', 'ended', 'cut_off'))",
+        )?
+        .query_row(params![grant_id], |r| r.get(0))?)
 }

@@ -33,7 +33,7 @@ use crate::vault::record::{self, TableRecord};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
-pub(crate) use issue::{grant_of_token, Decision};
+pub(crate) use issue::{grant_has_ended, grant_of_token, Decision};
 pub use verify::{LogHeadCheck, VerifiedReceipt};
 
 /// The JWS `typ` of every receipt (RFC 8725 §3.11 explicit typing).

@@ -316,3 +316,47 @@ fn a_log_head_removed_by_retention_is_named_not_refused() {
         ReceiptFault::LogHeadNotInChain { .. }
     ));
 }
+
+/// A grant ends once, with one receipt: after the company gave its token
+/// back (RFC 7009), the person revoking the grant or cutting the company
+/// off signs no second end for it.
+#[test]
+fn a_grant_the_company_ended_is_not_ended_again() {
+    let (_d, store) = memory_store();
+    let (grant_id, token) = granted_token(&store);
+    let client_id = store.grant(&grant_id).unwrap().client_id;
+    store.revoke_token(&client_id, &token).unwrap();
+    store.revoke_grant(&grant_id).unwrap();
+    store.revoke_client(&client_id).unwrap();
+    let events: Vec<_> = store
+        .receipts_for_grant(&grant_id)
+        .unwrap()
+        .iter()
+        .map(|r| r.event)
+        .collect();
+    assert_eq!(events, [ReceiptEvent::Ended, ReceiptEvent::Given]);
+}
+
+/// A grant whose stored details were damaged still gets its expiry
+/// receipt (with nothing under it), so one bad row never blocks the step
+/// that `serve` runs at start.
+#[test]
+fn a_damaged_grant_still_expires_with_a_receipt() {
+    let (_d, mut store) = memory_store();
+    let clock = Arc::new(ManualClock::new(crate::clock::SystemClock.now()));
+    store.set_clock(clock.clone());
+    let (grant_id, _t) = granted_token(&store);
+    store
+        .conn
+        .execute(
+            "UPDATE grants SET details = 'not json' WHERE id = ?1",
+            [&grant_id],
+        )
+        .unwrap();
+    clock.advance(chrono::Duration::hours(2));
+    let expired = store.record_expirations().unwrap();
+    assert_eq!(expired.len(), 1);
+    let claims = store.verify_receipt(&expired[0].jws).unwrap().claims;
+    assert_eq!(claims["processing"]["items"], serde_json::json!([]));
+    assert!(store.record_expirations().unwrap().is_empty());
+}
