@@ -35,6 +35,7 @@ fn pod_key(base: &str) -> (String, Ed25519PublicKey) {
         .json()
         .unwrap();
     assert_eq!(meta["consent_receipt_types_supported"], json!([TYP]));
+    assert_eq!(meta["consent_receipt_response_member"], "consent_receipt");
     assert_eq!(
         meta["consent_receipts_endpoint"],
         format!("{base}/oauth/receipts")

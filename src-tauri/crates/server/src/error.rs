@@ -175,7 +175,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({"error": self.error, "error_description": self.description});
         if let Some(jws) = self.consent_receipt {
-            body["consent_receipt"] = serde_json::Value::String(jws);
+            body[crate::receipts::RECEIPT_MEMBER] = serde_json::Value::String(jws);
         }
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();

@@ -101,6 +101,9 @@ pub async fn metadata(headers: HeaderMap) -> Response {
         "consent_receipts_endpoint": format!("{iss}{}", receipts::RECEIPTS_PATH),
         "consent_receipt_types_supported": [RECEIPT_TYP],
         "consent_receipt_signing_alg_values_supported": ["EdDSA"],
+        // Where a company finds its receipt in the answers it already gets:
+        // the token response's member and a denial's error body's.
+        "consent_receipt_response_member": receipts::RECEIPT_MEMBER,
     }))
     .into_response()
 }
@@ -235,7 +238,7 @@ pub async fn token(State(pod): State<Arc<Pod>>, body: Limited) -> Result<Respons
                 "authorization_details": grant.details,
             });
             if let Some(jws) = receipt {
-                answer["consent_receipt"] = Value::String(jws);
+                answer[receipts::RECEIPT_MEMBER] = Value::String(jws);
             }
             Ok(no_store(Json(answer).into_response()))
         }

@@ -27,6 +27,10 @@ use crate::pod::{bearer, refuse, Knock};
 use crate::state::Pod;
 
 /// Where the receipts endpoint is served.
+/// The member of the token response and of a denial's error body that
+/// carries the answer's consent receipt (named in the metadata).
+pub(crate) const RECEIPT_MEMBER: &str = "consent_receipt";
+
 pub const RECEIPTS_PATH: &str = "/oauth/receipts";
 /// Where the JWK Set is served.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";

@@ -10,7 +10,8 @@
 //! resources/contact/email#v1.meta.json   one version's metadata
 //! resources/contact/email#v1             its content, exactly as stored
 //! preferences.json                  the communication preferences, readably
-//! clients.jsonl requests.jsonl grants.jsonl audit.jsonl   one JSON object per line
+//! clients.jsonl requests.jsonl grants.jsonl audit.jsonl receipts.jsonl   one JSON object per line
+//! pod_key.jsonl                     the pod's signing key (encrypted bundles only, never --plain)
 //! ```
 //!
 //! `#` can never occur in a pod path, so `NAME#vN` cannot collide with a

@@ -4,8 +4,9 @@
 //!
 //! Signing is written here over the dalek key (so the private key stays in
 //! types that zero themselves); checking a signature goes through the
-//! `jsonwebtoken` crate, a JOSE implementation independent of this one
-//! (the end-to-end tests check with a third). The signer is tested against
+//! `jsonwebtoken` crate's JWS code (its Ed25519 arithmetic is the same
+//! ed25519-dalek; the end-to-end tests check with `jwt-simple`, whose
+//! Ed25519 is another implementation). The signer is tested against
 //! RFC 8037 appendix A.4's exact JWS.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
