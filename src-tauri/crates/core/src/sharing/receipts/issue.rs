@@ -58,21 +58,31 @@ impl Store {
             .ok_or_else(|| Error::UnknownClient {
                 id: decision.client_id.to_string(),
             })?;
-        let ask = match decision.request_id {
+        // The request the decision answers, or for the end of a grant the
+        // request it came from: its hash ties every receipt to the ask.
+        let request_id: Option<String> = match (decision.request_id, decision.grant_id) {
+            (Some(id), _) => Some(id.to_string()),
+            (None, Some(grant)) => conn
+                .prepare_cached("SELECT request_id FROM grants WHERE id = ?1")?
+                .query_row([grant], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten(),
+            (None, None) => None,
+        };
+        let ask = match request_id.as_deref() {
             None => None,
-            Some(id) => {
-                let (text, lifetime): (String, i64) = conn
-                    .prepare_cached(
-                        "SELECT details, grant_lifetime FROM access_requests WHERE id = ?1",
-                    )?
-                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                Some(AskFacts {
+            Some(id) => conn
+                .prepare_cached(
+                    "SELECT details, grant_lifetime FROM access_requests WHERE id = ?1",
+                )?
+                .query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .optional()?
+                .map(|(text, lifetime)| AskFacts {
                     id: id.to_string(),
                     details: readable_details(&text, "request", id),
                     lifetime_secs: lifetime,
                     details_sha256: hex::encode(Sha256::digest(text.as_bytes())),
-                })
-            }
+                }),
         };
         let grant = match decision.grant_id {
             None => None,

@@ -360,3 +360,20 @@ fn a_damaged_grant_still_expires_with_a_receipt() {
     assert_eq!(claims["processing"]["items"], serde_json::json!([]));
     assert!(store.record_expirations().unwrap().is_empty());
 }
+
+/// The end of a grant is tied to the request it came from: its receipt
+/// carries the same request hash as the answer's.
+#[test]
+fn an_ending_receipt_names_the_request_hash() {
+    let (_d, store) = memory_store();
+    let (grant_id, _t) = granted_token(&store);
+    store.revoke_grant(&grant_id).unwrap();
+    let r = store.receipts_for_grant(&grant_id).unwrap();
+    assert_eq!(r[0].event, ReceiptEvent::Withdrawn);
+    let ended = store.verify_receipt(&r[0].jws).unwrap().claims;
+    let given = store.verify_receipt(&r[1].jws).unwrap().claims;
+    assert!(ended["request"]["details_sha256"].is_string(), "{ended}");
+    assert_eq!(ended["request"], given["request"]);
+    // The row still lists it under the grant, not as the request's answer.
+    assert_eq!(r[0].request_id, None);
+}
