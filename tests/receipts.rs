@@ -211,6 +211,15 @@ fn a_narrower_grant_and_its_withdrawal_come_with_receipts_a_company_can_check() 
     assert_eq!(withdrawn["event"]["state"], "withdrawn");
     assert_eq!(withdrawn["grant"]["id"], grant.as_str());
     assert_eq!(paths(&withdrawn["processing"]), [json!("/contact/")]);
+    // Each fetch is in the person's log, under the company's name.
+    let log = json_of(&v.ok(&["log", "--json", "--limit", "0"]));
+    let fetches = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "receipts" && e["client_id"] == company.id.as_str())
+        .count();
+    assert_eq!(fetches, 2, "{log}");
 
     // Unknown, malformed and missing tokens get nothing.
     for bad in [format!("cst_{:059}", 7), "not-a-token".to_string()] {

@@ -15,6 +15,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use custodian_core::audit::{Action, NewEntry};
 use custodian_core::limits::peer::Peer;
 use custodian_core::pod;
 use custodian_core::sharing::grant::TokenRejected;
@@ -142,7 +143,16 @@ async fn serve(
                     None => return Ok(Err(rejected)),
                 },
             };
-            store.receipts(Some(&client_id)).map(Ok)
+            let receipts = store.receipts(Some(&client_id))?;
+            // Every access is in the person's log, this one too (no method:
+            // it is not a read of the person's data, and the report's
+            // counts stay the pod's).
+            store.append_audit(&[NewEntry {
+                path: Some(RECEIPTS_PATH.to_string()),
+                reason: Some(format!("{} receipt(s) fetched", receipts.len())),
+                ..NewEntry::client(&client_id, Action::Receipts)
+            }])?;
+            Ok(Ok(receipts))
         })
         .await?
         .map_err(|e: custodian_core::Error| ApiError::from_core(&e))?;

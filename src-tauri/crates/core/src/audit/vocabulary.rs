@@ -55,13 +55,15 @@ pub enum Action {
     /// Refused requests that were counted rather than logged one by one
     /// (see [`crate::limits::refusals`]).
     Refusals,
+    /// A company fetched the consent receipts about itself.
+    Receipts,
     /// An action this build does not name, read back as it was written.
     Other(String),
 }
 
 impl Action {
     /// Every named action, each once.
-    pub const NAMED: [Action; 16] = [
+    pub const NAMED: [Action; 17] = [
         Action::Read,
         Action::Write,
         Action::Delete,
@@ -78,6 +80,7 @@ impl Action {
         Action::Retention,
         Action::Checkpoint,
         Action::Refusals,
+        Action::Receipts,
     ];
 
     /// The stored text.
@@ -99,6 +102,7 @@ impl Action {
             Action::Retention => "retention",
             Action::Checkpoint => "checkpoint",
             Action::Refusals => "refusals",
+            Action::Receipts => "receipts",
             Action::Other(text) => text,
         }
     }
@@ -308,6 +312,7 @@ mod tests {
             (Action::Retention, "retention"),
             (Action::Checkpoint, "checkpoint"),
             (Action::Refusals, "refusals"),
+            (Action::Receipts, "receipts"),
         ];
         assert_eq!(actions.len(), Action::NAMED.len(), "every action listed");
         for (action, text) in &actions {
