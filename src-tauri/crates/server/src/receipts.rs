@@ -5,8 +5,8 @@
 //! revoked or ran out (device-flow clients are public and hold no other
 //! credential), never with an unknown or malformed token. Refused tokens
 //! are counted, logged and throttled exactly as on `/pod/` (`pod::refuse`).
-//! The receipts themselves are made, signed and stored by the core
-//! (`custodian_core::sharing::receipts`); this module only reads them.
+//! Who may fetch what, and the fetch's log entry, are the core's
+//! (`Store::company_receipts`); this module only translates.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,24 +15,22 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use custodian_core::audit::{Action, NewEntry};
 use custodian_core::limits::peer::Peer;
 use custodian_core::pod;
 use custodian_core::sharing::grant::TokenRejected;
 use custodian_core::sharing::receipts::Receipt;
-use custodian_core::sharing::token;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::pod::{bearer, refuse, Knock};
+use crate::pod::{presented_token, refuse, Knock};
 use crate::state::Pod;
 
-/// Where the receipts endpoint is served.
 /// The member of the token response and of a denial's error body that
 /// carries the answer's consent receipt (named in the metadata).
 pub(crate) const RECEIPT_MEMBER: &str = "consent_receipt";
 
-pub const RECEIPTS_PATH: &str = "/oauth/receipts";
+/// Where the receipts endpoint is served (the core logs fetches there).
+pub use custodian_core::sharing::receipts::RECEIPTS_PATH;
 /// Where the JWK Set is served.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// The media type of a JWK Set (RFC 7517 §8.5.1).
@@ -92,16 +90,7 @@ async fn serve(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if uri
-        .query()
-        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("access_token=")))
-    {
-        return Err(ApiError::bad_request(
-            "invalid_request",
-            "tokens go in the Authorization header, never in the URL",
-        ));
-    }
-    let parsed = token::check_access(&bearer(&headers)?.ok_or_else(ApiError::no_token)?);
+    let parsed = presented_token(&uri, &headers)?;
     let knock = Knock {
         peer: Peer::of(peer.ip()),
         token_hash: parsed.as_ref().ok().cloned(),
@@ -127,35 +116,9 @@ async fn serve(
         }
     };
     let answer = pod
-        .with_store(move |store| {
-            let client_id = match store.authenticate(&token)? {
-                Ok(access) => access.client_id,
-                // A grant that ran out since the pod last looked: its
-                // receipt is signed now, so the company finds it.
-                Err(TokenRejected::Expired(holder)) => {
-                    store.record_expirations()?;
-                    holder.client_id
-                }
-                // A real token whose grant was revoked still names its
-                // company: enough to hand it its own receipts.
-                Err(rejected) => match rejected.holder() {
-                    Some(holder) => holder.client_id.clone(),
-                    None => return Ok(Err(rejected)),
-                },
-            };
-            let receipts = store.receipts(Some(&client_id))?;
-            // Every access is in the person's log, this one too (no method:
-            // it is not a read of the person's data, and the report's
-            // counts stay the pod's).
-            store.append_audit(&[NewEntry {
-                path: Some(RECEIPTS_PATH.to_string()),
-                reason: Some(format!("{} receipt(s) fetched", receipts.len())),
-                ..NewEntry::client(&client_id, Action::Receipts)
-            }])?;
-            Ok(Ok(receipts))
-        })
+        .with_store(move |store| store.company_receipts(&token))
         .await?
-        .map_err(|e: custodian_core::Error| ApiError::from_core(&e))?;
+        .map_err(|e| ApiError::from_core(&e))?;
     match answer {
         Ok(receipts) => {
             let list: Vec<Value> = receipts.iter().map(receipt_json).collect();

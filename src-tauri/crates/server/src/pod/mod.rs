@@ -54,6 +54,28 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// The token a request presents, parsed once: refused outright (400) when
+/// it rides in the URL, 401 when there is none or the header is not the
+/// Bearer scheme; otherwise its hash, or why it is malformed (which the
+/// caller refuses through [`refuse`], so it is counted like any other).
+pub(crate) fn presented_token(
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Result<TokenHash, token::Malformed>, ApiError> {
+    if uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("access_token=")))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "tokens go in the Authorization header, never in the URL",
+        ));
+    }
+    Ok(token::check_access(
+        &bearer(headers)?.ok_or_else(ApiError::no_token)?,
+    ))
+}
+
 /// The single handler for every method on `/pod/…`.
 pub async fn handle(
     State(pod): State<Arc<Pod>>,
@@ -77,17 +99,8 @@ async fn serve(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    if uri
-        .query()
-        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("access_token=")))
-    {
-        return Err(ApiError::bad_request(
-            "invalid_request",
-            "tokens go in the Authorization header, never in the URL",
-        ));
-    }
     // The token is parsed here, once: everything after passes its hash.
-    let parsed = token::check_access(&bearer(&headers)?.ok_or_else(ApiError::no_token)?);
+    let parsed = presented_token(&uri, &headers)?;
     // The raw (still percent-encoded) path goes to the core's one normalizer.
     let raw = uri.path().strip_prefix("/pod").unwrap_or("");
     let raw = if raw.is_empty() { "/" } else { raw };

@@ -14,11 +14,13 @@
 //! Here: the types and the stored receipts; [`claims`] (pure: what a
 //! receipt says, per event), `jws` (pure: signing and parsing), `issue`
 //! (the hooks every decision calls, and [`Store::record_expirations`]),
-//! `verify` ([`Store::verify_receipt`]).
+//! `verify` ([`Store::verify_receipt`]), `company` (what a company may
+//! fetch of its own, [`Store::company_receipts`], and its log entry).
 
 #[cfg(feature = "test-support")]
 mod bench;
 pub mod claims;
+mod company;
 mod issue;
 pub(crate) mod jws;
 mod verify;
@@ -33,6 +35,7 @@ use crate::vault::record::{self, TableRecord};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
+pub use company::RECEIPTS_PATH;
 pub(crate) use issue::{grant_has_ended, grant_of_token, Decision};
 pub use verify::{LogHeadCheck, VerifiedReceipt};
 
