@@ -98,8 +98,10 @@ enum Merge<'a> {
 trait Exported: TableRecord + Serialize + DeserializeOwned + CheckedRecord {
     /// The key column export pages by.
     const KEY: &'static str;
-    /// The key before the first row.
-    fn first_key() -> Value;
+    /// The key before the first row: most tables are keyed by text ids.
+    fn first_key() -> Value {
+        Value::Text(String::new())
+    }
     /// This record's key.
     fn key(&self) -> Value;
     /// What a merge does with the table's records, and where it counts them.
@@ -209,9 +211,6 @@ fn parse_row<T: DeserializeOwned + CheckedRecord>(
 
 impl Exported for ClientRecord {
     const KEY: &'static str = "id";
-    fn first_key() -> Value {
-        Value::Text(String::new())
-    }
     fn key(&self) -> Value {
         Value::Text(self.id.clone())
     }
@@ -222,9 +221,6 @@ impl Exported for ClientRecord {
 
 impl Exported for RequestRecord {
     const KEY: &'static str = "id";
-    fn first_key() -> Value {
-        Value::Text(String::new())
-    }
     fn key(&self) -> Value {
         Value::Text(self.id.clone())
     }
@@ -252,9 +248,6 @@ impl Exported for RequestRecord {
 
 impl Exported for GrantRecord {
     const KEY: &'static str = "id";
-    fn first_key() -> Value {
-        Value::Text(String::new())
-    }
     fn key(&self) -> Value {
         Value::Text(self.id.clone())
     }
@@ -280,9 +273,6 @@ impl Exported for AuditRecord {
 
 impl Exported for ReceiptRecord {
     const KEY: &'static str = "id";
-    fn first_key() -> Value {
-        Value::Text(String::new())
-    }
     fn key(&self) -> Value {
         Value::Text(self.id.clone())
     }
@@ -295,9 +285,6 @@ impl Exported for ReceiptRecord {
 
 impl Exported for PodKeyRecord {
     const KEY: &'static str = "public";
-    fn first_key() -> Value {
-        Value::Text(String::new())
-    }
     fn key(&self) -> Value {
         Value::Text(self.public.clone())
     }
