@@ -333,12 +333,13 @@ fn a_narrower_grant_and_its_withdrawal_come_with_receipts_a_company_can_check() 
     assert!(server.stop());
 }
 
-#[test]
-fn a_denial_carries_the_refusal_receipt_in_its_error_body() {
-    let (v, server) = served_vault();
-    let company = Company::new(&server, "Acme Shop");
-    let auth = company.ask(contact_and_health(), 3600);
-    v.ok(&["requests", "deny", auth.user_code().secret()]);
+/// The company's raw token poll (the `oauth2` crate hides error bodies),
+/// which must answer 400 `access_denied`; returns its body.
+fn poll_refused(
+    server: &Server,
+    company: &Company,
+    auth: &oauth2::StandardDeviceAuthorizationResponse,
+) -> Value {
     let r = http()
         .post(format!("{}/oauth/token", server.base))
         .form(&[
@@ -351,6 +352,16 @@ fn a_denial_carries_the_refusal_receipt_in_its_error_body() {
     assert_eq!(r.status(), 400);
     let body: Value = r.json().unwrap();
     assert_eq!(body["error"], "access_denied");
+    body
+}
+
+#[test]
+fn a_denial_carries_the_refusal_receipt_in_its_error_body() {
+    let (v, server) = served_vault();
+    let company = Company::new(&server, "Acme Shop");
+    let auth = company.ask(contact_and_health(), 3600);
+    v.ok(&["requests", "deny", auth.user_code().secret()]);
+    let body = poll_refused(&server, &company, &auth);
     let jws = body["consent_receipt"]
         .as_str()
         .expect("the denial carries consent_receipt");
@@ -383,18 +394,7 @@ fn a_grant_revoked_before_its_token_was_collected_answers_with_the_withdrawal() 
     let grants = json_of(&v.ok(&["grants", "list", "--json"]));
     let grant = grants[0]["id"].as_str().unwrap().to_string();
     v.ok(&["grants", "revoke", &grant]);
-    let r = http()
-        .post(format!("{}/oauth/token", server.base))
-        .form(&[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-            ("device_code", auth.device_code().secret()),
-            ("client_id", &company.id),
-        ])
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let body: Value = r.json().unwrap();
-    assert_eq!(body["error"], "access_denied");
+    let body = poll_refused(&server, &company, &auth);
     let (kid, key) = pod_key(&server.base);
     let claims = check(
         body["consent_receipt"].as_str().expect("consent_receipt"),
