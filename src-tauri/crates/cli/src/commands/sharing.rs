@@ -164,8 +164,12 @@ pub fn grants(ctx: &Context, cmd: GrantsCommand) -> Result<(), Fail> {
                             "Its record is damaged, so it allowed nothing; it is now marked revoked."
                         }
                     };
+                    let told = match store.linked_company(&grant.client_id)? {
+                        Some(c) => format!(" {} is told so by `custodian deliver`.", c.domain),
+                        None => String::new(),
+                    };
                     print(&format!(
-                        "Revoked grant {} ({}). {note}\n",
+                        "Revoked grant {} ({}). {note}{told}\n",
                         grant.id, grant.client_name
                     ))
                 }
