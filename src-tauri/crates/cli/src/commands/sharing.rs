@@ -248,6 +248,10 @@ pub(super) fn describe_request(store: &Store, r: &AccessRequest) -> Result<Strin
     let client = store.client(&r.client_id)?;
     let company = store.linked_company(&r.client_id)?;
     let shown = match &company {
+        Some(c) if client.id.starts_with("http://") => format!(
+            "{} (verified: {}, but over plain http: UNSAFE, allowed by the developer switch)",
+            client.name, c.domain
+        ),
         Some(c) => format!(
             "{} (verified: {}: it served its keys and this signed request there over https)",
             client.name, c.domain
