@@ -59,38 +59,54 @@ struct Company {
 
 impl Company {
     async fn start(ca: &TestCa) -> Company {
+        Company::start_with(ca, false).await
+    }
+
+    /// With `keys_by_uri`, the metadata names `jwks_uri` instead of
+    /// carrying `jwks`.
+    async fn start_with(ca: &TestCa, keys_by_uri: bool) -> Company {
         let answers: Arc<Mutex<VecDeque<u16>>> = Arc::default();
         let requests: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let feed: Arc<Mutex<Vec<String>>> = Arc::default();
         let (a, r, f) = (answers.clone(), requests.clone(), feed.clone());
-        let server = serve(Some(ca.server_config(&["shop.test"])), move |seen: &Seen| {
-            let host = seen.header("host").unwrap_or("shop.test").to_string();
-            let base = format!("https://{host}/custodian");
-            match seen.path.as_str() {
-                "/custodian/client.json" => Reply::ok(
-                    json!({
-                        "client_id": format!("{base}/client.json"),
-                        "client_name": "Shop",
-                        "client_uri": format!("https://{host}/"),
-                        "policy_uri": format!("https://{host}/privacy"),
-                        "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": ED_X}]},
-                        "delivery_uri": format!("{base}/deliveries"),
-                        "feed_uri": format!("{base}/feed"),
-                    })
-                    .to_string(),
-                ),
-                p if p.starts_with("/custodian/feed?") => Reply::ok(
-                    json!({"items": *f.lock().unwrap(), "next": "cursor-1"}).to_string(),
-                ),
-                "/custodian/deliveries" => {
-                    Reply::status(a.lock().unwrap().pop_front().unwrap_or(204))
+        let server = serve(
+            Some(ca.server_config(&["shop.test"])),
+            move |seen: &Seen| {
+                let host = seen.header("host").unwrap_or("shop.test").to_string();
+                let base = format!("https://{host}/custodian");
+                let keys =
+                    json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": ED_X}]});
+                match seen.path.as_str() {
+                    "/custodian/client.json" => {
+                        let mut meta = json!({
+                            "client_id": format!("{base}/client.json"),
+                            "client_name": "Shop",
+                            "client_uri": format!("https://{host}/"),
+                            "policy_uri": format!("https://{host}/privacy"),
+                            "delivery_uri": format!("{base}/deliveries"),
+                            "feed_uri": format!("{base}/feed"),
+                        });
+                        if keys_by_uri {
+                            meta["jwks_uri"] = json!(format!("{base}/jwks.json"));
+                        } else {
+                            meta["jwks"] = keys;
+                        }
+                        Reply::ok(meta.to_string())
+                    }
+                    "/custodian/jwks.json" if keys_by_uri => Reply::ok(keys.to_string()),
+                    p if p.starts_with("/custodian/feed?") => Reply::ok(
+                        json!({"items": *f.lock().unwrap(), "next": "cursor-1"}).to_string(),
+                    ),
+                    "/custodian/deliveries" => {
+                        Reply::status(a.lock().unwrap().pop_front().unwrap_or(204))
+                    }
+                    path => match r.lock().unwrap().iter().find(|(p, _)| p == path) {
+                        Some((_, jws)) => Reply::ok(jws.clone()),
+                        None => Reply::status(404),
+                    },
                 }
-                path => match r.lock().unwrap().iter().find(|(p, _)| p == path) {
-                    Some((_, jws)) => Reply::ok(jws.clone()),
-                    None => Reply::status(404),
-                },
-            }
-        })
+            },
+        )
         .await;
         Company {
             server,
@@ -266,6 +282,26 @@ async fn a_bare_request_address_names_its_company_by_iss() {
     let uri = company.publish("/custodian/requests/2", "jti-2", &company.client_id());
     let request = connect(&net, &vault, &uri).await.unwrap();
     assert_eq!(request.client_id, company.client_id());
+}
+
+#[tokio::test]
+async fn the_companys_keys_may_be_fetched_from_its_jwks_uri() {
+    let ca = TestCa::new();
+    let company = Company::start_with(&ca, true).await;
+    let net = net(&ca, "shop.test=127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault(&dir);
+    let uri = company.publish("/custodian/requests/6", "jti-6", &company.client_id());
+    connect(&net, &vault, &company.link(&uri)).await.unwrap();
+    let paths: Vec<String> = company.server.seen().into_iter().map(|s| s.path).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "/custodian/requests/6",
+            "/custodian/client.json",
+            "/custodian/jwks.json"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -93,6 +93,9 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<(), Fail> {
         print("Delivering until Ctrl-C.\n")?;
     }
     rt.block_on(async {
+        // Ctrl-C or SIGTERM, whichever comes first, ends the watch.
+        let stop = super::serve::shutdown_signal();
+        tokio::pin!(stop);
         let mut feeds_due = tokio::time::Instant::now();
         loop {
             let take_feeds = tokio::time::Instant::now() >= feeds_due;
@@ -101,7 +104,7 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<(), Fail> {
             }
             let round = tokio::select! {
                 r = deliver_once(&net, &vault, args.json, take_feeds) => r?,
-                _ = tokio::signal::ctrl_c() => break,
+                () = &mut stop => break,
             };
             if round.did_anything() {
                 report(&round, args.json)?;
@@ -112,7 +115,7 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<(), Fail> {
                 .map_or(WATCH_POLL, |d| d.min(WATCH_POLL));
             tokio::select! {
                 () = tokio::time::sleep(wait) => {},
-                _ = tokio::signal::ctrl_c() => break,
+                () = &mut stop => break,
             }
         }
         if !args.json {
