@@ -163,21 +163,21 @@ export async function startCompany(config, { log = console.log } = {}) {
       save();
       return sendJson(res, status, { error: 'temporarily_unavailable' }, headers);
     }
+    // Verified (or refused) and applied in memory…
     const result = await inbox.receive(body);
-    if (result.status === 200 && !result.duplicate) {
+    if (result.status !== 200) {
+      log(`delivery refused: ${result.answer.reason}`);
+    } else if (result.duplicate) {
+      log(`delivery duplicate (already received) state=${result.connection.state}`);
+    } else {
       const d = result.delivery;
       log(`delivery ${d.event} seq=${d.seq} jti=${d.jti} state=${d.state}`);
       // A fresh grant with append on a container: the shop files the
       // person's latest order receipt there, through its feed.
       if (d.event === 'granted' && d.part === 1) await publishOrder(d.grant_id);
-      save();
-    } else if (result.duplicate) {
-      log(`delivery duplicate (already received) state=${result.connection.state}`);
-      save();
-    } else {
-      log(`delivery refused: ${result.answer.reason}`);
-      save();
     }
+    // …and on disk before the answer: 2xx means "kept".
+    save();
     return sendJson(res, result.status, result.answer);
   }
 
@@ -243,7 +243,10 @@ export async function startCompany(config, { log = console.log } = {}) {
       return sendJson(res, 404, { error: 'not_found' });
     } catch (e) {
       log(`error: ${e.message}`);
-      if (!res.headersSent) sendJson(res, e instanceof SyntaxError ? 400 : 500, { error: 'server_error', reason: e.message });
+      if (!res.headersSent) {
+        const bad = e instanceof SyntaxError; // a JSON body that does not parse
+        sendJson(res, bad ? 400 : 500, { error: bad ? 'invalid_request' : 'server_error', reason: e.message });
+      }
     }
   };
 
