@@ -7,8 +7,9 @@ import * as jose from 'jose';
 export async function makePod() {
   const { privateKey, publicKey } = await jose.generateKeyPair('EdDSA', { extractable: true });
   const { kty, crv, x } = await jose.exportJWK(publicKey);
-  const jwk = { kty, crv, x };
-  const id = await jose.calculateJwkThumbprint(jwk, 'sha256');
+  const id = await jose.calculateJwkThumbprint({ kty, crv, x }, 'sha256');
+  // The pod's JWK as it publishes it (docs/PROTOCOL.md), extra members included.
+  const jwk = { alg: 'EdDSA', crv, kid: id, kty, use: 'sig', x };
   let counter = 0;
   const nextId = (prefix) => `${prefix}${id.slice(0, 6)}${(counter += 1)}`;
 
