@@ -199,7 +199,7 @@ impl Store {
             })
             .optional()?
             .ok_or_else(|| Error::InvalidRequest(format!("no delivery {id} in the outbox")))?;
-        let (client_id, attempts, grant_id, event, _status) = row;
+        let (client_id, attempts, grant_id, event, current) = row;
         let attempts = attempts.max(0) as u32 + 1;
         let at = self.clock.now();
         let now = format_time(at);
@@ -239,6 +239,13 @@ impl Store {
                 Outcome::Denied,
                 format!("{event} not delivered ({reason}); stopped until sent again"),
             ),
+        };
+        // A delivery that went moot (or was delivered) while it was being
+        // sent stays so, whatever this attempt came to short of delivery.
+        let status = if matches!(current.as_str(), "moot" | "delivered") && status != "delivered" {
+            current.as_str()
+        } else {
+            status
         };
         tx.execute(
             "UPDATE outbox SET status = ?2, attempts = ?3, next_attempt_at = ?4,

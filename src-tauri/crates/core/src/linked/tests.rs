@@ -453,3 +453,28 @@ fn a_restored_vault_still_knows_its_linked_companies_and_counts_on() {
         .unwrap();
     assert_eq!((last.event.as_str(), last.seq), ("updated", 3));
 }
+
+#[test]
+fn a_delivery_that_went_moot_while_sent_stays_moot() {
+    let (_d, store) = memory_store();
+    let request = connect(&store, "j1", contact_read());
+    let grant = store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    let d = store.due_deliveries(1).unwrap().remove(0);
+    store.revoke_grant(&grant.id).unwrap();
+    store
+        .delivery_attempted(
+            &d.id,
+            Attempt::Retry {
+                reason: "HTTP 503".into(),
+                retry_after: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        statuses(&store)[0],
+        ("granted".to_string(), "moot".to_string())
+    );
+    assert_eq!(store.due_deliveries(10).unwrap()[0].event, "revoked");
+}
