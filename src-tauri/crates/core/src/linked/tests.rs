@@ -326,7 +326,11 @@ fn attempts_retry_with_backoff_stop_on_failure_and_are_logged() {
         .remove(0);
     assert_eq!(listed.status, "delivered");
     assert!(listed.delivered_at.is_some());
-    assert_eq!(store.next_delivery_at().unwrap(), None);
+    assert_eq!(
+        store.next_delivery_at().unwrap(),
+        None,
+        "a denial: no grant to end"
+    );
     let log = store.audit_log(&Default::default()).unwrap();
     let delivers: Vec<_> = log
         .iter()
@@ -477,4 +481,33 @@ fn a_delivery_that_went_moot_while_sent_stays_moot() {
         ("granted".to_string(), "moot".to_string())
     );
     assert_eq!(store.due_deliveries(10).unwrap()[0].event, "revoked");
+}
+
+#[test]
+fn a_grant_that_runs_out_is_delivered_without_anyone_else_noticing() {
+    let (_d, store, clock) = clocked();
+    let request = connect(&store, "j1", contact_read());
+    let grant = store
+        .approve_request(
+            &request.id,
+            &Approval {
+                lifetime: Some(120),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let d = store.due_deliveries(10).unwrap().remove(0);
+    store
+        .delivery_attempted(&d.id, Attempt::Delivered { status: 200 })
+        .unwrap();
+    // Nothing queued: the next thing to send is the grant's end.
+    assert_eq!(store.next_delivery_at().unwrap(), Some(grant.expires_at));
+    clock.advance(chrono::Duration::seconds(120));
+    let due = store.due_deliveries(10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(claims_of(&due[0].body)["event"]["type"], "expired");
+    store
+        .delivery_attempted(&due[0].id, Attempt::Delivered { status: 200 })
+        .unwrap();
+    assert_eq!(store.next_delivery_at().unwrap(), None);
 }
