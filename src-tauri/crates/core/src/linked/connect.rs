@@ -299,6 +299,32 @@ pub(crate) mod tests {
         assert!(store.linked_company(CLIENT).unwrap().is_some());
     }
 
+    /// The company, its request and the `connect` entry commit together:
+    /// when the log cannot be written, nothing is left behind.
+    #[test]
+    fn connecting_is_one_transaction() {
+        let (_d, store) = memory_store();
+        store
+            .conn
+            .execute_batch(
+                "CREATE TEMP TRIGGER no_log BEFORE INSERT ON audit_log
+                 BEGIN SELECT RAISE(ABORT, 'log full'); END;",
+            )
+            .unwrap();
+        let failed = store.connect_request(
+            &metadata(),
+            &company_jwks(),
+            &request_object("j1", contact_read()),
+            REQUEST,
+        );
+        assert!(failed.is_err());
+        assert_eq!(store.clients().unwrap(), vec![]);
+        assert_eq!(store.linked_company(CLIENT).unwrap(), None);
+        store.conn.execute_batch("DROP TRIGGER no_log").unwrap();
+        // The jti was not used up by the failed attempt.
+        connect(&store, "j1", contact_read());
+    }
+
     #[test]
     fn a_device_flow_company_stays_unverified() {
         let (_d, store) = memory_store();

@@ -511,3 +511,43 @@ fn a_grant_that_runs_out_is_delivered_without_anyone_else_noticing() {
         .unwrap();
     assert_eq!(store.next_delivery_at().unwrap(), None);
 }
+
+/// A decision and its delivery are one commit: when the delivery cannot
+/// be queued, the decision is not made either (and the same for a write).
+#[test]
+fn a_decision_and_its_delivery_commit_together() {
+    let (_d, store) = memory_store();
+    let request = connect(&store, "j1", contact_read());
+    store
+        .conn
+        .execute_batch(
+            "CREATE TEMP TRIGGER no_outbox BEFORE INSERT ON outbox
+             BEGIN SELECT RAISE(ABORT, 'outbox full'); END;",
+        )
+        .unwrap();
+    assert!(store
+        .approve_request(&request.id, &Approval::default())
+        .is_err());
+    assert!(store.grants().unwrap().is_empty());
+    assert_eq!(
+        store.access_request(&request.id).unwrap().status,
+        crate::sharing::request::RequestStatus::Pending
+    );
+    store.conn.execute_batch("DROP TRIGGER no_outbox").unwrap();
+    store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    store
+        .conn
+        .execute_batch(
+            "CREATE TEMP TRIGGER no_outbox BEFORE INSERT ON outbox
+             BEGIN SELECT RAISE(ABORT, 'outbox full'); END;",
+        )
+        .unwrap();
+    let email = parse_path("/contact/email").unwrap();
+    assert!(store.put(&email, NewResource::json(&json!("a"))).is_err());
+    assert!(
+        store.live_meta(&email).unwrap().is_none(),
+        "the write rolled back"
+    );
+}
