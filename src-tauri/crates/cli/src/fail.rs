@@ -83,6 +83,10 @@ fn exit_and_advice(e: &custodian_core::Error) -> (i32, &'static str) {
             ": `custodian receipts list` shows them all",
         ),
         E::ReceiptInvalid { .. } => (code::INVALID, ""),
+        E::LinkRefused { .. } => (
+            code::INVALID,
+            "; nothing was stored: ask the company for a new link",
+        ),
         E::NotFound { .. }
         | E::Deleted { .. }
         | E::VersionNotFound { .. }

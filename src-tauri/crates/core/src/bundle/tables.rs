@@ -14,8 +14,8 @@ use serde::Serialize;
 use super::apply::Target;
 use super::import::MergeReport;
 use super::layout::{
-    self, AuditRecord, CheckedRecord, ClientRecord, GrantRecord, PodKeyRecord, ReceiptRecord,
-    RequestRecord,
+    self, AuditRecord, CheckedRecord, ClientRecord, GrantRecord, LinkedClientRecord,
+    LinkedRequestRecord, PodKeyRecord, ReceiptRecord, RequestRecord,
 };
 use super::Counts;
 use crate::vault::record::{self, OnConflict, TableRecord};
@@ -55,6 +55,8 @@ pub(super) const TABLES: &[Table] = &[
     Table::of::<AuditRecord>(layout::AUDIT, |c| &mut c.audit_entries),
     Table::of::<ReceiptRecord>(layout::RECEIPTS, |c| &mut c.receipts),
     Table::secret::<PodKeyRecord>(layout::POD_KEY, |c| &mut c.pod_keys),
+    Table::of::<LinkedClientRecord>(layout::LINKED_CLIENTS, |c| &mut c.linked_clients),
+    Table::of::<LinkedRequestRecord>(layout::LINKED_REQUESTS, |c| &mut c.linked_requests),
 ];
 
 /// The schema's tables that are not in [`TABLES`], and why (checked
@@ -82,6 +84,18 @@ pub(super) const NOT_LISTED: &[(&str, &str)] = &[
         "a counter for readers' caches, no person data",
     ),
     ("schema_migrations", "the schema's version, no person data"),
+    (
+        "outbox",
+        "deliveries this vault owes companies, signed by its key for its requests: a restored vault is told again by the person (Send now), and a bundle must not resend what was delivered",
+    ),
+    (
+        "feed_cursors",
+        "where this desktop stands in each company's feed: a restored vault fetches the feed again and the items already taken are refused as replays only here, so a cursor without them would skip items",
+    ),
+    (
+        "feed_seen",
+        "feed item ids taken by this vault; the resources they became travel in the resource walk",
+    ),
 ];
 
 /// What a merge does with a table's records.
@@ -283,6 +297,26 @@ impl Exported for ReceiptRecord {
     }
 }
 
+impl Exported for LinkedClientRecord {
+    const KEY: &'static str = "client_id";
+    fn key(&self) -> Value {
+        Value::Text(self.client_id.clone())
+    }
+    fn merge(report: &mut MergeReport) -> Merge<'_> {
+        Merge::AddMissing(&mut report.linked_clients_added)
+    }
+}
+
+impl Exported for LinkedRequestRecord {
+    const KEY: &'static str = "request_id";
+    fn key(&self) -> Value {
+        Value::Text(self.request_id.clone())
+    }
+    fn merge(report: &mut MergeReport) -> Merge<'_> {
+        Merge::AddMissing(&mut report.linked_requests_added)
+    }
+}
+
 impl Exported for PodKeyRecord {
     const KEY: &'static str = "public";
     fn key(&self) -> Value {
@@ -301,164 +335,5 @@ impl Exported for PodKeyRecord {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::memory_store;
-
-    /// Every table of the schema is either carried by a bundle or left out
-    /// on purpose, with the reason beside it: a new table holding person
-    /// data cannot be forgotten by export.
-    #[test]
-    fn every_table_of_the_schema_is_listed_or_left_out_with_a_reason() {
-        let (_d, store) = memory_store();
-        let tables: Vec<String> = store
-            .conn
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        for table in &tables {
-            let listed = TABLES.iter().any(|t| t.table == table);
-            let left_out = NOT_LISTED
-                .iter()
-                .any(|(t, why)| t == table && !why.is_empty());
-            assert!(
-                listed != left_out,
-                "{table}: add it to the bundle's TABLES or say in NOT_LISTED why not"
-            );
-        }
-        for name in TABLES
-            .iter()
-            .map(|t| t.table)
-            .chain(NOT_LISTED.iter().map(|(t, _)| *t))
-        {
-            assert!(
-                tables.iter().any(|t| t == name),
-                "{name} is not in the schema"
-            );
-        }
-    }
-
-    /// The JSON lines a bundle holds for stored rows, byte for byte: the
-    /// bundle format, which bundles already written must keep reading as.
-    #[test]
-    fn the_json_lines_are_the_bundle_format() {
-        let (_d, store) = memory_store();
-        let t1 = "2026-11-01T10:00:00.000000Z";
-        let t2 = "2026-11-02T10:00:00.000000Z";
-        let details = r#"[{"actions":["read"],"paths":["/contact/"],"type":"pod_access"}]"#;
-        store
-            .conn
-            .execute_batch(&format!(
-                "DELETE FROM audit_log;
-                 INSERT INTO clients VALUES ('cli_a', 'Acme', NULL, '[\"a@acme.example\"]', '{t1}');
-                 INSERT INTO access_requests VALUES ('req_a', 'cli_a', '{details}', 3600, 'WDJB-MJHT',
-                     'secret-hash', 'approved', 5, '{t1}', '{t2}', NULL, '{t2}', 'grt_a');
-                 INSERT INTO grants VALUES ('grt_a', 'cli_a', 'req_a', '{details}', '{t1}', '{t2}', NULL);
-                 INSERT INTO audit_log VALUES (1, '{t1}', 'owner', NULL, 'grant', NULL, NULL, 'allowed',
-                     'granted', 'grt_a', '{genesis}', 'abc');
-                 INSERT INTO resource_versions VALUES ('/notes/a', 1, 0, 'text/plain', 'other', 'normal',
-                     '\"e\"', 2, x'6869', 'owner', '{t1}');
-                 INSERT INTO resource_versions VALUES ('/notes/a', 2, 1, 'text/plain', 'other', 'normal',
-                     '', 0, x'', 'owner', '{t2}');
-                 INSERT INTO resource_versions VALUES ('/notes/b', 1, 0, 'text/plain', 'other', 'normal',
-                     '\"e\"', 2, x'6869', 'owner', '{t1}');
-                 INSERT INTO resources VALUES ('/notes/b', 1, '{t1}');
-                 INSERT INTO receipts VALUES ('rcp_a', 'cli_a', 'grt_a', 'req_a', 'given', '{t2}', 'h.p.s');
-                 DELETE FROM pod_key;
-                 INSERT INTO pod_key VALUES (1,
-                     x'9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
-                     '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', '{t1}');",
-                genesis = crate::audit::GENESIS
-            ))
-            .unwrap();
-        let lines = |table: &Table| -> String {
-            let rows = (table.page)(&store, &(table.first_key)()).unwrap();
-            String::from_utf8(rows.into_iter().flat_map(|(_, l)| l).collect()).unwrap()
-        };
-        let expected = [
-            (
-                layout::CLIENTS,
-                format!(
-                    r#"{{"id":"cli_a","name":"Acme","uri":null,"contacts":["a@acme.example"],"created_at":"{t1}"}}"#
-                ),
-            ),
-            (
-                layout::REQUESTS,
-                format!(
-                    r#"{{"id":"req_a","client_id":"cli_a","details":{details},"grant_lifetime":3600,"user_code":"WDJB-MJHT","status":"approved","poll_interval":5,"created_at":"{t1}","expires_at":"{t2}","last_polled_at":null,"decided_at":"{t2}","grant_id":"grt_a"}}"#
-                ),
-            ),
-            (
-                layout::GRANTS,
-                format!(
-                    r#"{{"id":"grt_a","client_id":"cli_a","request_id":"req_a","details":{details},"created_at":"{t1}","expires_at":"{t2}","revoked_at":null}}"#
-                ),
-            ),
-            (
-                layout::AUDIT,
-                format!(
-                    r#"{{"seq":1,"at":"{t1}","actor":"owner","client_id":null,"action":"grant","method":null,"path":null,"outcome":"allowed","reason":"granted","grant_id":"grt_a","prev_hash":"{}","hash":"abc"}}"#,
-                    crate::audit::GENESIS
-                ),
-            ),
-            (
-                layout::RECEIPTS,
-                format!(
-                    r#"{{"id":"rcp_a","client_id":"cli_a","grant_id":"grt_a","request_id":"req_a","event":"given","issued_at":"{t2}","jws":"h.p.s"}}"#
-                ),
-            ),
-            (
-                // RFC 8037 A.1's key: the seed as base64url, its public x.
-                layout::POD_KEY,
-                format!(
-                    r#"{{"secret":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","public":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","created_at":"{t1}"}}"#
-                ),
-            ),
-        ];
-        for table in TABLES {
-            let (_, want) = expected.iter().find(|(f, _)| *f == table.file).unwrap();
-            assert_eq!(lines(table), format!("{want}\n"), "{}", table.file);
-        }
-
-        let versions: Vec<String> = store
-            .conn
-            .prepare(&layout::VersionRecord::page_sql())
-            .unwrap()
-            .query_map(
-                rusqlite::params!["", 0, 10],
-                layout::VersionRecord::from_row,
-            )
-            .unwrap()
-            .map(|r| String::from_utf8(json_line(&r.unwrap()).unwrap()).unwrap())
-            .collect();
-        let version = |path: &str, v: u64, deleted: bool, etag: &str, size: u64, at: &str| {
-            format!(
-                r#"{{"path":"{path}","version":{v},"deleted":{deleted},"content_type":"text/plain","category":"other","sensitivity":"normal","etag":"{etag}","size":{size},"author":"owner","written_at":"{at}""#
-            )
-        };
-        assert_eq!(
-            versions,
-            [
-                format!("{}}}\n", version("/notes/a", 1, false, r#"\"e\""#, 2, t1)),
-                format!("{}}}\n", version("/notes/a", 2, true, "", 0, t2)),
-                format!(
-                    "{},\"live_since\":\"{t1}\"}}\n",
-                    version("/notes/b", 1, false, r#"\"e\""#, 2, t1)
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn each_table_has_its_own_file() {
-        for (i, t) in TABLES.iter().enumerate() {
-            assert!(t.file.ends_with(".jsonl"), "{}", t.file);
-            assert!(TABLES[..i]
-                .iter()
-                .all(|u| u.file != t.file && u.table != t.table));
-        }
-    }
-}
+#[path = "tables_tests.rs"]
+mod tests;
