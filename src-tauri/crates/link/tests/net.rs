@@ -257,7 +257,7 @@ async fn plain_http_is_refused_unless_the_unsafe_switch_and_loopback() {
     let strict = net(&ca, "");
     let err = strict.fetch(&url, JSON, 64).await.unwrap_err();
     assert!(matches!(err, NetError::NotHttps { .. }), "{err}");
-    assert!(err.to_string().contains("only https is used"));
+    assert!(err.to_string().contains("only https is fetched"));
     assert_eq!(plain.accepts(), 0);
 
     let dev = net_with(&ca, "far.test=10.0.0.7", |o| {
