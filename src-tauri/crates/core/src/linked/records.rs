@@ -111,30 +111,24 @@ table_record! {
     }
 }
 
-#[allow(dead_code)] // the feed's, next
-mod feed_records {
-    use super::*;
-    table_record! {
-        /// A row of `feed_cursors`: where the desktop stands in a grant's feed.
-        FeedCursorRecord = "feed_cursors" {
-            grant_id: String,
-            cursor: String,
-            polled_at: String,
-        }
-    }
-
-    table_record! {
-        /// A row of `feed_seen`: a feed item's `jti`, taken or refused once.
-        FeedSeenRecord = "feed_seen" {
-            client_id: String,
-            jti: String,
-            grant_id: String,
-            seen_at: String,
-        }
+table_record! {
+    /// A row of `feed_cursors`: where the desktop stands in a grant's feed.
+    FeedCursorRecord = "feed_cursors" {
+        grant_id: String,
+        cursor: String,
+        polled_at: String,
     }
 }
-#[allow(unused_imports)] // the feed's, next
-pub use feed_records::{FeedCursorRecord, FeedSeenRecord};
+
+table_record! {
+    /// A row of `feed_seen`: a feed item's `jti`, taken or refused once.
+    FeedSeenRecord = "feed_seen" {
+        client_id: String,
+        jti: String,
+        grant_id: String,
+        seen_at: String,
+    }
+}
 
 #[cfg(test)]
 mod tests {
