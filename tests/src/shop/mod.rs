@@ -9,26 +9,22 @@
 //! hooks: [`Shop::env`] sets `CUSTODIAN_TEST_RESOLVE`,
 //! `CUSTODIAN_TEST_TRUST_LOOPBACK` and `CUSTODIAN_TEST_CA`.
 
+mod ask;
 pub mod jose;
+mod routes;
 mod tls;
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::body::{Body, Bytes};
-use hyper::body::{Frame, Incoming};
-use hyper::{Request, Response, StatusCode};
 use jwt_simple::prelude::Ed25519KeyPair;
 use serde_json::{json, Value};
 
+pub use ask::{Ask, Flaw};
 pub use jose::Verified;
 pub use tls::install_provider;
 
@@ -46,65 +42,6 @@ pub enum Outage {
     Status { code: u16, retry_after: Option<u64> },
     /// Every connection is closed before the TLS handshake.
     DropConnections,
-}
-
-/// What is wrong with a request object, on purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flaw {
-    None,
-    /// `exp` in the past.
-    Expired,
-    /// `iat` five minutes ahead.
-    NotYetValid,
-    /// `exp - iat` over 600 s.
-    LongLifetime,
-    /// Signed by a key that is not in the JWK Set (same `kid`).
-    WrongKey,
-    /// `alg: none`, no signature.
-    AlgNone,
-    /// The signature's last bytes changed.
-    BadSignature,
-    /// `aud` is not `custodian`.
-    WrongAudience,
-    /// `iss` is another company.
-    IssuerNotClientId,
-    /// A `kid` the JWK Set does not have.
-    UnknownKid,
-}
-
-/// A request object to publish.
-#[derive(Debug, Clone)]
-pub struct Ask {
-    pub details: Value,
-    pub state: String,
-    pub grant_lifetime: u64,
-    pub jti: String,
-    pub flaw: Flaw,
-}
-
-impl Ask {
-    /// A good request for `details`, fresh `state` and `jti`, 30 days.
-    pub fn new(details: Value) -> Self {
-        Ask {
-            details,
-            state: unique("state"),
-            grant_lifetime: 30 * 24 * 3600,
-            jti: unique("jti"),
-            flaw: Flaw::None,
-        }
-    }
-    pub fn flaw(mut self, flaw: Flaw) -> Self {
-        self.flaw = flaw;
-        self
-    }
-    pub fn lifetime(mut self, seconds: u64) -> Self {
-        self.grant_lifetime = seconds;
-        self
-    }
-    pub fn jti(mut self, jti: &str) -> Self {
-        self.jti = jti.to_string();
-        self
-    }
 }
 
 /// A text no earlier call in this process returned.
@@ -145,6 +82,9 @@ pub struct Seen {
     pub rejected: Vec<(String, String)>,
     /// Delivery attempts refused by an outage (answered or dropped).
     pub outage_attempts: usize,
+    /// The `jti` of each delivery answered with an outage status, in order
+    /// (unverified: to check a retry resends the same JWS).
+    pub refused_jtis: Vec<String>,
     /// Every request: `METHOD host path?query`.
     pub hits: Vec<String>,
 }
@@ -361,7 +301,7 @@ impl Shop {
     pub fn publish_request(&self, host: &str, ask: &Ask) -> String {
         let client_id = self.client_id(host);
         let jws = self.with_company(host, |c| {
-            request_object(
+            ask::request_object(
                 c,
                 &client_id,
                 &self.url("other.test", "/custodian/client.json"),
@@ -529,274 +469,4 @@ fn default_metadata(state: &State, host: &str) -> Value {
         "delivery_uri": format!("{origin}/custodian/deliveries"),
         "feed_uri": format!("{origin}/custodian/feed"),
     })
-}
-
-fn request_object(c: &Company, client_id: &str, another: &str, ask: &Ask) -> String {
-    let iat = now();
-    let (iat, exp) = match ask.flaw {
-        // Past any verifier's clock tolerance (jwt-simple's is 15 minutes).
-        Flaw::Expired => (iat - 2000, iat - 1700),
-        Flaw::NotYetValid => (iat + 300, iat + 600),
-        Flaw::LongLifetime => (iat, iat + 3600),
-        _ => (iat, iat + 300),
-    };
-    let iss = if ask.flaw == Flaw::IssuerNotClientId {
-        another
-    } else {
-        client_id
-    };
-    let aud = if ask.flaw == Flaw::WrongAudience {
-        "someone-else"
-    } else {
-        "custodian"
-    };
-    let claims = json!({
-        "iss": iss, "aud": aud, "iat": iat, "exp": exp, "jti": ask.jti,
-        "authorization_details": ask.details, "grant_lifetime": ask.grant_lifetime,
-        "state": ask.state,
-    });
-    let kid = if ask.flaw == Flaw::UnknownKid {
-        "a-key-nobody-has"
-    } else {
-        &c.kid
-    };
-    let header = json!({"alg": "EdDSA", "typ": jose::REQUEST_TYP, "kid": kid});
-    match ask.flaw {
-        Flaw::AlgNone => jose::unsigned(&claims),
-        Flaw::WrongKey => jose::sign(&c.stranger, &header, &claims),
-        Flaw::BadSignature => {
-            let mut jws = jose::sign(&c.key, &header, &claims);
-            // Flip a bit inside the signature (not in its last character,
-            // whose low bits base64url leaves unused).
-            let at = jws.len() - 5;
-            let flipped = if &jws[at..at + 1] == "A" { "B" } else { "A" };
-            jws.replace_range(at..at + 1, flipped);
-            jws
-        }
-        _ => jose::sign(&c.key, &header, &claims),
-    }
-}
-
-fn respond(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response<Body> {
-    let mut response = Response::new(body.into());
-    *response.status_mut() = status;
-    if let Ok(value) = content_type.parse() {
-        response
-            .headers_mut()
-            .insert(hyper::header::CONTENT_TYPE, value);
-    }
-    response
-}
-
-fn json_response(value: &Value) -> Response<Body> {
-    respond(StatusCode::OK, "application/json", value.to_string())
-}
-
-/// One HTTP request to any company on this server.
-pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
-    let host = req
-        .headers()
-        .get(hyper::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name).to_string())
-        .unwrap_or_default();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or_default().to_string();
-    let method = req.method().clone();
-    {
-        let mut inner = state.lock();
-        inner
-            .seen
-            .hits
-            .push(format!("{method} {host} {path}?{query}"));
-        inner
-            .companies
-            .entry(host.clone())
-            .or_insert_with(Company::new);
-    }
-    state.changed.notify_all();
-    match (method.as_str(), path.as_str()) {
-        ("GET", "/custodian/client.json") => {
-            let default = default_metadata(&state, &host);
-            let inner = state.lock();
-            let meta = inner.companies.get(&host).and_then(|c| c.metadata.clone());
-            json_response(&meta.unwrap_or(default))
-        }
-        ("GET", "/custodian/jwks.json") => {
-            let inner = state.lock();
-            let keys: Vec<Value> = inner
-                .companies
-                .get(&host)
-                .map(|c| vec![jose::public_jwk(&c.key, &c.kid)])
-                .unwrap_or_default();
-            respond(
-                StatusCode::OK,
-                "application/jwk-set+json",
-                json!({"keys": keys}).to_string(),
-            )
-        }
-        ("POST", "/custodian/deliveries") => deliver(&state, &host, req).await,
-        ("GET", "/custodian/feed") => feed(&state, &host, &query),
-        _ => document(&state, &host, &path),
-    }
-}
-
-async fn deliver(state: &State, host: &str, req: Request<Incoming>) -> Response<Body> {
-    match state.outage() {
-        Outage::None => {}
-        Outage::Status { code, retry_after } => {
-            state.note_attempt();
-            let mut response = respond(
-                StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                "text/plain",
-                "down for a while",
-            );
-            if let Some(seconds) = retry_after.and_then(|s| s.to_string().parse().ok()) {
-                response
-                    .headers_mut()
-                    .insert(hyper::header::RETRY_AFTER, seconds);
-            }
-            return response;
-        }
-        Outage::DropConnections => {
-            state.note_attempt();
-            return respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "");
-        }
-    }
-    let content_type = req
-        .headers()
-        .get(hyper::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let body = match axum::body::to_bytes(Body::new(req.into_body()), READ_CAP).await {
-        Ok(body) => body,
-        Err(e) => return reject(state, host, format!("unreadable body: {e}")),
-    };
-    if content_type != "application/jwt" {
-        return reject(state, host, format!("Content-Type {content_type:?}"));
-    }
-    if body.len() > 1 << 20 {
-        return reject(state, host, format!("{} bytes, over 1 MiB", body.len()));
-    }
-    let text = String::from_utf8_lossy(&body).trim().to_string();
-    let client_id = state.client_id(host);
-    let delivery = match jose::verify_delivery(&text, &client_id) {
-        Ok(d) => d,
-        Err(why) => return reject(state, host, why),
-    };
-    let mut inner = state.lock();
-    let pin = inner
-        .pins
-        .entry((host.to_string(), delivery.state().to_string()))
-        .or_insert_with(|| delivery.pod_id().to_string())
-        .clone();
-    if pin != delivery.pod_id() {
-        drop(inner);
-        return reject(
-            state,
-            host,
-            format!("pod {} is not the pinned {pin}", delivery.pod_id()),
-        );
-    }
-    inner.seen.deliveries.push(Received {
-        host: host.to_string(),
-        delivery,
-    });
-    drop(inner);
-    state.changed.notify_all();
-    respond(StatusCode::OK, "application/json", "{}")
-}
-
-fn reject(state: &State, host: &str, why: String) -> Response<Body> {
-    state
-        .lock()
-        .seen
-        .rejected
-        .push((host.to_string(), why.clone()));
-    state.changed.notify_all();
-    respond(StatusCode::BAD_REQUEST, "text/plain", why)
-}
-
-fn feed(state: &State, host: &str, query: &str) -> Response<Body> {
-    let mut grant = String::new();
-    let mut after = 0usize;
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        match k.as_ref() {
-            "grant_id" => grant = v.into_owned(),
-            "after" => after = v.parse().unwrap_or(0),
-            _ => {}
-        }
-    }
-    let inner = state.lock();
-    let all: Vec<&String> = inner
-        .companies
-        .get(host)
-        .map(|c| {
-            c.feed
-                .iter()
-                .filter(|(g, _)| *g == grant)
-                .map(|(_, jws)| jws)
-                .collect()
-        })
-        .unwrap_or_default();
-    let items: Vec<&String> = all.iter().skip(after).copied().collect();
-    json_response(&json!({"items": items, "next": all.len().to_string()}))
-}
-
-fn document(state: &State, host: &str, path: &str) -> Response<Body> {
-    let inner = state.lock();
-    match inner.documents.get(&(host.to_string(), path.to_string())) {
-        None => respond(StatusCode::NOT_FOUND, "text/plain", "not found"),
-        Some(Doc::Bytes { body, content_type }) => {
-            respond(StatusCode::OK, content_type, body.clone())
-        }
-        Some(Doc::Redirect(location)) => {
-            let mut response = respond(StatusCode::FOUND, "text/plain", "");
-            if let Ok(value) = location.parse() {
-                response
-                    .headers_mut()
-                    .insert(hyper::header::LOCATION, value);
-            }
-            response
-        }
-        Some(Doc::Slow { body, every }) => respond(
-            StatusCode::OK,
-            "application/json",
-            Body::new(SlowBody {
-                rest: body.clone().into_iter(),
-                every: *every,
-                sleep: Box::pin(tokio::time::sleep(*every)),
-            }),
-        ),
-    }
-}
-
-/// A body that sends one byte, then waits, and so on.
-struct SlowBody {
-    rest: std::vec::IntoIter<u8>,
-    every: Duration,
-    sleep: Pin<Box<tokio::time::Sleep>>,
-}
-
-impl hyper::body::Body for SlowBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if self.sleep.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        match self.rest.next() {
-            None => Poll::Ready(None),
-            Some(byte) => {
-                let next = tokio::time::Instant::now() + self.every;
-                self.sleep.as_mut().reset(next);
-                Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![byte])))))
-            }
-        }
-    }
 }

@@ -18,7 +18,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use super::{handle, Outage, State};
+use super::routes::handle;
+use super::{Outage, State};
 
 /// Installs ring as the process's rustls provider (reqwest here is built
 /// without one); harmless when something already did.
