@@ -32,12 +32,18 @@ struct Waiting {
     id: String,
     company: String,
     user_code: String,
+    /// The verified domain of a company that connected by its link.
+    domain: Option<String>,
 }
 
 /// What to show the person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Notice {
-    One { company: String, user_code: String },
+    One {
+        company: String,
+        user_code: String,
+        domain: Option<String>,
+    },
     Several(usize),
 }
 
@@ -79,6 +85,7 @@ impl Announcer {
                 Notice::One {
                     company: w.company,
                     user_code: w.user_code,
+                    domain: w.domain,
                 }
             }
             n => {
@@ -153,6 +160,7 @@ pub fn requests_changed(app: &AppHandle, state: &AppState) {
             id: r.id,
             company: r.client_name,
             user_code: r.user_code,
+            domain: r.company.map(|c| c.domain),
         })
         .collect();
     let seen = app.state::<Seen>();
@@ -177,11 +185,22 @@ pub fn requests_changed(app: &AppHandle, state: &AppState) {
 
 fn notify(app: &AppHandle, notice: &Notice) {
     let body = match notice {
-        Notice::One { company, user_code } => format!(
+        Notice::One {
+            company,
+            user_code,
+            domain: None,
+        } => format!(
             "{company} (unverified) is asking for access. Code {user_code}. Open Custodian to answer."
         ),
+        Notice::One {
+            company,
+            domain: Some(domain),
+            ..
+        } => format!(
+            "{company} (verified: {domain}) is asking for access. Open Custodian to answer."
+        ),
         Notice::Several(n) => {
-            format!("{n} new requests from companies (unverified). Open Custodian to answer.")
+            format!("{n} new requests from companies. Open Custodian to answer.")
         }
     };
     let shown = app
@@ -205,6 +224,7 @@ mod tests {
                 id: format!("req_{i}"),
                 company: format!("Company {i}"),
                 user_code: format!("CODE-{i:04}"),
+                domain: None,
             })
             .collect()
     }
@@ -228,7 +248,8 @@ mod tests {
             notice,
             Some(Notice::One {
                 company: "Company 2".into(),
-                user_code: "CODE-0002".into()
+                user_code: "CODE-0002".into(),
+                domain: None,
             })
         );
         let mut notices = 0;
