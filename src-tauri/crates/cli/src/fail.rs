@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(refused.code, code::INVALID);
         assert_eq!(
             refused.message,
-            "fetching the request object failed: ftp://shop.test/r is not an https address: only https is fetched; nothing was stored: ask the company for a new link"
+            "fetching the request object failed: ftp://shop.test/r is not an https address: only https is used; nothing was stored: ask the company for a new link"
         );
         let down = Fail::from(LinkError::Fetch {
             what: "the client metadata",

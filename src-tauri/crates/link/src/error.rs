@@ -14,7 +14,7 @@ pub enum NetError {
     #[error("{url:?} is not a valid address: {reason}")]
     BadUrl { url: String, reason: String },
     /// Only https (and, with the unsafe developer switch, http to loopback).
-    #[error("{url} is not an https address: only https is fetched")]
+    #[error("{url} is not an https address: only https is used")]
     NotHttps { url: String },
     /// `https://user:pass@…`.
     #[error("{url}: addresses with a user name or password are refused")]

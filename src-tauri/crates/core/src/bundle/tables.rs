@@ -406,7 +406,7 @@ mod tests {
                  INSERT INTO linked_clients VALUES ('https://shop.test/c', 'shop.test', '{{\"client_id\":\"https://shop.test/c\"}}',
                      '{jwks}', NULL, 'https://shop.test/d', NULL, NULL, NULL, NULL, '{t1}');
                  INSERT INTO linked_requests VALUES ('req_l', 'https://shop.test/c', 'https://shop.test/r', 'st', 'j1',
-                     'h.p.s', NULL, '{t1}');
+                     'h.p.s', NULL, 4, '{t1}');
                  DELETE FROM pod_key;
                  INSERT INTO pod_key VALUES (1,
                      x'9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
@@ -460,7 +460,7 @@ mod tests {
             (
                 layout::LINKED_REQUESTS,
                 format!(
-                    r#"{{"request_id":"req_l","client_id":"https://shop.test/c","request_uri":"https://shop.test/r","state":"st","jti":"j1","request_object":"h.p.s","grant_id":null,"created_at":"{t1}"}}"#
+                    r#"{{"request_id":"req_l","client_id":"https://shop.test/c","request_uri":"https://shop.test/r","state":"st","jti":"j1","request_object":"h.p.s","grant_id":null,"last_seq":4,"created_at":"{t1}"}}"#
                 ),
             ),
             (

@@ -150,6 +150,7 @@ impl Store {
                 jti: req.jti.clone(),
                 request_object: req.raw.clone(),
                 grant_id: None,
+                last_seq: 0,
                 created_at: now.clone(),
             },
             &[],

@@ -77,6 +77,8 @@ table_record! {
         request_object: String,
         /// The grant made from it, once approved.
         grant_id: Option<String>,
+        /// The `seq` claim of the last delivery queued for it.
+        last_seq: i64,
         created_at: String,
     }
 }
@@ -164,6 +166,7 @@ mod tests {
             jti: "j".into(),
             request_object: "a.b.c".into(),
             grant_id: Some("grt_a".into()),
+            last_seq: 3,
             created_at: T.into(),
         };
         round_trip(&store.conn, &r, &[], ("request_id", &r.request_id));

@@ -395,3 +395,61 @@ fn undelivered_ends_are_given_up_after_thirty_days() {
         [("denied".to_string(), "moot".to_string())]
     );
 }
+
+#[test]
+fn a_restored_vault_still_knows_its_linked_companies_and_counts_on() {
+    use crate::bundle::{export_bundle, merge_bundle, restore_bundle, Opener, Seal};
+    let (dir, store) = memory_store();
+    let request = connect(&store, "j1", contact_read());
+    store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    put(&store, "/contact/email", json!("a"));
+    let identity = age::x25519::Identity::generate();
+    let seal = Seal::Recipient(Box::new(identity.to_public()));
+    let opener = Opener::Identity(Box::new(identity));
+    let bundle = dir.path().join("b.custodian.age");
+    export_bundle(&store, &bundle, &seal, false, &mut |_| {}).unwrap();
+
+    let target = dir.path().join("restored");
+    let pass = crate::SecretString::from("a new passphrase".to_string());
+    let restored = restore_bundle(&bundle, &opener, &target, &pass, 4, &mut |_| {}).unwrap();
+    assert_eq!(
+        (
+            restored.manifest.counts.linked_clients,
+            restored.manifest.counts.linked_requests
+        ),
+        (1, 1)
+    );
+    drop(restored);
+    let vault = crate::Vault::open(&target, &pass).unwrap();
+    let back = vault.store();
+    assert_eq!(
+        back.linked_company(CLIENT).unwrap(),
+        store.linked_company(CLIENT).unwrap()
+    );
+    assert!(back.access_request(&request.id).unwrap().company.is_some());
+    assert!(back.client(CLIENT).unwrap().verified);
+    // The outbox stayed behind; the grant goes on, its count too.
+    assert!(back
+        .deliveries(DeliveryFilter::default())
+        .unwrap()
+        .is_empty());
+    put(back, "/contact/email", json!("b"));
+    let d = back.due_deliveries(10).unwrap().remove(0);
+    assert_eq!(claims_of(&d.body)["seq"], 3);
+
+    // A merge adds resources like any write: the linked grant is told.
+    let (_d2, source) = memory_store();
+    put(&source, "/contact/phone", json!("+44"));
+    let other = dir.path().join("other.custodian.age");
+    export_bundle(&source, &other, &seal, false, &mut |_| {}).unwrap();
+    let report = merge_bundle(&store, &other, &opener, &mut |_| {}).unwrap();
+    assert_eq!(report.added, ["/contact/phone"]);
+    let last = store
+        .deliveries(DeliveryFilter::default())
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!((last.event.as_str(), last.seq), ("updated", 3));
+}
