@@ -557,7 +557,7 @@ const SHOP_LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0
 /// domain, the logo and the policy; approving it delivers the decision to
 /// the company; Access shows the delivery, then a failing one (the company
 /// down) with its reason and next attempt, and "Send now" once it is back;
-/// Activity says it in plain words.
+/// the company's feed appends a record; Activity says it in plain words.
 #[test]
 fn a_company_connects_by_its_link_and_gets_what_was_approved() {
     let shop = Shop::start();
@@ -567,8 +567,12 @@ fn a_company_connects_by_its_link_and_gets_what_was_approved() {
     metadata["logo_uri"] = json!(shop.url(host, "/logo.svg"));
     shop.set_metadata(host, metadata);
     shop.publish(host, "/logo.svg", SHOP_LOGO.as_bytes(), "image/svg+xml");
-    let ask = Ask::new(json!([{"type": "pod_access", "paths": ["/contact/"],
-        "actions": ["read"], "purpose": "Order updates by email"}]));
+    let ask = Ask::new(json!([
+        {"type": "pod_access", "paths": ["/contact/"], "actions": ["read"],
+         "purpose": "Order updates by email"},
+        {"type": "pod_access", "paths": ["/purchases/"], "actions": ["append"],
+         "purpose": "Your receipts, kept with you"}
+    ]));
     let link = shop.link(host, &shop.publish_request(host, &ask));
 
     let (tmp, home) = scratch_home();
@@ -668,6 +672,17 @@ fn a_company_connects_by_its_link_and_gets_what_was_approved() {
     );
     app.screenshot("delivery-failing");
 
+    // Meanwhile the company has a receipt for the person (its feed).
+    let granted = &delivered[0];
+    shop.queue_feed_item(
+        host,
+        granted.pod_id(),
+        granted.claims["grant_id"].as_str().expect("the grant id"),
+        json!({"container": "/purchases/", "slug": "order-1234",
+               "content_type": "application/json", "content": {"order": 1234}}),
+        true,
+    );
+
     // Back up: "Send now" sends it at once, not in an hour.
     shop.set_outage(Outage::None);
     app.click("[data-testid=send-now]");
@@ -675,9 +690,13 @@ fn a_company_connects_by_its_link_and_gets_what_was_approved() {
     assert_eq!(delivered[1].event(), "updated");
     app.wait_gone("[data-testid=delivery-failing]");
 
-    // Activity: the connection and the deliveries in plain words.
+    // Activity: the connection, the deliveries and the feed in plain words.
     open_section(&app, "activity", "activity");
     app.wait_for("[data-action=connect]");
     app.wait_for_text("[data-action=deliver]", "Sent to the company");
+    app.wait_for_text("[data-action=feed]", "Added from the company");
+    let stored: Value =
+        serde_json::from_str(&cli(&home, &vault, &["get", "/purchases/order-1234"])).unwrap();
+    assert_eq!(stored, json!({"order": 1234}));
     app.quit();
 }
