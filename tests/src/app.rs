@@ -197,6 +197,10 @@ impl Desktop {
     /// Like [`Desktop::launch`], with more variables in the app's
     /// environment (e.g. the network test hooks).
     pub fn launch_with(opts: Launch<'_>, env: &[(&str, &std::ffi::OsStr)]) -> Desktop {
+        // reqwest is built without a TLS provider of its own: the tests'
+        // HTTP clients (the device-flow company, the shop) need the
+        // process-wide one, whichever test starts first.
+        crate::shop::install_provider();
         // The benchmark drives the release build instead.
         let app = std::env::var_os("CUSTODIAN_DESKTOP_BIN")
             .map(PathBuf::from)
