@@ -1,7 +1,8 @@
 //! The app's background watch, once a second: auto-lock after the idle
 //! time, and news of access requests (an event for the window, the count in
-//! the title and badge, and a native notification for new ones, one for a
-//! whole burst: a flood of requests is never a flood of notifications);
+//! the title and badge, and a native notification for new ones, naming a
+//! linked company's verified domain, one for a whole burst: a flood of
+//! requests is never a flood of notifications);
 //! every [`EXPIRY_EVERY`] ticks, the `expired` receipts of grants that
 //! reached their end (expiry happens with no event of its own).
 
@@ -183,8 +184,10 @@ pub fn requests_changed(app: &AppHandle, state: &AppState) {
     }
 }
 
-fn notify(app: &AppHandle, notice: &Notice) {
-    let body = match notice {
+/// The notification's text: a device-flow company is named as unverified
+/// with the code to compare; a linked one with its verified domain.
+fn notice_body(notice: &Notice) -> String {
+    match notice {
         Notice::One {
             company,
             user_code,
@@ -202,7 +205,11 @@ fn notify(app: &AppHandle, notice: &Notice) {
         Notice::Several(n) => {
             format!("{n} new requests from companies. Open Custodian to answer.")
         }
-    };
+    }
+}
+
+fn notify(app: &AppHandle, notice: &Notice) {
+    let body = notice_body(notice);
     let shown = app
         .notification()
         .builder()
@@ -275,6 +282,23 @@ mod tests {
         let more = waiting(5);
         assert_eq!(a.look(&more, start + Duration::from_secs(1)).1, None);
         assert_eq!(a.look(&more[..3], start + QUIET).1, None);
+    }
+
+    #[test]
+    fn a_linked_company_is_announced_with_its_verified_domain() {
+        let one = |domain: Option<&str>| Notice::One {
+            company: "Shop".into(),
+            user_code: "ABCD-EFGH".into(),
+            domain: domain.map(str::to_string),
+        };
+        let device = notice_body(&one(None));
+        assert!(device.contains("(unverified)") && device.contains("ABCD-EFGH"));
+        let linked = notice_body(&one(Some("shop.test")));
+        assert!(linked.contains("(verified: shop.test)"), "{linked}");
+        assert!(
+            !linked.contains("ABCD-EFGH"),
+            "no code to compare: {linked}"
+        );
     }
 
     #[test]
