@@ -494,6 +494,31 @@ fn a_bundle_restores_into_a_new_vault_in_the_app() {
     assert_eq!(email, json!({"email": "ada@example.org"}));
 }
 
+/// The desktop starts Custodian with a link when it is not running: the
+/// link is opened once the person unlocks.
+#[test]
+fn a_link_given_at_start_is_opened_after_the_unlock() {
+    let (tmp, home) = scratch_home();
+    let vault = tmp.path().join("vault");
+    cli_vault_with_email(&home, &vault);
+    let app = Desktop::launch_with(
+        Launch {
+            vault: &vault,
+            home: &home,
+        },
+        &[],
+        &[PRIVATE_LINK],
+    );
+    app.wait_for("#unlock-passphrase");
+    app.type_into("#unlock-passphrase", PASSPHRASE);
+    app.click("[data-testid=unlock]");
+    app.wait_until("the start link in Sharing → Connect a company", |d| {
+        (d.value("[data-testid=connect-link]") == PRIVATE_LINK).then_some(())
+    });
+    app.wait_for("[data-testid=connect-error]");
+    app.quit();
+}
+
 /// A link to a request address inside a private network: the app refuses it
 /// by its address, before connecting to anything.
 const PRIVATE_LINK: &str = "custodian://connect?client_id=https%3A%2F%2F10.1.2.3%2Fclient.json&request_uri=https%3A%2F%2F10.1.2.3%2Frequests%2Fr1";
@@ -589,6 +614,7 @@ fn a_company_connects_by_its_link_and_gets_what_was_approved() {
             ("CUSTODIAN_TEST_TRUST_LOOPBACK", "1".as_ref()),
             ("CUSTODIAN_TEST_CA", shop.ca_path.as_os_str()),
         ],
+        &[],
     );
     app.wait_for("#unlock-passphrase");
     app.type_into("#unlock-passphrase", PASSPHRASE);

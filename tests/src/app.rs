@@ -191,12 +191,17 @@ impl Desktop {
     /// Starts Xvfb, tauri-driver and the app; returns once its window has
     /// a document.
     pub fn launch(opts: Launch<'_>) -> Desktop {
-        Desktop::launch_with(opts, &[])
+        Desktop::launch_with(opts, &[], &[])
     }
 
     /// Like [`Desktop::launch`], with more variables in the app's
-    /// environment (e.g. the network test hooks).
-    pub fn launch_with(opts: Launch<'_>, env: &[(&str, &std::ffi::OsStr)]) -> Desktop {
+    /// environment (e.g. the network test hooks) and arguments on its
+    /// command line (e.g. a link, as the desktop starts it).
+    pub fn launch_with(
+        opts: Launch<'_>,
+        env: &[(&str, &std::ffi::OsStr)],
+        args: &[&str],
+    ) -> Desktop {
         // reqwest is built without a TLS provider of its own: the tests'
         // HTTP clients (the device-flow company, the shop) need the
         // process-wide one, whichever test starts first.
@@ -322,7 +327,7 @@ impl Desktop {
 
         let caps: serde_json::Map<String, Value> = json!({
             "browserName": "wry",
-            "tauri:options": { "application": app },
+            "tauri:options": { "application": app, "args": args },
         })
         .as_object()
         .expect("object")
