@@ -1,7 +1,9 @@
 //! The desktop app end to end: the real `custodian-desktop` window under
 //! Xvfb, driven through tauri-driver and WebKitWebDriver by the selectors in
 //! `docs/ui-contract.md`, with a company played by a third-party OAuth 2.0
-//! client (the `oauth2` crate's device flow) against the app's own sharing.
+//! client (the `oauth2` crate's device flow) against the app's own sharing,
+//! and a company on the internet (the HTTPS test company in `src/shop`)
+//! that connects by a `custodian://` link opened on the desktop.
 //! Screenshots of each main screen go to `target/debug/screenshots/`
 //! (`make screenshots` refreshes the committed `docs/screenshots/`).
 //!
@@ -12,12 +14,13 @@ use std::path::PathBuf;
 
 use custodian_core::sharing::receipts::ReceiptEvent;
 use custodian_core::{SecretString, Vault};
-use custodian_e2e::app::{Desktop, Launch};
+use custodian_e2e::app::{self, Desktop, Launch};
 use custodian_e2e::company::{get_at, Company};
 use custodian_e2e::screens::{
     add_resource, assert_labelled, check_grant_receipt, cli, cli_vault_with_email,
     contact_and_profile, files_containing, open_section, scratch_home,
 };
+use custodian_e2e::shop::{Ask, Outage, Shop};
 use custodian_e2e::{custodian, run_ok, snapshot, PASSPHRASE};
 use oauth2::TokenResponse;
 use serde_json::{json, Value};
@@ -489,4 +492,237 @@ fn a_bundle_restores_into_a_new_vault_in_the_app() {
         .env("CUSTODIAN_PASSPHRASE", "a new passphrase here");
     let email: Value = serde_json::from_str(&run_ok(get)).unwrap();
     assert_eq!(email, json!({"email": "ada@example.org"}));
+}
+
+/// The desktop starts Custodian with a link when it is not running: the
+/// link is opened once the person unlocks.
+#[test]
+fn a_link_given_at_start_is_opened_after_the_unlock() {
+    let (tmp, home) = scratch_home();
+    let vault = tmp.path().join("vault");
+    cli_vault_with_email(&home, &vault);
+    let app = Desktop::launch_with(
+        Launch {
+            vault: &vault,
+            home: &home,
+        },
+        &[],
+        &[PRIVATE_LINK],
+    );
+    app.wait_for("#unlock-passphrase");
+    app.type_into("#unlock-passphrase", PASSPHRASE);
+    app.click("[data-testid=unlock]");
+    app.wait_until("the start link in Sharing → Connect a company", |d| {
+        (d.value("[data-testid=connect-link]") == PRIVATE_LINK).then_some(())
+    });
+    app.wait_for("[data-testid=connect-error]");
+    app.quit();
+}
+
+/// A link to a request address inside a private network: the app refuses it
+/// by its address, before connecting to anything.
+const PRIVATE_LINK: &str = "custodian://connect?client_id=https%3A%2F%2F10.1.2.3%2Fclient.json&request_uri=https%3A%2F%2F10.1.2.3%2Frequests%2Fr1";
+
+/// A `custodian:` link opened on the desktop (the app started a second
+/// time with the link as its only argument, as the desktop's handler does)
+/// reaches the running window, which comes to Sharing → "Connect a company"
+/// with the link filled in and fetched; a link that arrives while locked
+/// waits for the unlock.
+#[test]
+fn a_link_opened_on_the_desktop_reaches_the_running_window() {
+    let (tmp, home) = scratch_home();
+    let vault = tmp.path().join("vault");
+    cli_vault_with_email(&home, &vault);
+    let app = Desktop::launch(Launch {
+        vault: &vault,
+        home: &home,
+    });
+    app.wait_for("#unlock-passphrase");
+    app.open_link(PRIVATE_LINK);
+    assert!(
+        !app.exists("[data-testid=connect-link]"),
+        "nothing is shown before the unlock"
+    );
+    app.type_into("#unlock-passphrase", PASSPHRASE);
+    app.click("[data-testid=unlock]");
+    app.wait_until("the link in Sharing → Connect a company", |d| {
+        (d.value("[data-testid=connect-link]") == PRIVATE_LINK).then_some(())
+    });
+    assert_eq!(
+        app.attr("[data-testid=nav-requests]", "aria-current")
+            .as_deref(),
+        Some("page"),
+        "the window went to Sharing"
+    );
+    let refusal = app.wait_until("the refusal", |d| {
+        d.texts("[data-testid=connect-error]").into_iter().next()
+    });
+    assert!(
+        refusal.contains("10.1.2.3"),
+        "the refusal names the address: {refusal}"
+    );
+
+    // While unlocked, on another screen: the window comes back to Sharing.
+    open_section(&app, "data", "data");
+    let other = PRIVATE_LINK.replace("r1", "r2");
+    app.open_link(&other);
+    app.wait_until("the second link in the field", |d| {
+        (d.value("[data-testid=connect-link]") == other).then_some(())
+    });
+    app.quit();
+}
+
+/// A small logo the test company serves (an SVG: one of the shown types).
+const SHOP_LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#c2410c"/><path d="M9 12h14l-2 12H11z" fill="#fff"/><path d="M12 12a4 4 0 0 1 8 0" fill="none" stroke="#fff" stroke-width="2"/></svg>"##;
+
+/// A company on the internet, end to end in the window: the test company
+/// serves its metadata, keys, logo and a signed request over real HTTPS
+/// (a CA made in the test); its `custodian://connect` link is opened on the
+/// desktop into the running window; the request card shows the verified
+/// domain, the logo and the policy; approving it delivers the decision to
+/// the company; Access shows the delivery, then a failing one (the company
+/// down) with its reason and next attempt, and "Send now" once it is back;
+/// the company's feed appends a record; Activity says it in plain words.
+#[test]
+fn a_company_connects_by_its_link_and_gets_what_was_approved() {
+    let shop = Shop::start();
+    let host = "shop.test";
+    let mut metadata = shop.metadata(host);
+    metadata["client_name"] = json!("Shop");
+    metadata["logo_uri"] = json!(shop.url(host, "/logo.svg"));
+    shop.set_metadata(host, metadata);
+    shop.publish(host, "/logo.svg", SHOP_LOGO.as_bytes(), "image/svg+xml");
+    let ask = Ask::new(json!([
+        {"type": "pod_access", "paths": ["/contact/"], "actions": ["read"],
+         "purpose": "Order updates by email"},
+        {"type": "pod_access", "paths": ["/purchases/"], "actions": ["append"],
+         "purpose": "Your receipts, kept with you"}
+    ]));
+    let link = shop.link(host, &shop.publish_request(host, &ask));
+
+    let (tmp, home) = scratch_home();
+    let vault = tmp.path().join("vault");
+    cli_vault_with_email(&home, &vault);
+    let resolve = shop.resolve_map();
+    let app = Desktop::launch_with(
+        Launch {
+            vault: &vault,
+            home: &home,
+        },
+        &[
+            ("CUSTODIAN_TEST_RESOLVE", resolve.as_ref()),
+            ("CUSTODIAN_TEST_TRUST_LOOPBACK", "1".as_ref()),
+            ("CUSTODIAN_TEST_CA", shop.ca_path.as_os_str()),
+        ],
+        &[],
+    );
+    app.wait_for("#unlock-passphrase");
+    app.type_into("#unlock-passphrase", PASSPHRASE);
+    app.click("[data-testid=unlock]");
+    app.wait_for("[data-testid=nav-data]");
+
+    // The link, opened on the desktop, lands in the running window.
+    app.open_link(&link);
+    let badge = app.wait_until("the request card with the verified domain", |d| {
+        d.texts("[data-testid=request-card] [data-testid=verified]")
+            .into_iter()
+            .next()
+    });
+    let domain = format!("{host}:{}", shop.port);
+    assert_eq!(badge, format!("Verified: {domain}"));
+    app.wait_for("[data-testid=connect-done]");
+    app.wait_for("[data-testid=request-card] [data-testid=company-logo]");
+    assert!(
+        app.attr("[data-testid=company-logo]", "src")
+            .is_some_and(|src| src.starts_with("data:image/svg+xml;base64,")),
+        "the logo is shown from a data: URL, never loaded by the page"
+    );
+    assert_eq!(
+        app.text("[data-testid=request-card] [data-testid=policy]"),
+        shop.url(host, "/privacy")
+    );
+    assert!(
+        !app.exists("[data-testid=request-card] [data-testid=user-code]"),
+        "a linked company shows no code to compare: its domain is the check"
+    );
+    assert!(app
+        .text("[data-testid=request-card]")
+        .contains("Order updates by email"));
+    app.script(
+        "document.querySelector('[data-testid=request-card]').scrollIntoView({block: 'start'}); return true",
+        vec![],
+    )
+    .expect("scroll the card into view");
+    app.screenshot("request-verified");
+    assert_labelled(&app, "requests");
+
+    // Approved in the card: the decision is delivered to the company.
+    app.click("[data-testid=request-card] [data-testid=approve]");
+    app.wait_gone("[data-testid=request-card]");
+    let delivered = shop.wait_deliveries(host, 1, app::DEADLINE);
+    assert_eq!(delivered[0].event(), "granted");
+    assert_eq!(delivered[0].seq(), 1);
+
+    // Access: where it goes, when it last went.
+    open_section(&app, "access", "access");
+    app.wait_for_text("[data-testid=grant-row] [data-testid=verified]", &domain);
+    app.wait_for_text("[data-testid=last-delivered]", "Last delivered");
+    assert!(app
+        .text("[data-testid=deliveries]")
+        .contains(&shop.url(host, "/custodian/deliveries")));
+    app.screenshot("delivery-status");
+
+    // The company goes down; a change to the data it may read is queued
+    // and fails, with the reason and the next attempt shown.
+    shop.set_outage(Outage::Status {
+        code: 503,
+        retry_after: Some(3600),
+    });
+    cli(
+        &home,
+        &vault,
+        &[
+            "put",
+            "/contact/email",
+            "--json",
+            r#"{"email":"ada@lovelace.org"}"#,
+        ],
+    );
+    let failing = app.wait_until("the failing delivery", |d| {
+        d.texts("[data-testid=delivery-failing]").into_iter().next()
+    });
+    assert!(failing.contains("503"), "the reason is shown: {failing}");
+    assert!(
+        failing.contains("Next attempt"),
+        "and the next attempt: {failing}"
+    );
+    app.screenshot("delivery-failing");
+
+    // Meanwhile the company has a receipt for the person (its feed).
+    let granted = &delivered[0];
+    shop.queue_feed_item(
+        host,
+        granted.pod_id(),
+        granted.claims["grant_id"].as_str().expect("the grant id"),
+        json!({"container": "/purchases/", "slug": "order-1234",
+               "content_type": "application/json", "content": {"order": 1234}}),
+        true,
+    );
+
+    // Back up: "Send now" sends it at once, not in an hour.
+    shop.set_outage(Outage::None);
+    app.click("[data-testid=send-now]");
+    let delivered = shop.wait_deliveries(host, 2, app::DEADLINE);
+    assert_eq!(delivered[1].event(), "updated");
+    app.wait_gone("[data-testid=delivery-failing]");
+
+    // Activity: the connection, the deliveries and the feed in plain words.
+    open_section(&app, "activity", "activity");
+    app.wait_for("[data-action=connect]");
+    app.wait_for_text("[data-action=deliver]", "Sent to the company");
+    app.wait_for_text("[data-action=feed]", "Added from the company");
+    let stored: Value =
+        serde_json::from_str(&cli(&home, &vault, &["get", "/purchases/order-1234"])).unwrap();
+    assert_eq!(stored, json!({"order": 1234}));
+    app.quit();
 }

@@ -1,14 +1,25 @@
 //! Requests from companies, and the grants the person gave.
 
+use custodian_core::linked::LinkedCompany;
 use custodian_core::sharing::grant::Grant;
 use custodian_core::sharing::request::{AccessRequest, Approval};
 use custodian_core::{parse_path, Category};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
 
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::watch;
+
+/// A grant as the window lists it: with its company, when that company
+/// connected by a link (shown verified, with its deliveries).
+#[derive(Debug, Serialize)]
+pub struct GrantView {
+    #[serde(flatten)]
+    pub grant: Grant,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<LinkedCompany>,
+}
 
 /// The person's answer, as the window sends it.
 #[derive(Debug, Deserialize)]
@@ -55,6 +66,7 @@ pub fn approve_request(
 ) -> AppResult<Grant> {
     let approval = approval.parse()?;
     let grant = state.with_store(|store| Ok(store.approve_request(&id, &approval)?))?;
+    state.outbox_changed();
     watch::requests_changed(&app, &state);
     Ok(grant)
 }
@@ -69,29 +81,40 @@ pub fn deny_request(
         store.deny_request(&id)?;
         Ok(())
     })?;
+    state.outbox_changed();
     watch::requests_changed(&app, &state);
     Ok(())
 }
 
 /// Every grant: active ones first, then history (expired, revoked).
 #[tauri::command]
-pub fn list_grants(state: tauri::State<'_, AppState>) -> AppResult<Vec<Grant>> {
+pub fn list_grants(state: tauri::State<'_, AppState>) -> AppResult<Vec<GrantView>> {
     state.with_store(|store| {
         let mut grants = store.grants()?;
         grants.sort_by_key(|g| g.status != custodian_core::sharing::grant::GrantStatus::Active);
-        Ok(grants)
+        grants
+            .into_iter()
+            .map(|grant| {
+                let company = store.linked_company(&grant.client_id)?;
+                Ok(GrantView { grant, company })
+            })
+            .collect()
     })
 }
 
 #[tauri::command]
 pub fn revoke_grant(state: tauri::State<'_, AppState>, id: String) -> AppResult<Grant> {
-    state.with_store(|store| Ok(store.revoke_grant(&id)?))
+    let grant = state.with_store(|store| Ok(store.revoke_grant(&id)?))?;
+    state.outbox_changed();
+    Ok(grant)
 }
 
 /// Cuts a company off: every grant it holds is revoked.
 #[tauri::command]
 pub fn revoke_client(state: tauri::State<'_, AppState>, client_id: String) -> AppResult<usize> {
-    state.with_store(|store| Ok(store.revoke_client(&client_id)?))
+    let n = state.with_store(|store| Ok(store.revoke_client(&client_id)?))?;
+    state.outbox_changed();
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -5,8 +5,11 @@
 mod access;
 mod activity;
 mod bundle;
+mod companies;
+mod courier;
 mod data;
 mod error;
+mod links;
 mod preferences;
 mod receipts;
 mod session;
@@ -54,12 +57,15 @@ pub fn run() {
                 std::process::exit(1);
             }
         };
-    let result = tauri::Builder::default()
+    let result = links::plugins(tauri::Builder::default())
         .plugin(tauri_plugin_notification::init())
         .manage(AppState::new(vault_dir))
         .manage(watch::Seen::default())
+        .manage(companies::Door::from_env())
         .setup(|app| {
+            links::setup(app.handle());
             watch::start(app.handle().clone());
+            courier::start(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -88,6 +94,11 @@ pub fn run() {
             sharing::sharing_status,
             sharing::start_sharing,
             sharing::stop_sharing,
+            links::take_link,
+            companies::connect_company,
+            companies::deliveries,
+            companies::send_now,
+            companies::company_logo,
             access::pending_requests,
             access::approve_request,
             access::deny_request,

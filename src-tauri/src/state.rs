@@ -1,6 +1,6 @@
 //! What the window's commands share: where the vault is, the unlocked vault
 //! (or none, while locked), when the person last did something, the
-//! settings, and the pod API while sharing is on.
+//! settings, the pod API while sharing is on, and the delivery task's bell.
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
@@ -18,6 +18,8 @@ pub struct AppState {
     last_activity: Mutex<Instant>,
     pub settings: Mutex<Settings>,
     pub sharing: Mutex<Option<Sharing>>,
+    /// Rung when the outbox may have something new to send.
+    outbox: tokio::sync::Notify,
 }
 
 /// A poisoned lock only means another command panicked; the data behind it
@@ -35,6 +37,7 @@ impl AppState {
             last_activity: Mutex::new(Instant::now()),
             settings: Mutex::new(settings),
             sharing: Mutex::new(None),
+            outbox: tokio::sync::Notify::new(),
         }
     }
 
@@ -57,6 +60,24 @@ impl AppState {
         self.with_vault(|vault| Ok(vault.open_store()?))
     }
 
+    /// Like [`AppState::with_store`] without counting as activity: `None`
+    /// when locked (for the delivery task, one short step at a time).
+    pub fn with_store_quietly<T>(&self, work: impl FnOnce(&Store) -> T) -> Option<T> {
+        let guard = lock(&self.vault);
+        guard.as_ref().map(|vault| work(vault.store()))
+    }
+
+    /// Wakes the delivery task: something may be due now.
+    pub fn outbox_changed(&self) {
+        self.outbox.notify_one();
+    }
+
+    /// Resolves when [`AppState::outbox_changed`] was called (since the
+    /// last time it resolved).
+    pub fn outbox_woken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.outbox.notified()
+    }
+
     /// Like [`AppState::with_store`] without counting as activity, and
     /// without waiting: `None` when locked or busy (for background checks).
     pub fn peek_store<T>(&self, work: impl FnOnce(&Store) -> T) -> Option<T> {
@@ -77,6 +98,7 @@ impl AppState {
         }
         *lock(&self.vault) = Some(vault);
         self.touch();
+        self.outbox_changed();
     }
 
     /// Drops the vault (and with it the key) and closes the pod's gate:

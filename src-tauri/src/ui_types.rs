@@ -187,6 +187,18 @@ fn populated(dir: &Path) -> Vault {
     vault
 }
 
+/// A linked company as the core describes it.
+fn linked_company() -> custodian_core::linked::LinkedCompany {
+    custodian_core::linked::LinkedCompany {
+        domain: "shop.test".into(),
+        verified: true,
+        logo_uri: Some("https://shop.test/logo.png".into()),
+        policy_uri: Some("https://shop.test/privacy".into()),
+        client_uri: None,
+        delivery_uri: "https://shop.test/custodian/deliveries".into(),
+    }
+}
+
 #[test]
 fn what_the_commands_send_is_what_api_ts_declares() {
     let tmp = tempfile::tempdir().unwrap();
@@ -212,6 +224,43 @@ fn what_the_commands_send_is_what_api_ts_declares() {
     same_fields("AskedItem", &interface("AskedItem"), &request.items[0]);
     let grant = &store.grants().unwrap()[0];
     same_fields("Grant", &interface("Grant"), grant);
+    let company = linked_company();
+    same_fields(
+        "Grant",
+        &interface("Grant"),
+        &crate::access::GrantView {
+            grant: grant.clone(),
+            company: Some(company.clone()),
+        },
+    );
+    same_fields("LinkedCompany", &interface("LinkedCompany"), &company);
+    let mut linked_request = request.clone();
+    linked_request.company = Some(company);
+    same_fields(
+        "AccessRequest",
+        &interface("AccessRequest"),
+        &linked_request,
+    );
+    same_fields(
+        "DeliveryStatus",
+        &interface("DeliveryStatus"),
+        &custodian_core::linked::DeliveryStatus {
+            id: "dlv_x".into(),
+            client_id: "https://shop.test/custodian/client.json".into(),
+            request_id: "req_x".into(),
+            grant_id: Some(grant.id.clone()),
+            seq: 1,
+            event: "granted".into(),
+            status: "queued".into(),
+            attempts: 0,
+            created_at: chrono::Utc::now(),
+            next_attempt_at: None,
+            last_attempt_at: None,
+            last_error: None,
+            last_status: None,
+            delivered_at: None,
+        },
+    );
     same_fields("PodAccess", &interface("PodAccess"), &grant.details[0]);
 
     let receipt = store.receipts(None).unwrap().remove(0);

@@ -1,7 +1,8 @@
 //! The app's background watch, once a second: auto-lock after the idle
 //! time, and news of access requests (an event for the window, the count in
-//! the title and badge, and a native notification for new ones, one for a
-//! whole burst: a flood of requests is never a flood of notifications);
+//! the title and badge, and a native notification for new ones, naming a
+//! linked company's verified domain, one for a whole burst: a flood of
+//! requests is never a flood of notifications);
 //! every [`EXPIRY_EVERY`] ticks, the `expired` receipts of grants that
 //! reached their end (expiry happens with no event of its own).
 
@@ -32,12 +33,18 @@ struct Waiting {
     id: String,
     company: String,
     user_code: String,
+    /// The verified domain of a company that connected by its link.
+    domain: Option<String>,
 }
 
 /// What to show the person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Notice {
-    One { company: String, user_code: String },
+    One {
+        company: String,
+        user_code: String,
+        domain: Option<String>,
+    },
     Several(usize),
 }
 
@@ -79,6 +86,7 @@ impl Announcer {
                 Notice::One {
                     company: w.company,
                     user_code: w.user_code,
+                    domain: w.domain,
                 }
             }
             n => {
@@ -153,6 +161,7 @@ pub fn requests_changed(app: &AppHandle, state: &AppState) {
             id: r.id,
             company: r.client_name,
             user_code: r.user_code,
+            domain: r.company.map(|c| c.domain),
         })
         .collect();
     let seen = app.state::<Seen>();
@@ -175,15 +184,32 @@ pub fn requests_changed(app: &AppHandle, state: &AppState) {
     }
 }
 
-fn notify(app: &AppHandle, notice: &Notice) {
-    let body = match notice {
-        Notice::One { company, user_code } => format!(
+/// The notification's text: a device-flow company is named as unverified
+/// with the code to compare; a linked one with its verified domain.
+fn notice_body(notice: &Notice) -> String {
+    match notice {
+        Notice::One {
+            company,
+            user_code,
+            domain: None,
+        } => format!(
             "{company} (unverified) is asking for access. Code {user_code}. Open Custodian to answer."
         ),
+        Notice::One {
+            company,
+            domain: Some(domain),
+            ..
+        } => format!(
+            "{company} (verified: {domain}) is asking for access. Open Custodian to answer."
+        ),
         Notice::Several(n) => {
-            format!("{n} new requests from companies (unverified). Open Custodian to answer.")
+            format!("{n} new requests from companies. Open Custodian to answer.")
         }
-    };
+    }
+}
+
+fn notify(app: &AppHandle, notice: &Notice) {
+    let body = notice_body(notice);
     let shown = app
         .notification()
         .builder()
@@ -205,6 +231,7 @@ mod tests {
                 id: format!("req_{i}"),
                 company: format!("Company {i}"),
                 user_code: format!("CODE-{i:04}"),
+                domain: None,
             })
             .collect()
     }
@@ -228,7 +255,8 @@ mod tests {
             notice,
             Some(Notice::One {
                 company: "Company 2".into(),
-                user_code: "CODE-0002".into()
+                user_code: "CODE-0002".into(),
+                domain: None,
             })
         );
         let mut notices = 0;
@@ -254,6 +282,23 @@ mod tests {
         let more = waiting(5);
         assert_eq!(a.look(&more, start + Duration::from_secs(1)).1, None);
         assert_eq!(a.look(&more[..3], start + QUIET).1, None);
+    }
+
+    #[test]
+    fn a_linked_company_is_announced_with_its_verified_domain() {
+        let one = |domain: Option<&str>| Notice::One {
+            company: "Shop".into(),
+            user_code: "ABCD-EFGH".into(),
+            domain: domain.map(str::to_string),
+        };
+        let device = notice_body(&one(None));
+        assert!(device.contains("(unverified)") && device.contains("ABCD-EFGH"));
+        let linked = notice_body(&one(Some("shop.test")));
+        assert!(linked.contains("(verified: shop.test)"), "{linked}");
+        assert!(
+            !linked.contains("ABCD-EFGH"),
+            "no code to compare: {linked}"
+        );
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! person would use it.
 //!
 //! [`Desktop::launch`] starts Xvfb on a free display (its `-displayfd` line
-//! is the readiness signal), then tauri-driver with that display and the
-//! vault's location in its environment (WebKitWebDriver starts the app with
+//! is the readiness signal) and a private D-Bus session bus (the app finds
+//! itself running there: [`Desktop::open_link`] starts it a second time
+//! with a link, as the desktop does), then tauri-driver with that display,
+//! that bus and the vault's location in its environment (WebKitWebDriver starts the app with
 //! that environment), waits until the driver accepts connections, and opens
 //! a WebDriver session, which opens the app's window. Everything started is
 //! ended on drop. The helpers find controls by the selectors fixed in
@@ -134,6 +136,32 @@ fn kill_tree(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// A private D-Bus session bus for one app (single-instance finds the
+/// running app on it), so parallel tests never see each other's app: a
+/// `dbus-daemon` of its own, ended with the test. Its address line on
+/// stdout is the readiness signal (printed once it accepts connections).
+fn start_session_bus() -> (Child, String) {
+    let daemon = require_tool("dbus-daemon", "Debian package dbus-daemon");
+    let mut bus = Command::new(daemon)
+        .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dbus-daemon");
+    let mut line = String::new();
+    BufReader::new(bus.stdout.take().expect("dbus-daemon stdout"))
+        .read_line(&mut line)
+        .expect("read the session bus address");
+    let address = line.trim().to_string();
+    if address.is_empty() {
+        let _ = bus.kill();
+        let status = bus.wait().ok();
+        panic!("dbus-daemon did not start (no address; exit {status:?})");
+    }
+    (bus, address)
+}
+
 /// How the app is started.
 pub struct Launch<'a> {
     /// The vault location (`CUSTODIAN_VAULT`); need not exist.
@@ -148,6 +176,9 @@ pub struct Desktop {
     client: Option<Client>,
     driver: Child,
     xvfb: Child,
+    bus: Child,
+    /// The environment the app runs in (also given to a second start).
+    app_env: Vec<(String, std::ffi::OsString)>,
     /// The X display the window is on, e.g. `:99`.
     pub display: String,
     /// From asking for the session (which starts the app) to a window
@@ -160,6 +191,21 @@ impl Desktop {
     /// Starts Xvfb, tauri-driver and the app; returns once its window has
     /// a document.
     pub fn launch(opts: Launch<'_>) -> Desktop {
+        Desktop::launch_with(opts, &[], &[])
+    }
+
+    /// Like [`Desktop::launch`], with more variables in the app's
+    /// environment (e.g. the network test hooks) and arguments on its
+    /// command line (e.g. a link, as the desktop starts it).
+    pub fn launch_with(
+        opts: Launch<'_>,
+        env: &[(&str, &std::ffi::OsStr)],
+        args: &[&str],
+    ) -> Desktop {
+        // reqwest is built without a TLS provider of its own: the tests'
+        // HTTP clients (the device-flow company, the shop) need the
+        // process-wide one, whichever test starts first.
+        crate::shop::install_provider();
         // The benchmark drives the release build instead.
         let app = std::env::var_os("CUSTODIAN_DESKTOP_BIN")
             .map(PathBuf::from)
@@ -196,6 +242,7 @@ impl Desktop {
             panic!("Xvfb did not start (no display number; exit {status:?})");
         }
         let display = format!(":{number}");
+        let (bus, bus_address) = start_session_bus();
 
         // tauri-driver takes its two ports on the command line and cannot
         // report ports it chose, so they are picked here. The launches in
@@ -236,18 +283,23 @@ impl Desktop {
         ] {
             cmd.env_remove(var);
         }
-        cmd.env("DISPLAY", &display)
-            .env("GDK_BACKEND", "x11")
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        let mut app_env: Vec<(String, std::ffi::OsString)> = vec![
+            ("DISPLAY".into(), display.clone().into()),
+            ("GDK_BACKEND".into(), "x11".into()),
+            ("WEBKIT_DISABLE_COMPOSITING_MODE".into(), "1".into()),
             // No accessibility bus under Xvfb: don't wait for one.
-            .env("NO_AT_BRIDGE", "1")
-            .env("CUSTODIAN_VAULT", opts.vault)
-            .env("CUSTODIAN_SHARING_PORT", sharing_port)
-            .env("HOME", opts.home)
-            .env("XDG_DATA_HOME", &data)
-            .env("XDG_CONFIG_HOME", &config)
-            .env("XDG_CACHE_HOME", &cache)
-            .env("XDG_RUNTIME_DIR", &runtime)
+            ("NO_AT_BRIDGE".into(), "1".into()),
+            ("DBUS_SESSION_BUS_ADDRESS".into(), bus_address.into()),
+            ("CUSTODIAN_VAULT".into(), opts.vault.into()),
+            ("CUSTODIAN_SHARING_PORT".into(), sharing_port.into()),
+            ("HOME".into(), opts.home.into()),
+            ("XDG_DATA_HOME".into(), data.clone().into()),
+            ("XDG_CONFIG_HOME".into(), config.into()),
+            ("XDG_CACHE_HOME".into(), cache.into()),
+            ("XDG_RUNTIME_DIR".into(), runtime.into()),
+        ];
+        app_env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_os_string())));
+        cmd.envs(app_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
@@ -263,6 +315,8 @@ impl Desktop {
             client: None,
             driver,
             xvfb,
+            bus,
+            app_env,
             display,
             started_in: Duration::ZERO,
             app_path: app.clone(),
@@ -273,7 +327,7 @@ impl Desktop {
 
         let caps: serde_json::Map<String, Value> = json!({
             "browserName": "wry",
-            "tauri:options": { "application": app },
+            "tauri:options": { "application": app, "args": args },
         })
         .as_object()
         .expect("object")
@@ -631,6 +685,39 @@ impl Desktop {
         }
         kill_tree(&mut self.driver);
         kill_tree(&mut self.xvfb);
+        kill_tree(&mut self.bus);
+    }
+
+    /// Opens `link` as the desktop does: starts the app binary a second
+    /// time with the link as its only argument, in the running app's
+    /// environment. That second start hands the link to the running app
+    /// over D-Bus and exits (0 once the running app took it).
+    pub fn open_link(&self, link: &str) {
+        let mut second = Command::new(&self.app_path)
+            .arg(link)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(self.app_env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the app a second time");
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = second.try_wait().expect("the second start's status") {
+                break status;
+            }
+            if start.elapsed() > DEADLINE {
+                kill_tree(&mut second);
+                panic!("the second start did not hand the link over within {DEADLINE:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(
+            status.success(),
+            "the second start handed the link to the running app: {status}"
+        );
     }
 }
 

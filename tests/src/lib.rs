@@ -5,6 +5,7 @@ pub mod app;
 pub mod company;
 pub mod faults;
 pub mod screens;
+pub mod shop;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -265,6 +265,11 @@ export function stopSharing(): Promise<SharingStatus> {
   return invoke("stop_sharing");
 }
 
+/** The `custodian:` link the desktop handed over and the window has not taken yet (taking clears it). */
+export function takeLink(): Promise<string | null> {
+  return invoke("take_link");
+}
+
 // ---------------------------------------------------------------- requests and grants
 
 export type Action = "read" | "append" | "write";
@@ -286,10 +291,23 @@ export interface AskedItem {
   purposes: string[];
 }
 
+/** A company that connected by its link: its domain was checked (HTTPS, signed request). */
+export interface LinkedCompany {
+  /** The host (and port, when not 443) of its client id. */
+  domain: string;
+  verified: boolean;
+  logo_uri: string | null;
+  policy_uri: string | null;
+  client_uri: string | null;
+  delivery_uri: string;
+}
+
 export interface AccessRequest {
   id: string;
   client_id: string;
   client_name: string;
+  /** Set for a company that connected by its link; absent or null for a device-flow program (unverified). */
+  company?: LinkedCompany | null;
   details: PodAccess[];
   /** The details as the person is shown them, made by the core: each asked
    * path once with what was asked beside it. Keeping an item grants exactly that. */
@@ -327,6 +345,51 @@ export interface Grant {
   status: "active" | "expired" | "revoked" | "damaged";
   /** Why a damaged grant's record could not be read (it allows nothing). */
   damage?: string;
+  /** Set for a company that connected by its link (its domain verified). */
+  company?: LinkedCompany | null;
+}
+
+/**
+ * Fetches and checks a company's request from its `custodian://connect?…`
+ * link or its `https://…` request address; the request then waits like any other.
+ */
+export function connectCompany(link: string): Promise<AccessRequest> {
+  return invoke("connect_company", { link });
+}
+
+/** One delivery to a linked company (pod → company), as queued and tried. */
+export interface DeliveryStatus {
+  id: string;
+  client_id: string;
+  request_id: string;
+  grant_id: string | null;
+  /** Its place in the request's sequence (1, 2, 3…). */
+  seq: number;
+  event: "granted" | "denied" | "updated" | "revoked" | "expired" | string;
+  status: "queued" | "delivered" | "failed" | "moot" | string;
+  attempts: number;
+  created_at: string;
+  /** When it is next tried (queued ones). */
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  last_error: string | null;
+  last_status: number | null;
+  delivered_at: string | null;
+}
+
+/** Deliveries to linked companies, of one grant or all, in queue order. */
+export function deliveries(grant?: string): Promise<DeliveryStatus[]> {
+  return invoke("deliveries", { grant: grant ?? null });
+}
+
+/** "Send now": makes a grant's queued and failed deliveries due at once; returns how many. */
+export function sendNow(id: string): Promise<number> {
+  return invoke("send_now", { id });
+}
+
+/** A linked company's logo as a data: URL (fetched under the same network rules), or null. */
+export function companyLogo(clientId: string): Promise<string | null> {
+  return invoke("company_logo", { clientId });
 }
 
 /** Requests waiting for an answer. */
@@ -556,6 +619,16 @@ export function onLocked(handler: (why: string) => void): Promise<UnlistenFn> {
 /** The pending requests changed; the payload is how many are pending. */
 export function onRequestsChanged(handler: (pending: number) => void): Promise<UnlistenFn> {
   return listen<number>("requests-changed", (e) => handler(e.payload));
+}
+
+/** A `custodian:` link arrived (take it with `takeLink`). */
+export function onConnectLink(handler: () => void): Promise<UnlistenFn> {
+  return listen<null>("connect-link", () => handler());
+}
+
+/** Deliveries were tried (sent, failed or queued anew). */
+export function onDeliveriesChanged(handler: () => void): Promise<UnlistenFn> {
+  return listen<null>("deliveries-changed", () => handler());
 }
 
 export function onBundleProgress(handler: (p: BundleProgress) => void): Promise<UnlistenFn> {
