@@ -509,6 +509,9 @@ export interface MergeReport {
   grants_added: number;
   log_entries_not_merged: number;
   receipts_added: number;
+  /** Companies that connected by a link, and their signed requests. */
+  linked_clients_added: number;
+  linked_requests_added: number;
 }
 
 /** Seal with a passphrase or an `age1…` recipient (exactly one). */

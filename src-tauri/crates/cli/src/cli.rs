@@ -20,6 +20,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
 
+    /// UNSAFE, for developing a company's server only: allow plain http://
+    /// to loopback addresses when connecting and delivering
+    /// (CUSTODIAN_UNSAFE_ALLOW_HTTP_LOOPBACK=1 does the same).
+    #[arg(long, global = true)]
+    pub unsafe_allow_http_loopback: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -57,6 +63,16 @@ pub enum Command {
     /// See and revoke what companies have been granted.
     #[command(subcommand)]
     Grants(GrantsCommand),
+    /// Connect a company on the internet by the link it gave you (or its
+    /// https request address): fetches and checks its signed request and
+    /// adds it to `requests list`.
+    Connect(ConnectArgs),
+    /// Send what is due to companies on the internet (answers, updates,
+    /// revocations) and take their feeds; --watch keeps going.
+    Deliver(DeliverArgs),
+    /// What is queued, failed and delivered to companies on the internet;
+    /// `deliveries retry ID` sends again now.
+    Deliveries(DeliveriesArgs),
     /// Consent receipts: the pod's signed record of every decision about a
     /// company's access (list, show, export, verify).
     #[command(subcommand)]
@@ -521,4 +537,46 @@ mod tests {
             custodian_server::DEFAULT_SHUTDOWN_GRACE
         );
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The link (custodian://connect?client_id=…&request_uri=…) or the
+    /// https address of the company's request.
+    pub link: String,
+    /// Print the request as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliverArgs {
+    /// Keep going until Ctrl-C, waking when the next delivery is due.
+    #[arg(long)]
+    pub watch: bool,
+    /// Print the summary as JSON (with --watch: one line per round).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DeliveriesArgs {
+    #[command(subcommand)]
+    pub command: Option<DeliveriesCommand>,
+    /// Only this grant's deliveries.
+    #[arg(long, value_name = "ID")]
+    pub grant: Option<String>,
+    /// Print JSON, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// Send a grant's or request's failed and waiting deliveries now.
+    Retry {
+        /// A grant id (grt_…) or request id (req_…).
+        id: String,
+    },
 }

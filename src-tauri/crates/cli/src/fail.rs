@@ -49,6 +49,27 @@ impl From<custodian_core::Error> for Fail {
     }
 }
 
+impl From<custodian_link::LinkError> for Fail {
+    /// The door's failures: the core's errors as above; a fetch says which
+    /// document and which network rule, and that nothing was stored.
+    fn from(e: custodian_link::LinkError) -> Self {
+        use custodian_link::LinkError as L;
+        match e {
+            L::Core(core) => Fail::from(core),
+            L::Fetch { ref source, .. } if source.is_refusal() => Fail::new(
+                code::INVALID,
+                format!("{e}; nothing was stored: ask the company for a new link"),
+            ),
+            L::Fetch { .. } => Fail::new(
+                code::ERROR,
+                format!("{e}; nothing was stored: check the connection and try again"),
+            ),
+            L::Net(_) => Fail::new(code::ERROR, e.to_string()),
+            L::Locked => Fail::new(code::VAULT, e.to_string()),
+        }
+    }
+}
+
 /// The exit code for a core error, and the text the CLI appends to its
 /// message: the command to run, or what was left untouched. Every variant is
 /// named, so a new one does not compile until it has both.
@@ -83,6 +104,10 @@ fn exit_and_advice(e: &custodian_core::Error) -> (i32, &'static str) {
             ": `custodian receipts list` shows them all",
         ),
         E::ReceiptInvalid { .. } => (code::INVALID, ""),
+        E::LinkRefused { .. } => (
+            code::INVALID,
+            "; nothing was stored: ask the company for a new link",
+        ),
         E::NotFound { .. }
         | E::Deleted { .. }
         | E::VersionNotFound { .. }
@@ -139,6 +164,33 @@ mod tests {
             fail.message,
             "no grant grt_x: `custodian grants list` shows them all"
         );
+    }
+
+    #[test]
+    fn the_door_says_which_document_and_rule_and_that_nothing_was_stored() {
+        use custodian_link::{LinkError, NetError};
+        let refused = Fail::from(LinkError::Fetch {
+            what: "the request object",
+            source: NetError::NotHttps {
+                url: "ftp://shop.test/r".into(),
+            },
+        });
+        assert_eq!(refused.code, code::INVALID);
+        assert_eq!(
+            refused.message,
+            "fetching the request object failed: ftp://shop.test/r is not an https address: only https is fetched; nothing was stored: ask the company for a new link"
+        );
+        let down = Fail::from(LinkError::Fetch {
+            what: "the client metadata",
+            source: NetError::Connect {
+                url: "https://shop.test/c".into(),
+                reason: "connection refused".into(),
+            },
+        });
+        assert_eq!(down.code, code::ERROR);
+        assert!(down.message.ends_with("check the connection and try again"));
+        let core = Fail::from(LinkError::Core(E::UnknownGrant { id: "grt_x".into() }));
+        assert_eq!(core.code, code::NOT_FOUND);
     }
 
     #[test]

@@ -165,6 +165,12 @@ pub enum Error {
         fault: crate::sharing::receipts::ReceiptFault,
     },
 
+    /// A company on the internet, or what it published (its link, client
+    /// metadata, keys or request object), broke one of the rules for
+    /// connecting: the rule is named.
+    #[error("the company's request was refused: {rule}")]
+    LinkRefused { rule: String },
+
     /// The file is not a Custodian bundle, or one of a newer format.
     #[error("{} is not a bundle this Custodian can read: {reason}", path.display())]
     BundleFormat { path: PathBuf, reason: String },
@@ -254,6 +260,7 @@ impl Error {
             Error::UnknownGrant { .. } => "unknown_grant",
             Error::UnknownReceipt { .. } => "unknown_receipt",
             Error::ReceiptInvalid { .. } => "receipt_invalid",
+            Error::LinkRefused { .. } => "link_refused",
             Error::InvalidGrant(_) => "invalid_grant",
             Error::BundleFormat { .. } => "bundle_format",
             Error::BundleWrongKey { .. } => "bundle_wrong_key",
@@ -416,6 +423,9 @@ pub fn samples() -> Vec<Error> {
                 kid: "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k".into(),
                 ours: "o1Xcr3wVGAdFX1zbCAXEEGvEn1bkq-VAWRwXHk3FgS8".into(),
             },
+        },
+        Error::LinkRefused {
+            rule: "the request object has expired".into(),
         },
         Error::BundleFormat {
             path: path("b.custodian.age"),

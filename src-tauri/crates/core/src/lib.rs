@@ -10,6 +10,8 @@
 //! - [`sharing`]: companies, their requests, what the person is shown and
 //!   grants, tokens and scopes, the pod API's read cache;
 //! - [`limits`]: what a stranger may cost the pod;
+//! - [`linked`]: companies on the internet: the link, their published
+//!   metadata and keys, signed requests, the outbox of deliveries, feeds;
 //! - [`pod`]: the rules for a company's request under its grant (answer,
 //!   refusal, or absence that reveals nothing) and its log entry;
 //! - [`audit`]: the hash-chained access log, its retention, the report;
@@ -24,6 +26,7 @@ pub mod data;
 pub mod error;
 pub mod fsutil;
 pub mod limits;
+pub mod linked;
 pub mod pod;
 pub mod sharing;
 pub mod vault;
@@ -39,6 +42,11 @@ pub use data::resource::{
     Author, ListEntry, Mark, NewResource, Resource, ResourceMeta, VersionInfo,
 };
 pub use error::{Error, Result};
+pub use linked::{
+    check_url, parse_jwks, parse_link, parse_metadata, verify_request_object, Attempt,
+    ClientMetadata, ConnectLink, DeliveryFilter, DeliveryStatus, FeedOutcome, FeedTarget, Jwks,
+    LinkedCompany, OutgoingDelivery, RequestObject,
+};
 pub use sharing::receipts::{Receipt, ReceiptEvent, ReceiptFault, VerifiedReceipt};
 pub use vault::identity::PodIdentity;
 pub use vault::keys::RecoveryKey;

@@ -154,6 +154,7 @@ impl ApiError {
             | E::WiderThanAsked(_)
             | E::UnknownGrant { .. }
             | E::ReceiptInvalid { .. }
+            | E::LinkRefused { .. }
             | E::BundleFormat { .. }
             | E::BundleWrongKey { .. }
             | E::BundleExcessiveWork { .. }

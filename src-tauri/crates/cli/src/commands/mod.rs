@@ -4,6 +4,7 @@
 mod activity;
 mod bundle;
 mod data;
+mod linked;
 mod prefs;
 mod receipts;
 mod serve;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<(), Fail> {
     let ctx = Context {
         vault: cli.vault,
         passphrase_file: cli.passphrase_file,
+        allow_http_loopback: cli.unsafe_allow_http_loopback,
     };
     match cli.command {
         Command::Init => vault::init(&ctx),
@@ -39,6 +41,9 @@ pub fn run(cli: Cli) -> Result<(), Fail> {
         Command::Serve(args) => serve::run(&ctx, args),
         Command::Requests(cmd) => sharing::requests(&ctx, cmd),
         Command::Grants(cmd) => sharing::grants(&ctx, cmd),
+        Command::Connect(args) => linked::connect(&ctx, args),
+        Command::Deliver(args) => linked::deliver(&ctx, args),
+        Command::Deliveries(args) => linked::deliveries(&ctx, args),
         Command::Receipts(cmd) => receipts::run(&ctx, cmd),
         Command::Log(args) => activity::log(&ctx, args),
         Command::Report(args) => activity::report(&ctx, args),
@@ -51,6 +56,8 @@ pub fn run(cli: Cli) -> Result<(), Fail> {
 pub struct Context {
     vault: Option<PathBuf>,
     passphrase_file: Option<PathBuf>,
+    /// `--unsafe-allow-http-loopback`.
+    allow_http_loopback: bool,
 }
 
 impl Context {

@@ -21,7 +21,7 @@ pub fn requests(ctx: &Context, cmd: RequestsCommand) -> Result<(), Fail> {
             if json {
                 return output::print_json(&list);
             }
-            print(&request_table(&list, all))
+            print(&request_table(vault.store(), &list, all)?)
         }
         RequestsCommand::Show { id, json } => {
             let vault = ctx.unlock()?;
@@ -35,8 +35,12 @@ pub fn requests(ctx: &Context, cmd: RequestsCommand) -> Result<(), Fail> {
         RequestsCommand::Deny { id } => {
             let vault = ctx.unlock()?;
             let denied = vault.store().deny_request(&id)?;
+            let told = match vault.store().linked_company(&denied.client_id)? {
+                Some(c) => format!("{} is told so by `custodian deliver`", c.domain),
+                None => "It is told so on its next poll".into(),
+            };
             print(&format!(
-                "Denied {}'s request {}. It is told so on its next poll; nothing was shared.\n",
+                "Denied {}'s request {}. {told}; nothing was shared.\n",
                 denied.client_name, denied.id
             ))
         }
@@ -73,8 +77,15 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<(), Fail> {
     if args.json {
         return output::print_json(&grant);
     }
+    let how = match store.linked_company(&grant.client_id)? {
+        Some(c) => format!(
+            "The grant and its data are delivered to {} by `custodian deliver`",
+            c.domain
+        ),
+        None => "The company receives its token on its next poll".into(),
+    };
     let mut text = format!(
-        "Approved. {} may now {} until {} ({}).\nGrant {}. The company receives its token on its next poll; `custodian grants revoke {}` ends it at any time.\n",
+        "Approved. {} may now {} until {} ({}).\nGrant {}. {how}; `custodian grants revoke {}` ends it at any time.\n",
         grant.client_name,
         describe_access(&grant.details),
         output::when(grant.expires_at),
@@ -124,7 +135,7 @@ pub fn grants(ctx: &Context, cmd: GrantsCommand) -> Result<(), Fail> {
             if json {
                 return output::print_json(&list);
             }
-            print(&grant_table(&list))
+            print(&grant_table(vault.store(), &list)?)
         }
         GrantsCommand::Show { id, json } => {
             let vault = ctx.unlock()?;
@@ -187,13 +198,22 @@ fn describe_access(details: &[PodAccess]) -> String {
         .join("; ")
 }
 
-fn request_table(list: &[AccessRequest], all: bool) -> String {
+/// The company as the person sees it: `Shop (verified: shop.test)` for a
+/// company that connected by a link, its given name alone otherwise.
+fn company_label(store: &Store, client_id: &str, name: &str) -> Result<String, Fail> {
+    Ok(match store.linked_company(client_id)? {
+        Some(c) => format!("{name} (verified: {})", c.domain),
+        None => name.to_string(),
+    })
+}
+
+fn request_table(store: &Store, list: &[AccessRequest], all: bool) -> Result<String, Fail> {
     if list.is_empty() {
-        return if all {
+        return Ok(if all {
             "No company has asked for access yet.\n".into()
         } else {
             "No requests are waiting for an answer.\n".into()
-        };
+        });
     }
     let mut rows = vec![vec![
         "CODE".into(),
@@ -206,7 +226,7 @@ fn request_table(list: &[AccessRequest], all: bool) -> String {
     for r in list {
         rows.push(vec![
             r.user_code.clone(),
-            r.client_name.clone(),
+            company_label(store, &r.client_id, &r.client_name)?,
             describe_access(&r.details),
             human_duration(r.grant_lifetime),
             r.status.name().into(),
@@ -217,27 +237,41 @@ fn request_table(list: &[AccessRequest], all: bool) -> String {
     if list.iter().any(|r| r.status == RequestStatus::Pending) {
         text.push_str("\n`custodian requests show CODE` shows the purpose; then `approve CODE` or `deny CODE`.\n");
     }
-    text
+    Ok(text)
 }
 
-fn describe_request(store: &Store, r: &AccessRequest) -> Result<String, Fail> {
+pub(super) fn describe_request(store: &Store, r: &AccessRequest) -> Result<String, Fail> {
     let client = store.client(&r.client_id)?;
+    let company = store.linked_company(&r.client_id)?;
+    let shown = match &company {
+        Some(c) => format!(
+            "{} (verified: {}: it served its keys and this signed request there over https)",
+            client.name, c.domain
+        ),
+        None => format!(
+            "{} (unverified: this is the name it gave){}",
+            client.name,
+            client
+                .uri
+                .as_deref()
+                .map(|u| format!(", {u}"))
+                .unwrap_or_default()
+        ),
+    };
     let mut rows = vec![
         vec!["Request:".into(), format!("{} ({})", r.id, r.status.name())],
         vec!["User code:".into(), r.user_code.clone()],
-        vec![
-            "Company:".into(),
-            format!(
-                "{} (unverified: this is the name it gave){}",
-                client.name,
-                client
-                    .uri
-                    .as_deref()
-                    .map(|u| format!(", {u}"))
-                    .unwrap_or_default()
-            ),
-        ],
+        vec!["Company:".into(), shown],
     ];
+    if let Some(c) = &company {
+        if let Some(uri) = &c.client_uri {
+            rows.push(vec!["Website:".into(), uri.clone()]);
+        }
+        if let Some(uri) = &c.policy_uri {
+            rows.push(vec!["Privacy policy:".into(), uri.clone()]);
+        }
+        rows.push(vec!["Delivered to:".into(), c.delivery_uri.clone()]);
+    }
     if !client.contacts.is_empty() {
         rows.push(vec!["Contact:".into(), client.contacts.join(", ")]);
     }
@@ -305,9 +339,9 @@ fn describe_detail(d: &PodAccess) -> String {
     s
 }
 
-fn grant_table(list: &[Grant]) -> String {
+fn grant_table(store: &Store, list: &[Grant]) -> Result<String, Fail> {
     if list.is_empty() {
-        return "No grants: no company has access to anything.\n".into();
+        return Ok("No grants: no company has access to anything.\n".into());
     }
     let mut rows = vec![vec![
         "ID".into(),
@@ -327,13 +361,13 @@ fn grant_table(list: &[Grant]) -> String {
         };
         rows.push(vec![
             g.id.clone(),
-            g.client_name.clone(),
+            company_label(store, &g.client_id, &g.client_name)?,
             access,
             g.status.name().into(),
             until,
         ]);
     }
-    output::table(&rows)
+    Ok(output::table(&rows))
 }
 
 fn describe_grant(g: &Grant) -> String {

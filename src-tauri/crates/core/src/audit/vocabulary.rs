@@ -57,13 +57,22 @@ pub enum Action {
     Refusals,
     /// A company fetched the consent receipts about itself.
     Receipts,
+    /// A company on the internet asked for access by a link (its request
+    /// object checked against its published keys).
+    Connect,
+    /// The pod tried to deliver an event to a company on the internet:
+    /// allowed when delivered, denied with the reason otherwise.
+    Deliver,
+    /// An item from a company's feed was appended under its grant (allowed),
+    /// or refused (denied, with the reason).
+    Feed,
     /// An action this build does not name, read back as it was written.
     Other(String),
 }
 
 impl Action {
     /// Every named action, each once.
-    pub const NAMED: [Action; 17] = [
+    pub const NAMED: [Action; 20] = [
         Action::Read,
         Action::Write,
         Action::Delete,
@@ -81,6 +90,9 @@ impl Action {
         Action::Checkpoint,
         Action::Refusals,
         Action::Receipts,
+        Action::Connect,
+        Action::Deliver,
+        Action::Feed,
     ];
 
     /// The stored text.
@@ -103,6 +115,9 @@ impl Action {
             Action::Checkpoint => "checkpoint",
             Action::Refusals => "refusals",
             Action::Receipts => "receipts",
+            Action::Connect => "connect",
+            Action::Deliver => "deliver",
+            Action::Feed => "feed",
             Action::Other(text) => text,
         }
     }
@@ -313,6 +328,9 @@ mod tests {
             (Action::Checkpoint, "checkpoint"),
             (Action::Refusals, "refusals"),
             (Action::Receipts, "receipts"),
+            (Action::Connect, "connect"),
+            (Action::Deliver, "deliver"),
+            (Action::Feed, "feed"),
         ];
         assert_eq!(actions.len(), Action::NAMED.len(), "every action listed");
         for (action, text) in &actions {

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 pub use crate::audit::records::AuditRecord;
 use crate::data::path::PodPath;
 pub use crate::data::records::VersionRecord;
+pub use crate::linked::records::{LinkedClientRecord, LinkedRequestRecord};
 pub use crate::sharing::records::{ClientRecord, GrantRecord, ReceiptRecord, RequestRecord};
 pub use crate::vault::identity::PodKeyRecord;
 use crate::vault::record::StoredJson;
@@ -21,6 +22,8 @@ pub const REQUESTS: &str = "requests.jsonl";
 pub const GRANTS: &str = "grants.jsonl";
 pub const AUDIT: &str = "audit.jsonl";
 pub const RECEIPTS: &str = "receipts.jsonl";
+pub const LINKED_CLIENTS: &str = "linked_clients.jsonl";
+pub const LINKED_REQUESTS: &str = "linked_requests.jsonl";
 /// The pod's signing key: in the encrypted bundle only, never in a plain
 /// export.
 pub const POD_KEY: &str = "pod_key.jsonl";
@@ -95,6 +98,17 @@ fn id(field: &str, text: &str, prefix: &str) -> Result<(), String> {
     }
 }
 
+/// A company's id: `cli_…` for one that registered, its https client_id
+/// URL for one that connected by a link.
+fn client_id(field: &str, text: &str) -> Result<(), String> {
+    if text.starts_with("https://") || text.starts_with("http://") {
+        return crate::linked::check_url(text, field, true)
+            .map(drop)
+            .map_err(|_| format!("{field} is not a cli_… id or an https URL"));
+    }
+    id(field, text, "cli_")
+}
+
 fn granted_details(value: &StoredJson, granted: bool) -> Result<(), String> {
     let details: Vec<crate::sharing::scope::PodAccess> =
         serde_json::from_value(value.value().map_err(|e| format!("details: {e}"))?)
@@ -104,7 +118,7 @@ fn granted_details(value: &StoredJson, granted: bool) -> Result<(), String> {
 
 impl CheckedRecord for ClientRecord {
     fn check(&self) -> Result<(), String> {
-        id("id", &self.id, "cli_")?;
+        client_id("id", &self.id)?;
         // Names from before they were cleaned are kept; shown cleaned.
         if self.name.trim().is_empty()
             || self.name.chars().count() > 200
@@ -123,7 +137,7 @@ impl CheckedRecord for ClientRecord {
 impl CheckedRecord for RequestRecord {
     fn check(&self) -> Result<(), String> {
         id("id", &self.id, "req_")?;
-        id("client_id", &self.client_id, "cli_")?;
+        client_id("client_id", &self.client_id)?;
         granted_details(&self.details, false)?;
         if !matches!(
             self.status.as_str(),
@@ -154,7 +168,7 @@ impl CheckedRecord for RequestRecord {
 impl CheckedRecord for GrantRecord {
     fn check(&self) -> Result<(), String> {
         id("id", &self.id, "grt_")?;
-        id("client_id", &self.client_id, "cli_")?;
+        client_id("client_id", &self.client_id)?;
         if let Some(r) = &self.request_id {
             id("request_id", r, "req_")?;
         }
@@ -181,7 +195,7 @@ impl CheckedRecord for AuditRecord {
 impl CheckedRecord for ReceiptRecord {
     fn check(&self) -> Result<(), String> {
         id("id", &self.id, "rcp_")?;
-        id("client_id", &self.client_id, "cli_")?;
+        client_id("client_id", &self.client_id)?;
         if let Some(g) = &self.grant_id {
             id("grant_id", g, "grt_")?;
         }
@@ -195,6 +209,48 @@ impl CheckedRecord for ReceiptRecord {
         crate::sharing::receipts::decode(&self.jws)
             .map(drop)
             .map_err(|_| "jws is not a compact JWS".to_string())
+    }
+}
+
+impl CheckedRecord for LinkedClientRecord {
+    fn check(&self) -> Result<(), String> {
+        client_id("client_id", &self.client_id)?;
+        for (field, url) in [
+            ("delivery_uri", Some(&self.delivery_uri)),
+            ("jwks_uri", self.jwks_uri.as_ref()),
+            ("feed_uri", self.feed_uri.as_ref()),
+            ("logo_uri", self.logo_uri.as_ref()),
+            ("policy_uri", self.policy_uri.as_ref()),
+            ("client_uri", self.client_uri.as_ref()),
+        ] {
+            if let Some(u) = url {
+                crate::linked::check_url(u, field, true).map_err(|e| e.to_string())?;
+            }
+        }
+        if self.host.is_empty() || self.host.chars().any(char::is_control) {
+            return Err("host must be a host name".into());
+        }
+        crate::linked::parse_jwks(self.jwks.as_str().as_bytes()).map_err(|e| e.to_string())?;
+        self.metadata
+            .value()
+            .map_err(|e| format!("metadata: {e}"))?;
+        time("fetched_at", &self.fetched_at)
+    }
+}
+
+impl CheckedRecord for LinkedRequestRecord {
+    fn check(&self) -> Result<(), String> {
+        id("request_id", &self.request_id, "req_")?;
+        client_id("client_id", &self.client_id)?;
+        crate::linked::check_url(&self.request_uri, "request_uri", true)
+            .map_err(|e| e.to_string())?;
+        if let Some(g) = &self.grant_id {
+            id("grant_id", g, "grt_")?;
+        }
+        if self.state.is_empty() || self.jti.is_empty() {
+            return Err("state and jti must not be empty".into());
+        }
+        time("created_at", &self.created_at)
     }
 }
 
@@ -244,6 +300,9 @@ Everything here is plain JSON or your files exactly as you stored them.
   grants.jsonl         what you granted, until when, and revocations
   audit.jsonl          the access log: every request and decision, hash-chained
   receipts.jsonl       the signed consent receipt of every decision (compact JWS)
+  linked_clients.jsonl companies that connected by a link: their verified
+                       domain, published metadata and keys
+  linked_requests.jsonl their signed requests (request objects)
 {key}
 Restore it with `custodian --vault NEW-DIR import THIS-FILE`.
 "

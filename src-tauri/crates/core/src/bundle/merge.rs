@@ -28,6 +28,10 @@ pub struct MergeReport {
     pub log_entries_not_merged: u64,
     /// Consent receipts that were missing here, added as they were signed.
     pub receipts_added: u64,
+    /// Companies that connected by a link, missing here.
+    pub linked_clients_added: u64,
+    /// Their signed requests, missing here.
+    pub linked_requests_added: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

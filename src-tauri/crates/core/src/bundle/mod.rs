@@ -192,6 +192,13 @@ pub struct Counts {
     /// export (absent from bundles made before it).
     #[serde(default)]
     pub pod_keys: u64,
+    /// Companies that connected by a link (absent from bundles made
+    /// before them).
+    #[serde(default)]
+    pub linked_clients: u64,
+    /// Their signed requests (absent from bundles made before them).
+    #[serde(default)]
+    pub linked_requests: u64,
 }
 
 /// One entry's name, size and SHA-256 (hex in JSON).

@@ -14,8 +14,8 @@ use serde::Serialize;
 use super::apply::Target;
 use super::import::MergeReport;
 use super::layout::{
-    self, AuditRecord, CheckedRecord, ClientRecord, GrantRecord, PodKeyRecord, ReceiptRecord,
-    RequestRecord,
+    self, AuditRecord, CheckedRecord, ClientRecord, GrantRecord, LinkedClientRecord,
+    LinkedRequestRecord, PodKeyRecord, ReceiptRecord, RequestRecord,
 };
 use super::Counts;
 use crate::vault::record::{self, OnConflict, TableRecord};
@@ -55,6 +55,8 @@ pub(super) const TABLES: &[Table] = &[
     Table::of::<AuditRecord>(layout::AUDIT, |c| &mut c.audit_entries),
     Table::of::<ReceiptRecord>(layout::RECEIPTS, |c| &mut c.receipts),
     Table::secret::<PodKeyRecord>(layout::POD_KEY, |c| &mut c.pod_keys),
+    Table::of::<LinkedClientRecord>(layout::LINKED_CLIENTS, |c| &mut c.linked_clients),
+    Table::of::<LinkedRequestRecord>(layout::LINKED_REQUESTS, |c| &mut c.linked_requests),
 ];
 
 /// The schema's tables that are not in [`TABLES`], and why (checked
@@ -82,6 +84,18 @@ pub(super) const NOT_LISTED: &[(&str, &str)] = &[
         "a counter for readers' caches, no person data",
     ),
     ("schema_migrations", "the schema's version, no person data"),
+    (
+        "outbox",
+        "deliveries this vault owes companies, signed by its key for its requests: a restored vault is told again by the person (Send now), and a bundle must not resend what was delivered",
+    ),
+    (
+        "feed_cursors",
+        "where this desktop stands in each company's feed: a restored vault fetches the feed again and the items already taken are refused as replays only here, so a cursor without them would skip items",
+    ),
+    (
+        "feed_seen",
+        "feed item ids taken by this vault; the resources they became travel in the resource walk",
+    ),
 ];
 
 /// What a merge does with a table's records.
@@ -283,6 +297,26 @@ impl Exported for ReceiptRecord {
     }
 }
 
+impl Exported for LinkedClientRecord {
+    const KEY: &'static str = "client_id";
+    fn key(&self) -> Value {
+        Value::Text(self.client_id.clone())
+    }
+    fn merge(report: &mut MergeReport) -> Merge<'_> {
+        Merge::AddMissing(&mut report.linked_clients_added)
+    }
+}
+
+impl Exported for LinkedRequestRecord {
+    const KEY: &'static str = "request_id";
+    fn key(&self) -> Value {
+        Value::Text(self.request_id.clone())
+    }
+    fn merge(report: &mut MergeReport) -> Merge<'_> {
+        Merge::AddMissing(&mut report.linked_requests_added)
+    }
+}
+
 impl Exported for PodKeyRecord {
     const KEY: &'static str = "public";
     fn key(&self) -> Value {
@@ -341,6 +375,8 @@ mod tests {
         }
     }
 
+    const JWKS: &str = r#"{"keys":[{"crv":"Ed25519","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+
     /// The JSON lines a bundle holds for stored rows, byte for byte: the
     /// bundle format, which bundles already written must keep reading as.
     #[test]
@@ -367,11 +403,16 @@ mod tests {
                      '\"e\"', 2, x'6869', 'owner', '{t1}');
                  INSERT INTO resources VALUES ('/notes/b', 1, '{t1}');
                  INSERT INTO receipts VALUES ('rcp_a', 'cli_a', 'grt_a', 'req_a', 'given', '{t2}', 'h.p.s');
+                 INSERT INTO linked_clients VALUES ('https://shop.test/c', 'shop.test', '{{\"client_id\":\"https://shop.test/c\"}}',
+                     '{jwks}', NULL, 'https://shop.test/d', NULL, NULL, NULL, NULL, '{t1}');
+                 INSERT INTO linked_requests VALUES ('req_l', 'https://shop.test/c', 'https://shop.test/r', 'st', 'j1',
+                     'h.p.s', NULL, '{t1}');
                  DELETE FROM pod_key;
                  INSERT INTO pod_key VALUES (1,
                      x'9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
                      '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', '{t1}');",
-                genesis = crate::audit::GENESIS
+                genesis = crate::audit::GENESIS,
+                jwks = JWKS,
             ))
             .unwrap();
         let lines = |table: &Table| -> String {
@@ -408,6 +449,18 @@ mod tests {
                 layout::RECEIPTS,
                 format!(
                     r#"{{"id":"rcp_a","client_id":"cli_a","grant_id":"grt_a","request_id":"req_a","event":"given","issued_at":"{t2}","jws":"h.p.s"}}"#
+                ),
+            ),
+            (
+                layout::LINKED_CLIENTS,
+                format!(
+                    r#"{{"client_id":"https://shop.test/c","host":"shop.test","metadata":{{"client_id":"https://shop.test/c"}},"jwks":{JWKS},"jwks_uri":null,"delivery_uri":"https://shop.test/d","feed_uri":null,"logo_uri":null,"policy_uri":null,"client_uri":null,"fetched_at":"{t1}"}}"#
+                ),
+            ),
+            (
+                layout::LINKED_REQUESTS,
+                format!(
+                    r#"{{"request_id":"req_l","client_id":"https://shop.test/c","request_uri":"https://shop.test/r","state":"st","jti":"j1","request_object":"h.p.s","grant_id":null,"created_at":"{t1}"}}"#
                 ),
             ),
             (

@@ -51,6 +51,20 @@ impl Store {
                 now - Duration::seconds(UNUSED_CLIENT_KEPT_SECS),
             )],
         )?;
+        if requests + clients == 0 {
+            return Ok(Purged { requests, clients });
+        }
+        // What a linked company left beside the rows just purged.
+        self.conn.execute(
+            "DELETE FROM linked_requests WHERE NOT EXISTS
+               (SELECT 1 FROM access_requests r WHERE r.id = linked_requests.request_id)",
+            [],
+        )?;
+        self.conn.execute(
+            "DELETE FROM linked_clients WHERE NOT EXISTS
+               (SELECT 1 FROM clients c WHERE c.id = linked_clients.client_id)",
+            [],
+        )?;
         Ok(Purged { requests, clients })
     }
 

@@ -1,6 +1,7 @@
 //! Clients: companies registered with the pod (RFC 7591). Registration
-//! proves nothing about who a company is, so every client is shown as
-//! unverified. A registration and its access-log entry commit together.
+//! proves nothing about who a company is, so a registered client is shown
+//! as unverified; a company that connected by a link (`crate::linked`)
+//! proved its domain and is shown verified. A registration and its access-log entry commit together.
 
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action, NewEntry};
 use crate::clock::parse_time;
+use crate::linked::LinkedCompany;
 use crate::sharing::records::ClientRecord;
 use crate::sharing::token;
 use crate::vault::record::{self, OnConflict, StoredJson, TableRecord};
@@ -37,8 +39,13 @@ pub struct Client {
     pub uri: Option<String>,
     pub contacts: Vec<String>,
     pub created_at: DateTime<Utc>,
-    /// Always false for now: registration proves nothing.
+    /// False for a company that registered (registration proves
+    /// nothing); true for one that connected by a link and so proved its
+    /// domain (see `company`).
     pub verified: bool,
+    /// The company, when it connected by a link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<LinkedCompany>,
 }
 
 /// Labels the person's own actions go by in the log and the app ("you"),
@@ -179,13 +186,15 @@ impl Store {
             .query_row(&sql, [id], ClientRecord::from_row)
             .optional()?
             .map(|row| {
+                let company = self.linked_company(&row.id)?;
                 Ok(Client {
+                    verified: company.is_some(),
+                    company,
                     name: shown_name(&row.name),
                     contacts: serde_json::from_str(row.contacts.as_str()).unwrap_or_default(),
                     created_at: parse_time(&row.created_at)?,
                     id: row.id,
                     uri: row.uri,
-                    verified: false,
                 })
             })
             .transpose()

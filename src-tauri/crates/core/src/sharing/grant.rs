@@ -264,7 +264,9 @@ impl Store {
             audit::append_in(&tx, &now, &[entry])?;
             // A grant the company already ended (RFC 7009) has its receipt.
             if grant.status == GrantStatus::Active && !receipts::grant_has_ended(&tx, &grant.id)? {
-                self.receipt_ending(ReceiptEvent::Withdrawn, &grant.client_id, &grant.id, at)?;
+                let receipt =
+                    self.receipt_ending(ReceiptEvent::Withdrawn, &grant.client_id, &grant.id, at)?;
+                self.queue_ended(&grant.id, "revoked", at, &receipt.jws)?;
             }
         }
         let revoked = self.grant(id)?;
@@ -303,7 +305,8 @@ impl Store {
         entry.reason = Some(format!("cut off: {n} grant(s) revoked"));
         audit::append_in(&tx, &now, &[entry])?;
         for grant_id in &in_force {
-            self.receipt_ending(ReceiptEvent::CutOff, client_id, grant_id, at)?;
+            let receipt = self.receipt_ending(ReceiptEvent::CutOff, client_id, grant_id, at)?;
+            self.queue_ended(grant_id, "revoked", at, &receipt.jws)?;
         }
         if in_force.is_empty() {
             self.issue_receipt(&Decision {

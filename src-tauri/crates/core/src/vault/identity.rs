@@ -312,14 +312,16 @@ pub(crate) mod tests {
         conn.execute_batch(
             "DROP TABLE pod_key; DROP INDEX receipts_client; DROP INDEX receipts_grant;
              DROP INDEX receipts_request; DROP TABLE receipts;
-             DELETE FROM schema_migrations WHERE version = 5;",
+             DROP TABLE linked_clients; DROP TABLE linked_requests; DROP TABLE outbox;
+             DROP TABLE feed_cursors; DROP TABLE feed_seen;
+             DELETE FROM schema_migrations WHERE version >= 5;",
         )
         .unwrap();
         drop(conn);
         let store = Store::new(crate::vault::db::open_encrypted(&path, &key, now).unwrap());
         let id = store.pod_identity().unwrap();
         assert_eq!(store.pod_key().unwrap().identity(), id);
-        assert_eq!(store.schema_version().unwrap(), 5);
+        assert_eq!(store.schema_version().unwrap(), crate::schema_version());
         drop(store);
         let again = Store::new(crate::vault::db::open_encrypted(&path, &key, now).unwrap());
         assert_eq!(again.pod_identity().unwrap(), id, "made once, kept");

@@ -210,4 +210,89 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         after: Some(crate::vault::identity::ensure_pod_key),
     },
+    Migration {
+        version: 6,
+        name: "companies on the internet: linked companies, their requests, the outbox and feeds",
+        sql: "
+        -- A company that connected by a link (docs/companies.md): its
+        -- clients row has id = client_id (the https URL of its metadata
+        -- document); this row holds what was fetched and checked there.
+        CREATE TABLE linked_clients (
+            client_id TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            jwks TEXT NOT NULL,
+            jwks_uri TEXT,
+            delivery_uri TEXT NOT NULL,
+            feed_uri TEXT,
+            logo_uri TEXT,
+            policy_uri TEXT,
+            client_uri TEXT,
+            fetched_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        -- A request that came as a signed request object (RFC 9101); its
+        -- access_requests row has the same id. A jti is used once per
+        -- company: the UNIQUE constraint refuses a replay.
+        CREATE TABLE linked_requests (
+            request_id TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL,
+            request_uri TEXT NOT NULL,
+            state TEXT NOT NULL,
+            jti TEXT NOT NULL,
+            request_object TEXT NOT NULL,
+            grant_id TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (client_id, jti)
+        ) WITHOUT ROWID;
+        -- Every resource write asks which linked grants might see it: this
+        -- index holds only approved linked requests, so the question costs
+        -- one look into an empty index when there are none.
+        CREATE INDEX linked_requests_grant ON linked_requests (grant_id)
+            WHERE grant_id IS NOT NULL;
+
+        -- What the pod owes linked companies: each delivery signed once,
+        -- when queued, and resent byte for byte. Sent in seq order per
+        -- request; number is the delivery's seq claim (1, 2, 3… per request).
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            client_id TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            grant_id TEXT,
+            event TEXT NOT NULL,
+            target TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            next_attempt_at TEXT NOT NULL,
+            last_attempt_at TEXT,
+            last_error TEXT,
+            last_status INTEGER,
+            delivered_at TEXT
+        );
+        CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+        CREATE INDEX outbox_request ON outbox (request_id, seq);
+        CREATE INDEX outbox_grant ON outbox (grant_id);
+
+        -- Where the desktop stands in each grant's feed.
+        CREATE TABLE feed_cursors (
+            grant_id TEXT PRIMARY KEY,
+            cursor TEXT NOT NULL,
+            polled_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        -- Feed items taken (or refused) once: a replayed jti is refused.
+        CREATE TABLE feed_seen (
+            client_id TEXT NOT NULL,
+            jti TEXT NOT NULL,
+            grant_id TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (client_id, jti)
+        ) WITHOUT ROWID;
+    ",
+        after: None,
+    },
 ];

@@ -8,7 +8,7 @@ use crate::{Error, Result};
 
 use super::*;
 
-pub(super) fn is_json_type(content_type: &str) -> bool {
+pub(crate) fn is_json_type(content_type: &str) -> bool {
     let essence = content_type
         .split(';')
         .next()

@@ -1,7 +1,9 @@
 //! Writing: a new version on every change (a tombstone on delete), the
 //! live pointer moved in the same transaction, the sensitive mark kept
 //! unless the person lowers it (logged as `unmark`), restoring an old
-//! version as a new one.
+//! version as a new one. Every write and delete queues an `updated`
+//! delivery for each linked company whose grant sees a difference
+//! (`crate::linked::outbox`), in the same transaction.
 
 use rusqlite::{params, OptionalExtension};
 
@@ -156,6 +158,8 @@ impl Store {
         let meta = self
             .live_meta(path)?
             .ok_or_else(|| Error::Internal("write vanished".into()))?;
+        // Linked companies whose grant sees a difference are told (queued).
+        self.queue_updates(path, current.as_ref(), Some((&meta, &new.content)))?;
         Ok(meta)
     }
 
@@ -178,6 +182,7 @@ impl Store {
             path: path.to_string(),
         })?;
         let version = current.version + 1;
+        let before = current.clone();
         VersionRecord {
             path: path.clone(),
             version,
@@ -193,6 +198,7 @@ impl Store {
         }
         .insert(&tx, &[])?;
         tx.execute("DELETE FROM resources WHERE path = ?1", [path.as_str()])?;
+        self.queue_updates(path, Some(&before), None)?;
         tx.commit()?;
         Ok(version)
     }

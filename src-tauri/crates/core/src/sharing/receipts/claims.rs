@@ -32,8 +32,16 @@ use crate::clock::format_time;
 use crate::data::category::Category;
 use crate::sharing::scope::PodAccess;
 
-/// How every company is identified: it named itself when it registered.
+/// How a company that registered is identified: it named itself.
 pub const CONTROLLER_IDENTIFIED_BY: &str = "self-registered (RFC 7591), unverified";
+
+/// How a company that connected by a link is identified: its domain,
+/// verified by serving its metadata, keys and signed request there.
+pub fn linked_identified_by(domain: &str) -> String {
+    format!(
+        "client ID metadata document and signed request object (RFC 9101) served over HTTPS at {domain}: domain {domain} verified"
+    )
+}
 
 /// How the person answers and withdraws: in their own vault.
 pub const HOW_TO_WITHDRAW: &str = "The person revokes the grant in their Custodian vault at any time (the company's access ends on its next request); the company may end it itself by revoking its token (RFC 7009).";
@@ -42,12 +50,19 @@ pub const HOW_TO_WITHDRAW: &str = "The person revokes the grant in their Custodi
 pub const COLLECTION_METHOD: &str =
     "the person's explicit answer in their own Custodian vault to the company's OAuth 2.0 device authorization request (RFC 8628) with RFC 9396 authorization details";
 
+/// How the decision was taken, for a company that connected by a link.
+pub const LINKED_COLLECTION_METHOD: &str =
+    "the person's explicit answer in their own Custodian vault to the company's signed request object (RFC 9101) with RFC 9396 authorization details, opened from the company's link";
+
 /// The company, as the pod knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Controller {
     pub client_id: String,
     pub name: String,
     pub uri: Option<String>,
+    /// The verified domain of a company that connected by a link; `None`
+    /// for a self-registered (device-flow) company.
+    pub verified_domain: Option<String>,
 }
 
 /// The request a decision answered.
@@ -209,7 +224,10 @@ fn common(f: &Facts) -> Value {
         "conforms_to": ["dpv-27560", "KI-CR-v1.1.0"],
         "receipt_id": f.receipt_id,
         "issued_at": format_time(f.issued_at),
-        "collection_method": COLLECTION_METHOD,
+        "collection_method": match &f.controller.verified_domain {
+            Some(_) => LINKED_COLLECTION_METHOD,
+            None => COLLECTION_METHOD,
+        },
         "event": {
             "type": f.event.as_str(),
             "time": format_time(f.at),
@@ -225,7 +243,10 @@ fn common(f: &Facts) -> Value {
             "name": f.controller.name,
             "client_id": f.controller.client_id,
             "uri": f.controller.uri,
-            "identified_by": CONTROLLER_IDENTIFIED_BY,
+            "identified_by": match &f.controller.verified_domain {
+                Some(domain) => linked_identified_by(domain),
+                None => CONTROLLER_IDENTIFIED_BY.to_string(),
+            },
         },
         "processing": Value::Null,
         "request": f.ask.as_ref().map(|a| json!({

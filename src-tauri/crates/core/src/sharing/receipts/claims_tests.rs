@@ -33,6 +33,7 @@ fn facts(event: ReceiptEvent, grant: Option<Vec<PodAccess>>) -> Facts {
             client_id: "cli_acme".into(),
             name: "Acme".into(),
             uri: None,
+            verified_domain: None,
         },
         ask: Some(AskFacts {
             id: "req_1".into(),
@@ -246,4 +247,20 @@ fn a_sensitive_category_is_given_only_when_ticked() {
         given["items"][0]["data_categories"],
         json!(["contact", "health"])
     );
+}
+
+#[test]
+fn a_linked_company_is_named_by_its_verified_domain() {
+    let mut f = facts(ReceiptEvent::Given, Some(asked()));
+    f.controller.client_id = "https://shop.test/custodian/client.json".into();
+    f.controller.verified_domain = Some("shop.test".into());
+    let c = claims(&f);
+    let by = c["controller"]["identified_by"].as_str().unwrap();
+    assert!(by.contains("domain shop.test verified"), "{by}");
+    assert_eq!(c["collection_method"], LINKED_COLLECTION_METHOD);
+    assert_eq!(c["aud"], "https://shop.test/custodian/client.json");
+    // A device-flow company keeps its words.
+    let c = claims(&facts(ReceiptEvent::Given, Some(asked())));
+    assert_eq!(c["controller"]["identified_by"], CONTROLLER_IDENTIFIED_BY);
+    assert_eq!(c["collection_method"], COLLECTION_METHOD);
 }

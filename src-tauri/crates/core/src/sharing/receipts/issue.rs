@@ -46,12 +46,16 @@ impl Store {
     pub(crate) fn issue_receipt(&self, decision: &Decision<'_>) -> Result<Receipt> {
         let conn = &self.conn;
         let controller = conn
-            .prepare_cached("SELECT name, uri FROM clients WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT c.name, c.uri, lc.host FROM clients c
+                 LEFT JOIN linked_clients lc ON lc.client_id = c.id WHERE c.id = ?1",
+            )?
             .query_row([decision.client_id], |r| {
                 Ok(Controller {
                     client_id: decision.client_id.to_string(),
                     name: crate::sharing::client::shown_name(&r.get::<_, String>(0)?),
                     uri: r.get(1)?,
+                    verified_domain: r.get(2)?,
                 })
             })
             .optional()?
@@ -162,13 +166,17 @@ impl Store {
             entry.grant_id = Some(grant_id.clone());
             entry.reason = Some(format!("the grant ended at {expires_at}"));
             audit::append_in(tx, &now, &[entry])?;
-            out.push(self.issue_receipt(&Decision {
+            let at = parse_time(&expires_at)?;
+            let receipt = self.issue_receipt(&Decision {
                 event: ReceiptEvent::Expired,
                 client_id: &client_id,
                 request_id: None,
                 grant_id: Some(&grant_id),
-                at: parse_time(&expires_at)?,
-            })?);
+                at,
+            })?;
+            // A linked company is told its grant ended (queued).
+            self.queue_ended(&grant_id, "expired", at, &receipt.jws)?;
+            out.push(receipt);
         }
         Ok(out)
     }

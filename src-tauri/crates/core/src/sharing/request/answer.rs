@@ -1,6 +1,7 @@
 //! The person's answer to a pending request: a grant holding exactly what
 //! was shown beside the kept items (see `sharing::consent`), or a denial;
-//! each logged, and its consent receipt signed, in the same transaction.
+//! each logged, and its consent receipt signed, in the same transaction
+//! (and, for a company that connected by a link, its delivery queued).
 
 use chrono::Duration;
 use rusqlite::params;
@@ -75,13 +76,15 @@ impl Store {
         } else {
             ReceiptEvent::GivenNarrower
         };
-        self.issue_receipt(&Decision {
+        let receipt = self.issue_receipt(&Decision {
             event,
             client_id: &request.client_id,
             request_id: Some(&request.id),
             grant_id: Some(&grant_id),
             at: now,
         })?;
+        // A company that connected by a link is told at once (queued).
+        self.queue_granted(&request.id, &grant_id, &receipt.jws)?;
         let grant = self.grant(&grant_id)?;
         tx.commit()?;
         Ok(grant)
@@ -100,13 +103,14 @@ impl Store {
         let mut entry = NewEntry::owner(Action::Deny);
         entry.client_id = Some(request.client_id.clone());
         audit::append_in(&tx, &now, &[entry])?;
-        self.issue_receipt(&Decision {
+        let receipt = self.issue_receipt(&Decision {
             event: ReceiptEvent::Refused,
             client_id: &request.client_id,
             request_id: Some(&request.id),
             grant_id: None,
             at,
         })?;
+        self.queue_denied(&request.id, &receipt.jws)?;
         let denied = self.access_request(&request.id)?;
         tx.commit()?;
         Ok(denied)

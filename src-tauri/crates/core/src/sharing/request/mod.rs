@@ -23,6 +23,7 @@ use crate::audit::{self, Action, NewEntry};
 use crate::clock::{format_time, parse_time};
 use crate::data::category::Category;
 use crate::data::path::PodPath;
+use crate::linked::LinkedCompany;
 pub use crate::sharing::consent::Approval;
 use crate::sharing::consent::{self, AskedItem};
 use crate::sharing::grant::Grant;
@@ -107,6 +108,10 @@ pub struct AccessRequest {
     pub grant_id: Option<String>,
     /// Sensitive categories asked for by datatype: ticked one by one or not at all.
     pub sensitive_asked: Vec<Category>,
+    /// The company, when it connected by a link (its domain verified);
+    /// `None` for a device-flow company, shown unverified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<LinkedCompany>,
 }
 
 /// What a company gets back when it asks.
@@ -180,6 +185,7 @@ impl AccessRequestRow {
             decided_at: None,
             grant_id: kept.row.grant_id,
             sensitive_asked: Vec::new(),
+            company: None,
         })
     }
 
@@ -206,6 +212,7 @@ impl AccessRequestRow {
             expires_at,
             decided_at: row.decided_at.as_deref().map(parse_time).transpose()?,
             grant_id: row.grant_id,
+            company: None,
         })
     }
 }
@@ -298,7 +305,7 @@ impl Store {
         let row = row.ok_or_else(|| Error::UnknownRequest {
             id: id_or_code.to_string(),
         })?;
-        Ok(row.parse_or_damaged(self.clock.now()))
+        self.with_company(row.parse_or_damaged(self.clock.now()))
     }
 
     /// Requests, newest first: the pending ones, or (`all`) every one. The
@@ -315,9 +322,15 @@ impl Store {
         let mut out = Vec::new();
         let mut stmt = self.conn.prepare_cached(&sql)?;
         for row in stmt.query_map(params![all, format_time(now)], from_row)? {
-            out.push(row?.parse_or_damaged(now));
+            out.push(self.with_company(row?.parse_or_damaged(now))?);
         }
         Ok(out)
+    }
+
+    /// The request with its linked company, if it has one.
+    fn with_company(&self, mut request: AccessRequest) -> Result<AccessRequest> {
+        request.company = self.linked_company(&request.client_id)?;
+        Ok(request)
     }
 
     pub(super) fn pending_request(&self, id_or_code: &str) -> Result<AccessRequest> {

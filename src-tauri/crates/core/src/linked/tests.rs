@@ -1,0 +1,397 @@
+//! The outbox end to end in the store: what each decision and write
+//! queues for a linked company (and never for a device-flow one), the order
+//! deliveries go out in, attempts, moot deliveries and "Send now".
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{Timelike, Utc};
+use serde_json::{json, Value};
+
+use super::connect::tests::{connect, contact_read};
+use super::*;
+use crate::clock::{Clock, ManualClock};
+use crate::data::path::parse_path;
+use crate::data::resource::NewResource;
+use crate::sharing::receipts::jws;
+use crate::sharing::request::Approval;
+use crate::testing::{granted_token, logged_actions, memory_store};
+
+const CLIENT: &str = super::request_object::tests::CLIENT;
+
+fn put(store: &Store, path: &str, value: Value) {
+    store
+        .put(&parse_path(path).unwrap(), NewResource::json(&value))
+        .unwrap();
+}
+
+/// The claims of a queued delivery's signed body.
+fn claims_of(body: &str) -> Value {
+    jws::parts(body).unwrap().payload
+}
+
+fn statuses(store: &Store) -> Vec<(String, String)> {
+    store
+        .deliveries(DeliveryFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.event, d.status))
+        .collect()
+}
+
+fn clocked() -> (tempfile::TempDir, Store, ManualClock) {
+    let (d, mut store) = memory_store();
+    let clock = ManualClock::new(Utc::now().with_nanosecond(0).unwrap());
+    store.set_clock(Arc::new(clock.clone()));
+    (d, store, clock)
+}
+
+#[test]
+fn approval_queues_the_grant_with_what_it_covers_signed_by_the_pod() {
+    let (_d, store) = memory_store();
+    put(
+        &store,
+        "/contact/email",
+        json!({"email": "ada@example.org"}),
+    );
+    put(&store, "/contact/phone", json!("+44"));
+    put(&store, "/notes/secret", json!("not shared"));
+    let request = connect(&store, "j1", contact_read());
+    let grant = store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    let due = store.due_deliveries(10).unwrap();
+    assert_eq!(due.len(), 1);
+    let d = &due[0];
+    assert_eq!((d.event.as_str(), d.attempts), ("granted", 0));
+    assert_eq!(d.target, "https://shop.test/custodian/deliveries");
+    assert_eq!(d.grant_id.as_deref(), Some(grant.id.as_str()));
+    let c = claims_of(&d.body);
+    let pod = store.pod_identity().unwrap();
+    assert_eq!(c["iss"], json!(pod.id));
+    assert_eq!(c["aud"], CLIENT);
+    assert_eq!(c["jti"], json!(d.id));
+    assert_eq!(c["state"], "st-1");
+    assert_eq!(
+        (c["seq"].as_i64(), c["request_id"].as_str()),
+        (Some(1), Some(request.id.as_str()))
+    );
+    let e = &c["event"];
+    assert_eq!(e["grant"]["id"], json!(grant.id));
+    assert_eq!(
+        (e["part"].as_i64(), e["parts"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let paths: Vec<&str> = e["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/contact/email", "/contact/phone"]);
+    assert_eq!(
+        e["resources"][0]["content"],
+        json!({"email": "ada@example.org"})
+    );
+    // The receipt it carries is the grant's own.
+    let receipt = store.receipts_for_grant(&grant.id).unwrap().remove(0);
+    assert_eq!(e["consent_receipt"], json!(receipt.jws));
+    jws::check_signature(&d.body, &pod).unwrap();
+}
+
+#[test]
+fn device_flow_grants_queue_nothing() {
+    let (_d, store) = memory_store();
+    let (grant_id, _token) = granted_token(&store);
+    put(&store, "/contact/email", json!("x"));
+    store.revoke_grant(&grant_id).unwrap();
+    assert_eq!(statuses(&store), []);
+    assert_eq!(store.next_delivery_at().unwrap(), None);
+}
+
+#[test]
+fn writes_a_linked_grant_sees_are_queued_in_order() {
+    let (_d, store) = memory_store();
+    let request = connect(&store, "j1", contact_read());
+    store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    put(&store, "/contact/email", json!("a"));
+    put(&store, "/contact/email", json!("a")); // the same: nothing changes
+    put(&store, "/contact/email", json!("b"));
+    put(&store, "/notes/x", json!("outside the grant"));
+    store
+        .delete(&parse_path("/contact/email").unwrap())
+        .unwrap();
+    let all = store.deliveries(DeliveryFilter::default()).unwrap();
+    let seen: Vec<(i64, String)> = all.iter().map(|d| (d.seq, d.event.clone())).collect();
+    assert_eq!(
+        seen,
+        [
+            (1, "granted"),
+            (2, "updated"),
+            (3, "updated"),
+            (4, "updated")
+        ]
+        .map(|(n, e)| (n, e.to_string()))
+    );
+    let body = |i: usize| {
+        let id = &all[i].id;
+        store.send_now(id).unwrap();
+        let c: Vec<OutgoingDelivery> = store.due_deliveries(10).unwrap();
+        c.into_iter()
+            .find(|d| &d.id == id)
+            .map(|d| claims_of(&d.body))
+    };
+    // Only the head of the request's queue is due.
+    let due = store.due_deliveries(10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].event, "granted");
+    store
+        .delivery_attempted(&due[0].id, Attempt::Delivered { status: 200 })
+        .unwrap();
+    let c = body(1).unwrap();
+    assert_eq!(c["event"]["changes"][0]["change"], "added");
+    assert_eq!(c["event"]["changes"][0]["content"], "a");
+    store
+        .delivery_attempted(&all[1].id, Attempt::Delivered { status: 204 })
+        .unwrap();
+    let c = body(2).unwrap();
+    assert_eq!(c["event"]["changes"][0]["change"], "changed");
+    store
+        .delivery_attempted(&all[2].id, Attempt::Delivered { status: 200 })
+        .unwrap();
+    let c = body(3).unwrap();
+    assert_eq!(
+        c["event"]["changes"],
+        json!([{"change": "deleted", "path": "/contact/email"}])
+    );
+}
+
+#[test]
+fn a_sensitive_mark_takes_a_resource_out_of_what_the_grant_sees() {
+    let (_d, store) = memory_store();
+    put(&store, "/contact/email", json!("a"));
+    let request = connect(&store, "j1", contact_read());
+    store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    store
+        .set_sensitive(&parse_path("/contact/email").unwrap(), true)
+        .unwrap();
+    let all = store.deliveries(DeliveryFilter::default()).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].event, "updated");
+}
+
+#[test]
+fn denial_and_the_end_of_a_grant_are_delivered_and_its_data_goes_moot() {
+    let (_d, store) = memory_store();
+    let denied = connect(&store, "j1", contact_read());
+    store.deny_request(&denied.id).unwrap();
+    let due = store.due_deliveries(10).unwrap();
+    assert_eq!(due.len(), 1);
+    let c = claims_of(&due[0].body);
+    assert_eq!(c["event"]["type"], "denied");
+    assert!(c.get("grant_id").is_none(), "{c}");
+
+    let request = connect(&store, "j2", contact_read());
+    let grant = store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    put(&store, "/contact/email", json!("a"));
+    store.revoke_grant(&grant.id).unwrap();
+    let filter = DeliveryFilter {
+        grant_id: Some(grant.id.clone()),
+        ..Default::default()
+    };
+    let events: Vec<(String, String)> = store
+        .deliveries(filter)
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.event, d.status))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("granted", "moot"),
+            ("updated", "moot"),
+            ("revoked", "queued")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let due = store.due_deliveries(10).unwrap();
+    let revoked = due.iter().find(|d| d.event == "revoked").unwrap();
+    let c = claims_of(&revoked.body);
+    assert_eq!(c["seq"], 3);
+    let receipt = store.receipts_for_grant(&grant.id).unwrap().remove(0);
+    assert_eq!(c["event"]["consent_receipt"], json!(receipt.jws));
+    assert_eq!(c["event"]["type"], "revoked");
+}
+
+#[test]
+fn cutting_a_company_off_and_expiry_are_delivered() {
+    let (_d, store, clock) = clocked();
+    let a = connect(&store, "j1", contact_read());
+    let ga = store
+        .approve_request(
+            &a.id,
+            &Approval {
+                lifetime: Some(60),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let b = connect(&store, "j2", contact_read());
+    let gb = store.approve_request(&b.id, &Approval::default()).unwrap();
+    clock.advance(chrono::Duration::seconds(61));
+    store.record_expirations().unwrap();
+    store.revoke_client(CLIENT).unwrap();
+    let events = |g: &str| -> Vec<String> {
+        store
+            .deliveries(DeliveryFilter {
+                grant_id: Some(g.to_string()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|d| format!("{} {}", d.event, d.status))
+            .collect()
+    };
+    assert_eq!(events(&ga.id), ["granted moot", "expired queued"]);
+    assert_eq!(events(&gb.id), ["granted moot", "revoked queued"]);
+}
+
+#[test]
+fn attempts_retry_with_backoff_stop_on_failure_and_are_logged() {
+    let (_d, store, clock) = clocked();
+    let request = connect(&store, "j1", contact_read());
+    store.deny_request(&request.id).unwrap();
+    let id = store.due_deliveries(1).unwrap().remove(0).id;
+    store
+        .delivery_attempted_with(
+            &id,
+            Attempt::Retry {
+                reason: "HTTP 503 Service Unavailable".into(),
+                retry_after: None,
+            },
+            1.0,
+        )
+        .unwrap();
+    assert!(
+        store.due_deliveries(10).unwrap().is_empty(),
+        "not before its time"
+    );
+    let next = store.next_delivery_at().unwrap().unwrap();
+    assert_eq!((next - clock.now()).num_seconds(), 10);
+    clock.advance(chrono::Duration::seconds(10));
+    let d = store.due_deliveries(10).unwrap().remove(0);
+    assert_eq!(d.attempts, 1);
+    let body_before = d.body.clone();
+    store
+        .delivery_attempted_with(
+            &id,
+            Attempt::Retry {
+                reason: "timed out".into(),
+                retry_after: Some(Duration::from_secs(120)),
+            },
+            0.0,
+        )
+        .unwrap();
+    clock.advance(chrono::Duration::seconds(120));
+    let d = store.due_deliveries(10).unwrap().remove(0);
+    assert_eq!(d.body, body_before, "resent byte for byte");
+    store
+        .delivery_attempted(
+            &id,
+            Attempt::Failed {
+                reason: "HTTP 400 Bad Request".into(),
+            },
+        )
+        .unwrap();
+    assert!(store.due_deliveries(10).unwrap().is_empty(), "failed stops");
+    let listed = store
+        .deliveries(DeliveryFilter::default())
+        .unwrap()
+        .remove(0);
+    assert_eq!((listed.status.as_str(), listed.attempts), ("failed", 3));
+    assert_eq!(listed.last_status, Some(400));
+    assert_eq!(store.send_now(&request.id).unwrap(), 1);
+    store
+        .delivery_attempted(&id, Attempt::Delivered { status: 202 })
+        .unwrap();
+    let listed = store
+        .deliveries(DeliveryFilter::default())
+        .unwrap()
+        .remove(0);
+    assert_eq!(listed.status, "delivered");
+    assert!(listed.delivered_at.is_some());
+    assert_eq!(store.next_delivery_at().unwrap(), None);
+    let log = store.audit_log(&Default::default()).unwrap();
+    let delivers: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == crate::audit::Action::Deliver)
+        .map(|e| (e.outcome, e.client_id.clone().unwrap_or_default()))
+        .collect();
+    use crate::audit::Outcome::{Allowed, Denied};
+    assert_eq!(
+        delivers,
+        [Denied, Denied, Denied, Allowed].map(|o| (o, CLIENT.to_string()))
+    );
+    assert!(matches!(
+        store.send_now("grt_nothing"),
+        Err(crate::Error::UnknownGrant { .. })
+    ));
+}
+
+#[test]
+fn a_failed_delivery_holds_its_request_but_not_the_others() {
+    let (_d, store) = memory_store();
+    let a = connect(&store, "j1", contact_read());
+    let b = connect(&store, "j2", contact_read());
+    store.approve_request(&a.id, &Approval::default()).unwrap();
+    store.approve_request(&b.id, &Approval::default()).unwrap();
+    put(&store, "/contact/email", json!("a"));
+    let due = store.due_deliveries(10).unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.event.as_str()).collect::<Vec<_>>(),
+        ["granted", "granted"]
+    );
+    store
+        .delivery_attempted(
+            &due[0].id,
+            Attempt::Failed {
+                reason: "HTTP 404".into(),
+            },
+        )
+        .unwrap();
+    store
+        .delivery_attempted(&due[1].id, Attempt::Delivered { status: 200 })
+        .unwrap();
+    let due = store.due_deliveries(10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (due[0].event.as_str(), due[0].request_id.as_str()),
+        ("updated", b.id.as_str())
+    );
+    assert_eq!(
+        logged_actions(&store)
+            .iter()
+            .filter(|a| *a == "deliver")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn undelivered_ends_are_given_up_after_thirty_days() {
+    let (_d, store, clock) = clocked();
+    let request = connect(&store, "j1", contact_read());
+    store.deny_request(&request.id).unwrap();
+    clock.advance(chrono::Duration::days(30));
+    assert!(store.due_deliveries(10).unwrap().is_empty());
+    assert_eq!(
+        statuses(&store),
+        [("denied".to_string(), "moot".to_string())]
+    );
+}

@@ -1,0 +1,125 @@
+//! Sending what the outbox says is due: each delivery is posted as it was
+//! signed when queued, and the answer recorded by the core (which decides
+//! retries and backoff). Deliveries to different companies go concurrently
+//! (at most [`CONCURRENT_COMPANIES`] at once); one company's go one after
+//! another, and the outbox hands out only the head of each request's
+//! queue, so every request's deliveries arrive in order.
+
+use std::collections::BTreeMap;
+
+use custodian_core::linked::{Attempt, OutgoingDelivery};
+use serde::Serialize;
+
+use crate::join::join_all;
+use crate::net::Net;
+use crate::post::PostOutcome;
+use crate::vault::{LinkError, VaultAccess};
+
+/// Companies delivered to at the same time.
+pub const CONCURRENT_COMPANIES: usize = 16;
+/// Deliveries taken from the outbox per round.
+const ROUND: usize = 256;
+
+/// What one run of [`deliver_due`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeliverySummary {
+    /// Answered 2xx.
+    pub delivered: usize,
+    /// To be tried again later.
+    pub retrying: usize,
+    /// Stopped until the person sends them again.
+    pub failed: usize,
+}
+
+impl DeliverySummary {
+    /// Attempts made.
+    pub fn attempted(&self) -> usize {
+        self.delivered + self.retrying + self.failed
+    }
+}
+
+impl From<PostOutcome> for Attempt {
+    fn from(outcome: PostOutcome) -> Attempt {
+        match outcome {
+            PostOutcome::Delivered { status } => Attempt::Delivered { status },
+            PostOutcome::Retry {
+                reason,
+                retry_after,
+            } => Attempt::Retry {
+                reason,
+                retry_after,
+            },
+            PostOutcome::Failed { reason } => Attempt::Failed { reason },
+        }
+    }
+}
+
+/// Sends everything due until nothing is due now.
+pub async fn deliver_due(
+    net: &Net,
+    vault: &impl VaultAccess,
+) -> Result<DeliverySummary, LinkError> {
+    deliver_due_with(net, vault, |_, _| {}).await
+}
+
+/// [`deliver_due`], telling `progress` about each attempt as it is recorded.
+pub async fn deliver_due_with(
+    net: &Net,
+    vault: &impl VaultAccess,
+    progress: impl Fn(&OutgoingDelivery, &PostOutcome),
+) -> Result<DeliverySummary, LinkError> {
+    let mut summary = DeliverySummary::default();
+    let mut last_round: Vec<String> = Vec::new();
+    loop {
+        let due = vault.with_store(|store| store.due_deliveries(ROUND))?;
+        let ids: Vec<String> = due.iter().map(|d| d.id.clone()).collect();
+        // Every attempt moves a delivery on (delivered, rescheduled or
+        // failed); the same heads twice means the outbox did not, so stop.
+        if due.is_empty() || ids == last_round {
+            return Ok(summary);
+        }
+        last_round = ids;
+        let mut by_company: BTreeMap<String, Vec<OutgoingDelivery>> = BTreeMap::new();
+        for d in due {
+            by_company.entry(d.client_id.clone()).or_default().push(d);
+        }
+        let groups: Vec<Vec<OutgoingDelivery>> = by_company.into_values().collect();
+        for batch in groups.chunks(CONCURRENT_COMPANIES) {
+            let results = join_all(
+                batch
+                    .iter()
+                    .map(|group| send_in_order(net, vault, group, &progress)),
+            )
+            .await;
+            for result in results {
+                let part = result?;
+                summary.delivered += part.delivered;
+                summary.retrying += part.retrying;
+                summary.failed += part.failed;
+            }
+        }
+    }
+}
+
+/// One company's due deliveries, one after another. After a delivery that
+/// is not delivered, the rest of that company's wait for the next round
+/// (another request's may still be due then).
+async fn send_in_order(
+    net: &Net,
+    vault: &impl VaultAccess,
+    group: &[OutgoingDelivery],
+    progress: &impl Fn(&OutgoingDelivery, &PostOutcome),
+) -> Result<DeliverySummary, LinkError> {
+    let mut summary = DeliverySummary::default();
+    for delivery in group {
+        let outcome = net.post_jwt(&delivery.target, &delivery.body).await;
+        match &outcome {
+            PostOutcome::Delivered { .. } => summary.delivered += 1,
+            PostOutcome::Retry { .. } => summary.retrying += 1,
+            PostOutcome::Failed { .. } => summary.failed += 1,
+        }
+        vault.with_store(|store| store.delivery_attempted(&delivery.id, outcome.clone().into()))?;
+        progress(delivery, &outcome);
+    }
+    Ok(summary)
+}

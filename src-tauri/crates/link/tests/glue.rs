@@ -1,0 +1,299 @@
+//! connect and deliver end to end inside the crate: a test company on a
+//! local HTTPS server (its metadata, keys, signed request object and
+//! delivery endpoint), a real vault, the core's rules in between.
+
+mod support;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use custodian_core::sharing::consent::Approval;
+use custodian_core::{NewResource, Vault};
+use custodian_link::resolve::parse_test_resolve;
+use custodian_link::{
+    connect, deliver_due, AddressRules, LinkError, Net, NetError, Options, VaultAccess,
+};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use support::{serve, Reply, Seen, Server, TestCa};
+
+/// RFC 8037 A.1's Ed25519 key: its seed as PKCS#8 DER, its public `x`.
+const ED_SEED_HEX: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+const ED_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
+fn ed_key() -> EncodingKey {
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    der.extend((0..32).map(|i| u8::from_str_radix(&ED_SEED_HEX[2 * i..2 * i + 2], 16).unwrap()));
+    EncodingKey::from_ed_der(&der)
+}
+
+/// The test company: what it serves, and what it received.
+struct Company {
+    server: Server,
+    /// Status codes the delivery endpoint answers, in turn (then 204).
+    answers: Arc<Mutex<VecDeque<u16>>>,
+    /// Request objects by path, signed when the test asks.
+    requests: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl Company {
+    async fn start(ca: &TestCa) -> Company {
+        let answers: Arc<Mutex<VecDeque<u16>>> = Arc::default();
+        let requests: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let (a, r) = (answers.clone(), requests.clone());
+        let server = serve(Some(ca.server_config(&["shop.test"])), move |seen: &Seen| {
+            let host = seen.header("host").unwrap_or("shop.test").to_string();
+            let base = format!("https://{host}/custodian");
+            match seen.path.as_str() {
+                "/custodian/client.json" => Reply::ok(
+                    json!({
+                        "client_id": format!("{base}/client.json"),
+                        "client_name": "Shop",
+                        "client_uri": format!("https://{host}/"),
+                        "policy_uri": format!("https://{host}/privacy"),
+                        "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": ED_X}]},
+                        "delivery_uri": format!("{base}/deliveries"),
+                    })
+                    .to_string(),
+                ),
+                "/custodian/deliveries" => {
+                    Reply::status(a.lock().unwrap().pop_front().unwrap_or(204))
+                }
+                path => match r.lock().unwrap().iter().find(|(p, _)| p == path) {
+                    Some((_, jws)) => Reply::ok(jws.clone()),
+                    None => Reply::status(404),
+                },
+            }
+        })
+        .await;
+        Company {
+            server,
+            answers,
+            requests,
+        }
+    }
+
+    fn origin(&self) -> String {
+        format!("https://shop.test:{}", self.server.port)
+    }
+
+    fn client_id(&self) -> String {
+        format!("{}/custodian/client.json", self.origin())
+    }
+
+    /// Publishes a signed request object at `path`; returns its address.
+    fn publish(&self, path: &str, jti: &str, iss: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({
+            "iss": iss, "aud": "custodian", "iat": now - 5, "exp": now + 300, "jti": jti,
+            "authorization_details": [{"type": "pod_access", "paths": ["/contact/"],
+                                       "actions": ["read"], "purpose": "Order updates"}],
+            "grant_lifetime": 86400, "state": "state-1",
+        });
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("ed".into());
+        header.typ = Some("oauth-authz-req+jwt".into());
+        let jws = jsonwebtoken::encode(&header, &claims, &ed_key()).unwrap();
+        self.requests.lock().unwrap().push((path.to_string(), jws));
+        format!("{}{path}", self.origin())
+    }
+
+    fn link(&self, request_uri: &str) -> String {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        format!(
+            "custodian://connect?client_id={}&request_uri={}",
+            enc(&self.client_id()),
+            enc(request_uri)
+        )
+    }
+
+    /// The deliveries it received, decoded (header, claims), in order.
+    fn deliveries(&self) -> Vec<(Value, Value)> {
+        self.server
+            .seen()
+            .iter()
+            .filter(|s| s.path == "/custodian/deliveries")
+            .map(|s| {
+                assert_eq!(s.header("content-type"), Some("application/jwt"));
+                let text = String::from_utf8(s.body.clone()).unwrap();
+                let parts: Vec<&str> = text.split('.').collect();
+                let part = |i: usize| -> Value {
+                    serde_json::from_slice(&B64URL.decode(parts[i]).unwrap()).unwrap()
+                };
+                (part(0), part(1))
+            })
+            .collect()
+    }
+}
+
+fn vault(dir: &tempfile::TempDir) -> Mutex<Vault> {
+    let pass = SecretString::from("correct horse battery staple");
+    let created = Vault::create_with_work_factor(&dir.path().join("v"), &pass, 10).unwrap();
+    Mutex::new(created.vault)
+}
+
+fn net(ca: &TestCa, map: &str) -> Net {
+    Net::new(Options {
+        rules: AddressRules {
+            allow_http_loopback: false,
+            test_resolve: parse_test_resolve(map).unwrap(),
+            trust_test_loopback: true,
+        },
+        extra_roots_pem: vec![ca.pem.clone()],
+        ..Options::default()
+    })
+    .unwrap()
+}
+
+fn approve(vault: &Mutex<Vault>, id: &str) -> String {
+    vault
+        .with_store(|s| {
+            s.approve_request(
+                id,
+                &Approval {
+                    only: vec![],
+                    lifetime: None,
+                    sensitive: vec![],
+                },
+            )
+        })
+        .unwrap()
+        .id
+}
+
+fn put(vault: &Mutex<Vault>, path: &str, value: Value) {
+    vault
+        .with_store(|s| {
+            s.put(
+                &custodian_core::parse_path(path)?,
+                NewResource::json(&value),
+            )
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_linked_request_is_stored_and_its_grant_delivered_in_order() {
+    let ca = TestCa::new();
+    let company = Company::start(&ca).await;
+    let net = net(&ca, "shop.test=127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault(&dir);
+    put(
+        &vault,
+        "/contact/email",
+        json!({"email": "ada@example.org"}),
+    );
+
+    let uri = company.publish("/custodian/requests/1", "jti-1", &company.client_id());
+    let request = connect(&net, &vault, &company.link(&uri)).await.unwrap();
+    let linked = vault
+        .with_store(|s| s.linked_company(&request.client_id))
+        .unwrap()
+        .expect("a linked company");
+    assert_eq!(linked.domain, format!("shop.test:{}", company.server.port));
+
+    // The company is down at first: the granted delivery waits, then goes.
+    company.answers.lock().unwrap().push_back(503);
+    let grant = approve(&vault, &request.id);
+    let first = deliver_due(&net, &vault).await.unwrap();
+    assert_eq!((first.delivered, first.retrying), (0, 1));
+    vault.with_store(|s| s.send_now(&grant)).unwrap();
+    let second = deliver_due(&net, &vault).await.unwrap();
+    assert_eq!(second.delivered, 1, "{second:?}");
+
+    put(
+        &vault,
+        "/contact/email",
+        json!({"email": "ada@new.example"}),
+    );
+    let third = deliver_due(&net, &vault).await.unwrap();
+    assert_eq!(third.delivered, 1, "{third:?}");
+
+    let got = company.deliveries();
+    assert_eq!(got.len(), 3, "one refused, then two");
+    let (header, granted) = &got[1];
+    assert_eq!(header["typ"], "custodian-delivery+jwt");
+    assert_eq!(granted["event"]["type"], "granted");
+    assert_eq!(granted["aud"], company.client_id().as_str());
+    assert_eq!(granted["state"], "state-1");
+    assert_eq!(got[0].1["jti"], granted["jti"], "the same delivery resent");
+    let (_, updated) = &got[2];
+    assert_eq!(updated["event"]["type"], "updated");
+    assert_eq!(
+        updated["seq"].as_i64().unwrap(),
+        granted["seq"].as_i64().unwrap() + 1
+    );
+    assert_eq!(deliver_due(&net, &vault).await.unwrap().attempted(), 0);
+}
+
+#[tokio::test]
+async fn a_bare_request_address_names_its_company_by_iss() {
+    let ca = TestCa::new();
+    let company = Company::start(&ca).await;
+    let net = net(&ca, "shop.test=127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault(&dir);
+    let uri = company.publish("/custodian/requests/2", "jti-2", &company.client_id());
+    let request = connect(&net, &vault, &uri).await.unwrap();
+    assert_eq!(request.client_id, company.client_id());
+}
+
+#[tokio::test]
+async fn refused_links_store_nothing() {
+    let ca = TestCa::new();
+    let company = Company::start(&ca).await;
+    let net = net(
+        &ca,
+        "shop.test=127.0.0.1,other.test=127.0.0.1,inside.test=10.1.2.3",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault(&dir);
+    let nothing_stored = || {
+        assert!(vault
+            .with_store(|s| s.access_requests(true))
+            .unwrap()
+            .is_empty());
+    };
+
+    // A request whose iss is on another host than the request.
+    let uri = company.publish(
+        "/custodian/requests/3",
+        "jti-3",
+        "https://other.test/custodian/client.json",
+    );
+    let err = connect(&net, &vault, &uri).await.unwrap_err();
+    assert!(err.to_string().contains("another host"), "{err}");
+    nothing_stored();
+
+    // A company whose documents are on a private address: nothing connects.
+    let built = net.clients_built();
+    let link = "custodian://connect?client_id=https%3A%2F%2Finside.test%2Fc.json&request_uri=https%3A%2F%2Finside.test%2Fr";
+    match connect(&net, &vault, link).await.unwrap_err() {
+        LinkError::Fetch {
+            source: NetError::RefusedAddress { .. },
+            ..
+        } => {}
+        other => panic!("{other}"),
+    }
+    assert_eq!(net.clients_built(), built);
+    nothing_stored();
+
+    // The same request object twice: the second is a replay.
+    let uri = company.publish("/custodian/requests/4", "jti-4", &company.client_id());
+    connect(&net, &vault, &company.link(&uri)).await.unwrap();
+    let err = connect(&net, &vault, &company.link(&uri))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("jti"), "{err}");
+    assert_eq!(
+        vault.with_store(|s| s.access_requests(true)).unwrap().len(),
+        1
+    );
+}
