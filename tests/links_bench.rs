@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use custodian_core::{parse_path, NewResource};
 use custodian_e2e::company::open;
-use custodian_e2e::shop::{Ask, Outage, Shop};
+use custodian_e2e::shop::{Ask, Outage, Seen, Shop};
 use custodian_e2e::{run_ok, TestVault};
 use serde_json::{json, Value};
 
@@ -80,14 +80,18 @@ fn link_and_approve(v: &TestVault, shop: &Shop, host: &str) {
     ));
 }
 
-fn delivered(shop: &Shop, event: &str) -> usize {
-    shop.seen(|seen| {
-        let mut jtis = std::collections::HashSet::new();
-        seen.deliveries
-            .iter()
-            .filter(|r| r.delivery.event() == event && jtis.insert(r.delivery.jti().to_string()))
-            .count()
-    })
+/// Distinct deliveries of `event` the companies verified.
+fn delivered(seen: &Seen, event: &str) -> usize {
+    let mut jtis = std::collections::HashSet::new();
+    seen.deliveries
+        .iter()
+        .filter(|r| r.delivery.event() == event && jtis.insert(r.delivery.jti().to_string()))
+        .count()
+}
+
+/// How long to wait for `n` deliveries before calling it stuck.
+fn patience(n: usize) -> Duration {
+    Duration::from_secs(30) + Duration::from_millis(200) * n as u32
 }
 
 #[test]
@@ -109,8 +113,9 @@ fn fan_out_and_backlog() {
         link_and_approve(&v, &shop, host);
     }
     run_ok(cli(&v, &shop, &["deliver"]));
-    shop.wait_for("every granted delivery", Duration::from_secs(600), |_| {
-        (delivered(&shop, "granted") >= companies).then_some(())
+    eprintln!("set-up: {companies} linked and approved");
+    shop.wait_for("every granted delivery", patience(companies), |seen| {
+        (delivered(seen, "granted") >= companies).then_some(())
     });
     let setup = t.elapsed();
 
@@ -119,8 +124,8 @@ fn fan_out_and_backlog() {
     run_ok(cli(&v, &shop, &["prefs", "set", "channels.sms", "true"]));
     let queued = t.elapsed();
     let (deliver, peak) = timed(&v, &shop, &["deliver"]);
-    shop.wait_for("every updated delivery", Duration::from_secs(600), |_| {
-        (delivered(&shop, "updated") >= companies).then_some(())
+    shop.wait_for("every updated delivery", patience(companies), |seen| {
+        (delivered(seen, "updated") >= companies).then_some(())
     });
     let all = t.elapsed();
     println!("| companies | set-up (link, approve, granted) | prefs set (queues N) | deliver | until all verified | peak RSS (deliver) |");
@@ -190,7 +195,7 @@ fn fan_out_and_backlog() {
     run_ok(cli(&v, &shop, &["deliveries", "retry", &grant]));
     let t = Instant::now();
     let (deliver, peak) = timed(&v, &shop, &["deliver"]);
-    shop.wait_for("the backlog drained", Duration::from_secs(1800), |seen| {
+    shop.wait_for("the backlog drained", patience(backlog), |seen| {
         (seen.unique_to(host).len() > backlog).then_some(())
     });
     let all = t.elapsed();

@@ -391,13 +391,16 @@ impl Shop {
         jti
     }
 
-    /// A look at what the company has seen.
+    /// A look at what the company has seen (under its lock: `f` must not
+    /// call the shop).
     pub fn seen<T>(&self, f: impl FnOnce(&Seen) -> T) -> T {
         f(&self.state.lock().seen)
     }
 
     /// Waits (at most `timeout`) until `check` returns `Some`, re-checking
-    /// whenever the company sees something; panics naming `what`.
+    /// whenever the company sees something; panics naming `what`. `check`
+    /// runs under the company's lock: it reads its argument and must not
+    /// call the shop (that would wait for ever).
     pub fn wait_for<T>(
         &self,
         what: &str,
