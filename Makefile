@@ -17,7 +17,7 @@ APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test screenshots setup deps-system deps-rust deps-ui deps-e2e ui build lint test-rust test-ui bench bench-bundle bench-api bench-app bench-deliver package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
+.PHONY: help run test screenshots setup deps-system deps-rust deps-ui deps-e2e deps-example ui build lint test-rust test-ui test-example bench bench-bundle bench-api bench-app bench-deliver package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -32,6 +32,7 @@ run: setup ui ## Build and open the desktop app on the default vault
 test: setup ui ## Set up, then every check and test (what CI runs)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-ui
+	$(MAKE) --no-print-directory test-example
 	$(MAKE) --no-print-directory test-rust
 
 # The tests write their screenshots under target/; this writes the committed ones.
@@ -40,7 +41,7 @@ screenshots: setup ui ## Refresh docs/screenshots/*.png from the app's end-to-en
 	CUSTODIAN_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots \
 		$(CARGO) test --locked -p custodian-e2e --test desktop
 
-setup: deps-system deps-rust deps-ui deps-e2e ## Install what is missing (apt, cargo and npm packages)
+setup: deps-system deps-rust deps-ui deps-e2e deps-example ## Install what is missing (apt, cargo and npm packages)
 
 deps-system:
 	@missing=""; \
@@ -74,6 +75,15 @@ deps-ui:
 		cd ui && $(NPM) install --no-audit --no-fund; \
 	fi
 
+# The example company (examples/company, Node): its lock holds no
+# platform-specific package, so `npm ci` installs exactly what it records.
+deps-example:
+	@command -v node >/dev/null || { echo "Installing Node.js and npm"; $(SUDO) apt-get install -y -qq nodejs npm; }
+	@if [ ! -d examples/company/node_modules ] || [ examples/company/package-lock.json -nt examples/company/node_modules/.package-lock.json ]; then \
+		echo "Installing the example company's packages (npm ci)"; \
+		cd examples/company && $(NPM) ci --no-audit --no-fund; \
+	fi
+
 ui: deps-ui ## Build the web front end into ui/dist
 	cd ui && $(NPM) run build
 
@@ -84,6 +94,9 @@ lint: ## Formatting, clippy and the UI type check
 
 test-ui: ## UI unit tests (Vitest)
 	cd ui && $(NPM) test
+
+test-example: deps-example ## The example company's tests (node --test)
+	cd examples/company && $(NPM) test
 
 test-rust: ## Rust unit, integration and end-to-end tests
 	# The end-to-end tests drive the real binaries, so build them first.

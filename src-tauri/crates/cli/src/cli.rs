@@ -551,7 +551,8 @@ pub struct ConnectArgs {
 
 #[derive(Debug, Args)]
 pub struct DeliverArgs {
-    /// Keep going until Ctrl-C, waking when the next delivery is due.
+    /// Keep going until Ctrl-C (or SIGTERM), waking when the next delivery
+    /// is due.
     #[arg(long)]
     pub watch: bool,
     /// Print the summary as JSON (with --watch: one line per round).

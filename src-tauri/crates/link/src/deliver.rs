@@ -101,9 +101,10 @@ pub async fn deliver_due_with(
     }
 }
 
-/// One company's due deliveries, one after another. After a delivery that
-/// is not delivered, the rest of that company's wait for the next round
-/// (another request's may still be due then).
+/// One company's due deliveries (heads of different requests), one after
+/// another. Each is attempted even when the one before was not delivered,
+/// so each gets its own backoff from the core rather than being tried again
+/// at every pass.
 async fn send_in_order(
     net: &Net,
     vault: &impl VaultAccess,

@@ -123,7 +123,7 @@ impl Net {
         self.clients_built.load(Ordering::SeqCst)
     }
 
-    /// Parses a URL for the door (https, or http with the developer switch).
+    /// Parses a URL; which schemes and hosts may be used is `resolve::check`'s.
     pub(crate) fn parse(&self, url: &str) -> Result<Url, NetError> {
         Url::parse(url).map_err(|e| NetError::BadUrl {
             url: url.to_owned(),

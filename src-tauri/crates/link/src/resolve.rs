@@ -29,6 +29,7 @@ pub struct AddressRules {
 impl AddressRules {
     /// The developer switch and test hooks as the environment sets them.
     pub fn from_env() -> Result<AddressRules, NetError> {
+        #[allow(unused_mut)] // set only where the test hooks are compiled
         let mut rules = AddressRules {
             allow_http_loopback: env_on("CUSTODIAN_UNSAFE_ALLOW_HTTP_LOOPBACK"),
             ..AddressRules::default()

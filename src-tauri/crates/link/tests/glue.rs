@@ -13,7 +13,7 @@ use custodian_core::sharing::consent::Approval;
 use custodian_core::{NewResource, Vault};
 use custodian_link::resolve::parse_test_resolve;
 use custodian_link::{
-    connect, deliver_due, AddressRules, LinkError, Net, NetError, Options, VaultAccess,
+    connect, deliver_due, poll_feeds, AddressRules, LinkError, Net, NetError, Options, VaultAccess,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::SecretString;
@@ -24,13 +24,26 @@ use support::{serve, Reply, Seen, Server, TestCa};
 const ED_SEED_HEX: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 const ED_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 
-fn ed_key() -> EncodingKey {
-    let mut der = vec![
+/// PKCS#8 DER of an Ed25519 key, up to its 32-byte seed.
+fn ed_key_der_prefix() -> Vec<u8> {
+    vec![
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,
-    ];
+    ]
+}
+
+fn ed_key() -> EncodingKey {
+    let mut der = ed_key_der_prefix();
     der.extend((0..32).map(|i| u8::from_str_radix(&ED_SEED_HEX[2 * i..2 * i + 2], 16).unwrap()));
     EncodingKey::from_ed_der(&der)
+}
+
+/// A compact JWS as the company signs it (Ed25519, kid `ed`).
+fn sign(typ: &str, claims: &Value, key: &EncodingKey) -> String {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some("ed".into());
+    header.typ = Some(typ.into());
+    jsonwebtoken::encode(&header, claims, key).unwrap()
 }
 
 /// The test company: what it serves, and what it received.
@@ -40,42 +53,66 @@ struct Company {
     answers: Arc<Mutex<VecDeque<u16>>>,
     /// Request objects by path, signed when the test asks.
     requests: Arc<Mutex<Vec<(String, String)>>>,
+    /// The feed's items, served at once.
+    feed: Arc<Mutex<Vec<String>>>,
 }
 
 impl Company {
     async fn start(ca: &TestCa) -> Company {
+        Company::start_with(ca, false).await
+    }
+
+    /// With `keys_by_uri`, the metadata names `jwks_uri` instead of
+    /// carrying `jwks`.
+    async fn start_with(ca: &TestCa, keys_by_uri: bool) -> Company {
         let answers: Arc<Mutex<VecDeque<u16>>> = Arc::default();
         let requests: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-        let (a, r) = (answers.clone(), requests.clone());
-        let server = serve(Some(ca.server_config(&["shop.test"])), move |seen: &Seen| {
-            let host = seen.header("host").unwrap_or("shop.test").to_string();
-            let base = format!("https://{host}/custodian");
-            match seen.path.as_str() {
-                "/custodian/client.json" => Reply::ok(
-                    json!({
-                        "client_id": format!("{base}/client.json"),
-                        "client_name": "Shop",
-                        "client_uri": format!("https://{host}/"),
-                        "policy_uri": format!("https://{host}/privacy"),
-                        "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": ED_X}]},
-                        "delivery_uri": format!("{base}/deliveries"),
-                    })
-                    .to_string(),
-                ),
-                "/custodian/deliveries" => {
-                    Reply::status(a.lock().unwrap().pop_front().unwrap_or(204))
+        let feed: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (a, r, f) = (answers.clone(), requests.clone(), feed.clone());
+        let server = serve(
+            Some(ca.server_config(&["shop.test"])),
+            move |seen: &Seen| {
+                let host = seen.header("host").unwrap_or("shop.test").to_string();
+                let base = format!("https://{host}/custodian");
+                let keys =
+                    json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": ED_X}]});
+                match seen.path.as_str() {
+                    "/custodian/client.json" => {
+                        let mut meta = json!({
+                            "client_id": format!("{base}/client.json"),
+                            "client_name": "Shop",
+                            "client_uri": format!("https://{host}/"),
+                            "policy_uri": format!("https://{host}/privacy"),
+                            "delivery_uri": format!("{base}/deliveries"),
+                            "feed_uri": format!("{base}/feed"),
+                        });
+                        if keys_by_uri {
+                            meta["jwks_uri"] = json!(format!("{base}/jwks.json"));
+                        } else {
+                            meta["jwks"] = keys;
+                        }
+                        Reply::ok(meta.to_string())
+                    }
+                    "/custodian/jwks.json" if keys_by_uri => Reply::ok(keys.to_string()),
+                    p if p.starts_with("/custodian/feed?") => Reply::ok(
+                        json!({"items": *f.lock().unwrap(), "next": "cursor-1"}).to_string(),
+                    ),
+                    "/custodian/deliveries" => {
+                        Reply::status(a.lock().unwrap().pop_front().unwrap_or(204))
+                    }
+                    path => match r.lock().unwrap().iter().find(|(p, _)| p == path) {
+                        Some((_, jws)) => Reply::ok(jws.clone()),
+                        None => Reply::status(404),
+                    },
                 }
-                path => match r.lock().unwrap().iter().find(|(p, _)| p == path) {
-                    Some((_, jws)) => Reply::ok(jws.clone()),
-                    None => Reply::status(404),
-                },
-            }
-        })
+            },
+        )
         .await;
         Company {
             server,
             answers,
             requests,
+            feed,
         }
     }
 
@@ -89,17 +126,19 @@ impl Company {
 
     /// Publishes a signed request object at `path`; returns its address.
     fn publish(&self, path: &str, jti: &str, iss: &str) -> String {
+        let details = json!([{"type": "pod_access", "paths": ["/contact/"],
+                              "actions": ["read"], "purpose": "Order updates"}]);
+        self.publish_asking(path, jti, iss, details)
+    }
+
+    fn publish_asking(&self, path: &str, jti: &str, iss: &str, details: Value) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = json!({
             "iss": iss, "aud": "custodian", "iat": now - 5, "exp": now + 300, "jti": jti,
-            "authorization_details": [{"type": "pod_access", "paths": ["/contact/"],
-                                       "actions": ["read"], "purpose": "Order updates"}],
+            "authorization_details": details,
             "grant_lifetime": 86400, "state": "state-1",
         });
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some("ed".into());
-        header.typ = Some("oauth-authz-req+jwt".into());
-        let jws = jsonwebtoken::encode(&header, &claims, &ed_key()).unwrap();
+        let jws = sign("oauth-authz-req+jwt", &claims, &ed_key());
         self.requests.lock().unwrap().push((path.to_string(), jws));
         format!("{}{path}", self.origin())
     }
@@ -246,6 +285,26 @@ async fn a_bare_request_address_names_its_company_by_iss() {
 }
 
 #[tokio::test]
+async fn the_companys_keys_may_be_fetched_from_its_jwks_uri() {
+    let ca = TestCa::new();
+    let company = Company::start_with(&ca, true).await;
+    let net = net(&ca, "shop.test=127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault(&dir);
+    let uri = company.publish("/custodian/requests/6", "jti-6", &company.client_id());
+    connect(&net, &vault, &company.link(&uri)).await.unwrap();
+    let paths: Vec<String> = company.server.seen().into_iter().map(|s| s.path).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "/custodian/requests/6",
+            "/custodian/client.json",
+            "/custodian/jwks.json"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn refused_links_store_nothing() {
     let ca = TestCa::new();
     let company = Company::start(&ca).await;
@@ -296,4 +355,77 @@ async fn refused_links_store_nothing() {
         vault.with_store(|s| s.access_requests(true)).unwrap().len(),
         1
     );
+}
+
+#[tokio::test]
+async fn a_feed_lands_its_good_items_and_refuses_a_forged_one() {
+    let ca = TestCa::new();
+    let company = Company::start(&ca).await;
+    let net = net(&ca, "shop.test=127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault(&dir);
+    let details = json!([{"type": "pod_access", "paths": ["/purchases/"],
+                          "actions": ["append"], "purpose": "Your receipts"}]);
+    let uri = company.publish_asking(
+        "/custodian/requests/5",
+        "jti-5",
+        &company.client_id(),
+        details,
+    );
+    let request = connect(&net, &vault, &company.link(&uri)).await.unwrap();
+    let grant = approve(&vault, &request.id);
+    let pod_id = vault.with_store(|s| s.pod_identity()).unwrap().id;
+
+    let item = |jti: &str, slug: &str| {
+        json!({"iss": company.client_id(), "aud": pod_id, "iat": chrono::Utc::now().timestamp(),
+               "jti": jti, "grant_id": grant,
+               "item": {"container": "/purchases/", "slug": slug,
+                        "content_type": "application/json", "content": {"order": slug}}})
+    };
+    // Another Ed25519 key, not in the company's JWK Set (RFC 8032 test 2).
+    let mut forged_der = ed_key_der_prefix();
+    forged_der.extend([0x4c; 32]);
+    let forged = EncodingKey::from_ed_der(&forged_der);
+    *company.feed.lock().unwrap() = vec![
+        sign(
+            "custodian-feed-item+jwt",
+            &item("f-1", "order-1"),
+            &ed_key(),
+        ),
+        sign("custodian-feed-item+jwt", &item("f-2", "order-2"), &forged),
+    ];
+    let summary = poll_feeds(&net, &vault).await.unwrap();
+    assert_eq!(summary.feeds, 1);
+    assert_eq!(summary.stored.len(), 1, "{summary:?}");
+    assert!(
+        summary.stored[0].starts_with("/purchases/order-1"),
+        "{summary:?}"
+    );
+    assert_eq!(summary.refused.len(), 1, "{summary:?}");
+    let fetched = company
+        .server
+        .seen()
+        .into_iter()
+        .filter(|s| s.path.starts_with("/custodian/feed"))
+        .map(|s| s.path)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        fetched,
+        vec![format!("/custodian/feed?grant_id={grant}&after=")]
+    );
+
+    // The next fetch starts at the company's cursor; the same item again is a replay.
+    *company.feed.lock().unwrap() = vec![sign(
+        "custodian-feed-item+jwt",
+        &item("f-1", "order-1"),
+        &ed_key(),
+    )];
+    let again = poll_feeds(&net, &vault).await.unwrap();
+    assert_eq!(
+        (again.stored.len(), again.refused.len()),
+        (0, 1),
+        "{again:?}"
+    );
+    let last = company.server.seen().last().unwrap().path.clone();
+    assert!(last.ends_with("&after=cursor-1"), "{last}");
 }

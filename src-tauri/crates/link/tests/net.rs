@@ -257,7 +257,7 @@ async fn plain_http_is_refused_unless_the_unsafe_switch_and_loopback() {
     let strict = net(&ca, "");
     let err = strict.fetch(&url, JSON, 64).await.unwrap_err();
     assert!(matches!(err, NetError::NotHttps { .. }), "{err}");
-    assert!(err.to_string().contains("only https"));
+    assert!(err.to_string().contains("only https is fetched"));
     assert_eq!(plain.accepts(), 0);
 
     let dev = net_with(&ca, "far.test=10.0.0.7", |o| {
@@ -352,4 +352,36 @@ async fn a_company_that_is_down_or_slow_is_retried() {
         PostOutcome::Retry { reason, .. } => assert!(reason.contains("timed out"), "{reason}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_logo_is_shown_only_as_an_image_under_the_cap() {
+    let ca = TestCa::new();
+    let shop = serve(Some(ca.server_config(&["shop.test"])), |seen| {
+        match seen.path.as_str() {
+            "/logo.png" => Reply::ok(b"\x89PNG\r\n\x1a\nrest".to_vec()),
+            "/logo.html" => Reply::ok("<html><script>alert(1)</script></html>"),
+            _ => Reply::ok(vec![b'G'; 70 * 1024]),
+        }
+    })
+    .await;
+    let net = net(&ca, "shop.test=127.0.0.1");
+    let base = format!("https://shop.test:{}", shop.port);
+    let shown = custodian_link::logo_data_url(&net, &format!("{base}/logo.png")).await;
+    assert_eq!(
+        shown.as_deref(),
+        Some("data:image/png;base64,iVBORw0KGgpyZXN0")
+    );
+    assert_eq!(
+        custodian_link::logo_data_url(&net, &format!("{base}/logo.html")).await,
+        None
+    );
+    assert_eq!(
+        custodian_link::logo_data_url(&net, &format!("{base}/huge.gif")).await,
+        None
+    );
+    assert_eq!(
+        custodian_link::logo_data_url(&net, "https://10.0.0.1/logo.png").await,
+        None
+    );
 }

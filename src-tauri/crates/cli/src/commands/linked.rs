@@ -10,7 +10,7 @@ use chrono::Utc;
 use custodian_core::linked::{DeliveryFilter, DeliveryStatus, OutgoingDelivery};
 use custodian_core::Vault;
 use custodian_link::deliver::{deliver_due_with, DeliverySummary};
-use custodian_link::{Net, Options, PostOutcome, VaultAccess};
+use custodian_link::{poll_feeds, FeedSummary, Net, Options, PostOutcome, VaultAccess};
 use serde::Serialize;
 
 use super::Context;
@@ -22,6 +22,26 @@ use crate::output::{self, print};
 /// by another program (`custodian put` while it watches) queues deliveries
 /// it cannot be told about, and looking is one small query.
 const WATCH_POLL: Duration = Duration::from_secs(2);
+/// How often `deliver --watch` fetches companies' feeds.
+const FEED_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What one pass did: deliveries, and the feeds taken (if it took them).
+#[derive(Debug, Default, Serialize)]
+struct Round {
+    #[serde(flatten)]
+    deliveries: DeliverySummary,
+    attempted: usize,
+    feeds: Option<FeedSummary>,
+}
+
+impl Round {
+    fn did_anything(&self) -> bool {
+        self.attempted > 0
+            || self.feeds.as_ref().is_some_and(|f| {
+                !(f.stored.is_empty() && f.refused.is_empty() && f.failed.is_empty())
+            })
+    }
+}
 
 impl Context {
     /// The outward door, with the developer switch from the flag or the
@@ -66,19 +86,27 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<(), Fail> {
     let vault = Mutex::new(ctx.unlock()?);
     let rt = runtime()?;
     if !args.watch {
-        let summary = rt.block_on(deliver_once(&net, &vault, args.json))?;
-        return report(&summary, args.json);
+        let round = rt.block_on(deliver_once(&net, &vault, args.json, true))?;
+        return report(&round, args.json);
     }
     if !args.json {
         print("Delivering until Ctrl-C.\n")?;
     }
     rt.block_on(async {
+        // Ctrl-C or SIGTERM, whichever comes first, ends the watch.
+        let stop = super::serve::shutdown_signal();
+        tokio::pin!(stop);
+        let mut feeds_due = tokio::time::Instant::now();
         loop {
+            let take_feeds = tokio::time::Instant::now() >= feeds_due;
+            if take_feeds {
+                feeds_due += FEED_INTERVAL;
+            }
             let round = tokio::select! {
-                r = deliver_once(&net, &vault, args.json) => r?,
-                _ = tokio::signal::ctrl_c() => break,
+                r = deliver_once(&net, &vault, args.json, take_feeds) => r?,
+                () = &mut stop => break,
             };
-            if round.attempted() > 0 {
+            if round.did_anything() {
                 report(&round, args.json)?;
             }
             let next = vault.with_store(|store| store.next_delivery_at())?;
@@ -87,7 +115,7 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<(), Fail> {
                 .map_or(WATCH_POLL, |d| d.min(WATCH_POLL));
             tokio::select! {
                 () = tokio::time::sleep(wait) => {},
-                _ = tokio::signal::ctrl_c() => break,
+                () = &mut stop => break,
             }
         }
         if !args.json {
@@ -97,19 +125,48 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<(), Fail> {
     })
 }
 
-/// One pass: everything due now, then the feeds. A line per attempt.
+/// One pass: everything due now, then (when `take_feeds`) the feeds. A
+/// line per attempt and per feed item.
 async fn deliver_once(
     net: &Net,
     vault: &Mutex<Vault>,
     json: bool,
-) -> Result<DeliverySummary, Fail> {
-    let summary = deliver_due_with(net, vault, |d, outcome| {
+    take_feeds: bool,
+) -> Result<Round, Fail> {
+    let deliveries = deliver_due_with(net, vault, |d, outcome| {
         if !json {
             let _ = print(&attempt_line(d, outcome));
         }
     })
     .await?;
-    Ok(summary)
+    let feeds = if take_feeds {
+        let feeds = poll_feeds(net, vault).await?;
+        if !json {
+            print(&feed_lines(&feeds))?;
+        }
+        Some(feeds)
+    } else {
+        None
+    };
+    Ok(Round {
+        attempted: deliveries.attempted(),
+        deliveries,
+        feeds,
+    })
+}
+
+fn feed_lines(f: &FeedSummary) -> String {
+    let mut text = String::new();
+    for path in &f.stored {
+        text.push_str(&format!("stored {path} from a company's feed\n"));
+    }
+    for reason in &f.refused {
+        text.push_str(&format!("refused a feed item: {reason}\n"));
+    }
+    for reason in &f.failed {
+        text.push_str(&format!("could not take a feed: {reason}\n"));
+    }
+    text
 }
 
 /// `delivered granted (seq via request req_…) to https://… : HTTP 204`.
@@ -138,29 +195,32 @@ fn attempt_line(d: &OutgoingDelivery, outcome: &PostOutcome) -> String {
     }
 }
 
-#[derive(Serialize)]
-struct SummaryJson<'a> {
-    #[serde(flatten)]
-    summary: &'a DeliverySummary,
-    attempted: usize,
-}
-
-fn report(summary: &DeliverySummary, json: bool) -> Result<(), Fail> {
+fn report(round: &Round, json: bool) -> Result<(), Fail> {
     if json {
-        let line = serde_json::to_string(&SummaryJson {
-            summary,
-            attempted: summary.attempted(),
-        })
-        .map_err(|e| Fail::new(code::ERROR, format!("encoding JSON: {e}")))?;
+        let line = serde_json::to_string(round)
+            .map_err(|e| Fail::new(code::ERROR, format!("encoding JSON: {e}")))?;
         return print(&format!("{line}\n"));
     }
-    if summary.attempted() == 0 {
-        return print("Nothing is due.\n");
+    let d = &round.deliveries;
+    let mut text = if round.attempted == 0 {
+        "Nothing was due to be delivered.".to_string()
+    } else {
+        format!(
+            "{} delivered, {} to retry later, {} failed.",
+            d.delivered, d.retrying, d.failed
+        )
+    };
+    if let Some(f) = &round.feeds {
+        if f.feeds > 0 || !f.failed.is_empty() {
+            text.push_str(&format!(
+                " Feeds: {} item{} stored, {} refused.",
+                f.stored.len(),
+                if f.stored.len() == 1 { "" } else { "s" },
+                f.refused.len()
+            ));
+        }
     }
-    print(&format!(
-        "{} delivered, {} to retry later, {} failed.\n",
-        summary.delivered, summary.retrying, summary.failed
-    ))
+    print(&format!("{text}\n"))
 }
 
 pub fn deliveries(ctx: &Context, args: DeliveriesArgs) -> Result<(), Fail> {
@@ -189,8 +249,8 @@ fn retry(ctx: &Context, id: &str) -> Result<(), Fail> {
         "{n} deliver{} for {id} due now; sending.\n",
         if n == 1 { "y" } else { "ies" }
     ))?;
-    let summary = runtime()?.block_on(deliver_once(&net, &vault, false))?;
-    report(&summary, false)
+    let round = runtime()?.block_on(deliver_once(&net, &vault, false, false))?;
+    report(&round, false)
 }
 
 fn delivery_table(list: &[DeliveryStatus]) -> String {

@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -164,8 +164,12 @@ pub fn grants(ctx: &Context, cmd: GrantsCommand) -> Result<(), Fail> {
                             "Its record is damaged, so it allowed nothing; it is now marked revoked."
                         }
                     };
+                    let told = match store.linked_company(&grant.client_id)? {
+                        Some(c) => format!(" {} is told so by `custodian deliver`.", c.domain),
+                        None => String::new(),
+                    };
                     print(&format!(
-                        "Revoked grant {} ({}). {note}\n",
+                        "Revoked grant {} ({}). {note}{told}\n",
                         grant.id, grant.client_name
                     ))
                 }
@@ -244,6 +248,10 @@ pub(super) fn describe_request(store: &Store, r: &AccessRequest) -> Result<Strin
     let client = store.client(&r.client_id)?;
     let company = store.linked_company(&r.client_id)?;
     let shown = match &company {
+        Some(c) if client.id.starts_with("http://") => format!(
+            "{} (verified: {}, but over plain http: UNSAFE, allowed by the developer switch)",
+            client.name, c.domain
+        ),
         Some(c) => format!(
             "{} (verified: {}: it served its keys and this signed request there over https)",
             client.name, c.domain

@@ -126,6 +126,11 @@ pub fn merge_bundle(
         return Err(Error::Internal("merge target lost".into()));
     };
     let report = merging.finish();
+    // The resources added are writes like any other: a linked company
+    // whose grant sees one is told (queued), in this transaction.
+    for path in &report.added {
+        store.queue_merged(path)?;
+    }
     let mut entry = NewEntry::owner(Action::Import);
     entry.reason = Some(format!(
         "merged bundle of vault {}: {} resources added, {} conflicts, {} log entries left in the bundle",

@@ -250,6 +250,9 @@ impl CheckedRecord for LinkedRequestRecord {
         if self.state.is_empty() || self.jti.is_empty() {
             return Err("state and jti must not be empty".into());
         }
+        if self.last_seq < 0 {
+            return Err("last_seq must not be negative".into());
+        }
         time("created_at", &self.created_at)
     }
 }

@@ -51,20 +51,16 @@ impl Store {
                 now - Duration::seconds(UNUSED_CLIENT_KEPT_SECS),
             )],
         )?;
-        if requests + clients == 0 {
-            return Ok(Purged { requests, clients });
+        // A linked company purged leaves no published metadata behind. Its
+        // requests' rows stay: they remember each jti it used, so a
+        // request id is never accepted twice, however long ago it came.
+        if clients > 0 {
+            self.conn.execute(
+                "DELETE FROM linked_clients WHERE NOT EXISTS
+                   (SELECT 1 FROM clients c WHERE c.id = linked_clients.client_id)",
+                [],
+            )?;
         }
-        // What a linked company left beside the rows just purged.
-        self.conn.execute(
-            "DELETE FROM linked_requests WHERE NOT EXISTS
-               (SELECT 1 FROM access_requests r WHERE r.id = linked_requests.request_id)",
-            [],
-        )?;
-        self.conn.execute(
-            "DELETE FROM linked_clients WHERE NOT EXISTS
-               (SELECT 1 FROM clients c WHERE c.id = linked_clients.client_id)",
-            [],
-        )?;
         Ok(Purged { requests, clients })
     }
 

@@ -157,6 +157,9 @@ impl Store {
     /// request's queue whose time has come, oldest first. A failed
     /// delivery holds its request's queue until it is sent again.
     pub fn due_deliveries(&self, limit: usize) -> Result<Vec<OutgoingDelivery>> {
+        // A grant that ran out since the pod last looked gets its receipt
+        // and its `expired` delivery now (no write when none did).
+        self.record_expirations()?;
         self.mark_moot()?;
         let rows: Vec<OutboxRecord> = self
             .conn
@@ -187,7 +190,8 @@ impl Store {
         self.delivery_attempted_with(id, attempt, jitter_sample())
     }
 
-    /// [`Store::delivery_attempted`] with the jitter sample given.
+    /// [`Store::delivery_attempted`] with the jitter sample given (a
+    /// sample in [0, 1], see [`backoff`]).
     pub fn delivery_attempted_with(&self, id: &str, attempt: Attempt, jitter: f64) -> Result<()> {
         let tx = self.write_tx()?;
         let row: (String, i64, Option<String>, String, String) = tx
@@ -199,7 +203,7 @@ impl Store {
             })
             .optional()?
             .ok_or_else(|| Error::InvalidRequest(format!("no delivery {id} in the outbox")))?;
-        let (client_id, attempts, grant_id, event, _status) = row;
+        let (client_id, attempts, grant_id, event, current) = row;
         let attempts = attempts.max(0) as u32 + 1;
         let at = self.clock.now();
         let now = format_time(at);
@@ -239,6 +243,13 @@ impl Store {
                 Outcome::Denied,
                 format!("{event} not delivered ({reason}); stopped until sent again"),
             ),
+        };
+        // A delivery that went moot (or was delivered) while it was being
+        // sent stays so, whatever this attempt came to short of delivery.
+        let status = if matches!(current.as_str(), "moot" | "delivered") && status != "delivered" {
+            current.as_str()
+        } else {
+            status
         };
         tx.execute(
             "UPDATE outbox SET status = ?2, attempts = ?3, next_attempt_at = ?4,
@@ -325,15 +336,22 @@ impl Store {
         Ok(n)
     }
 
-    /// When the next queued delivery is due (the earliest head of a
-    /// request's queue), if any.
+    /// When there is next something to send: the earliest head of a
+    /// request's queue, or the end of an active linked grant (its
+    /// `expired` is queued then), if any.
     pub fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>> {
         let next: Option<String> = self
             .conn
             .prepare_cached(
-                "SELECT min(o.next_attempt_at) FROM outbox o WHERE o.status = 'queued'
-                   AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.request_id = o.request_id
-                                   AND p.seq < o.seq AND p.status IN ('queued', 'failed'))",
+                "SELECT min(t) FROM (
+                   SELECT min(o.next_attempt_at) AS t FROM outbox o WHERE o.status = 'queued'
+                     AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.request_id = o.request_id
+                                     AND p.seq < o.seq AND p.status IN ('queued', 'failed'))
+                   UNION ALL
+                   SELECT min(g.expires_at) FROM linked_requests lr JOIN grants g ON g.id = lr.grant_id
+                     WHERE lr.grant_id IS NOT NULL AND g.revoked_at IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.grant_id = g.id
+                           AND r.event IN ('expired', 'withdrawn', 'ended', 'cut_off')))",
             )?
             .query_row([], |r| r.get(0))?;
         Ok(next.as_deref().map(stored_time))

@@ -150,6 +150,7 @@ impl Store {
                 jti: req.jti.clone(),
                 request_object: req.raw.clone(),
                 grant_id: None,
+                last_seq: 0,
                 created_at: now.clone(),
             },
             &[],
@@ -272,6 +273,56 @@ pub(crate) mod tests {
         }
         assert_eq!(store.access_requests(true).unwrap().len(), 1);
         assert_eq!(logged_actions(&store), ["connect"]);
+    }
+
+    #[test]
+    fn a_jti_is_refused_even_after_its_company_was_purged() {
+        let (_d, mut store) = memory_store();
+        let clock = crate::clock::ManualClock::new(chrono::Utc::now());
+        store.set_clock(std::sync::Arc::new(clock.clone()));
+        connect(&store, "j1", contact_read());
+        clock.advance(chrono::Duration::days(400));
+        let purged = store.purge_stale_asks().unwrap();
+        assert_eq!((purged.requests, purged.clients), (1, 1));
+        assert_eq!(store.linked_company(CLIENT).unwrap(), None);
+        let again = store.connect_request(
+            &metadata(),
+            &company_jwks(),
+            &request_object("j1", contact_read()),
+            REQUEST,
+        );
+        assert!(
+            matches!(&again, Err(Error::LinkRefused { rule }) if rule.contains("replayed")),
+            "{again:?}"
+        );
+        connect(&store, "j2", contact_read());
+        assert!(store.linked_company(CLIENT).unwrap().is_some());
+    }
+
+    /// The company, its request and the `connect` entry commit together:
+    /// when the log cannot be written, nothing is left behind.
+    #[test]
+    fn connecting_is_one_transaction() {
+        let (_d, store) = memory_store();
+        store
+            .conn
+            .execute_batch(
+                "CREATE TEMP TRIGGER no_log BEFORE INSERT ON audit_log
+                 BEGIN SELECT RAISE(ABORT, 'log full'); END;",
+            )
+            .unwrap();
+        let failed = store.connect_request(
+            &metadata(),
+            &company_jwks(),
+            &request_object("j1", contact_read()),
+            REQUEST,
+        );
+        assert!(failed.is_err());
+        assert_eq!(store.clients().unwrap(), vec![]);
+        assert_eq!(store.linked_company(CLIENT).unwrap(), None);
+        store.conn.execute_batch("DROP TRIGGER no_log").unwrap();
+        // The jti was not used up by the failed attempt.
+        connect(&store, "j1", contact_read());
     }
 
     #[test]

@@ -218,3 +218,47 @@ mod tests {
         assert_eq!(d("https://shop.test:8443/x"), "shop.test:8443");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever is pasted, parsing never panics; a link it accepts
+        /// has its request on its client's origin, both checked again.
+        #[test]
+        fn any_text_is_parsed_or_refused_by_name(
+            text in "\\PC{0,200}",
+            host in "[a-z.:0-9]{1,20}",
+            other in proptest::option::of("[a-z.:0-9]{1,20}"),
+            paths in ("[a-z/]{0,10}", "[a-z/]{0,10}"),
+        ) {
+            let client = format!("https://{host}/{}", paths.0);
+            let request = format!("https://{}/{}", other.as_deref().unwrap_or(&host), paths.1);
+            let _ = parse_link(&text);
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let link = format!("custodian://connect?client_id={}&request_uri={}", enc(&client), enc(&request));
+            match parse_link(&link) {
+                Ok(l) => {
+                    let c = check_url(l.client_id.as_deref().unwrap(), "c", false).unwrap();
+                    let r = check_url(&l.request_uri, "r", false).unwrap();
+                    prop_assert!(same_origin(&c, &r));
+                }
+                Err(e) => prop_assert!(matches!(e, Error::LinkRefused { .. }), "{}", e),
+            }
+        }
+
+        /// Untrusted documents and request objects are refused, never a panic.
+        #[test]
+        fn any_bytes_are_checked_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = crate::linked::parse_metadata(&bytes, "https://shop.test/c");
+            let _ = crate::linked::parse_jwks(&bytes);
+            let text = String::from_utf8_lossy(&bytes);
+            let jwks = crate::linked::request_object::tests::company_jwks();
+            let now = crate::linked::request_object::tests::now();
+            let _ = crate::linked::verify_request_object(&text, "https://shop.test/c", &jwks, "https://shop.test/r", now);
+            let _ = crate::linked::feed::verify_feed_item(&text, "https://shop.test/c", "pod", "grt_1", &jwks);
+        }
+    }
+}

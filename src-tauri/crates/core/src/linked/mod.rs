@@ -23,6 +23,8 @@ pub mod outbox;
 pub(crate) mod records;
 pub mod request_object;
 #[cfg(test)]
+mod sending_tests;
+#[cfg(test)]
 mod tests;
 
 use rusqlite::OptionalExtension;

@@ -66,11 +66,14 @@ impl Store {
     /// in its order; returns its id (the `jti`).
     fn queue(&self, route: &Route, grant_id: Option<&str>, event: Value) -> Result<String> {
         let kind = event["type"].as_str().unwrap_or_default().to_string();
+        self.conn
+            .prepare_cached(
+                "UPDATE linked_requests SET last_seq = last_seq + 1 WHERE request_id = ?1",
+            )?
+            .execute([&route.request_id])?;
         let number: i64 = self
             .conn
-            .prepare_cached(
-                "SELECT coalesce(max(number), 0) + 1 FROM outbox WHERE request_id = ?1",
-            )?
+            .prepare_cached("SELECT last_seq FROM linked_requests WHERE request_id = ?1")?
             .query_row([&route.request_id], |r| r.get(0))?;
         let key = load_pod_key(&self.conn)?;
         let id = token::new_id("dlv_")?;
@@ -210,6 +213,18 @@ impl Store {
             self.queue(&route, Some(&grant_id), event)?;
         }
         Ok(())
+    }
+
+    /// After a merge added the resource at `path` (stored text): an
+    /// `added` for each linked grant that sees it, if it is live.
+    pub(crate) fn queue_merged(&self, path: &str) -> Result<()> {
+        let Ok(path) = PodPath::from_stored(path) else {
+            return Ok(());
+        };
+        match self.get(&path, None) {
+            Ok(r) => self.queue_updates(&path, None, Some((&r.meta, &r.content))),
+            Err(_) => Ok(()),
+        }
     }
 
     /// Every live resource `details` let the company read, in path order.

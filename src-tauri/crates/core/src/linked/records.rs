@@ -77,6 +77,8 @@ table_record! {
         request_object: String,
         /// The grant made from it, once approved.
         grant_id: Option<String>,
+        /// The `seq` claim of the last delivery queued for it.
+        last_seq: i64,
         created_at: String,
     }
 }
@@ -111,30 +113,24 @@ table_record! {
     }
 }
 
-#[allow(dead_code)] // the feed's, next
-mod feed_records {
-    use super::*;
-    table_record! {
-        /// A row of `feed_cursors`: where the desktop stands in a grant's feed.
-        FeedCursorRecord = "feed_cursors" {
-            grant_id: String,
-            cursor: String,
-            polled_at: String,
-        }
-    }
-
-    table_record! {
-        /// A row of `feed_seen`: a feed item's `jti`, taken or refused once.
-        FeedSeenRecord = "feed_seen" {
-            client_id: String,
-            jti: String,
-            grant_id: String,
-            seen_at: String,
-        }
+table_record! {
+    /// A row of `feed_cursors`: where the desktop stands in a grant's feed.
+    FeedCursorRecord = "feed_cursors" {
+        grant_id: String,
+        cursor: String,
+        polled_at: String,
     }
 }
-#[allow(unused_imports)] // the feed's, next
-pub use feed_records::{FeedCursorRecord, FeedSeenRecord};
+
+table_record! {
+    /// A row of `feed_seen`: a feed item's `jti`, taken or refused once.
+    FeedSeenRecord = "feed_seen" {
+        client_id: String,
+        jti: String,
+        grant_id: String,
+        seen_at: String,
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -170,6 +166,7 @@ mod tests {
             jti: "j".into(),
             request_object: "a.b.c".into(),
             grant_id: Some("grt_a".into()),
+            last_seq: 3,
             created_at: T.into(),
         };
         round_trip(&store.conn, &r, &[], ("request_id", &r.request_id));

@@ -1,36 +1,36 @@
 //! The outbox end to end in the store: what each decision and write
-//! queues for a linked company (and never for a device-flow one), the order
-//! deliveries go out in, attempts, moot deliveries and "Send now".
+//! queues for a linked company (and never for a device-flow one), what a
+//! restore and a merge keep, and what commits together. (Sending them is
+//! `sending_tests`.)
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{Timelike, Utc};
 use serde_json::{json, Value};
 
 use super::connect::tests::{connect, contact_read};
 use super::*;
-use crate::clock::{Clock, ManualClock};
+use crate::clock::ManualClock;
 use crate::data::path::parse_path;
 use crate::data::resource::NewResource;
 use crate::sharing::receipts::jws;
 use crate::sharing::request::Approval;
-use crate::testing::{granted_token, logged_actions, memory_store};
+use crate::testing::{granted_token, memory_store};
 
-const CLIENT: &str = super::request_object::tests::CLIENT;
+pub(super) const CLIENT: &str = super::request_object::tests::CLIENT;
 
-fn put(store: &Store, path: &str, value: Value) {
+pub(super) fn put(store: &Store, path: &str, value: Value) {
     store
         .put(&parse_path(path).unwrap(), NewResource::json(&value))
         .unwrap();
 }
 
 /// The claims of a queued delivery's signed body.
-fn claims_of(body: &str) -> Value {
+pub(super) fn claims_of(body: &str) -> Value {
     jws::parts(body).unwrap().payload
 }
 
-fn statuses(store: &Store) -> Vec<(String, String)> {
+pub(super) fn statuses(store: &Store) -> Vec<(String, String)> {
     store
         .deliveries(DeliveryFilter::default())
         .unwrap()
@@ -39,7 +39,7 @@ fn statuses(store: &Store) -> Vec<(String, String)> {
         .collect()
 }
 
-fn clocked() -> (tempfile::TempDir, Store, ManualClock) {
+pub(super) fn clocked() -> (tempfile::TempDir, Store, ManualClock) {
     let (d, mut store) = memory_store();
     let clock = ManualClock::new(Utc::now().with_nanosecond(0).unwrap());
     store.set_clock(Arc::new(clock.clone()));
@@ -263,135 +263,99 @@ fn cutting_a_company_off_and_expiry_are_delivered() {
 }
 
 #[test]
-fn attempts_retry_with_backoff_stop_on_failure_and_are_logged() {
-    let (_d, store, clock) = clocked();
+fn a_restored_vault_still_knows_its_linked_companies_and_counts_on() {
+    use crate::bundle::{export_bundle, merge_bundle, restore_bundle, Opener, Seal};
+    let (dir, store) = memory_store();
     let request = connect(&store, "j1", contact_read());
-    store.deny_request(&request.id).unwrap();
-    let id = store.due_deliveries(1).unwrap().remove(0).id;
     store
-        .delivery_attempted_with(
-            &id,
-            Attempt::Retry {
-                reason: "HTTP 503 Service Unavailable".into(),
-                retry_after: None,
-            },
-            1.0,
-        )
+        .approve_request(&request.id, &Approval::default())
         .unwrap();
-    assert!(
-        store.due_deliveries(10).unwrap().is_empty(),
-        "not before its time"
-    );
-    let next = store.next_delivery_at().unwrap().unwrap();
-    assert_eq!((next - clock.now()).num_seconds(), 10);
-    clock.advance(chrono::Duration::seconds(10));
-    let d = store.due_deliveries(10).unwrap().remove(0);
-    assert_eq!(d.attempts, 1);
-    let body_before = d.body.clone();
-    store
-        .delivery_attempted_with(
-            &id,
-            Attempt::Retry {
-                reason: "timed out".into(),
-                retry_after: Some(Duration::from_secs(120)),
-            },
-            0.0,
-        )
-        .unwrap();
-    clock.advance(chrono::Duration::seconds(120));
-    let d = store.due_deliveries(10).unwrap().remove(0);
-    assert_eq!(d.body, body_before, "resent byte for byte");
-    store
-        .delivery_attempted(
-            &id,
-            Attempt::Failed {
-                reason: "HTTP 400 Bad Request".into(),
-            },
-        )
-        .unwrap();
-    assert!(store.due_deliveries(10).unwrap().is_empty(), "failed stops");
-    let listed = store
-        .deliveries(DeliveryFilter::default())
-        .unwrap()
-        .remove(0);
-    assert_eq!((listed.status.as_str(), listed.attempts), ("failed", 3));
-    assert_eq!(listed.last_status, Some(400));
-    assert_eq!(store.send_now(&request.id).unwrap(), 1);
-    store
-        .delivery_attempted(&id, Attempt::Delivered { status: 202 })
-        .unwrap();
-    let listed = store
-        .deliveries(DeliveryFilter::default())
-        .unwrap()
-        .remove(0);
-    assert_eq!(listed.status, "delivered");
-    assert!(listed.delivered_at.is_some());
-    assert_eq!(store.next_delivery_at().unwrap(), None);
-    let log = store.audit_log(&Default::default()).unwrap();
-    let delivers: Vec<_> = log
-        .iter()
-        .filter(|e| e.action == crate::audit::Action::Deliver)
-        .map(|e| (e.outcome, e.client_id.clone().unwrap_or_default()))
-        .collect();
-    use crate::audit::Outcome::{Allowed, Denied};
-    assert_eq!(
-        delivers,
-        [Denied, Denied, Denied, Allowed].map(|o| (o, CLIENT.to_string()))
-    );
-    assert!(matches!(
-        store.send_now("grt_nothing"),
-        Err(crate::Error::UnknownGrant { .. })
-    ));
-}
-
-#[test]
-fn a_failed_delivery_holds_its_request_but_not_the_others() {
-    let (_d, store) = memory_store();
-    let a = connect(&store, "j1", contact_read());
-    let b = connect(&store, "j2", contact_read());
-    store.approve_request(&a.id, &Approval::default()).unwrap();
-    store.approve_request(&b.id, &Approval::default()).unwrap();
     put(&store, "/contact/email", json!("a"));
-    let due = store.due_deliveries(10).unwrap();
+    let identity = age::x25519::Identity::generate();
+    let seal = Seal::Recipient(Box::new(identity.to_public()));
+    let opener = Opener::Identity(Box::new(identity));
+    let bundle = dir.path().join("b.custodian.age");
+    export_bundle(&store, &bundle, &seal, false, &mut |_| {}).unwrap();
+
+    let target = dir.path().join("restored");
+    let pass = crate::SecretString::from("a new passphrase".to_string());
+    let restored = restore_bundle(&bundle, &opener, &target, &pass, 4, &mut |_| {}).unwrap();
     assert_eq!(
-        due.iter().map(|d| d.event.as_str()).collect::<Vec<_>>(),
-        ["granted", "granted"]
+        (
+            restored.manifest.counts.linked_clients,
+            restored.manifest.counts.linked_requests
+        ),
+        (1, 1)
     );
-    store
-        .delivery_attempted(
-            &due[0].id,
-            Attempt::Failed {
-                reason: "HTTP 404".into(),
-            },
-        )
+    drop(restored);
+    let vault = crate::Vault::open(&target, &pass).unwrap();
+    let back = vault.store();
+    assert_eq!(
+        back.linked_company(CLIENT).unwrap(),
+        store.linked_company(CLIENT).unwrap()
+    );
+    assert!(back.access_request(&request.id).unwrap().company.is_some());
+    assert!(back.client(CLIENT).unwrap().verified);
+    // The outbox stayed behind; the grant goes on, its count too.
+    assert!(back
+        .deliveries(DeliveryFilter::default())
+        .unwrap()
+        .is_empty());
+    put(back, "/contact/email", json!("b"));
+    let d = back.due_deliveries(10).unwrap().remove(0);
+    assert_eq!(claims_of(&d.body)["seq"], 3);
+
+    // A merge adds resources like any write: the linked grant is told.
+    let (_d2, source) = memory_store();
+    put(&source, "/contact/phone", json!("+44"));
+    let other = dir.path().join("other.custodian.age");
+    export_bundle(&source, &other, &seal, false, &mut |_| {}).unwrap();
+    let report = merge_bundle(&store, &other, &opener, &mut |_| {}).unwrap();
+    assert_eq!(report.added, ["/contact/phone"]);
+    let last = store
+        .deliveries(DeliveryFilter::default())
+        .unwrap()
+        .pop()
         .unwrap();
-    store
-        .delivery_attempted(&due[1].id, Attempt::Delivered { status: 200 })
-        .unwrap();
-    let due = store.due_deliveries(10).unwrap();
-    assert_eq!(due.len(), 1);
-    assert_eq!(
-        (due[0].event.as_str(), due[0].request_id.as_str()),
-        ("updated", b.id.as_str())
-    );
-    assert_eq!(
-        logged_actions(&store)
-            .iter()
-            .filter(|a| *a == "deliver")
-            .count(),
-        2
-    );
+    assert_eq!((last.event.as_str(), last.seq), ("updated", 3));
 }
 
+/// A decision and its delivery are one commit: when the delivery cannot
+/// be queued, the decision is not made either (and the same for a write).
 #[test]
-fn undelivered_ends_are_given_up_after_thirty_days() {
-    let (_d, store, clock) = clocked();
+fn a_decision_and_its_delivery_commit_together() {
+    let (_d, store) = memory_store();
     let request = connect(&store, "j1", contact_read());
-    store.deny_request(&request.id).unwrap();
-    clock.advance(chrono::Duration::days(30));
-    assert!(store.due_deliveries(10).unwrap().is_empty());
+    store
+        .conn
+        .execute_batch(
+            "CREATE TEMP TRIGGER no_outbox BEFORE INSERT ON outbox
+             BEGIN SELECT RAISE(ABORT, 'outbox full'); END;",
+        )
+        .unwrap();
+    assert!(store
+        .approve_request(&request.id, &Approval::default())
+        .is_err());
+    assert!(store.grants().unwrap().is_empty());
     assert_eq!(
-        statuses(&store),
-        [("denied".to_string(), "moot".to_string())]
+        store.access_request(&request.id).unwrap().status,
+        crate::sharing::request::RequestStatus::Pending
+    );
+    store.conn.execute_batch("DROP TRIGGER no_outbox").unwrap();
+    store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    store
+        .conn
+        .execute_batch(
+            "CREATE TEMP TRIGGER no_outbox BEFORE INSERT ON outbox
+             BEGIN SELECT RAISE(ABORT, 'outbox full'); END;",
+        )
+        .unwrap();
+    let email = parse_path("/contact/email").unwrap();
+    assert!(store.put(&email, NewResource::json(&json!("a"))).is_err());
+    assert!(
+        store.live_meta(&email).unwrap().is_none(),
+        "the write rolled back"
     );
 }

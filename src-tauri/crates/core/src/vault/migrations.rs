@@ -242,6 +242,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             jti TEXT NOT NULL,
             request_object TEXT NOT NULL,
             grant_id TEXT,
+            -- The seq claim of the last delivery queued for the request:
+            -- kept here (and in the bundle), so a restored vault goes on
+            -- counting where the company saw it stop.
+            last_seq INTEGER NOT NULL DEFAULT 0,
             created_at TEXT NOT NULL,
             UNIQUE (client_id, jti)
         ) WITHOUT ROWID;
@@ -253,7 +257,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
 
         -- What the pod owes linked companies: each delivery signed once,
         -- when queued, and resent byte for byte. Sent in seq order per
-        -- request; number is the delivery's seq claim (1, 2, 3… per request).
+        -- request; number is the delivery's seq claim (1, 2, 3… per request,
+        -- from linked_requests.last_seq).
         CREATE TABLE outbox (
             seq INTEGER PRIMARY KEY,
             id TEXT NOT NULL UNIQUE,

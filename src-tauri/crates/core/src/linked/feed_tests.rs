@@ -1,0 +1,191 @@
+//! The feed: what is taken, what is refused and logged, and the cursor.
+
+use jsonwebtoken::Algorithm;
+use serde_json::json;
+
+use super::*;
+use crate::linked::connect::tests::connect;
+use crate::linked::request_object::tests::{company_jwks, sign, CLIENT};
+use crate::sharing::request::Approval;
+use crate::testing::memory_store;
+
+fn purchases() -> Value {
+    json!([
+        {"type": "pod_access", "paths": ["/purchases/"], "actions": ["append", "read"],
+         "purpose": "Your receipts"}
+    ])
+}
+
+/// A linked grant that may append to `/purchases/`: (store guard, store, grant id, pod id).
+fn appending() -> (tempfile::TempDir, Store, String, String) {
+    let (d, store) = memory_store();
+    let r = connect(&store, "j1", purchases());
+    let g = store.approve_request(&r.id, &Approval::default()).unwrap();
+    let pod = store.pod_identity().unwrap().id;
+    (d, store, g.id, pod)
+}
+
+fn item(pod: &str, grant: &str, jti: &str, container: &str, slug: &str) -> String {
+    let claims = json!({
+        "iss": CLIENT, "aud": pod, "iat": 1_764_489_700, "jti": jti, "grant_id": grant,
+        "item": {"container": container, "slug": slug, "content_type": "application/json",
+                 "content": {"order": slug}}
+    });
+    sign(Algorithm::EdDSA, Some("ed"), Some(TYP), &claims)
+}
+
+#[test]
+fn a_grant_that_may_append_has_a_feed_with_its_cursor() {
+    let (_d, store, grant, pod) = appending();
+    let due = store.due_feeds().unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (
+            due[0].grant_id.as_str(),
+            due[0].client_id.as_str(),
+            due[0].cursor.as_str()
+        ),
+        (grant.as_str(), CLIENT, "")
+    );
+    assert_eq!(due[0].feed_uri, "https://shop.test/custodian/feed");
+    store
+        .accept_feed(
+            &grant,
+            &[item(&pod, &grant, "i1", "/purchases/", "o1")],
+            Some("c1"),
+        )
+        .unwrap();
+    assert_eq!(store.due_feeds().unwrap()[0].cursor, "c1");
+    // No next: the cursor stays.
+    store.accept_feed(&grant, &[], None).unwrap();
+    assert_eq!(store.due_feeds().unwrap()[0].cursor, "c1");
+    // A read-only linked grant has no feed; a revoked one neither.
+    let r = connect(&store, "j2", crate::linked::connect::tests::contact_read());
+    store.approve_request(&r.id, &Approval::default()).unwrap();
+    assert_eq!(store.due_feeds().unwrap().len(), 1);
+    store.revoke_grant(&grant).unwrap();
+    assert!(store.due_feeds().unwrap().is_empty());
+    assert!(matches!(
+        store.accept_feed(&grant, &[], None),
+        Err(Error::InvalidGrant(_))
+    ));
+}
+
+#[test]
+fn good_items_land_and_bad_ones_are_refused_and_logged() {
+    let (_d, store, grant, pod) = appending();
+    let good = item(&pod, &grant, "i1", "/purchases/", "order-1");
+    let mut tampered = item(&pod, &grant, "i2", "/purchases/", "order-2");
+    tampered.push('A');
+    let items = vec![
+        good.clone(),
+        tampered,
+        item(&pod, &grant, "i3", "/contact/", "x"),
+        item("another-pod", &grant, "i4", "/purchases/", "o4"),
+        item(&pod, "grt_other", "i5", "/purchases/", "o5"),
+        good,
+        item(&pod, &grant, "i6", "/purchases/", "order-6"),
+    ];
+    let out = store.accept_feed(&grant, &items, Some("c7")).unwrap();
+    assert_eq!(out.stored, ["/purchases/order-1", "/purchases/order-6"]);
+    assert_eq!(out.refused.len(), 5, "{:?}", out.refused);
+    for (reason, says) in out.refused.iter().zip([
+        "signature",
+        "grant does not allow",
+        "wrong aud",
+        "another grant",
+        "replayed jti",
+    ]) {
+        assert!(reason.contains(says), "{reason} / {says}");
+    }
+    let stored = store
+        .get(&crate::parse_path("/purchases/order-1").unwrap(), None)
+        .unwrap();
+    assert_eq!(stored.content, br#"{"order":"order-1"}"#);
+    assert_eq!(stored.meta.author, crate::Author::Client(CLIENT.into()));
+    let feed: Vec<(Outcome, Option<String>)> = store
+        .audit_log(&Default::default())
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == Action::Feed)
+        .map(|e| (e.outcome, e.path))
+        .collect();
+    use Outcome::{Allowed, Denied};
+    assert_eq!(
+        feed.iter().map(|(o, _)| *o).collect::<Vec<_>>(),
+        [Allowed, Denied, Denied, Denied, Denied, Denied, Allowed]
+    );
+    assert_eq!(feed[0].1.as_deref(), Some("/purchases/order-1"));
+    // The company's own append is an update its grant sees (it may read
+    // /purchases/): queued like any other write.
+    let events: Vec<String> = store
+        .deliveries(Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|d| d.event)
+        .collect();
+    assert_eq!(events, ["granted", "updated", "updated"]);
+}
+
+#[test]
+fn each_broken_rule_of_an_item_is_named() {
+    let jwks = company_jwks();
+    let base = json!({
+        "iss": CLIENT, "aud": "pod", "iat": 1, "jti": "i", "grant_id": "grt_1",
+        "item": {"container": "/purchases/", "content_base64": "aGk="}
+    });
+    let check = |claims: &Value, typ: Option<&str>| {
+        verify_feed_item(
+            &sign(Algorithm::EdDSA, Some("ed"), typ, claims),
+            CLIENT,
+            "pod",
+            "grt_1",
+            &jwks,
+        )
+    };
+    let ok = check(&base, Some(TYP)).unwrap();
+    assert_eq!(
+        (ok.content.as_slice(), ok.content_type.as_str()),
+        (&b"hi"[..], OCTET_STREAM)
+    );
+    let with = |path: &[&str], v: Value| {
+        let mut c = base.clone();
+        let mut at = &mut c;
+        for p in &path[..path.len() - 1] {
+            at = &mut at[*p];
+        }
+        at[path[path.len() - 1]] = v;
+        c
+    };
+    for (claims, typ, says) in [
+        (base.clone(), None, "typ"),
+        (base.clone(), Some("JWT"), "typ"),
+        (with(&["iss"], json!("https://x.test/c")), Some(TYP), "iss"),
+        (
+            with(&["item", "container"], json!("/purchases/x")),
+            Some(TYP),
+            "must end in /",
+        ),
+        (
+            with(&["item", "container"], json!("/a/../b/")),
+            Some(TYP),
+            "container",
+        ),
+        (
+            with(&["item", "content"], json!(1)),
+            Some(TYP),
+            "exactly one of content",
+        ),
+        (
+            with(&["item", "content_base64"], json!("***")),
+            Some(TYP),
+            "not base64",
+        ),
+        (with(&["jti"], json!("")), Some(TYP), "jti"),
+    ] {
+        match check(&claims, typ) {
+            Err(Error::LinkRefused { rule }) => assert!(rule.contains(says), "{says}: {rule}"),
+            other => panic!("{says}: {other:?}"),
+        }
+    }
+}
