@@ -289,9 +289,8 @@ fn check_expired(s: &Linked, got: &[Verified]) {
 fn a_short_grant_runs_out_and_the_company_is_told() {
     let s = Linked::new();
     short_grant(&s);
-    // Noticing the end is the expiry step's (here `receipts list` runs it);
-    // a write after it is not delivered: the grant is over.
-    s.ok(&["receipts", "list"]);
+    // `deliver` runs the expiry step itself; a write after the end is not
+    // delivered: the grant is over.
     s.ok(&[
         "put",
         "/contact/email",
@@ -306,8 +305,7 @@ fn a_short_grant_runs_out_and_the_company_is_told() {
 }
 
 #[test]
-#[ignore = "known gap: `custodian deliver` does not run the expiry step (record_expirations), so it never queues `expired` by itself"]
-fn deliver_watch_alone_tells_the_company_a_grant_ran_out() {
+fn deliver_watch_wakes_at_a_grants_end_and_tells_the_company() {
     let s = Linked::new();
     short_grant(&s);
     let _watch = s.watch();
@@ -484,4 +482,72 @@ fn deliveries_queued_when_the_cli_is_killed_are_sent_after_a_restart() {
         got[2].claims["event"]["changes"][0]["path"],
         "/preferences/communication"
     );
+}
+
+#[test]
+fn a_feed_appends_the_good_item_and_refuses_the_bad_ones() {
+    let s = Linked::new();
+    let ask = Ask::new(json!([{"type": "pod_access", "paths": ["/purchases/"],
+        "actions": ["append"], "datatypes": [], "purpose": "Order receipts"}]));
+    let request = s.connect(&ask);
+    s.ok(&["requests", "approve", request["id"].as_str().unwrap()]);
+    s.ok(&["deliver"]);
+    let granted = s.shop.wait_deliveries("shop.test", 1, SOON).remove(0);
+    assert_eq!(granted.event(), "granted");
+    let (pod, grant) = (
+        granted.pod_id(),
+        granted.claims["grant_id"].as_str().unwrap(),
+    );
+    let item = |container: &str, slug: &str| {
+        json!({"container": container, "slug": slug, "content_type": "application/json",
+               "content": {"order": slug, "total": "12.50"}})
+    };
+    let feed =
+        |item: Value, good: bool| s.shop.queue_feed_item("shop.test", pod, grant, item, good);
+    let good = feed(item("/purchases/", "order-1234"), true);
+    feed(item("/purchases/", "order-666"), false);
+    feed(item("/finance/", "order-777"), true);
+
+    let out = s.ok(&["deliver"]);
+    assert!(out.contains("stored /purchases/order-1234"), "{out}");
+    assert_eq!(out.matches("refused a feed item").count(), 2, "{out}");
+    assert_eq!(
+        json_of(&s.ok(&["get", "/purchases/order-1234"])),
+        json!({"order": "order-1234", "total": "12.50"})
+    );
+    let listed = s.ok(&["ls", "/purchases/"]);
+    assert!(!listed.contains("order-666"), "{listed}");
+    let finance = s.ok(&["ls", "/finance/"]);
+    assert!(
+        !finance.contains("order-777"),
+        "nothing outside the grant: {finance}"
+    );
+    let log = json_of(&s.ok(&["log", "--json"]));
+    let feeds: Vec<(String, String)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "feed")
+        .map(|e| (e["outcome"].as_str().unwrap().to_string(), e.to_string()))
+        .collect();
+    assert_eq!(
+        feeds.iter().filter(|(o, _)| o == "allowed").count(),
+        1,
+        "{feeds:#?}"
+    );
+    assert_eq!(
+        feeds.iter().filter(|(o, _)| o == "denied").count(),
+        2,
+        "{feeds:#?}"
+    );
+    assert!(feeds
+        .iter()
+        .any(|(o, e)| o == "allowed" && e.contains("/purchases/order-1234")));
+
+    // The cursor is kept: nothing is taken twice; a replayed item is refused.
+    s.shop.queue_feed_jws("shop.test", grant, &good);
+    let out = s.ok(&["deliver"]);
+    assert!(out.contains("0 items stored, 1 refused"), "{out}");
+    assert!(out.contains("replayed jti"), "{out}");
+    assert_eq!(s.ok(&["ls", "/purchases/"]), listed);
 }

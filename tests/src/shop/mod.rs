@@ -370,7 +370,7 @@ impl Shop {
 
     /// Queues a feed item for `grant_id` at `host`, addressed to `pod_id`,
     /// signed by the company's key (`good`) or a stranger's under the same
-    /// `kid`. Returns its `jti`.
+    /// `kid`. Returns the item's JWS.
     pub fn queue_feed_item(
         &self,
         host: &str,
@@ -386,9 +386,16 @@ impl Shop {
                                 "grant_id": grant_id, "item": item});
             let header = json!({"alg": "EdDSA", "typ": jose::FEED_ITEM_TYP, "kid": c.kid});
             let jws = jose::sign(if good { &c.key } else { &c.stranger }, &header, &claims);
-            c.feed.push((grant_id.to_string(), jws));
+            c.feed.push((grant_id.to_string(), jws.clone()));
+            jws
+        })
+    }
+
+    /// Queues an item's JWS as it is (a replay, say).
+    pub fn queue_feed_jws(&self, host: &str, grant_id: &str, jws: &str) {
+        self.with_company(host, |c| {
+            c.feed.push((grant_id.to_string(), jws.to_string()))
         });
-        jti
     }
 
     /// A look at what the company has seen (under its lock: `f` must not
