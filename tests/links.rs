@@ -5,8 +5,10 @@
 //! company's verified domain; the person answers with `requests
 //! approve/deny`; `custodian deliver` (once, or `--watch`) sends the
 //! answer, the granted data, later changes, revocation and expiry, which
-//! the company verifies as any company would. An outage is retried in
-//! order with a stable `jti`, and a killed CLI loses nothing.
+//! the company verifies as any company would; a large grant comes in
+//! parts under 1 MiB each. An outage is retried in order with a stable
+//! `jti`, a killed CLI loses nothing, and an append feed stores the good
+//! item and refuses the bad ones.
 //! (Hostile links: `links_refused.rs`.)
 
 use std::collections::HashSet;
@@ -550,4 +552,55 @@ fn a_feed_appends_the_good_item_and_refuses_the_bad_ones() {
     assert!(out.contains("0 items stored, 1 refused"), "{out}");
     assert!(out.contains("replayed jti"), "{out}");
     assert_eq!(s.ok(&["ls", "/purchases/"]), listed);
+}
+
+#[test]
+fn a_large_grant_arrives_in_parts_and_a_too_large_resource_without_content() {
+    let s = Linked::new();
+    {
+        let vault = open(&s.v);
+        let store = vault.store();
+        for (name, kib) in [("a", 300), ("b", 300), ("c", 300), ("huge", 1100)] {
+            store
+                .put(
+                    &parse_path(&format!("/docs/{name}")).unwrap(),
+                    custodian_core::NewResource::json(&json!({"text": "x".repeat(kib * 1024)})),
+                )
+                .unwrap();
+        }
+    }
+    let ask = Ask::new(json!([{"type": "pod_access", "paths": ["/docs/"],
+        "actions": ["read"], "datatypes": [], "purpose": "Archiving"}]));
+    let request = s.connect(&ask);
+    s.ok(&["requests", "approve", request["id"].as_str().unwrap()]);
+    s.ok(&["deliver"]);
+    let first = s.shop.wait_deliveries("shop.test", 1, SOON).remove(0);
+    let parts = first.claims["event"]["parts"].as_u64().unwrap() as usize;
+    assert!(parts >= 2, "{} bytes in one part", first.raw.len());
+    let got = s.shop.wait_deliveries("shop.test", parts, SOON);
+    let mut paths = Vec::new();
+    for (i, d) in got.iter().enumerate() {
+        assert!(
+            d.raw.len() <= 1 << 20,
+            "part {} is {} bytes",
+            i + 1,
+            d.raw.len()
+        );
+        assert_eq!(d.event(), "granted");
+        assert_eq!(d.seq(), i as u64 + 1);
+        assert_eq!(d.claims["event"]["part"], i + 1);
+        assert_eq!(d.claims["event"]["parts"], parts);
+        assert_eq!(d.claims["grant_id"], first.claims["grant_id"]);
+        for r in d.claims["event"]["resources"].as_array().unwrap() {
+            paths.push(r["path"].as_str().unwrap().to_string());
+            if r["path"] == "/docs/huge" {
+                assert_eq!(r["content_omitted"], "too_large", "{}", r["path"]);
+                assert!(r["size"].as_u64().unwrap() > 1100 * 1024);
+                assert!(r.get("content").is_none());
+            } else {
+                assert_eq!(r["content"]["text"].as_str().unwrap().len(), 300 * 1024);
+            }
+        }
+    }
+    assert_eq!(paths, ["/docs/a", "/docs/b", "/docs/c", "/docs/huge"]);
 }
