@@ -17,7 +17,7 @@ APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test screenshots setup deps-system deps-rust deps-ui deps-e2e deps-example ui build lint test-rust test-ui test-example bench bench-bundle bench-api bench-app package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
+.PHONY: help run test screenshots setup deps-system deps-rust deps-ui deps-e2e deps-example ui build lint test-rust test-ui test-example bench bench-bundle bench-api bench-app bench-deliver package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -113,6 +113,13 @@ bench-app: setup ui ## App launch time and memory, release build (idle and 10,00
 	$(CARGO) build --locked --release -p custodian-desktop
 	CUSTODIAN_DESKTOP_BIN=$(CURDIR)/target/release/custodian-desktop \
 		$(CARGO) test --locked --release -p custodian-e2e --test desktop_bench -- --ignored --nocapture
+
+# The CLI's test hooks (the test resolver and CA) are in debug builds only;
+# this release build turns them on with custodian-link's test-hooks feature.
+# Sizes: CUSTODIAN_BENCH_COMPANIES (1,000), CUSTODIAN_BENCH_BACKLOG (10,000).
+bench-deliver: setup ## Deliveries: one change to 1,000 companies, a 10,000 backlog (release, local HTTPS)
+	$(CARGO) build --locked --release -p custodian --features custodian-link/test-hooks
+	$(CARGO) test --locked --release -p custodian-e2e --test links_bench -- --ignored --nocapture
 
 bench-bundle: setup ## Export/import benchmark, 100,000 resources, beside tar+age
 	$(CARGO) bench --locked -p custodian-core --bench bundle --features test-support

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod company;
 pub mod faults;
+pub mod linked;
 pub mod screens;
 pub mod shop;
 

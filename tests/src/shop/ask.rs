@@ -21,6 +21,8 @@ pub enum Flaw {
     AlgNone,
     /// The signature's last bytes changed.
     BadSignature,
+    /// `alg: EdDSA` and no signature at all (`header.claims.`).
+    MissingSignature,
     /// `aud` is not `custodian`.
     WrongAudience,
     /// `iss` is another company.
@@ -105,6 +107,11 @@ pub(super) fn request_object(c: &Company, client_id: &str, another: &str, ask: &
             let flipped = if &jws[at..at + 1] == "A" { "B" } else { "A" };
             jws.replace_range(at..at + 1, flipped);
             jws
+        }
+        Flaw::MissingSignature => {
+            let jws = jose::sign(&c.key, &header, &claims);
+            let cut = jws.rfind('.').map_or(jws.len(), |i| i + 1);
+            jws[..cut].to_string()
         }
         _ => jose::sign(&c.key, &header, &claims),
     }

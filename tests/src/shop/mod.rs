@@ -370,7 +370,7 @@ impl Shop {
 
     /// Queues a feed item for `grant_id` at `host`, addressed to `pod_id`,
     /// signed by the company's key (`good`) or a stranger's under the same
-    /// `kid`. Returns its `jti`.
+    /// `kid`. Returns the item's JWS.
     pub fn queue_feed_item(
         &self,
         host: &str,
@@ -386,18 +386,28 @@ impl Shop {
                                 "grant_id": grant_id, "item": item});
             let header = json!({"alg": "EdDSA", "typ": jose::FEED_ITEM_TYP, "kid": c.kid});
             let jws = jose::sign(if good { &c.key } else { &c.stranger }, &header, &claims);
-            c.feed.push((grant_id.to_string(), jws));
-        });
-        jti
+            c.feed.push((grant_id.to_string(), jws.clone()));
+            jws
+        })
     }
 
-    /// A look at what the company has seen.
+    /// Queues an item's JWS as it is (a replay, say).
+    pub fn queue_feed_jws(&self, host: &str, grant_id: &str, jws: &str) {
+        self.with_company(host, |c| {
+            c.feed.push((grant_id.to_string(), jws.to_string()))
+        });
+    }
+
+    /// A look at what the company has seen (under its lock: `f` must not
+    /// call the shop).
     pub fn seen<T>(&self, f: impl FnOnce(&Seen) -> T) -> T {
         f(&self.state.lock().seen)
     }
 
     /// Waits (at most `timeout`) until `check` returns `Some`, re-checking
-    /// whenever the company sees something; panics naming `what`.
+    /// whenever the company sees something; panics naming `what`. `check`
+    /// runs under the company's lock: it reads its argument and must not
+    /// call the shop (that would wait for ever).
     pub fn wait_for<T>(
         &self,
         what: &str,
