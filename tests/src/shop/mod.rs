@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 
 pub use ask::{Ask, Flaw};
 pub use jose::Verified;
-pub use tls::install_provider;
+pub use tls::{install_provider, issue};
 
 /// A delivery body is at most 1 MiB (`MAX_DELIVERY_BYTES`); read a little
 /// more so an oversized one is seen, not cut.

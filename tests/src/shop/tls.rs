@@ -21,15 +21,36 @@ use tokio_rustls::TlsAcceptor;
 use super::routes::handle;
 use super::{Outage, State};
 
-/// Installs ring as the process's rustls provider (reqwest here is built
-/// without one); harmless when something already did.
+/// Installs ring as the process's default rustls provider, for TLS clients
+/// built from rustls directly; harmless when something already did.
 pub fn install_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The test's certificate authority and a server certificate it signed.
+pub struct Issued {
+    /// The CA's certificate, PEM (what `CUSTODIAN_TEST_CA` names).
+    pub ca_pem: String,
+    ca_der: Vec<u8>,
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+impl Issued {
+    /// The server's certificate chain (its certificate, then the CA), PEM.
+    pub fn chain_pem(&self) -> String {
+        format!("{}{}", self.cert.pem(), self.ca_pem)
+    }
+
+    /// The server's private key, PKCS#8 PEM.
+    pub fn key_pem(&self) -> String {
+        self.key.serialize_pem()
+    }
+}
+
 /// A certificate authority and a server certificate it signed for `names`
-/// (and `*.bench.test`); writes the CA's PEM to `ca_pem`.
-pub fn make_certificates(names: &[String], ca_pem: &Path) -> rustls::ServerConfig {
+/// (and `*.bench.test`).
+pub fn issue(names: &[String]) -> Issued {
     let ca_key = KeyPair::generate().expect("CA key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -42,7 +63,6 @@ pub fn make_certificates(names: &[String], ca_pem: &Path) -> rustls::ServerConfi
         KeyUsagePurpose::DigitalSignature,
     ];
     let ca = CertifiedIssuer::self_signed(ca_params, ca_key).expect("self-signed CA");
-    std::fs::write(ca_pem, ca.pem()).expect("write the CA's PEM");
 
     let mut sans: Vec<String> = names
         .iter()
@@ -56,15 +76,29 @@ pub fn make_certificates(names: &[String], ca_pem: &Path) -> rustls::ServerConfi
         .push(DnType::CommonName, "Test companies");
     let key = KeyPair::generate().expect("server key");
     let cert = params.signed_by(&key, &ca).expect("server certificate");
+    Issued {
+        ca_pem: ca.pem(),
+        ca_der: ca.der().to_vec(),
+        cert,
+        key,
+    }
+}
 
+/// [`issue`], the CA's PEM written to `ca_pem`, as a rustls server config.
+pub fn make_certificates(names: &[String], ca_pem: &Path) -> rustls::ServerConfig {
+    let issued = issue(names);
+    std::fs::write(ca_pem, &issued.ca_pem).expect("write the CA's PEM");
     install_provider();
     rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .expect("TLS versions")
         .with_no_client_auth()
         .with_single_cert(
-            vec![cert.der().clone(), CertificateDer::from(ca.der().to_vec())],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            vec![
+                issued.cert.der().clone(),
+                CertificateDer::from(issued.ca_der.clone()),
+            ],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(issued.key.serialize_der())),
         )
         .expect("server TLS config")
 }
