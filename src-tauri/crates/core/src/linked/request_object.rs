@@ -197,7 +197,7 @@ pub fn verify_request_object(
     let exp = time_claim(&claims, "exp")?;
     if exp <= now {
         return Err(refused(
-            "the request object has expired: ask the company for a new link",
+            "the request object has expired (its exp has passed)",
         ));
     }
     if iat > now + chrono::Duration::seconds(CLOCK_SKEW_SECS) {
