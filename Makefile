@@ -9,11 +9,13 @@ CARGO ?= cargo
 NPM ?= npm
 
 # Debian packages: the C toolchain for SQLCipher/OpenSSL, WebKitGTK and
-# friends for Tauri, Xvfb and WebKitWebDriver for the app's end-to-end tests,
-# and the reference `age` tool for bundle interoperability tests.
+# friends for Tauri, Xvfb and WebKitWebDriver for the app's end-to-end tests
+# (with a D-Bus session bus of their own: single-instance finds the running
+# app over D-Bus), the reference `age` tool for bundle interoperability
+# tests, and GNU time for the benchmarks' peak memory.
 APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 	libssl-dev libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev \
-	xvfb xauth webkit2gtk-driver age
+	xvfb xauth webkit2gtk-driver age dbus-daemon time
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
