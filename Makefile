@@ -15,7 +15,7 @@ NPM ?= npm
 # tests, and GNU time for the benchmarks' peak memory.
 APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 	libssl-dev libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev \
-	xvfb xauth webkit2gtk-driver age dbus-daemon time
+	xvfb xauth webkit2gtk-driver age dbus time
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
