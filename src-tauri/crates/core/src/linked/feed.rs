@@ -28,8 +28,6 @@ use crate::{Error, Result};
 
 /// The JWS `typ` every feed item carries.
 pub const TYP: &str = "custodian-feed-item+jwt";
-/// The most items taken from one fetch.
-pub const MAX_ITEMS: usize = 100;
 
 /// A grant whose feed is due: where to fetch it and how to check it.
 #[derive(Debug, Clone, Serialize)]
@@ -230,15 +228,11 @@ impl Store {
             grant,
         };
         let mut outcome = FeedOutcome::default();
-        for (i, jws) in items.iter().enumerate() {
-            let result = if i >= MAX_ITEMS {
-                Err(Refused::Unlogged(format!(
-                    "more than {MAX_ITEMS} items in one fetch"
-                )))
-            } else {
-                self.take_item(jws, &access, &pod_id, &jwks)
-            };
-            match result {
+        // Every item of the answer is taken (the answer is capped at 1 MiB
+        // by the fetch, not at a number of items): the cursor moves past
+        // all of them below, so one left out would be lost.
+        for jws in items {
+            match self.take_item(jws, &access, &pod_id, &jwks) {
                 Ok(path) => outcome.stored.push(path),
                 Err(Refused::Logged(reason)) => outcome.refused.push(reason),
                 Err(Refused::Unlogged(reason)) => {

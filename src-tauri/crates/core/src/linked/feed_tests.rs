@@ -189,3 +189,57 @@ fn each_broken_rule_of_an_item_is_named() {
         }
     }
 }
+
+/// A restored vault stands where the feed was, and an item taken before
+/// the bundle was made is not taken again.
+#[test]
+fn a_restored_vault_keeps_its_feed_cursor_and_the_items_taken() {
+    use crate::bundle::{export_bundle, restore_bundle, Opener, Seal};
+    let (dir, store, grant, pod) = appending();
+    let taken = item(&pod, &grant, "i1", "/purchases/", "o1");
+    store
+        .accept_feed(&grant, std::slice::from_ref(&taken), Some("c1"))
+        .unwrap();
+    let identity = age::x25519::Identity::generate();
+    let seal = Seal::Recipient(Box::new(identity.to_public()));
+    let opener = Opener::Identity(Box::new(identity));
+    let bundle = dir.path().join("b.custodian.age");
+    export_bundle(&store, &bundle, &seal, false, &mut |_| {}).unwrap();
+    let target = dir.path().join("restored");
+    let pass = crate::SecretString::from("a new passphrase".to_string());
+    let restored = restore_bundle(&bundle, &opener, &target, &pass, 4, &mut |_| {}).unwrap();
+    let counts = &restored.manifest.counts;
+    assert_eq!((counts.feed_cursors, counts.feed_items_seen), (1, 1));
+    drop(restored);
+    let vault = crate::Vault::open(&target, &pass).unwrap();
+    let back = vault.store();
+    assert_eq!(back.due_feeds().unwrap()[0].cursor, "c1");
+    let out = back.accept_feed(&grant, &[taken], None).unwrap();
+    assert!(out.stored.is_empty());
+    assert!(out.refused[0].contains("replayed jti"), "{:?}", out.refused);
+}
+
+/// Every item of a fetch is taken, however many (the answer is capped at
+/// 1 MiB, not at a number of items): none is lost when the cursor moves on.
+#[test]
+fn every_item_of_a_long_page_is_taken() {
+    let (_d, store, grant, pod) = appending();
+    let items: Vec<String> = (0..150)
+        .map(|i| {
+            item(
+                &pod,
+                &grant,
+                &format!("i{i}"),
+                "/purchases/",
+                &format!("o{i}"),
+            )
+        })
+        .collect();
+    let out = store.accept_feed(&grant, &items, Some("c150")).unwrap();
+    assert_eq!(
+        (out.stored.len(), out.refused.len()),
+        (150, 0),
+        "{:?}",
+        out.refused.first()
+    );
+}
