@@ -308,6 +308,9 @@ impl Store {
                 "replayed jti: the item was already taken".into(),
             ));
         }
+        // The resource and its log entry: one transaction (the POST's
+        // write joins it).
+        let tx = self.write_tx().map_err(fail)?;
         let decision = pod::decide(
             self,
             access,
@@ -337,7 +340,8 @@ impl Store {
                 Err(Refused::Logged(reason))
             }
         };
-        self.append_audit(&[entry]).map_err(fail)?;
+        crate::audit::append_in(&tx, &self.now(), [&entry]).map_err(fail)?;
+        tx.commit().map_err(|e| fail(e.into()))?;
         result
     }
 }

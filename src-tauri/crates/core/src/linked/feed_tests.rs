@@ -243,3 +243,24 @@ fn every_item_of_a_long_page_is_taken() {
         out.refused.first()
     );
 }
+
+/// An item's resource and its log entry commit together: when the entry
+/// cannot be written, the item is not stored either (its jti stays used).
+#[test]
+fn an_item_and_its_log_entry_commit_together() {
+    let (_d, store, grant, pod) = appending();
+    store
+        .conn
+        .execute_batch(
+            "CREATE TEMP TRIGGER no_feed_log BEFORE INSERT ON audit_log WHEN NEW.action = 'feed'
+             BEGIN SELECT RAISE(ABORT, 'log full'); END;",
+        )
+        .unwrap();
+    let one = item(&pod, &grant, "i1", "/purchases/", "o1");
+    assert!(store.accept_feed(&grant, &[one], None).is_err());
+    let path = crate::parse_path("/purchases/o1").unwrap();
+    assert!(
+        store.live_meta(&path).unwrap().is_none(),
+        "the write rolled back"
+    );
+}

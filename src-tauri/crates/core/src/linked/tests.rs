@@ -319,7 +319,7 @@ fn a_restored_vault_still_knows_its_linked_companies_and_counts_on() {
         .unwrap()
         .pop()
         .unwrap();
-    assert!(last.seq as i64 > before, "{} after {before}", last.seq);
+    assert!(last.seq > before, "{} after {before}", last.seq);
     // Merging the same bundle back adds no delivery twice (same id).
     let report = merge_bundle(&store, &bundle, &opener, &mut |_| {}).unwrap();
     assert_eq!(report.deliveries_added, 0);
