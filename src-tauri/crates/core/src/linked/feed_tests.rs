@@ -264,3 +264,51 @@ fn an_item_and_its_log_entry_commit_together() {
         "the write rolled back"
     );
 }
+
+/// A company that rotated its keys: an item signed by a key the stored set
+/// lacks is noticed (so the desktop fetches `jwks_uri` again), refused until
+/// the new set is stored, then taken.
+#[test]
+fn a_rotated_key_is_taken_once_the_set_is_fetched_again() {
+    let (_d, store, grant, pod) = appending();
+    let one = item(&pod, &grant, "i1", "/purchases/", "o1");
+    // Connected when the company's set held only its P-256 key.
+    let all = company_jwks().json;
+    let old = json!({"keys": [all["keys"][1].clone()]});
+    store
+        .conn
+        .execute(
+            "UPDATE linked_clients SET jwks = ?1, jwks_uri = 'https://shop.test/custodian/jwks.json'",
+            [old.to_string()],
+        )
+        .unwrap();
+    let target = store.due_feeds().unwrap().remove(0);
+    assert_eq!(
+        target.jwks_uri.as_deref(),
+        Some("https://shop.test/custodian/jwks.json")
+    );
+    assert!(names_unknown_kid(&target.jwks, std::slice::from_ref(&one)));
+    let out = store
+        .accept_feed(&grant, std::slice::from_ref(&one), None)
+        .unwrap();
+    assert!(out.refused[0].contains("kid"), "{:?}", out.refused);
+
+    store
+        .refresh_company_keys(CLIENT, all.to_string().as_bytes())
+        .unwrap();
+    let target = store.due_feeds().unwrap().remove(0);
+    assert!(!names_unknown_kid(&target.jwks, std::slice::from_ref(&one)));
+    let again = item(&pod, &grant, "i2", "/purchases/", "o2");
+    let out = store.accept_feed(&grant, &[again], None).unwrap();
+    assert_eq!(out.stored, ["/purchases/o2"]);
+    // A set that is not one is refused; a company without jwks_uri has
+    // nothing to fetch again.
+    assert!(store.refresh_company_keys(CLIENT, b"{}").is_err());
+    store
+        .conn
+        .execute("UPDATE linked_clients SET jwks_uri = NULL", [])
+        .unwrap();
+    assert!(store
+        .refresh_company_keys(CLIENT, all.to_string().as_bytes())
+        .is_err());
+}
