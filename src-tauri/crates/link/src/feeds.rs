@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use custodian_core::linked::{names_unknown_kid, FeedTarget};
+
+use crate::connect::JWKS_CAP;
 use crate::net::Net;
 use crate::vault::{LinkError, VaultAccess};
 
@@ -39,6 +42,7 @@ pub struct FeedSummary {
 pub async fn poll_feeds(net: &Net, vault: &impl VaultAccess) -> Result<FeedSummary, LinkError> {
     let targets = vault.with_store(|store| store.due_feeds())?;
     let mut summary = FeedSummary::default();
+    let mut refreshed: Vec<String> = Vec::new();
     for target in targets {
         let url = match feed_url(&target.feed_uri, &target.grant_id, &target.cursor) {
             Some(url) => url,
@@ -63,6 +67,7 @@ pub async fn poll_feeds(net: &Net, vault: &impl VaultAccess) -> Result<FeedSumma
             }
         };
         summary.feeds += 1;
+        refresh_keys(net, vault, &target, &envelope.items, &mut refreshed).await;
         let outcome = vault.with_store(|store| {
             store.accept_feed(&target.grant_id, &envelope.items, envelope.next.as_deref())
         })?;
@@ -70,6 +75,27 @@ pub async fn poll_feeds(net: &Net, vault: &impl VaultAccess) -> Result<FeedSumma
         summary.refused.extend(outcome.refused);
     }
     Ok(summary)
+}
+
+/// When an item names a key the company's stored JWK Set lacks (it rotated
+/// its keys), fetches its `jwks_uri` again, at most once per company per
+/// poll, and has the core store the set. A failure keeps the stored set:
+/// the items it cannot check are then refused ("unknown kid") and logged.
+async fn refresh_keys(
+    net: &Net,
+    vault: &impl VaultAccess,
+    target: &FeedTarget,
+    items: &[String],
+    refreshed: &mut Vec<String>,
+) {
+    let Some(uri) = &target.jwks_uri else { return };
+    if refreshed.contains(&target.client_id) || !names_unknown_kid(&target.jwks, items) {
+        return;
+    }
+    refreshed.push(target.client_id.clone());
+    if let Ok(bytes) = net.fetch(uri, "application/json", JWKS_CAP).await {
+        let _ = vault.with_store(|store| store.refresh_company_keys(&target.client_id, &bytes));
+    }
 }
 
 /// `feed_uri?grant_id=…&after=…`, keeping any query the company put there.

@@ -55,6 +55,8 @@ struct Company {
     requests: Arc<Mutex<Vec<(String, String)>>>,
     /// The feed's items, served at once.
     feed: Arc<Mutex<Vec<String>>>,
+    /// The JWK Set served at `jwks_uri` (with `keys_by_uri`).
+    jwks: Arc<Mutex<Value>>,
 }
 
 impl Company {
@@ -68,7 +70,15 @@ impl Company {
         let answers: Arc<Mutex<VecDeque<u16>>> = Arc::default();
         let requests: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let feed: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (a, r, f) = (answers.clone(), requests.clone(), feed.clone());
+        let jwks = Arc::new(Mutex::new(
+            json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": ED_X}]}),
+        ));
+        let (a, r, f, j) = (
+            answers.clone(),
+            requests.clone(),
+            feed.clone(),
+            jwks.clone(),
+        );
         let server = serve(
             Some(ca.server_config(&["shop.test"])),
             move |seen: &Seen| {
@@ -93,7 +103,9 @@ impl Company {
                         }
                         Reply::ok(meta.to_string())
                     }
-                    "/custodian/jwks.json" if keys_by_uri => Reply::ok(keys.to_string()),
+                    "/custodian/jwks.json" if keys_by_uri => {
+                        Reply::ok(j.lock().unwrap().to_string())
+                    }
                     p if p.starts_with("/custodian/feed?") => Reply::ok(
                         json!({"items": *f.lock().unwrap(), "next": "cursor-1"}).to_string(),
                     ),
@@ -113,6 +125,7 @@ impl Company {
             answers,
             requests,
             feed,
+            jwks,
         }
     }
 
@@ -355,6 +368,58 @@ async fn refused_links_store_nothing() {
         vault.with_store(|s| s.access_requests(true)).unwrap().len(),
         1
     );
+}
+
+/// A company that rotated its keys after the person connected: the item
+/// signed by the new key names an unknown kid, so its `jwks_uri` is
+/// fetched again (once in the poll), and the item lands.
+#[tokio::test]
+async fn a_rotated_key_is_fetched_again_from_jwks_uri() {
+    let ca = TestCa::new();
+    let company = Company::start_with(&ca, true).await;
+    let net = net(&ca, "shop.test=127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault(&dir);
+    let details = json!([{"type": "pod_access", "paths": ["/purchases/"],
+                          "actions": ["append"], "purpose": "Your receipts"}]);
+    let uri = company.publish_asking(
+        "/custodian/requests/7",
+        "jti-7",
+        &company.client_id(),
+        details,
+    );
+    let request = connect(&net, &vault, &company.link(&uri)).await.unwrap();
+    let grant = approve(&vault, &request.id);
+    let pod_id = vault.with_store(|s| s.pod_identity()).unwrap().id;
+    // The same key under a new kid stands for the new key.
+    *company.jwks.lock().unwrap() =
+        json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "ed-2", "x": ED_X}]});
+    let item = |jti: &str| {
+        let claims = json!({"iss": company.client_id(), "aud": pod_id,
+               "iat": chrono::Utc::now().timestamp(), "jti": jti, "grant_id": grant,
+               "item": {"container": "/purchases/", "slug": jti,
+                        "content_type": "application/json", "content": {"order": jti}}});
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("ed-2".into());
+        header.typ = Some("custodian-feed-item+jwt".into());
+        jsonwebtoken::encode(&header, &claims, &ed_key()).unwrap()
+    };
+    *company.feed.lock().unwrap() = vec![item("r-1"), item("r-2")];
+    let summary = poll_feeds(&net, &vault).await.unwrap();
+    assert_eq!(summary.stored.len(), 2, "{summary:?}");
+    let keys_fetched = |c: &Company| {
+        c.server
+            .seen()
+            .iter()
+            .filter(|s| s.path == "/custodian/jwks.json")
+            .count()
+    };
+    // Once at connect, once in the poll.
+    assert_eq!(keys_fetched(&company), 2);
+    // Known now: not fetched again.
+    *company.feed.lock().unwrap() = vec![item("r-3")];
+    poll_feeds(&net, &vault).await.unwrap();
+    assert_eq!(keys_fetched(&company), 2);
 }
 
 #[tokio::test]

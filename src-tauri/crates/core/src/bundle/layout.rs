@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 pub use crate::audit::records::AuditRecord;
 use crate::data::path::PodPath;
 pub use crate::data::records::VersionRecord;
-pub use crate::linked::records::{LinkedClientRecord, LinkedRequestRecord};
+pub use crate::linked::records::{
+    FeedCursorRecord, FeedSeenRecord, LinkedClientRecord, LinkedRequestRecord, OutboxRecord,
+};
 pub use crate::sharing::records::{ClientRecord, GrantRecord, ReceiptRecord, RequestRecord};
 pub use crate::vault::identity::PodKeyRecord;
 use crate::vault::record::StoredJson;
@@ -24,6 +26,13 @@ pub const AUDIT: &str = "audit.jsonl";
 pub const RECEIPTS: &str = "receipts.jsonl";
 pub const LINKED_CLIENTS: &str = "linked_clients.jsonl";
 pub const LINKED_REQUESTS: &str = "linked_requests.jsonl";
+/// Deliveries still owed to linked companies (queued or failed), each as
+/// signed, resent byte for byte by the restored vault.
+pub const OUTBOX: &str = "outbox.jsonl";
+/// Where this vault stood in each linked grant's feed.
+pub const FEED_CURSORS: &str = "feed_cursors.jsonl";
+/// The feed items (their `jti`) already taken or refused.
+pub const FEED_SEEN: &str = "feed_seen.jsonl";
 /// The pod's signing key: in the encrypted bundle only, never in a plain
 /// export.
 pub const POD_KEY: &str = "pod_key.jsonl";
@@ -257,6 +266,69 @@ impl CheckedRecord for LinkedRequestRecord {
     }
 }
 
+impl CheckedRecord for OutboxRecord {
+    fn check(&self) -> Result<(), String> {
+        id("id", &self.id, "dlv_")?;
+        client_id("client_id", &self.client_id)?;
+        id("request_id", &self.request_id, "req_")?;
+        if let Some(g) = &self.grant_id {
+            id("grant_id", g, "grt_")?;
+        }
+        crate::linked::check_url(&self.target, "target", true).map_err(|e| e.to_string())?;
+        if !matches!(
+            self.event.as_str(),
+            "granted" | "denied" | "updated" | "revoked" | "expired"
+        ) {
+            return Err(format!("unknown event {:?}", self.event));
+        }
+        // Only what is still owed travels.
+        if !matches!(self.status.as_str(), "queued" | "failed") {
+            return Err(format!("status {:?} is not owed", self.status));
+        }
+        if self.number < 1 || self.attempts < 0 {
+            return Err("number or attempts out of range".into());
+        }
+        let compact = self.body.split('.').count() == 3
+            && self
+                .body
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !compact {
+            return Err("body is not a compact JWS".into());
+        }
+        time("created_at", &self.created_at)?;
+        time("next_attempt_at", &self.next_attempt_at)?;
+        for t in [&self.last_attempt_at, &self.delivered_at]
+            .into_iter()
+            .flatten()
+        {
+            time("a time", t)?;
+        }
+        Ok(())
+    }
+}
+
+impl CheckedRecord for FeedCursorRecord {
+    fn check(&self) -> Result<(), String> {
+        id("grant_id", &self.grant_id, "grt_")?;
+        if self.cursor.chars().any(char::is_control) {
+            return Err("cursor must be one line".into());
+        }
+        time("polled_at", &self.polled_at)
+    }
+}
+
+impl CheckedRecord for FeedSeenRecord {
+    fn check(&self) -> Result<(), String> {
+        client_id("client_id", &self.client_id)?;
+        id("grant_id", &self.grant_id, "grt_")?;
+        if self.jti.is_empty() {
+            return Err("jti must not be empty".into());
+        }
+        time("seen_at", &self.seen_at)
+    }
+}
+
 impl CheckedRecord for PodKeyRecord {
     fn check(&self) -> Result<(), String> {
         if !self.consistent() {
@@ -306,6 +378,10 @@ Everything here is plain JSON or your files exactly as you stored them.
   linked_clients.jsonl companies that connected by a link: their verified
                        domain, published metadata and keys
   linked_requests.jsonl their signed requests (request objects)
+  outbox.jsonl         deliveries still owed to them (queued or failed), each
+                       signed once and resent as it is
+  feed_cursors.jsonl   where your pod stands in each company's feed
+  feed_seen.jsonl      the feed items already taken (or refused), by id
 {key}
 Restore it with `custodian --vault NEW-DIR import THIS-FILE`.
 "

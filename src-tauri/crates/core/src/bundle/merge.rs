@@ -32,6 +32,12 @@ pub struct MergeReport {
     pub linked_clients_added: u64,
     /// Their signed requests, missing here.
     pub linked_requests_added: u64,
+    /// Deliveries still owed, missing here (by id), queued to be sent.
+    pub deliveries_added: u64,
+    /// Feed cursors of grants this vault had none for.
+    pub feed_cursors_added: u64,
+    /// Feed item ids taken, missing here.
+    pub feed_items_seen_added: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -199,6 +199,16 @@ pub struct Counts {
     /// Their signed requests (absent from bundles made before them).
     #[serde(default)]
     pub linked_requests: u64,
+    /// Deliveries still owed (queued or failed; absent from bundles made
+    /// before they travelled).
+    #[serde(default)]
+    pub deliveries_owed: u64,
+    /// Feed cursors (absent from bundles made before they travelled).
+    #[serde(default)]
+    pub feed_cursors: u64,
+    /// Feed item ids taken (absent from bundles made before they travelled).
+    #[serde(default)]
+    pub feed_items_seen: u64,
 }
 
 /// One entry's name, size and SHA-256 (hex in JSON).

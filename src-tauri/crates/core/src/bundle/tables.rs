@@ -14,8 +14,9 @@ use serde::Serialize;
 use super::apply::Target;
 use super::import::MergeReport;
 use super::layout::{
-    self, AuditRecord, CheckedRecord, ClientRecord, GrantRecord, LinkedClientRecord,
-    LinkedRequestRecord, PodKeyRecord, ReceiptRecord, RequestRecord,
+    self, AuditRecord, CheckedRecord, ClientRecord, FeedCursorRecord, FeedSeenRecord, GrantRecord,
+    LinkedClientRecord, LinkedRequestRecord, OutboxRecord, PodKeyRecord, ReceiptRecord,
+    RequestRecord,
 };
 use super::Counts;
 use crate::vault::record::{self, OnConflict, TableRecord};
@@ -25,8 +26,11 @@ use crate::{Error, Result};
 /// Rows fetched per query.
 const PAGE: i64 = 512;
 
+/// A row's key: its key columns' values, in order.
+pub(super) type Key = Vec<Value>;
+
 /// A page of a table: the rows after a key, as JSON lines, each with its key.
-pub(super) type PageFn = fn(&Store, &Value) -> Result<Vec<(Value, Vec<u8>)>>;
+pub(super) type PageFn = fn(&Store, &[Value]) -> Result<Vec<(Key, Vec<u8>)>>;
 
 /// One table a bundle carries.
 pub(super) struct Table {
@@ -36,7 +40,7 @@ pub(super) struct Table {
     /// Its JSON Lines entry in the bundle.
     pub file: &'static str,
     /// The key before the first row (keyset pagination).
-    pub first_key: fn() -> Value,
+    pub first_key: fn() -> Key,
     /// The rows after a key, as JSON lines, each with its key.
     pub page: PageFn,
     /// Where export counts its rows.
@@ -57,6 +61,9 @@ pub(super) const TABLES: &[Table] = &[
     Table::secret::<PodKeyRecord>(layout::POD_KEY, |c| &mut c.pod_keys),
     Table::of::<LinkedClientRecord>(layout::LINKED_CLIENTS, |c| &mut c.linked_clients),
     Table::of::<LinkedRequestRecord>(layout::LINKED_REQUESTS, |c| &mut c.linked_requests),
+    Table::of::<OutboxRecord>(layout::OUTBOX, |c| &mut c.deliveries_owed),
+    Table::of::<FeedCursorRecord>(layout::FEED_CURSORS, |c| &mut c.feed_cursors),
+    Table::of::<FeedSeenRecord>(layout::FEED_SEEN, |c| &mut c.feed_items_seen),
 ];
 
 /// The schema's tables that are not in [`TABLES`], and why (checked
@@ -84,18 +91,6 @@ pub(super) const NOT_LISTED: &[(&str, &str)] = &[
         "a counter for readers' caches, no person data",
     ),
     ("schema_migrations", "the schema's version, no person data"),
-    (
-        "outbox",
-        "deliveries this vault owes companies, signed by its key for its requests: a restored vault is told again by the person (Send now), and a bundle must not resend what was delivered",
-    ),
-    (
-        "feed_cursors",
-        "where this desktop stands in each company's feed: a restored vault fetches the feed again and the items already taken are refused as replays only here, so a cursor without them would skip items",
-    ),
-    (
-        "feed_seen",
-        "feed item ids taken by this vault; the resources they became travel in the resource walk",
-    ),
 ];
 
 /// What a merge does with a table's records.
@@ -110,14 +105,17 @@ enum Merge<'a> {
 
 /// A table's record as a bundle carries it.
 trait Exported: TableRecord + Serialize + DeserializeOwned + CheckedRecord {
-    /// The key column export pages by.
-    const KEY: &'static str;
+    /// The key columns export pages by (a unique key, in its order).
+    const KEY: &'static [&'static str];
+    /// Which rows a bundle carries (an SQL condition): most tables, all.
+    const ROWS: &'static str = "1";
     /// The key before the first row: most tables are keyed by text ids.
-    fn first_key() -> Value {
-        Value::Text(String::new())
+    fn first_key() -> Key {
+        Self::KEY
+            .iter()
+            .map(|_| Value::Text(String::new()))
+            .collect()
     }
-    /// This record's key.
-    fn key(&self) -> Value;
     /// What a merge does with the table's records, and where it counts them.
     fn merge(report: &mut MergeReport) -> Merge<'_>;
     /// Writes the record into a vault.
@@ -150,19 +148,31 @@ impl Table {
     }
 }
 
-fn page<T: Exported>(store: &Store, after: &Value) -> Result<Vec<(Value, Vec<u8>)>> {
+fn page<T: Exported>(store: &Store, after: &[Value]) -> Result<Vec<(Key, Vec<u8>)>> {
+    let keys = T::KEY.join(", ");
+    let marks: Vec<String> = (1..=T::KEY.len()).map(|i| format!("?{i}")).collect();
     let sql = format!(
-        "SELECT {} FROM {} WHERE {key} > ?1 ORDER BY {key} LIMIT ?2",
+        "SELECT {}, {keys} FROM {} WHERE ({keys}) > ({}) AND ({}) ORDER BY {keys} LIMIT ?{}",
         record::select_list::<T>(None),
         T::TABLE,
-        key = T::KEY
+        marks.join(", "),
+        T::ROWS,
+        T::KEY.len() + 1,
     );
     let mut stmt = store.conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params![after, PAGE], T::from_row)?;
+    let limit = Value::Integer(PAGE);
+    let params = rusqlite::params_from_iter(after.iter().chain([&limit]));
+    let first = T::COLUMNS.len();
+    let rows = stmt.query_map(params, |r| {
+        let key = (first..first + T::KEY.len())
+            .map(|i| r.get::<_, Value>(i))
+            .collect::<rusqlite::Result<Key>>()?;
+        Ok((key, T::from_row(r)?))
+    })?;
     let mut out = Vec::new();
     for row in rows {
-        let record = row?;
-        out.push((record.key(), json_line(&record)?));
+        let (key, record) = row?;
+        out.push((key, json_line(&record)?));
     }
     Ok(out)
 }
@@ -224,20 +234,14 @@ fn parse_row<T: DeserializeOwned + CheckedRecord>(
 }
 
 impl Exported for ClientRecord {
-    const KEY: &'static str = "id";
-    fn key(&self) -> Value {
-        Value::Text(self.id.clone())
-    }
+    const KEY: &'static [&'static str] = &["id"];
     fn merge(report: &mut MergeReport) -> Merge<'_> {
         Merge::AddMissing(&mut report.clients_added)
     }
 }
 
 impl Exported for RequestRecord {
-    const KEY: &'static str = "id";
-    fn key(&self) -> Value {
-        Value::Text(self.id.clone())
-    }
+    const KEY: &'static [&'static str] = &["id"];
     fn merge(report: &mut MergeReport) -> Merge<'_> {
         Merge::AddMissing(&mut report.requests_added)
     }
@@ -261,22 +265,16 @@ impl Exported for RequestRecord {
 }
 
 impl Exported for GrantRecord {
-    const KEY: &'static str = "id";
-    fn key(&self) -> Value {
-        Value::Text(self.id.clone())
-    }
+    const KEY: &'static [&'static str] = &["id"];
     fn merge(report: &mut MergeReport) -> Merge<'_> {
         Merge::AddMissing(&mut report.grants_added)
     }
 }
 
 impl Exported for AuditRecord {
-    const KEY: &'static str = "seq";
-    fn first_key() -> Value {
-        Value::Integer(0)
-    }
-    fn key(&self) -> Value {
-        Value::Integer(self.seq as i64)
+    const KEY: &'static [&'static str] = &["seq"];
+    fn first_key() -> Key {
+        vec![Value::Integer(0)]
     }
     /// A hash chain cannot be spliced into another: a merge leaves the
     /// bundle's log entries in the bundle.
@@ -286,10 +284,7 @@ impl Exported for AuditRecord {
 }
 
 impl Exported for ReceiptRecord {
-    const KEY: &'static str = "id";
-    fn key(&self) -> Value {
-        Value::Text(self.id.clone())
-    }
+    const KEY: &'static [&'static str] = &["id"];
     /// Receipts are signed records: one the vault is missing is added as
     /// it was signed (a receipt from another vault says so when verified).
     fn merge(report: &mut MergeReport) -> Merge<'_> {
@@ -298,30 +293,59 @@ impl Exported for ReceiptRecord {
 }
 
 impl Exported for LinkedClientRecord {
-    const KEY: &'static str = "client_id";
-    fn key(&self) -> Value {
-        Value::Text(self.client_id.clone())
-    }
+    const KEY: &'static [&'static str] = &["client_id"];
     fn merge(report: &mut MergeReport) -> Merge<'_> {
         Merge::AddMissing(&mut report.linked_clients_added)
     }
 }
 
 impl Exported for LinkedRequestRecord {
-    const KEY: &'static str = "request_id";
-    fn key(&self) -> Value {
-        Value::Text(self.request_id.clone())
-    }
+    const KEY: &'static [&'static str] = &["request_id"];
     fn merge(report: &mut MergeReport) -> Merge<'_> {
         Merge::AddMissing(&mut report.linked_requests_added)
+    }
+    /// The vault the bundle came from may have numbered more deliveries
+    /// after it was made: a request added from a bundle counts on past
+    /// any number it may have used (a request already here keeps its own).
+    fn write(mut self, store: &Store, on_conflict: OnConflict) -> Result<usize> {
+        self.last_seq = crate::linked::records::restored_seq(self.last_seq, store.clock.now());
+        record::insert(&store.conn, &self, &[], on_conflict)
+    }
+}
+
+impl Exported for OutboxRecord {
+    /// In the order queued: a restored vault sends each request's
+    /// deliveries in the same order.
+    const KEY: &'static [&'static str] = &["seq"];
+    /// What is still owed: delivered and moot ones stay behind, so a
+    /// restored vault never resends what a company already has.
+    const ROWS: &'static str = "status IN ('queued', 'failed')";
+    fn first_key() -> Key {
+        vec![Value::Integer(0)]
+    }
+    /// One the vault holds already (same id) is not added twice.
+    fn merge(report: &mut MergeReport) -> Merge<'_> {
+        Merge::AddMissing(&mut report.deliveries_added)
+    }
+}
+
+impl Exported for FeedCursorRecord {
+    const KEY: &'static [&'static str] = &["grant_id"];
+    /// The vault's own cursor for a grant is kept.
+    fn merge(report: &mut MergeReport) -> Merge<'_> {
+        Merge::AddMissing(&mut report.feed_cursors_added)
+    }
+}
+
+impl Exported for FeedSeenRecord {
+    const KEY: &'static [&'static str] = &["client_id", "jti"];
+    fn merge(report: &mut MergeReport) -> Merge<'_> {
+        Merge::AddMissing(&mut report.feed_items_seen_added)
     }
 }
 
 impl Exported for PodKeyRecord {
-    const KEY: &'static str = "public";
-    fn key(&self) -> Value {
-        Value::Text(self.public.clone())
-    }
+    const KEY: &'static [&'static str] = &["public"];
     /// A vault keeps its own identity: a merge never replaces its key.
     fn merge(_: &mut MergeReport) -> Merge<'_> {
         Merge::KeepOurs

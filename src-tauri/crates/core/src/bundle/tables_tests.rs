@@ -71,6 +71,15 @@ fn the_json_lines_are_the_bundle_format() {
                  '{jwks}', NULL, 'https://shop.test/d', NULL, NULL, NULL, NULL, '{t1}');
              INSERT INTO linked_requests VALUES ('req_l', 'https://shop.test/c', 'https://shop.test/r', 'st', 'j1',
                  'h.p.s', NULL, 4, '{t1}');
+             INSERT INTO outbox VALUES (1, 'dlv_a', 'https://shop.test/c', 'req_l', 3, NULL, 'denied',
+                 'https://shop.test/d', 'h.p.s', 'delivered', 1, '{t1}', '{t1}', '{t1}', NULL, 200, '{t1}');
+             INSERT INTO outbox VALUES (2, 'dlv_b', 'https://shop.test/c', 'req_l', 4, 'grt_a', 'updated',
+                 'https://shop.test/d', 'h.p.s', 'failed', 2, '{t1}', '{t2}', '{t1}', 'HTTP 400', 400, NULL);
+             INSERT INTO outbox VALUES (3, 'dlv_c', 'https://shop.test/c', 'req_l', 5, 'grt_a', 'updated',
+                 'https://shop.test/d', 'h.p.s', 'moot', 0, '{t1}', '{t1}', NULL, NULL, NULL, NULL);
+             INSERT INTO feed_cursors VALUES ('grt_a', 'c7', '{t2}');
+             INSERT INTO feed_seen VALUES ('https://shop.test/c', 'j2', 'grt_a', '{t1}');
+             INSERT INTO feed_seen VALUES ('https://shop.test/c', 'j1', 'grt_a', '{t2}');
              DELETE FROM pod_key;
              INSERT INTO pod_key VALUES (1,
                  x'9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
@@ -125,6 +134,24 @@ fn the_json_lines_are_the_bundle_format() {
             layout::LINKED_REQUESTS,
             format!(
                 r#"{{"request_id":"req_l","client_id":"https://shop.test/c","request_uri":"https://shop.test/r","state":"st","jti":"j1","request_object":"h.p.s","grant_id":null,"last_seq":4,"created_at":"{t1}"}}"#
+            ),
+        ),
+        (
+            // Only what is still owed: the delivered and the moot one stay.
+            layout::OUTBOX,
+            format!(
+                r#"{{"id":"dlv_b","client_id":"https://shop.test/c","request_id":"req_l","number":4,"grant_id":"grt_a","event":"updated","target":"https://shop.test/d","body":"h.p.s","status":"failed","attempts":2,"created_at":"{t1}","next_attempt_at":"{t2}","last_attempt_at":"{t1}","last_error":"HTTP 400","last_status":400,"delivered_at":null}}"#
+            ),
+        ),
+        (
+            layout::FEED_CURSORS,
+            format!(r#"{{"grant_id":"grt_a","cursor":"c7","polled_at":"{t2}"}}"#),
+        ),
+        (
+            layout::FEED_SEEN,
+            format!(
+                r#"{{"client_id":"https://shop.test/c","jti":"j1","grant_id":"grt_a","seen_at":"{t2}"}}
+{{"client_id":"https://shop.test/c","jti":"j2","grant_id":"grt_a","seen_at":"{t1}"}}"#
             ),
         ),
         (

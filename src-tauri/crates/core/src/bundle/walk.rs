@@ -8,10 +8,9 @@
 use std::io::{self, Read};
 
 use rusqlite::params;
-use rusqlite::types::Value;
 
 use super::layout::{self, VersionRecord};
-use super::tables::{json_line, PageFn, TABLES};
+use super::tables::{json_line, Key, PageFn, TABLES};
 use super::Counts;
 use crate::vault::record::TableRecord;
 use crate::vault::store::Store;
@@ -100,7 +99,7 @@ fn jsonl(
     store: &Store,
     sink: &mut dyn Sink,
     name: &str,
-    first_key: Value,
+    first_key: Key,
     page: PageFn,
 ) -> Result<u64> {
     let mut reader = JsonlReader {
@@ -124,7 +123,7 @@ fn jsonl(
 struct JsonlReader<'a> {
     store: &'a Store,
     page: PageFn,
-    after: Value,
+    after: Key,
     buf: Vec<u8>,
     pos: usize,
     done: bool,

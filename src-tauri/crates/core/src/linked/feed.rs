@@ -22,14 +22,12 @@ use crate::data::resource::{JSON, OCTET_STREAM};
 use crate::pod::{self, Method, PodRequest};
 use crate::sharing::grant::{Access, GrantStatus};
 use crate::sharing::scope::Action as Scope;
-use crate::vault::record::{self, OnConflict};
+use crate::vault::record::{self, OnConflict, StoredJson};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
 /// The JWS `typ` every feed item carries.
 pub const TYP: &str = "custodian-feed-item+jwt";
-/// The most items taken from one fetch.
-pub const MAX_ITEMS: usize = 100;
 
 /// A grant whose feed is due: where to fetch it and how to check it.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +39,9 @@ pub struct FeedTarget {
     pub cursor: String,
     /// The company's JWK Set, as stored.
     pub jwks: Value,
+    /// Where the company publishes it, when it does (fetched again when
+    /// an item names a key the stored set lacks: see [`names_unknown_kid`]).
+    pub jwks_uri: Option<String>,
 }
 
 /// What one batch of feed items came to.
@@ -143,6 +144,35 @@ pub fn verify_feed_item(
     })
 }
 
+/// Whether some item names a key (its header's `kid`) that the company's
+/// stored JWK Set lacks: the company may have rotated its keys since the
+/// person connected, and its `jwks_uri` is worth fetching again.
+pub fn names_unknown_kid(jwks: &Value, items: &[String]) -> bool {
+    let known: Vec<&str> = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k.get("kid").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    items
+        .iter()
+        .filter_map(|jws| unchecked_header_kid(jws))
+        .any(|kid| !known.contains(&kid.as_str()))
+}
+
+/// The `kid` of a JWS's header, read without checking anything.
+fn unchecked_header_kid(jws: &str) -> Option<String> {
+    let header = jws.trim().split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    let header: Value = serde_json::from_slice(&bytes).ok()?;
+    header.get("kid")?.as_str().map(str::to_string)
+}
+
 /// The `jti` of an item, read without checking anything (for the log of a
 /// refused one).
 fn unchecked_jti(jws: &str) -> Option<String> {
@@ -162,10 +192,12 @@ impl Store {
     /// a container, of a company that publishes a feed.
     pub fn due_feeds(&self) -> Result<Vec<FeedTarget>> {
         let now = format_time(self.clock.now());
-        let rows: Vec<(String, String, String, String, String)> = self
+        type Row = (String, String, String, String, String, Option<String>);
+        let rows: Vec<Row> = self
             .conn
             .prepare_cached(
-                "SELECT g.id, g.client_id, lc.feed_uri, lc.jwks, coalesce(fc.cursor, '')
+                "SELECT g.id, g.client_id, lc.feed_uri, lc.jwks, coalesce(fc.cursor, ''),
+                        lc.jwks_uri
                  FROM linked_requests lr
                  JOIN grants g ON g.id = lr.grant_id
                  JOIN linked_clients lc ON lc.client_id = lr.client_id
@@ -175,11 +207,18 @@ impl Store {
                  ORDER BY g.created_at, g.id",
             )?
             .query_map([&now], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?
             .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();
-        for (grant_id, client_id, feed_uri, jwks, cursor) in rows {
+        for (grant_id, client_id, feed_uri, jwks, cursor, jwks_uri) in rows {
             let grant = self.grant(&grant_id)?;
             let appends = grant.details.iter().any(|d| {
                 d.actions.contains(&Scope::Append) && d.paths.iter().any(PodPath::is_container)
@@ -191,10 +230,29 @@ impl Store {
                     feed_uri,
                     cursor,
                     jwks: serde_json::from_str(&jwks).unwrap_or(Value::Null),
+                    jwks_uri,
                 });
             }
         }
         Ok(out)
+    }
+
+    /// Replaces a linked company's JWK Set with the one fetched again from
+    /// its `jwks_uri` (checked as at connect): the company rotated its keys.
+    pub fn refresh_company_keys(&self, client_id: &str, jwks: &[u8]) -> Result<()> {
+        let jwks = parse_jwks(jwks)?;
+        let tx = self.write_tx()?;
+        let changed = tx.execute(
+            "UPDATE linked_clients SET jwks = ?2 WHERE client_id = ?1 AND jwks_uri IS NOT NULL",
+            rusqlite::params![client_id, StoredJson::of(&jwks.json)?],
+        )?;
+        if changed == 0 {
+            return Err(Error::InvalidRequest(format!(
+                "{client_id} is not a linked company that publishes jwks_uri"
+            )));
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Takes one fetch of a grant's feed: each item checked, used once and
@@ -230,15 +288,11 @@ impl Store {
             grant,
         };
         let mut outcome = FeedOutcome::default();
-        for (i, jws) in items.iter().enumerate() {
-            let result = if i >= MAX_ITEMS {
-                Err(Refused::Unlogged(format!(
-                    "more than {MAX_ITEMS} items in one fetch"
-                )))
-            } else {
-                self.take_item(jws, &access, &pod_id, &jwks)
-            };
-            match result {
+        // Every item of the answer is taken (the answer is capped at 1 MiB
+        // by the fetch, not at a number of items): the cursor moves past
+        // all of them below, so one left out would be lost.
+        for jws in items {
+            match self.take_item(jws, &access, &pod_id, &jwks) {
                 Ok(path) => outcome.stored.push(path),
                 Err(Refused::Logged(reason)) => outcome.refused.push(reason),
                 Err(Refused::Unlogged(reason)) => {
@@ -314,6 +368,9 @@ impl Store {
                 "replayed jti: the item was already taken".into(),
             ));
         }
+        // The resource and its log entry: one transaction (the POST's
+        // write joins it).
+        let tx = self.write_tx().map_err(fail)?;
         let decision = pod::decide(
             self,
             access,
@@ -343,7 +400,8 @@ impl Store {
                 Err(Refused::Logged(reason))
             }
         };
-        self.append_audit(&[entry]).map_err(fail)?;
+        crate::audit::append_in(&tx, &self.now(), [&entry]).map_err(fail)?;
+        tx.commit().map_err(|e| fail(e.into()))?;
         result
     }
 }

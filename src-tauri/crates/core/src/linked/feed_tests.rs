@@ -189,3 +189,126 @@ fn each_broken_rule_of_an_item_is_named() {
         }
     }
 }
+
+/// A restored vault stands where the feed was, and an item taken before
+/// the bundle was made is not taken again.
+#[test]
+fn a_restored_vault_keeps_its_feed_cursor_and_the_items_taken() {
+    use crate::bundle::{export_bundle, restore_bundle, Opener, Seal};
+    let (dir, store, grant, pod) = appending();
+    let taken = item(&pod, &grant, "i1", "/purchases/", "o1");
+    store
+        .accept_feed(&grant, std::slice::from_ref(&taken), Some("c1"))
+        .unwrap();
+    let identity = age::x25519::Identity::generate();
+    let seal = Seal::Recipient(Box::new(identity.to_public()));
+    let opener = Opener::Identity(Box::new(identity));
+    let bundle = dir.path().join("b.custodian.age");
+    export_bundle(&store, &bundle, &seal, false, &mut |_| {}).unwrap();
+    let target = dir.path().join("restored");
+    let pass = crate::SecretString::from("a new passphrase".to_string());
+    let restored = restore_bundle(&bundle, &opener, &target, &pass, 4, &mut |_| {}).unwrap();
+    let counts = &restored.manifest.counts;
+    assert_eq!((counts.feed_cursors, counts.feed_items_seen), (1, 1));
+    drop(restored);
+    let vault = crate::Vault::open(&target, &pass).unwrap();
+    let back = vault.store();
+    assert_eq!(back.due_feeds().unwrap()[0].cursor, "c1");
+    let out = back.accept_feed(&grant, &[taken], None).unwrap();
+    assert!(out.stored.is_empty());
+    assert!(out.refused[0].contains("replayed jti"), "{:?}", out.refused);
+}
+
+/// Every item of a fetch is taken, however many (the answer is capped at
+/// 1 MiB, not at a number of items): none is lost when the cursor moves on.
+#[test]
+fn every_item_of_a_long_page_is_taken() {
+    let (_d, store, grant, pod) = appending();
+    let items: Vec<String> = (0..150)
+        .map(|i| {
+            item(
+                &pod,
+                &grant,
+                &format!("i{i}"),
+                "/purchases/",
+                &format!("o{i}"),
+            )
+        })
+        .collect();
+    let out = store.accept_feed(&grant, &items, Some("c150")).unwrap();
+    assert_eq!(
+        (out.stored.len(), out.refused.len()),
+        (150, 0),
+        "{:?}",
+        out.refused.first()
+    );
+}
+
+/// An item's resource and its log entry commit together: when the entry
+/// cannot be written, the item is not stored either (its jti stays used).
+#[test]
+fn an_item_and_its_log_entry_commit_together() {
+    let (_d, store, grant, pod) = appending();
+    store
+        .conn
+        .execute_batch(
+            "CREATE TEMP TRIGGER no_feed_log BEFORE INSERT ON audit_log WHEN NEW.action = 'feed'
+             BEGIN SELECT RAISE(ABORT, 'log full'); END;",
+        )
+        .unwrap();
+    let one = item(&pod, &grant, "i1", "/purchases/", "o1");
+    assert!(store.accept_feed(&grant, &[one], None).is_err());
+    let path = crate::parse_path("/purchases/o1").unwrap();
+    assert!(
+        store.live_meta(&path).unwrap().is_none(),
+        "the write rolled back"
+    );
+}
+
+/// A company that rotated its keys: an item signed by a key the stored set
+/// lacks is noticed (so the desktop fetches `jwks_uri` again), refused until
+/// the new set is stored, then taken.
+#[test]
+fn a_rotated_key_is_taken_once_the_set_is_fetched_again() {
+    let (_d, store, grant, pod) = appending();
+    let one = item(&pod, &grant, "i1", "/purchases/", "o1");
+    // Connected when the company's set held only its P-256 key.
+    let all = company_jwks().json;
+    let old = json!({"keys": [all["keys"][1].clone()]});
+    store
+        .conn
+        .execute(
+            "UPDATE linked_clients SET jwks = ?1, jwks_uri = 'https://shop.test/custodian/jwks.json'",
+            [old.to_string()],
+        )
+        .unwrap();
+    let target = store.due_feeds().unwrap().remove(0);
+    assert_eq!(
+        target.jwks_uri.as_deref(),
+        Some("https://shop.test/custodian/jwks.json")
+    );
+    assert!(names_unknown_kid(&target.jwks, std::slice::from_ref(&one)));
+    let out = store
+        .accept_feed(&grant, std::slice::from_ref(&one), None)
+        .unwrap();
+    assert!(out.refused[0].contains("kid"), "{:?}", out.refused);
+
+    store
+        .refresh_company_keys(CLIENT, all.to_string().as_bytes())
+        .unwrap();
+    let target = store.due_feeds().unwrap().remove(0);
+    assert!(!names_unknown_kid(&target.jwks, std::slice::from_ref(&one)));
+    let again = item(&pod, &grant, "i2", "/purchases/", "o2");
+    let out = store.accept_feed(&grant, &[again], None).unwrap();
+    assert_eq!(out.stored, ["/purchases/o2"]);
+    // A set that is not one is refused; a company without jwks_uri has
+    // nothing to fetch again.
+    assert!(store.refresh_company_keys(CLIENT, b"{}").is_err());
+    store
+        .conn
+        .execute("UPDATE linked_clients SET jwks_uri = NULL", [])
+        .unwrap();
+    assert!(store
+        .refresh_company_keys(CLIENT, all.to_string().as_bytes())
+        .is_err());
+}

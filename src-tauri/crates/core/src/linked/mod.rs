@@ -36,7 +36,7 @@ use crate::Result;
 pub use attempts::{backoff, Attempt, DeliveryFilter, DeliveryStatus, OutgoingDelivery};
 pub use connect::LINK_REQUEST_TTL_SECS;
 pub use delivery::MAX_DELIVERY_BYTES;
-pub use feed::{FeedOutcome, FeedTarget};
+pub use feed::{names_unknown_kid, FeedOutcome, FeedTarget};
 pub use link::{check_url, parse_link, parse_link_with, ConnectLink};
 pub use metadata::{parse_jwks, parse_metadata, parse_metadata_with, ClientMetadata, Jwks};
 pub use request_object::{verify_request_object, RequestObject};

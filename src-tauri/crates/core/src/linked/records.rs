@@ -1,10 +1,11 @@
 //! The rows of the linked-company tables as stored, one record per table
 //! (`linked_clients`, `linked_requests`, `outbox`, `feed_cursors`,
 //! `feed_seen`), each read by column name and written from one column
-//! list (see [`crate::vault::record`]). The first two travel in the bundle;
-//! the outbox and the feed state stay with the vault that owes or fetched
-//! them (see `bundle::tables`).
+//! list (see [`crate::vault::record`]). All travel in the bundle (the
+//! outbox only what is still owed; see `bundle::tables`), and a request
+//! restored from a bundle counts its `seq` on from [`restored_seq`].
 
+use chrono::{DateTime, Utc};
 use rusqlite::types::ToSql;
 use rusqlite::Row;
 use serde::{Deserialize, Serialize};
@@ -83,6 +84,15 @@ table_record! {
     }
 }
 
+/// The `last_seq` a request restored (or merged) from a bundle counts on
+/// from: at least the restore time in milliseconds since 1970. A bundle may
+/// be older than the vault it was taken from, which went on numbering
+/// deliveries after it; starting again at the bundle's `last_seq` would
+/// reuse numbers a company has seen. Gaps are allowed; a repeat is not.
+pub fn restored_seq(last_seq: i64, now: DateTime<Utc>) -> i64 {
+    last_seq.max(now.timestamp_millis())
+}
+
 table_record! {
     /// A row of `outbox` (without its `seq`, the table's order, which
     /// SQLite assigns).
@@ -140,6 +150,19 @@ mod tests {
 
     const T: &str = "2026-11-01T10:00:00.000000Z";
     const SHOP: &str = "https://shop.test/custodian/client.json";
+
+    #[test]
+    fn a_restored_request_counts_on_past_every_number_used_before_the_restore() {
+        let at = crate::clock::parse_time("2026-11-01T10:00:00Z").unwrap();
+        let ms = at.timestamp_millis();
+        // A bundle at seq 4: the old vault may have gone on to 4 + n.
+        assert_eq!(restored_seq(4, at), ms);
+        // Restoring the same bundle again later jumps further still.
+        let later = at + chrono::Duration::seconds(1);
+        assert!(restored_seq(4, later) > restored_seq(4, at) + 999);
+        // Never backwards.
+        assert_eq!(restored_seq(ms + 5, at), ms + 5);
+    }
 
     #[test]
     fn each_linked_record_reads_back_what_it_wrote() {

@@ -279,13 +279,15 @@ fn a_restored_vault_still_knows_its_linked_companies_and_counts_on() {
 
     let target = dir.path().join("restored");
     let pass = crate::SecretString::from("a new passphrase".to_string());
+    let before = chrono::Utc::now().timestamp_millis();
     let restored = restore_bundle(&bundle, &opener, &target, &pass, 4, &mut |_| {}).unwrap();
     assert_eq!(
         (
             restored.manifest.counts.linked_clients,
-            restored.manifest.counts.linked_requests
+            restored.manifest.counts.linked_requests,
+            restored.manifest.counts.deliveries_owed
         ),
-        (1, 1)
+        (1, 1, 2)
     );
     drop(restored);
     let vault = crate::Vault::open(&target, &pass).unwrap();
@@ -296,14 +298,37 @@ fn a_restored_vault_still_knows_its_linked_companies_and_counts_on() {
     );
     assert!(back.access_request(&request.id).unwrap().company.is_some());
     assert!(back.client(CLIENT).unwrap().verified);
-    // The outbox stayed behind; the grant goes on, its count too.
-    assert!(back
+    // What was still owed travelled, as signed: the restored vault sends
+    // it, byte for byte, in the same order.
+    let owed = |s: &Store| -> Vec<(String, String, String)> {
+        s.conn
+            .prepare("SELECT id, body, status FROM outbox ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(owed(back).len(), 2);
+    assert_eq!(owed(back), owed(&store));
+    // The grant goes on, and its count jumps past any number the old
+    // vault may have used after the bundle was made.
+    put(back, "/contact/email", json!("b"));
+    let last = back
         .deliveries(DeliveryFilter::default())
         .unwrap()
-        .is_empty());
-    put(back, "/contact/email", json!("b"));
-    let d = back.due_deliveries(10).unwrap().remove(0);
-    assert_eq!(claims_of(&d.body)["seq"], 3);
+        .pop()
+        .unwrap();
+    assert!(last.seq > before, "{} after {before}", last.seq);
+    // Merging the same bundle back adds no delivery twice (same id).
+    let report = merge_bundle(&store, &bundle, &opener, &mut |_| {}).unwrap();
+    assert_eq!(report.deliveries_added, 0);
+    assert_eq!(owed(&store).len(), 2);
+    // Into another vault, a merge brings them.
+    let (_d3, fresh) = memory_store();
+    let report = merge_bundle(&fresh, &bundle, &opener, &mut |_| {}).unwrap();
+    assert_eq!(report.deliveries_added, 2);
+    assert_eq!(owed(&fresh)[..2], owed(&store)[..]);
 
     // A merge adds resources like any write: the linked grant is told.
     let (_d2, source) = memory_store();

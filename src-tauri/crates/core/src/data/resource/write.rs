@@ -50,9 +50,17 @@ impl Store {
         }
         preferences::validate_resource(path, &new.content_type, &new.content)?;
 
-        let tx = self.write_tx()?;
+        // Inside a write transaction the caller holds (a feed item and its
+        // log entry), the write joins it; otherwise it is its own.
+        let tx = if self.conn.is_autocommit() {
+            Some(self.write_tx()?)
+        } else {
+            None
+        };
         let meta = self.write_version(path, new, author)?;
-        tx.commit()?;
+        if let Some(tx) = tx {
+            tx.commit()?;
+        }
         Ok(meta)
     }
 
