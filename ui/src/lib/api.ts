@@ -575,6 +575,10 @@ export interface MergeReport {
   /** Companies that connected by a link, and their signed requests. */
   linked_clients_added: number;
   linked_requests_added: number;
+  /** Deliveries still owed to companies, and the feeds' state. */
+  deliveries_added: number;
+  feed_cursors_added: number;
+  feed_items_seen_added: number;
 }
 
 /** Seal with a passphrase or an `age1…` recipient (exactly one). */
