@@ -5,7 +5,6 @@
 mod support;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -19,6 +18,7 @@ use custodian_link::{
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::SecretString;
 use serde_json::{json, Value};
+use support::hooked::Hooked;
 use support::{serve, Reply, Seen, Server, TestCa};
 
 /// RFC 8037 A.1's Ed25519 key: its seed as PKCS#8 DER, its public `x`.
@@ -216,41 +216,6 @@ fn put(vault: &Mutex<Vault>, path: &str, value: Value) {
             )
         })
         .unwrap();
-}
-
-/// A vault whose `on`-th step (counted from 1) runs `hook` first: what the
-/// person (or a failure) does while the door is between two steps.
-struct Hooked<'a, F> {
-    inner: &'a Mutex<Vault>,
-    calls: AtomicUsize,
-    on: usize,
-    hook: F,
-}
-
-impl<'a, F: Fn(&Store) -> custodian_core::Result<()>> Hooked<'a, F> {
-    fn new(inner: &'a Mutex<Vault>, on: usize, hook: F) -> Self {
-        Hooked {
-            inner,
-            calls: AtomicUsize::new(0),
-            on,
-            hook,
-        }
-    }
-}
-
-impl<F: Fn(&Store) -> custodian_core::Result<()>> VaultAccess for Hooked<'_, F> {
-    fn with_store<T>(
-        &self,
-        step: impl FnOnce(&Store) -> custodian_core::Result<T>,
-    ) -> Result<T, LinkError> {
-        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        self.inner.with_store(|store| {
-            if n == self.on {
-                (self.hook)(store)?;
-            }
-            step(store)
-        })
-    }
 }
 
 #[tokio::test]
