@@ -2,7 +2,8 @@
 //! is due (custodian-link's `deliver_due`), then sleeps until the next
 //! delivery is due, at most [`LOOK_EVERY`], or until a command queues
 //! something (approve, deny, revoke, Send now, unlock); and takes the
-//! companies' feeds (`poll_feeds`) when so woken and every [`FEEDS_EVERY`]. The vault is reached one short step at a time, never
+//! companies' feeds (`poll_feeds`) when so woken and every [`FEEDS_EVERY`],
+//! after the deliveries due. The vault is reached one short step at a time, never
 //! across a network wait; when the vault locks the next step fails and the
 //! task waits for the unlock.
 
@@ -22,6 +23,26 @@ pub const LOOK_EVERY: Duration = Duration::from_secs(5);
 /// How often the feeds of grants that may append are fetched.
 pub const FEEDS_EVERY: Duration = Duration::from_secs(60);
 
+/// One step of the task's round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Deliver,
+    TakeFeeds,
+}
+
+/// What a round does, in order: what is owed to companies goes out before
+/// anything is taken in from them (a slow feed never delays a delivery).
+fn round(delivery_due: bool, feeds_due: bool) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if delivery_due {
+        steps.push(Step::Deliver);
+    }
+    if feeds_due {
+        steps.push(Step::TakeFeeds);
+    }
+    steps
+}
+
 /// Starts the delivery task. It ends with the process.
 pub fn start(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
@@ -32,15 +53,22 @@ pub fn start(app: AppHandle) {
             if !state.is_unlocked() {
                 // Taken again right after the next unlock.
                 feeds_taken = None;
-            } else if feeds_taken.is_none_or(|at| at.elapsed() >= FEEDS_EVERY) {
-                feeds_taken = Some(Instant::now());
-                take_feeds(&state, &door).await;
+            }
+            let delivery_due = next_wait(&state).is_some_and(|wait| wait.is_zero());
+            let feeds_due =
+                state.is_unlocked() && feeds_taken.is_none_or(|at| at.elapsed() >= FEEDS_EVERY);
+            for step in round(delivery_due, feeds_due) {
+                match step {
+                    Step::Deliver => deliver(&app, &state, &door).await,
+                    Step::TakeFeeds => {
+                        feeds_taken = Some(Instant::now());
+                        take_feeds(&state, &door).await;
+                    }
+                }
             }
             let wait = match next_wait(&state) {
-                Some(wait) if wait.is_zero() => {
-                    deliver(&app, &state, &door).await;
-                    continue;
-                }
+                // Due again (a feed item queued an update, say): go round.
+                Some(wait) if wait.is_zero() => continue,
                 Some(wait) => wait,
                 None => LOOK_EVERY,
             };
@@ -110,6 +138,14 @@ async fn take_feeds(state: &AppState, door: &Door) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deliveries_go_out_before_feeds_are_taken() {
+        assert_eq!(round(true, true), [Step::Deliver, Step::TakeFeeds]);
+        assert_eq!(round(false, true), [Step::TakeFeeds]);
+        assert_eq!(round(true, false), [Step::Deliver]);
+        assert!(round(false, false).is_empty());
+    }
 
     #[test]
     fn waits_until_due_and_never_longer_than_a_look() {

@@ -3,7 +3,8 @@
 //! retries and backoff). Deliveries to different companies go concurrently
 //! (at most [`CONCURRENT_COMPANIES`] at once); one company's go one after
 //! another, and the outbox hands out only the head of each request's
-//! queue, so every request's deliveries arrive in order.
+//! queue, so every request's deliveries arrive in order. Each is checked
+//! again just before it is posted (still queued, its grant still active).
 
 use std::collections::BTreeMap;
 
@@ -113,6 +114,11 @@ async fn send_in_order(
 ) -> Result<DeliverySummary, LinkError> {
     let mut summary = DeliverySummary::default();
     for delivery in group {
+        // Earlier posts of this round took time: a grant revoked or ended
+        // meanwhile must not have its data sent now.
+        if !vault.with_store(|store| store.delivery_still_due(&delivery.id))? {
+            continue;
+        }
         let outcome = net.post_jwt(&delivery.target, &delivery.body).await;
         match &outcome {
             PostOutcome::Delivered { .. } => summary.delivered += 1,

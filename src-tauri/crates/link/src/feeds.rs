@@ -2,8 +2,8 @@
 //! (the core says which), `GET feed_uri?grant_id=…&after=<cursor>` under the
 //! network rules (at most [`FEED_CAP`]), and hand the items to the core,
 //! which checks each one (signature, claims, scope, replay), stores the good
-//! ones, logs both, and keeps the cursor. One company's failure does not
-//! stop the others'.
+//! ones, logs both, and keeps the cursor. One feed's failure (fetching,
+//! reading, or the core refusing the page) does not stop the others'.
 
 use serde::{Deserialize, Serialize};
 
@@ -38,41 +38,46 @@ pub struct FeedSummary {
     pub failed: Vec<String>,
 }
 
-/// Fetches every due feed once.
+/// Fetches every due feed once. A feed that cannot be fetched, read or
+/// taken in is named in [`FeedSummary::failed`] (by its address without the
+/// query, which carries the grant id) and the next feed is still taken;
+/// only a vault that locked meanwhile stops the round.
 pub async fn poll_feeds(net: &Net, vault: &impl VaultAccess) -> Result<FeedSummary, LinkError> {
     let targets = vault.with_store(|store| store.due_feeds())?;
     let mut summary = FeedSummary::default();
     let mut refreshed: Vec<String> = Vec::new();
     for target in targets {
-        let url = match feed_url(&target.feed_uri, &target.grant_id, &target.cursor) {
-            Some(url) => url,
-            None => {
-                summary
-                    .failed
-                    .push(format!("{}: not a URL", target.feed_uri));
-                continue;
-            }
+        let shown = without_query(&target.feed_uri);
+        let Some(url) = feed_url(&target.feed_uri, &target.grant_id, &target.cursor) else {
+            summary.failed.push(format!("{shown}: not a URL"));
+            continue;
         };
         let envelope = match net.fetch(&url, "application/json", FEED_CAP).await {
             Ok(bytes) => match serde_json::from_slice::<Envelope>(&bytes) {
                 Ok(envelope) => envelope,
                 Err(e) => {
-                    summary.failed.push(format!("{url}: not a feed ({e})"));
+                    summary.failed.push(format!("{shown}: not a feed ({e})"));
                     continue;
                 }
             },
             Err(e) => {
-                summary.failed.push(e.to_string());
+                summary.failed.push(e.to_string().replace(&url, &shown));
                 continue;
             }
         };
         summary.feeds += 1;
         refresh_keys(net, vault, &target, &envelope.items, &mut refreshed).await;
-        let outcome = vault.with_store(|store| {
+        let taken = vault.with_store(|store| {
             store.accept_feed(&target.grant_id, &envelope.items, envelope.next.as_deref())
-        })?;
-        summary.stored.extend(outcome.stored);
-        summary.refused.extend(outcome.refused);
+        });
+        match taken {
+            Ok(outcome) => {
+                summary.stored.extend(outcome.stored);
+                summary.refused.extend(outcome.refused);
+            }
+            Err(LinkError::Locked) => return Err(LinkError::Locked),
+            Err(e) => summary.failed.push(format!("{shown}: {e}")),
+        }
     }
     Ok(summary)
 }
@@ -98,6 +103,19 @@ async fn refresh_keys(
     }
 }
 
+/// A feed's address as printed and logged: without its query (ours carries
+/// the grant id) or fragment.
+fn without_query(feed_uri: &str) -> String {
+    match url::Url::parse(feed_uri) {
+        Ok(mut url) => {
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        Err(_) => feed_uri.split(['?', '#']).next().unwrap_or("").to_string(),
+    }
+}
+
 /// `feed_uri?grant_id=…&after=…`, keeping any query the company put there.
 fn feed_url(feed_uri: &str, grant_id: &str, cursor: &str) -> Option<String> {
     let mut url = url::Url::parse(feed_uri).ok()?;
@@ -110,6 +128,15 @@ fn feed_url(feed_uri: &str, grant_id: &str, cursor: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feed_is_named_without_its_query() {
+        assert_eq!(
+            without_query("https://shop.test/feed?v=1&grant_id=grt_a&after=c#x"),
+            "https://shop.test/feed"
+        );
+        assert_eq!(without_query("not a url?grant_id=grt_a"), "not a url");
+    }
 
     #[test]
     fn the_feed_address_carries_the_grant_and_cursor() {

@@ -115,7 +115,8 @@ pub fn outcome_of_error(err: &NetError) -> PostOutcome {
 }
 
 /// `Retry-After`: delay-seconds, or an HTTP date (a date in the past is no
-/// delay).
+/// delay). The core waits at least its normal backoff whatever this says,
+/// so 0 or a past date cannot make the pod resend in a tight loop.
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use custodian_core::sharing::consent::Approval;
-use custodian_core::{NewResource, Vault};
+use custodian_core::{NewResource, Store, Vault};
 use custodian_link::resolve::parse_test_resolve;
 use custodian_link::{
     connect, deliver_due, poll_feeds, AddressRules, LinkError, Net, NetError, Options, VaultAccess,
@@ -18,6 +18,7 @@ use custodian_link::{
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::SecretString;
 use serde_json::{json, Value};
+use support::hooked::Hooked;
 use support::{serve, Reply, Seen, Server, TestCa};
 
 /// RFC 8037 A.1's Ed25519 key: its seed as PKCS#8 DER, its public `x`.
@@ -228,6 +229,28 @@ fn put(vault: &Mutex<Vault>, path: &str, value: Value) {
             )
         })
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_delivery_whose_grant_is_revoked_after_it_was_taken_is_not_posted() {
+    let ca = TestCa::new();
+    let company = Company::start(&ca).await;
+    let net = net(&ca, "shop.test=127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault(&dir);
+    let uri = company.publish("/custodian/requests/1", "jti-1", &company.client_id());
+    let request = connect(&net, &vault, &company.link(&uri)).await.unwrap();
+    let grant = approve(&vault, &request.id);
+    // Step 1 takes the due `granted`; before step 2 the person revokes.
+    let revoking = Hooked::new(&vault, 2, |s: &Store| s.revoke_grant(&grant).map(|_| ()));
+    let summary = deliver_due(&net, &revoking).await.unwrap();
+    assert_eq!(summary.delivered, 1, "{summary:?}");
+    let got: Vec<Value> = company
+        .deliveries()
+        .into_iter()
+        .map(|(_, claims)| claims["event"]["type"].clone())
+        .collect();
+    assert_eq!(got, [json!("revoked")], "the grant's data is not sent");
 }
 
 #[tokio::test]
@@ -493,4 +516,53 @@ async fn a_feed_lands_its_good_items_and_refuses_a_forged_one() {
     );
     let last = company.server.seen().last().unwrap().path.clone();
     assert!(last.ends_with("&after=cursor-1"), "{last}");
+}
+
+#[tokio::test]
+async fn a_feed_that_fails_does_not_stop_the_next() {
+    let ca = TestCa::new();
+    let company = Company::start(&ca).await;
+    let net = net(&ca, "shop.test=127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault(&dir);
+    let details = json!([{"type": "pod_access", "paths": ["/purchases/"],
+                          "actions": ["append"], "purpose": "Your receipts"}]);
+    let mut grants = Vec::new();
+    for n in 1..=2 {
+        let uri = company.publish_asking(
+            &format!("/custodian/requests/{n}"),
+            &format!("jti-{n}"),
+            &company.client_id(),
+            details.clone(),
+        );
+        let request = connect(&net, &vault, &company.link(&uri)).await.unwrap();
+        grants.push(approve(&vault, &request.id));
+    }
+    let pod_id = vault.with_store(|s| s.pod_identity()).unwrap().id;
+    // The same page for both feeds: one item for each grant.
+    *company.feed.lock().unwrap() = grants
+        .iter()
+        .enumerate()
+        .map(|(n, grant)| {
+            let claims = json!({"iss": company.client_id(), "aud": pod_id,
+                "iat": chrono::Utc::now().timestamp(), "jti": format!("f-{n}"),
+                "grant_id": grant, "item": {"container": "/purchases/", "slug": format!("o-{n}"),
+                "content_type": "application/json", "content": {"n": n}}});
+            sign("custodian-feed-item+jwt", &claims, &ed_key())
+        })
+        .collect();
+    // Step 1 lists the feeds; step 2 (taking in the first) fails.
+    let failing = Hooked::new(&vault, 2, |_: &Store| {
+        Err(custodian_core::Error::InvalidRequest(
+            "the disk is full".into(),
+        ))
+    });
+    let summary = poll_feeds(&net, &failing).await.unwrap();
+    assert_eq!(summary.failed.len(), 1, "{summary:?}");
+    assert!(
+        summary.failed[0].contains("the disk is full"),
+        "{summary:?}"
+    );
+    assert!(!summary.failed[0].contains("grt_"), "no grant id shown");
+    assert_eq!((summary.feeds, summary.stored.len()), (2, 1), "{summary:?}");
 }

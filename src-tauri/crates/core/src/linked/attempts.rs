@@ -91,15 +91,20 @@ pub struct DeliveryStatus {
 
 /// The wait before the next attempt, after `attempts` attempts (1 or
 /// more): 10 s doubled each time, at most an hour, times a jitter factor
-/// between ½ and 1 (`jitter` is a sample in [0, 1]); or what the company
-/// asked in `Retry-After`, up to a day.
+/// between ½ and 1 (`jitter` is a sample in [0, 1]); longer when the
+/// company asked so in `Retry-After`, up to a day. A `Retry-After` of 0 or
+/// a date past never makes it shorter, so a company cannot have the pod
+/// resend in a tight loop.
 pub fn backoff(attempts: u32, jitter: f64, retry_after: Option<Duration>) -> Duration {
-    if let Some(asked) = retry_after {
-        return asked.min(Duration::from_secs(MAX_RETRY_AFTER_SECS));
-    }
     let doublings = attempts.saturating_sub(1).min(20);
     let delay = (FIRST_RETRY_SECS << doublings).min(MAX_RETRY_SECS) as f64;
-    Duration::from_secs_f64(delay * (0.5 + 0.5 * jitter.clamp(0.0, 1.0)))
+    let normal = Duration::from_secs_f64(delay * (0.5 + 0.5 * jitter.clamp(0.0, 1.0)));
+    match retry_after {
+        Some(asked) => asked
+            .min(Duration::from_secs(MAX_RETRY_AFTER_SECS))
+            .max(normal),
+        None => normal,
+    }
 }
 
 /// A uniform sample in [0, 1] for the jitter.
@@ -121,6 +126,13 @@ fn due_sql(with_limit: bool) -> String {
         if with_limit { "LIMIT ?2" } else { "" }
     )
 }
+
+/// Still to be sent: queued, due, and (for a grant's data) its grant still
+/// active. `?1` is the delivery's id, `?2` now.
+const STILL_DUE_SQL: &str = "SELECT EXISTS (SELECT 1 FROM outbox o WHERE o.id = ?1
+      AND o.status = 'queued' AND o.next_attempt_at <= ?2
+      AND (o.event NOT IN ('granted', 'updated') OR o.grant_id IN
+         (SELECT id FROM grants WHERE revoked_at IS NULL AND expires_at > ?2)))";
 
 const MOOT_WHERE: &str = "status IN ('queued', 'failed') AND (
       (event IN ('granted', 'updated') AND grant_id IN
@@ -145,7 +157,7 @@ impl Store {
         if any {
             let tx = self.write_tx()?;
             tx.execute(
-                &format!("UPDATE outbox SET status = 'moot' WHERE {MOOT_WHERE}"),
+                &format!("UPDATE outbox SET status = 'moot', body = '' WHERE {MOOT_WHERE}"),
                 args,
             )?;
             tx.commit()?;
@@ -182,6 +194,16 @@ impl Store {
                 client_id: r.client_id,
             })
             .collect())
+    }
+
+    /// Whether delivery `id` (handed out by [`Store::due_deliveries`]) is
+    /// still to be sent: the door asks just before posting it, so data of
+    /// a grant revoked or ended while a round was under way is not sent.
+    pub fn delivery_still_due(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(STILL_DUE_SQL)?
+            .query_row(params![id, format_time(self.clock.now())], |r| r.get(0))?)
     }
 
     /// Records what an attempt at delivery `id` did, and logs it
@@ -251,9 +273,12 @@ impl Store {
         } else {
             status
         };
+        // A delivered or moot delivery is never sent again: its body goes,
+        // its metadata stays for the listing.
         tx.execute(
             "UPDATE outbox SET status = ?2, attempts = ?3, next_attempt_at = ?4,
                last_attempt_at = ?5, last_error = ?6, last_status = ?7,
+               body = CASE WHEN ?2 IN ('delivered', 'moot') THEN '' ELSE body END,
                delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END
              WHERE id = ?1",
             params![id, status, attempts, next, now, error, http],
@@ -380,6 +405,13 @@ mod tests {
         assert_eq!(secs(3, 0.5), 30.0);
         let asked = Some(Duration::from_secs(120));
         assert_eq!(backoff(1, 0.0, asked), Duration::from_secs(120));
+        // Retry-After 0 (or a date past) never shortens the normal wait.
+        assert_eq!(backoff(1, 1.0, Some(Duration::ZERO)).as_secs_f64(), 10.0);
+        assert_eq!(backoff(4, 1.0, Some(Duration::ZERO)).as_secs_f64(), 80.0);
+        assert_eq!(
+            backoff(10, 1.0, Some(Duration::from_secs(5))).as_secs_f64(),
+            3600.0
+        );
         let too_long = Some(Duration::from_secs(7 * 24 * 3600));
         assert_eq!(backoff(1, 0.0, too_long), Duration::from_secs(24 * 3600));
     }

@@ -4,7 +4,9 @@
 //! off → `revoked`, the expiry step → `expired`) and by every resource write
 //! (→ `updated` for each active linked grant that sees a difference). A
 //! request or grant that did not come by a link has no deliveries: every
-//! hook returns at once for it. The sending side is in [`super::attempts`].
+//! hook returns at once for it. A delivery delivered or gone moot keeps its
+//! metadata (for the listing) but not its body. The sending side is in
+//! [`super::attempts`].
 
 use std::collections::BTreeSet;
 
@@ -162,7 +164,7 @@ impl Store {
             return Ok(());
         };
         self.conn.execute(
-            "UPDATE outbox SET status = 'moot' WHERE grant_id = ?1
+            "UPDATE outbox SET status = 'moot', body = '' WHERE grant_id = ?1
                AND event IN ('granted', 'updated') AND status IN ('queued', 'failed')",
             [grant_id],
         )?;

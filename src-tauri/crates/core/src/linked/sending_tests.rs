@@ -204,3 +204,84 @@ fn a_grant_that_runs_out_is_delivered_without_anyone_else_noticing() {
         .unwrap();
     assert_eq!(store.next_delivery_at().unwrap(), None);
 }
+
+#[test]
+fn a_delivery_whose_grant_ends_after_it_was_taken_is_no_longer_due() {
+    let (_d, store) = memory_store();
+    let request = connect(&store, "j1", contact_read());
+    let grant = store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    let d = store.due_deliveries(1).unwrap().remove(0);
+    assert!(store.delivery_still_due(&d.id).unwrap());
+    store.revoke_grant(&grant.id).unwrap();
+    assert!(
+        !store.delivery_still_due(&d.id).unwrap(),
+        "revoked meanwhile"
+    );
+    let revoked = store.due_deliveries(1).unwrap().remove(0);
+    assert_eq!(revoked.event, "revoked");
+    assert!(store.delivery_still_due(&revoked.id).unwrap());
+    store
+        .delivery_attempted(&revoked.id, Attempt::Delivered { status: 204 })
+        .unwrap();
+    assert!(
+        !store.delivery_still_due(&revoked.id).unwrap(),
+        "sent already"
+    );
+}
+
+#[test]
+fn delivered_and_moot_deliveries_keep_their_listing_but_not_their_body() {
+    let (_d, store) = memory_store();
+    let request = connect(&store, "j1", contact_read());
+    let grant = store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    let granted = store.due_deliveries(1).unwrap().remove(0);
+    store
+        .delivery_attempted(&granted.id, Attempt::Delivered { status: 200 })
+        .unwrap();
+    put(&store, "/contact/email", json!({"email": "b@example.org"}));
+    store.revoke_grant(&grant.id).unwrap();
+    let body = |id: &str| -> String {
+        store
+            .conn
+            .query_row("SELECT body FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap()
+    };
+    let listed = store.deliveries(DeliveryFilter::default()).unwrap();
+    let shown: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|d| (d.event.as_str(), d.status.as_str()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("granted", "delivered"),
+            ("updated", "moot"),
+            ("revoked", "queued")
+        ]
+    );
+    assert_eq!(body(&listed[0].id), "", "delivered: body gone");
+    assert_eq!(body(&listed[1].id), "", "moot: body gone");
+    assert!(!body(&listed[2].id).is_empty(), "queued: body kept");
+}
+
+#[test]
+fn a_delivery_whose_grant_ran_out_after_it_was_taken_is_no_longer_due() {
+    let (_d, store, clock) = clocked();
+    let request = connect(&store, "j1", contact_read());
+    store
+        .approve_request(
+            &request.id,
+            &Approval {
+                lifetime: Some(120),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let d = store.due_deliveries(1).unwrap().remove(0);
+    clock.advance(chrono::Duration::seconds(120));
+    assert!(!store.delivery_still_due(&d.id).unwrap());
+}

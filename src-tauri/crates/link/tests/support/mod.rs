@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod hooked;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
