@@ -116,11 +116,18 @@ fn jitter_sample() -> f64 {
     }
 }
 
+/// Joins each outbox row `o` to its request's head: the lowest `seq` not yet
+/// delivered or moot. One pass over the open rows, grouped, where asking
+/// "is nothing open before me?" row by row was quadratic in a backlog
+/// (10,000 queued deliveries took minutes per round).
+const HEADS: &str = "JOIN (SELECT request_id, min(seq) AS head FROM outbox
+                            WHERE status IN ('queued', 'failed') GROUP BY request_id) h
+                      ON h.request_id = o.request_id AND h.head = o.seq";
+
 fn due_sql(with_limit: bool) -> String {
     format!(
-        "SELECT {} FROM outbox o WHERE o.status = 'queued' AND o.next_attempt_at <= ?1
-           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.request_id = o.request_id
-                           AND p.seq < o.seq AND p.status IN ('queued', 'failed'))
+        "SELECT {} FROM outbox o {HEADS}
+         WHERE o.status = 'queued' AND o.next_attempt_at <= ?1
          ORDER BY o.seq {}",
         record::select_list::<OutboxRecord>(Some("o")),
         if with_limit { "LIMIT ?2" } else { "" }
@@ -367,17 +374,16 @@ impl Store {
     pub fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>> {
         let next: Option<String> = self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT min(t) FROM (
-                   SELECT min(o.next_attempt_at) AS t FROM outbox o WHERE o.status = 'queued'
-                     AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.request_id = o.request_id
-                                     AND p.seq < o.seq AND p.status IN ('queued', 'failed'))
+                   SELECT min(o.next_attempt_at) AS t FROM outbox o {HEADS}
+                     WHERE o.status = 'queued'
                    UNION ALL
                    SELECT min(g.expires_at) FROM linked_requests lr JOIN grants g ON g.id = lr.grant_id
                      WHERE lr.grant_id IS NOT NULL AND g.revoked_at IS NULL
                        AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.grant_id = g.id
-                           AND r.event IN ('expired', 'withdrawn', 'ended', 'cut_off')))",
-            )?
+                           AND r.event IN ('expired', 'withdrawn', 'ended', 'cut_off')))"
+            ))?
             .query_row([], |r| r.get(0))?;
         Ok(next.as_deref().map(stored_time))
     }
