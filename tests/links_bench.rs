@@ -11,7 +11,7 @@
 //!    `updated` delivery, and the CLI's peak memory.
 //! 2. A backlog of M `updated` deliveries queued while the company was
 //!    down, drained once it is back (the failed head sent again with
-//!    `deliveries retry`).
+//!    `deliveries retry`), in a vault whose only linked company it is.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -139,7 +139,11 @@ fn fan_out_and_backlog() {
         peak / 1024
     );
 
-    // 2. A backlog queued during an outage, drained once back.
+    // 2. A backlog queued during an outage, drained once back, in a vault
+    // of its own with this one linked company: every write looks at each
+    // active linked grant (part 1's `prefs set` is that cost with N of
+    // them), which would measure the fill, not the drain.
+    let v = TestVault::new();
     let host = "backlog.bench.test";
     let ask = Ask::new(json!([{"type": "pod_access", "paths": ["/notes/"],
         "actions": ["read"], "datatypes": [], "purpose": "Backlog"}]));

@@ -113,13 +113,23 @@ async fn send_in_order(
     progress: &impl Fn(&OutgoingDelivery, &PostOutcome),
 ) -> Result<DeliverySummary, LinkError> {
     let mut summary = DeliverySummary::default();
+    // A request whose delivery was not delivered (or not sent) this round
+    // sends nothing more of its queue until the next round: order first.
+    let mut held: Vec<&str> = Vec::new();
     for delivery in group {
+        if held.contains(&delivery.request_id.as_str()) {
+            continue;
+        }
         // Earlier posts of this round took time: a grant revoked or ended
         // meanwhile must not have its data sent now.
         if !vault.with_store(|store| store.delivery_still_due(&delivery.id))? {
+            held.push(&delivery.request_id);
             continue;
         }
         let outcome = net.post_jwt(&delivery.target, &delivery.body).await;
+        if !matches!(outcome, PostOutcome::Delivered { .. }) {
+            held.push(&delivery.request_id);
+        }
         match &outcome {
             PostOutcome::Delivered { .. } => summary.delivered += 1,
             PostOutcome::Retry { .. } => summary.retrying += 1,

@@ -124,10 +124,19 @@ const HEADS: &str = "JOIN (SELECT request_id, min(seq) AS head FROM outbox
                             WHERE status IN ('queued', 'failed') GROUP BY request_id) h
                       ON h.request_id = o.request_id AND h.head = o.seq";
 
+/// Joins each outbox row `o` to its request's head (`h.head`), whatever its
+/// place in the queue: a due request is taken as its whole queued run, in
+/// order, so a backlog drains in one pass instead of one row per round.
+const QUEUES: &str = "JOIN (SELECT request_id, min(seq) AS head FROM outbox
+                            WHERE status IN ('queued', 'failed') GROUP BY request_id) h
+                      ON h.request_id = o.request_id";
+
 fn due_sql(with_limit: bool) -> String {
     format!(
-        "SELECT {} FROM outbox o {HEADS}
-         WHERE o.status = 'queued' AND o.next_attempt_at <= ?1
+        "SELECT {} FROM outbox o {QUEUES}
+         JOIN outbox hd ON hd.request_id = h.request_id AND hd.seq = h.head
+         WHERE hd.status = 'queued' AND hd.next_attempt_at <= ?1
+           AND o.status = 'queued' AND o.seq >= h.head
          ORDER BY o.seq {}",
         record::select_list::<OutboxRecord>(Some("o")),
         if with_limit { "LIMIT ?2" } else { "" }
