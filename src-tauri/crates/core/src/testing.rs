@@ -55,3 +55,25 @@ pub(crate) fn logged_actions(store: &Store) -> Vec<String> {
         .map(|e| e.action.to_string())
         .collect()
 }
+
+/// Makes every insert into `table` fail (a temporary trigger named
+/// `refuse_<table>`, as a full disk or a damaged page would): for proving a
+/// step and its log entry or delivery commit together. Undo with
+/// [`allow_inserts`].
+pub(crate) fn refuse_inserts(store: &Store, table: &str) {
+    store
+        .conn
+        .execute_batch(&format!(
+            "CREATE TEMP TRIGGER refuse_{table} BEFORE INSERT ON {table}
+             BEGIN SELECT RAISE(ABORT, '{table} full'); END;"
+        ))
+        .expect("refusing trigger");
+}
+
+/// Undoes [`refuse_inserts`].
+pub(crate) fn allow_inserts(store: &Store, table: &str) {
+    store
+        .conn
+        .execute_batch(&format!("DROP TRIGGER refuse_{table}"))
+        .expect("drop the refusing trigger");
+}

@@ -2,9 +2,10 @@
 //! signed when queued, and the answer recorded by the core (which decides
 //! retries and backoff). Deliveries to different companies go concurrently
 //! (at most [`CONCURRENT_COMPANIES`] at once); one company's go one after
-//! another, and the outbox hands out only the head of each request's
-//! queue, so every request's deliveries arrive in order. Each is checked
-//! again just before it is posted (still queued, its grant still active).
+//! another in `seq` order, and a request whose delivery does not go
+//! through sends nothing more of its queue that round, so every request's
+//! deliveries arrive in order. Each is checked again just before it is
+//! posted (still queued, its grant still active).
 
 use std::collections::BTreeMap;
 

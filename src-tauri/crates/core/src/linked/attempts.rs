@@ -181,9 +181,11 @@ impl Store {
         Ok(())
     }
 
-    /// The deliveries to send now, at most `limit`: the head of each
-    /// request's queue whose time has come, oldest first. A failed
-    /// delivery holds its request's queue until it is sent again.
+    /// The deliveries to send now, at most `limit`, oldest first: every
+    /// queued delivery of each request whose head (its first open delivery)
+    /// is queued and due. A failed head holds its request's queue until it
+    /// is sent again; the sender stops a request at its first delivery that
+    /// does not go through, so each request's arrive in order.
     pub fn due_deliveries(&self, limit: usize) -> Result<Vec<OutgoingDelivery>> {
         // A grant that ran out since the pod last looked gets its receipt
         // and its `expired` delivery now (no write when none did).

@@ -304,13 +304,7 @@ pub(crate) mod tests {
     #[test]
     fn connecting_is_one_transaction() {
         let (_d, store) = memory_store();
-        store
-            .conn
-            .execute_batch(
-                "CREATE TEMP TRIGGER no_log BEFORE INSERT ON audit_log
-                 BEGIN SELECT RAISE(ABORT, 'log full'); END;",
-            )
-            .unwrap();
+        crate::testing::refuse_inserts(&store, "audit_log");
         let failed = store.connect_request(
             &metadata(),
             &company_jwks(),
@@ -320,7 +314,7 @@ pub(crate) mod tests {
         assert!(failed.is_err());
         assert_eq!(store.clients().unwrap(), vec![]);
         assert_eq!(store.linked_company(CLIENT).unwrap(), None);
-        store.conn.execute_batch("DROP TRIGGER no_log").unwrap();
+        crate::testing::allow_inserts(&store, "audit_log");
         // The jti was not used up by the failed attempt.
         connect(&store, "j1", contact_read());
     }

@@ -354,13 +354,7 @@ fn a_restored_vault_still_knows_its_linked_companies_and_counts_on() {
 fn a_decision_and_its_delivery_commit_together() {
     let (_d, store) = memory_store();
     let request = connect(&store, "j1", contact_read());
-    store
-        .conn
-        .execute_batch(
-            "CREATE TEMP TRIGGER no_outbox BEFORE INSERT ON outbox
-             BEGIN SELECT RAISE(ABORT, 'outbox full'); END;",
-        )
-        .unwrap();
+    crate::testing::refuse_inserts(&store, "outbox");
     assert!(store
         .approve_request(&request.id, &Approval::default())
         .is_err());
@@ -369,17 +363,11 @@ fn a_decision_and_its_delivery_commit_together() {
         store.access_request(&request.id).unwrap().status,
         crate::sharing::request::RequestStatus::Pending
     );
-    store.conn.execute_batch("DROP TRIGGER no_outbox").unwrap();
+    crate::testing::allow_inserts(&store, "outbox");
     store
         .approve_request(&request.id, &Approval::default())
         .unwrap();
-    store
-        .conn
-        .execute_batch(
-            "CREATE TEMP TRIGGER no_outbox BEFORE INSERT ON outbox
-             BEGIN SELECT RAISE(ABORT, 'outbox full'); END;",
-        )
-        .unwrap();
+    crate::testing::refuse_inserts(&store, "outbox");
     let email = parse_path("/contact/email").unwrap();
     assert!(store.put(&email, NewResource::json(&json!("a"))).is_err());
     assert!(

@@ -354,16 +354,10 @@ mod tests {
             client_name: "Acme\u{200B} Shop".into(),
             ..Default::default()
         };
-        store
-            .conn
-            .execute_batch(
-                "CREATE TEMP TRIGGER no_log BEFORE INSERT ON audit_log
-                 BEGIN SELECT RAISE(ABORT, 'log full'); END;",
-            )
-            .unwrap();
+        crate::testing::refuse_inserts(&store, "audit_log");
         assert!(store.register_client(&reg).is_err());
         assert_eq!(store.clients().unwrap(), vec![], "rolled back");
-        store.conn.execute_batch("DROP TRIGGER no_log").unwrap();
+        crate::testing::allow_inserts(&store, "audit_log");
 
         let c = store.register_client(&reg).unwrap();
         let log = store.audit_log(&Default::default()).unwrap();
