@@ -76,7 +76,8 @@ pub async fn deliver_due_with(
         let due = vault.with_store(|store| store.due_deliveries(ROUND))?;
         let ids: Vec<String> = due.iter().map(|d| d.id.clone()).collect();
         // Every attempt moves a delivery on (delivered, rescheduled or
-        // failed); the same heads twice means the outbox did not, so stop.
+        // failed); the same deliveries twice means the outbox did not, so
+        // stop.
         if due.is_empty() || ids == last_round {
             return Ok(summary);
         }
@@ -103,10 +104,10 @@ pub async fn deliver_due_with(
     }
 }
 
-/// One company's due deliveries (heads of different requests), one after
-/// another. Each is attempted even when the one before was not delivered,
-/// so each gets its own backoff from the core rather than being tried again
-/// at every pass.
+/// One company's due deliveries, one after another in `seq` order. A
+/// delivery that does not go through holds the rest of its request (the
+/// core's `delivery_still_due` says so); another request's are still
+/// attempted, each getting its own backoff from the core.
 async fn send_in_order(
     net: &Net,
     vault: &impl VaultAccess,
@@ -114,23 +115,14 @@ async fn send_in_order(
     progress: &impl Fn(&OutgoingDelivery, &PostOutcome),
 ) -> Result<DeliverySummary, LinkError> {
     let mut summary = DeliverySummary::default();
-    // A request whose delivery was not delivered (or not sent) this round
-    // sends nothing more of its queue until the next round: order first.
-    let mut held: Vec<&str> = Vec::new();
     for delivery in group {
-        if held.contains(&delivery.request_id.as_str()) {
-            continue;
-        }
-        // Earlier posts of this round took time: a grant revoked or ended
-        // meanwhile must not have its data sent now.
+        // Earlier posts of this round took time: the core says whether this
+        // one is still to be sent (its grant still active, nothing of its
+        // request still open before it).
         if !vault.with_store(|store| store.delivery_still_due(&delivery.id))? {
-            held.push(&delivery.request_id);
             continue;
         }
         let outcome = net.post_jwt(&delivery.target, &delivery.body).await;
-        if !matches!(outcome, PostOutcome::Delivered { .. }) {
-            held.push(&delivery.request_id);
-        }
         match &outcome {
             PostOutcome::Delivered { .. } => summary.delivered += 1,
             PostOutcome::Retry { .. } => summary.retrying += 1,

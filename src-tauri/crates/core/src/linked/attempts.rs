@@ -1,6 +1,7 @@
-//! The sending side of the outbox: which deliveries are due (the head of
-//! each request's queue whose time has come, so a company sees its events
-//! in order), what an attempt did (delivered, retry later with a backoff,
+//! The sending side of the outbox: which deliveries are due (each
+//! request's queued run once its head's time has come) and whether one is
+//! still to be sent just before it is posted (nothing of its request open
+//! before it, so a company sees its events in order), what an attempt did (delivered, retry later with a backoff,
 //! or failed for good until the person says "Send now"), what is moot, and
 //! the listing the CLI and the app show. Every attempt is logged `deliver`.
 
@@ -147,6 +148,8 @@ fn due_sql(with_limit: bool) -> String {
 /// active. `?1` is the delivery's id, `?2` now.
 const STILL_DUE_SQL: &str = "SELECT EXISTS (SELECT 1 FROM outbox o WHERE o.id = ?1
       AND o.status = 'queued' AND o.next_attempt_at <= ?2
+      AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.request_id = o.request_id
+                      AND e.seq < o.seq AND e.status IN ('queued', 'failed'))
       AND (o.event NOT IN ('granted', 'updated') OR o.grant_id IN
          (SELECT id FROM grants WHERE revoked_at IS NULL AND expires_at > ?2)))";
 
@@ -216,7 +219,10 @@ impl Store {
 
     /// Whether delivery `id` (handed out by [`Store::due_deliveries`]) is
     /// still to be sent: the door asks just before posting it, so data of
-    /// a grant revoked or ended while a round was under way is not sent.
+    /// a grant revoked or ended while a round was under way is not sent,
+    /// and nothing is sent while an earlier delivery of its request is
+    /// still open (one that failed or waits to be tried again this round):
+    /// each request's deliveries arrive in order.
     pub fn delivery_still_due(&self, id: &str) -> Result<bool> {
         Ok(self
             .conn

@@ -282,7 +282,10 @@ mod tests {
             assert!(got.contains(says), "{doc}: {got}");
         }
         let big = format!("{{\"x\":\"{}\"}}", "a".repeat(MAX_METADATA_BYTES));
-        assert!(parse_metadata(big.as_bytes(), CLIENT).is_err());
+        let too_big = parse_metadata(big.as_bytes(), CLIENT)
+            .unwrap_err()
+            .to_string();
+        assert!(too_big.contains("larger than"), "{too_big}");
     }
 
     fn ed_key(kid: &str) -> serde_json::Value {

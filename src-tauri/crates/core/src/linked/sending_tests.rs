@@ -287,3 +287,37 @@ fn a_delivery_whose_grant_ran_out_after_it_was_taken_is_no_longer_due() {
     clock.advance(chrono::Duration::seconds(120));
     assert!(!store.delivery_still_due(&d.id).unwrap());
 }
+
+#[test]
+fn nothing_is_due_behind_an_open_delivery_of_its_request() {
+    let (_d, store) = memory_store();
+    let request = connect(&store, "j1", contact_read());
+    store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    put(&store, "/contact/email", json!("a"));
+    let due = store.due_deliveries(10).unwrap();
+    assert_eq!(due.len(), 2, "the whole queue is handed out");
+    assert!(store.delivery_still_due(&due[0].id).unwrap());
+    assert!(
+        !store.delivery_still_due(&due[1].id).unwrap(),
+        "not before the granted ahead of it is sent"
+    );
+    store
+        .delivery_attempted(
+            &due[0].id,
+            Attempt::Retry {
+                reason: "HTTP 503".into(),
+                retry_after: None,
+            },
+        )
+        .unwrap();
+    assert!(
+        !store.delivery_still_due(&due[1].id).unwrap(),
+        "the update waits behind the granted that is to be tried again"
+    );
+    store
+        .delivery_attempted(&due[0].id, Attempt::Delivered { status: 200 })
+        .unwrap();
+    assert!(store.delivery_still_due(&due[1].id).unwrap());
+}

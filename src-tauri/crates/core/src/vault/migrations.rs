@@ -281,6 +281,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
         CREATE INDEX outbox_request ON outbox (request_id, seq);
         CREATE INDEX outbox_grant ON outbox (grant_id);
+        -- The deliveries not yet delivered or moot, per request in order:
+        -- finding each request's head, and whether anything open comes
+        -- before a delivery, reads only these.
+        CREATE INDEX outbox_open ON outbox (request_id, seq)
+            WHERE status IN ('queued', 'failed');
 
         -- Where the desktop stands in each grant's feed.
         CREATE TABLE feed_cursors (
