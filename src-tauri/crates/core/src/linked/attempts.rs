@@ -117,30 +117,30 @@ fn jitter_sample() -> f64 {
     }
 }
 
-/// Joins each outbox row `o` to its request's head: the lowest `seq` not yet
-/// delivered or moot. One pass over the open rows, grouped, where asking
-/// "is nothing open before me?" row by row was quadratic in a backlog
-/// (10,000 queued deliveries took minutes per round).
-const HEADS: &str = "JOIN (SELECT request_id, min(seq) AS head FROM outbox
-                            WHERE status IN ('queued', 'failed') GROUP BY request_id) h
-                      ON h.request_id = o.request_id AND h.head = o.seq";
+/// Each request's head, `h.head`: its lowest `seq` not yet delivered or
+/// moot. One pass over the open rows (the partial index `outbox_open`),
+/// grouped. Every query joins the outbox to it by `seq` alone, the heads
+/// driving (`CROSS JOIN` keeps SQLite from starting at the outbox): a plan
+/// that matched rows by `request_id` first walked a request's whole queue
+/// once per queued row, and a backlog of 10,000 in one request took
+/// minutes per round (`handing_out_a_backlog_costs_in_proportion_to_it`).
+const HEADS: &str = "(SELECT request_id, min(seq) AS head FROM outbox
+                       WHERE status IN ('queued', 'failed') GROUP BY request_id) h";
 
-/// Joins each outbox row `o` to its request's head (`h.head`), whatever its
-/// place in the queue: a due request is taken as its whole queued run, in
-/// order, so a backlog drains in one pass instead of one row per round.
-const QUEUES: &str = "JOIN (SELECT request_id, min(seq) AS head FROM outbox
-                            WHERE status IN ('queued', 'failed') GROUP BY request_id) h
-                      ON h.request_id = o.request_id";
-
-fn due_sql(with_limit: bool) -> String {
+/// The deliveries to hand out: every queued delivery of each request whose
+/// head is queued and due (`?1` now), a request's whole queued run in
+/// order, at most `?2`. The page of `seq`s is chosen
+/// first; only its rows' bodies are read.
+pub(super) fn due_sql() -> String {
     format!(
-        "SELECT {} FROM outbox o {QUEUES}
-         JOIN outbox hd ON hd.request_id = h.request_id AND hd.seq = h.head
-         WHERE hd.status = 'queued' AND hd.next_attempt_at <= ?1
-           AND o.status = 'queued' AND o.seq >= h.head
-         ORDER BY o.seq {}",
-        record::select_list::<OutboxRecord>(Some("o")),
-        if with_limit { "LIMIT ?2" } else { "" }
+        "SELECT {} FROM outbox o WHERE o.seq IN (
+           SELECT q.seq FROM {HEADS}
+             CROSS JOIN outbox hd ON hd.seq = h.head
+             CROSS JOIN outbox q ON q.request_id = h.request_id AND q.seq >= h.head
+           WHERE hd.status = 'queued' AND hd.next_attempt_at <= ?1 AND q.status = 'queued'
+           ORDER BY q.seq LIMIT ?2)
+         ORDER BY o.seq",
+        record::select_list::<OutboxRecord>(Some("o"))
     )
 }
 
@@ -196,7 +196,7 @@ impl Store {
         self.mark_moot()?;
         let rows: Vec<OutboxRecord> = self
             .conn
-            .prepare_cached(&due_sql(true))?
+            .prepare_cached(&due_sql())?
             .query_map(
                 params![format_time(self.clock.now()), limit as i64],
                 OutboxRecord::from_row,
@@ -393,8 +393,8 @@ impl Store {
             .conn
             .prepare_cached(&format!(
                 "SELECT min(t) FROM (
-                   SELECT min(o.next_attempt_at) AS t FROM outbox o {HEADS}
-                     WHERE o.status = 'queued'
+                   SELECT min(o.next_attempt_at) AS t FROM {HEADS}
+                     CROSS JOIN outbox o ON o.seq = h.head WHERE o.status = 'queued'
                    UNION ALL
                    SELECT min(g.expires_at) FROM linked_requests lr JOIN grants g ON g.id = lr.grant_id
                      WHERE lr.grant_id IS NOT NULL AND g.revoked_at IS NULL

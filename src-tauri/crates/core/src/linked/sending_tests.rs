@@ -321,3 +321,35 @@ fn nothing_is_due_behind_an_open_delivery_of_its_request() {
         .unwrap();
     assert!(store.delivery_still_due(&due[1].id).unwrap());
 }
+
+/// What the due query costs for a backlog of `n` deliveries queued in one
+/// request: SQLite's count of virtual-machine steps (not a timing).
+fn due_query_steps(n: usize) -> i32 {
+    let (_d, store) = memory_store();
+    let request = connect(&store, "j1", contact_read());
+    store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    for i in 0..n {
+        put(&store, &format!("/contact/n{i}"), json!(i));
+    }
+    let mut stmt = store.conn.prepare(&attempts::due_sql()).unwrap();
+    let page: Vec<i64> = stmt
+        .query_map(rusqlite::params!["9999", 256], |r| r.get("number"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let first: Vec<i64> = (1..=256).collect();
+    assert_eq!(page, first, "the first 256 of the queue, in order");
+    stmt.get_status(rusqlite::StatementStatus::VmStep)
+}
+
+#[test]
+fn handing_out_a_backlog_costs_in_proportion_to_it() {
+    let small = due_query_steps(300);
+    let large = due_query_steps(600);
+    assert!(
+        large < small * 3,
+        "twice the backlog cost {large} steps against {small}: not linear"
+    );
+}
