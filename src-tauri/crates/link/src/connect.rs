@@ -3,12 +3,10 @@
 //! network rules, let the core check them all, and store the request as
 //! pending. Nothing is stored unless every step passes.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use base64::Engine;
 use chrono::Utc;
-use custodian_core::linked::link::{check_url, domain_of, same_origin};
+use custodian_core::linked::link::claimed_client;
 use custodian_core::linked::{
-    parse_jwks, parse_link_with, parse_metadata_with, verify_request_object, Jwks,
+    jwks_from, parse_jwks, parse_link_with, parse_metadata_with, verify_request_object, Jwks,
 };
 use custodian_core::sharing::request::AccessRequest;
 
@@ -39,7 +37,7 @@ pub async fn connect(
 ) -> Result<AccessRequest, LinkError> {
     let allow_http = net.allows_http_loopback();
     let parsed = parse_link_with(link, allow_http)?;
-    let request_uri = parsed.request_uri;
+    let request_uri = parsed.request_uri.clone();
 
     let jws = net
         .fetch(&request_uri, REQUEST_OBJECT_TYPE, REQUEST_OBJECT_CAP)
@@ -52,16 +50,8 @@ pub async fn connect(
     let jws = jws.trim().to_owned();
 
     // A bare request address names no client: the request says whose it is
-    // (unverified until its signature is checked with that client's keys,
-    // and the core checks the request is on that client's host).
-    let client_id = match parsed.client_id {
-        Some(id) => id,
-        None => {
-            let iss = claimed_issuer(&jws)?;
-            on_same_origin(&iss, &request_uri, allow_http)?;
-            iss
-        }
-    };
+    // (unverified until its signature is checked with that client's keys).
+    let client_id = claimed_client(&parsed, &jws, allow_http)?;
 
     let meta_bytes = net
         .fetch(&client_id, JSON, METADATA_CAP)
@@ -83,8 +73,7 @@ async fn company_keys(
     meta: &custodian_core::linked::ClientMetadata,
 ) -> Result<Jwks, LinkError> {
     if let Some(inline) = &meta.jwks {
-        let bytes = serde_json::to_vec(inline).map_err(|e| refused(format!("jwks: {e}")))?;
-        return Ok(parse_jwks(&bytes)?);
+        return Ok(jwks_from(inline.clone())?);
     }
     let Some(uri) = &meta.jwks_uri else {
         return Err(refused(
@@ -99,55 +88,4 @@ async fn company_keys(
             source,
         })?;
     Ok(parse_jwks(&bytes)?)
-}
-
-/// A bare request address's claimed company must be on the request's own
-/// origin before anything is fetched from it.
-fn on_same_origin(client_id: &str, request_uri: &str, allow_http: bool) -> Result<(), LinkError> {
-    let client = check_url(client_id, "the request object's iss", allow_http)?;
-    let request = check_url(request_uri, "the request address", allow_http)?;
-    if same_origin(&client, &request) {
-        Ok(())
-    } else {
-        Err(refused(format!(
-            "the request is on another host ({}) than the company's client_id ({})",
-            domain_of(&request),
-            domain_of(&client)
-        )))
-    }
-}
-
-/// The `iss` a compact JWS claims, read without checking anything: only to
-/// know where the company's metadata is.
-fn claimed_issuer(jws: &str) -> Result<String, LinkError> {
-    let not_jws = || refused("the request object is not a compact JWS");
-    let payload = jws.split('.').nth(1).ok_or_else(not_jws)?;
-    let bytes = B64URL.decode(payload).map_err(|_| not_jws())?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| not_jws())?;
-    claims
-        .get("iss")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| refused("the request object names no iss"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_claimed_issuer_is_read_from_the_payload() {
-        let payload = B64URL.encode(br#"{"iss":"https://shop.test/c.json"}"#);
-        assert_eq!(
-            claimed_issuer(&format!("e30.{payload}.sig")).unwrap(),
-            "https://shop.test/c.json"
-        );
-        for bad in [
-            "nodots",
-            "e30.!!!.x",
-            &format!("e30.{}.x", B64URL.encode(b"{}")),
-        ] {
-            assert!(claimed_issuer(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::metadata::{parse_jwks, Jwks};
 use super::records::{FeedCursorRecord, FeedSeenRecord};
-use super::request_object::verified_claims;
+use super::request_object::{self, verified_claims};
 use crate::audit::{Action, NewEntry, Outcome};
 use crate::clock::format_time;
 use crate::data::path::PodPath;
@@ -165,22 +165,14 @@ pub fn names_unknown_kid(jwks: &Value, items: &[String]) -> bool {
 
 /// The `kid` of a JWS's header, read without checking anything.
 fn unchecked_header_kid(jws: &str) -> Option<String> {
-    let header = jws.trim().split('.').next()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .ok()?;
-    let header: Value = serde_json::from_slice(&bytes).ok()?;
+    let header = request_object::header_of(jws.trim()).ok()?;
     header.get("kid")?.as_str().map(str::to_string)
 }
 
 /// The `jti` of an item, read without checking anything (for the log of a
 /// refused one).
 fn unchecked_jti(jws: &str) -> Option<String> {
-    let payload = jws.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    let claims = request_object::unverified_claims(jws.trim()).ok()?;
     claims
         .get("jti")?
         .as_str()

@@ -11,6 +11,8 @@
 
 use url::Url;
 
+use super::request_object;
+
 use crate::{Error, Result};
 
 /// The longest URL accepted.
@@ -120,17 +122,52 @@ pub fn parse_link_with(text: &str, allow_http_loopback: bool) -> Result<ConnectL
     let request_uri = request_uri.ok_or_else(|| refused("the link names no request_uri"))?;
     let client = check_url(&client_id, "client_id", allow_http_loopback)?;
     let request = check_url(&request_uri, "request_uri", allow_http_loopback)?;
-    if !same_origin(&client, &request) {
-        return Err(refused(format!(
-            "the request is on another host ({}) than the company's client_id ({})",
-            domain_of(&request),
-            domain_of(&client)
-        )));
-    }
+    on_one_origin(&client, &request)?;
     Ok(ConnectLink {
         client_id: Some(client_id),
         request_uri,
     })
+}
+
+/// The company a fetched request object comes from: the link's
+/// `client_id`, or for a bare request address the request's own unsigned
+/// `iss`, which must be on the request's origin before anything is fetched
+/// from it (its signature is checked later, with that company's keys).
+pub fn claimed_client(
+    link: &ConnectLink,
+    request_object: &str,
+    allow_http_loopback: bool,
+) -> Result<String> {
+    if let Some(client_id) = &link.client_id {
+        return Ok(client_id.clone());
+    }
+    let claims = request_object::unverified_claims(request_object.trim())
+        .map_err(|_| refused("the request object is not a compact JWS"))?;
+    let iss = claims
+        .get("iss")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| refused("the request object names no iss"))?;
+    let client = check_url(iss, "the request object's iss", allow_http_loopback)?;
+    let request = check_url(
+        &link.request_uri,
+        "the request address",
+        allow_http_loopback,
+    )?;
+    on_one_origin(&client, &request)?;
+    Ok(iss.to_string())
+}
+
+/// A company's request must be on its `client_id`'s origin.
+fn on_one_origin(client: &Url, request: &Url) -> Result<()> {
+    if same_origin(client, request) {
+        Ok(())
+    } else {
+        Err(refused(format!(
+            "the request is on another host ({}) than the company's client_id ({})",
+            domain_of(request),
+            domain_of(client)
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +190,37 @@ mod tests {
         match r {
             Err(Error::LinkRefused { rule }) => rule,
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bare_request_address_is_the_company_its_request_claims_on_its_own_origin() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+        use base64::Engine;
+        let jws = |claims: &str| format!("e30.{}.sig", B64URL.encode(claims));
+        let bare = parse_link(REQUEST).unwrap();
+        let claim = format!(r#"{{"iss":"{CLIENT}"}}"#);
+        assert_eq!(claimed_client(&bare, &jws(&claim), false).unwrap(), CLIENT);
+        let linked = parse_link(&link(CLIENT, REQUEST)).unwrap();
+        assert_eq!(
+            claimed_client(&linked, "not even a JWS", false).unwrap(),
+            CLIENT,
+            "a link's client_id is taken as it is"
+        );
+        let elsewhere = jws(r#"{"iss":"https://other.test/client.json"}"#);
+        for (jws, rule) in [
+            ("nodots".to_string(), "not a compact JWS"),
+            ("e30.!!!.x".to_string(), "not a compact JWS"),
+            (jws("{}"), "names no iss"),
+            (
+                elsewhere,
+                "on another host (shop.test) than the company's client_id (other.test)",
+            ),
+        ] {
+            match claimed_client(&bare, &jws, false) {
+                Err(Error::LinkRefused { rule: got }) => assert!(got.contains(rule), "{got}"),
+                other => panic!("{jws}: {other:?}"),
+            }
         }
     }
 

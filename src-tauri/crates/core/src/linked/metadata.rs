@@ -145,6 +145,13 @@ pub fn parse_jwks(bytes: &[u8]) -> Result<Jwks> {
     }
     let json: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| refused(format!("the JWK Set is not JSON ({e})")))?;
+    jwks_from(json)
+}
+
+/// A JWK Set already parsed as JSON (a client metadata's inline `jwks`,
+/// which came within the metadata document's size cap), checked as
+/// [`parse_jwks`] checks one.
+pub fn jwks_from(json: serde_json::Value) -> Result<Jwks> {
     let keys = json
         .get("keys")
         .and_then(|k| k.as_array())

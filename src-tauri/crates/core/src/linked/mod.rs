@@ -38,7 +38,9 @@ pub use connect::LINK_REQUEST_TTL_SECS;
 pub use delivery::MAX_DELIVERY_BYTES;
 pub use feed::{names_unknown_kid, FeedOutcome, FeedTarget};
 pub use link::{check_url, parse_link, parse_link_with, ConnectLink};
-pub use metadata::{parse_jwks, parse_metadata, parse_metadata_with, ClientMetadata, Jwks};
+pub use metadata::{
+    jwks_from, parse_jwks, parse_metadata, parse_metadata_with, ClientMetadata, Jwks,
+};
 pub use request_object::{verify_request_object, RequestObject};
 
 /// A company that connected by a link: its domain was verified by serving

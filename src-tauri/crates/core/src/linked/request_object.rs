@@ -76,15 +76,27 @@ fn key_fits(alg: Algorithm, key: &Jwk) -> bool {
 
 /// The JWS header, decoded without trusting it.
 pub(crate) fn header_of(jws: &str) -> Result<serde_json::Map<String, Value>> {
-    let head = jws
+    part_of(jws, 0, "header")
+}
+
+/// The JWS claims, decoded without checking the signature: only to know
+/// whose keys check it, or what to write in the log of a refused one.
+pub(crate) fn unverified_claims(jws: &str) -> Result<serde_json::Map<String, Value>> {
+    part_of(jws, 1, "payload")
+}
+
+/// Part `index` of a compact JWS, a JSON object named `what`.
+fn part_of(jws: &str, index: usize, what: &str) -> Result<serde_json::Map<String, Value>> {
+    let part = jws
         .split('.')
-        .next()
+        .nth(index)
         .filter(|_| jws.split('.').count() == 3)
         .ok_or_else(|| refused("it is not a compact JWS (three parts separated by dots)"))?;
     let bytes = B64URL
-        .decode(head)
-        .map_err(|_| refused("its JWS header is not base64url"))?;
-    serde_json::from_slice(&bytes).map_err(|_| refused("its JWS header is not a JSON object"))
+        .decode(part)
+        .map_err(|_| refused(format!("its JWS {what} is not base64url")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| refused(format!("its JWS {what} is not a JSON object")))
 }
 
 /// Checks the signature of `jws` with the key of `jwks` its header names,
@@ -205,11 +217,8 @@ pub fn verify_request_object(
             "the request object is not yet valid (iat in the future)",
         ));
     }
-    if let Some(nbf) = claims.get("nbf") {
-        let nbf = nbf
-            .as_i64()
-            .and_then(|t| DateTime::from_timestamp(t, 0))
-            .ok_or_else(|| refused("the claim nbf is not a time"))?;
+    if claims.get("nbf").is_some() {
+        let nbf = time_claim(&claims, "nbf")?;
         if nbf > now + chrono::Duration::seconds(CLOCK_SKEW_SECS) {
             return Err(refused("the request object is not yet valid (nbf)"));
         }
