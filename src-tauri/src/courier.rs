@@ -87,12 +87,11 @@ fn next_wait(state: &AppState) -> Option<Duration> {
     let next = state
         .with_store_quietly(|store| store.next_delivery_at())?
         .ok()??;
-    Some(until(next - Utc::now()))
-}
-
-/// A wait for `left` (a past time is no wait), at most [`LOOK_EVERY`].
-fn until(left: chrono::Duration) -> Duration {
-    left.to_std().unwrap_or(Duration::ZERO).min(LOOK_EVERY)
+    Some(custodian_link::wait_until(
+        Some(next),
+        Utc::now(),
+        LOOK_EVERY,
+    ))
 }
 
 async fn deliver(app: &AppHandle, state: &AppState, door: &Door) {
@@ -145,12 +144,5 @@ mod tests {
         assert_eq!(round(false, true), [Step::TakeFeeds]);
         assert_eq!(round(true, false), [Step::Deliver]);
         assert!(round(false, false).is_empty());
-    }
-
-    #[test]
-    fn waits_until_due_and_never_longer_than_a_look() {
-        assert_eq!(until(chrono::Duration::seconds(-3)), Duration::ZERO);
-        assert_eq!(until(chrono::Duration::seconds(2)), Duration::from_secs(2));
-        assert_eq!(until(chrono::Duration::hours(1)), LOOK_EVERY);
     }
 }

@@ -8,7 +8,9 @@
 //! posted (still queued, its grant still active).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use custodian_core::linked::{Attempt, OutgoingDelivery};
 use serde::Serialize;
 
@@ -132,4 +134,31 @@ async fn send_in_order(
         progress(delivery, &outcome);
     }
     Ok(summary)
+}
+
+/// How long a courier (the app's, `custodian deliver --watch`) sleeps
+/// before its next round: until `next` is due (`Store::next_delivery_at`;
+/// a time past is no wait), and never longer than `at_most`, so writes made
+/// meanwhile by another process are noticed.
+pub fn wait_until(next: Option<DateTime<Utc>>, now: DateTime<Utc>, at_most: Duration) -> Duration {
+    match next {
+        Some(at) => (at - now).to_std().unwrap_or(Duration::ZERO).min(at_most),
+        None => at_most,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_courier_waits_until_due_and_never_longer_than_its_look() {
+        let now = Utc::now();
+        let look = Duration::from_secs(5);
+        let wait = |secs| wait_until(Some(now + chrono::Duration::seconds(secs)), now, look);
+        assert_eq!(wait(-3), Duration::ZERO, "past due: now");
+        assert_eq!(wait(2), Duration::from_secs(2));
+        assert_eq!(wait(3600), look);
+        assert_eq!(wait_until(None, now, look), look, "nothing queued");
+    }
 }

@@ -18,7 +18,7 @@ pub mod resolve;
 pub mod vault;
 
 pub use connect::connect;
-pub use deliver::{deliver_due, DeliverySummary};
+pub use deliver::{deliver_due, wait_until, DeliverySummary};
 pub use error::NetError;
 pub use feeds::{poll_feeds, FeedSummary};
 pub use logo::logo_data_url;

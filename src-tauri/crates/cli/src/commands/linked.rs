@@ -110,9 +110,7 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<(), Fail> {
                 report(&round, args.json)?;
             }
             let next = vault.with_store(|store| store.next_delivery_at())?;
-            let wait = next
-                .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
-                .map_or(WATCH_POLL, |d| d.min(WATCH_POLL));
+            let wait = custodian_link::wait_until(next, Utc::now(), WATCH_POLL);
             tokio::select! {
                 () = tokio::time::sleep(wait) => {},
                 () = &mut stop => break,

@@ -12,7 +12,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use serde::{Deserialize, Serialize};
 
 use super::link::{check_url, same_origin};
-use crate::sharing::client::{clean_name, is_format_char};
+use crate::sharing::client::clean_name;
 use crate::{Error, Result};
 
 /// The largest metadata document accepted.
@@ -21,8 +21,6 @@ pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 pub const MAX_JWKS_BYTES: usize = 16 * 1024;
 /// The most keys a JWK Set may hold.
 pub const MAX_JWKS_KEYS: usize = 10;
-/// The most contacts a company may list.
-pub const MAX_CONTACTS: usize = 5;
 
 /// A company's metadata, checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,19 +117,7 @@ pub fn parse_metadata_with(
             check_url(v, what, allow_http_loopback)?;
         }
     }
-    if meta.contacts.len() > MAX_CONTACTS {
-        return Err(refused(format!("at most {MAX_CONTACTS} contacts")));
-    }
-    for c in &meta.contacts {
-        if c.trim().is_empty()
-            || c.chars().count() > 100
-            || c.chars().any(|ch| ch.is_control() || is_format_char(ch))
-        {
-            return Err(refused(
-                "each contact must be one line of 1 to 100 characters",
-            ));
-        }
-    }
+    crate::sharing::client::contacts_rule(&meta.contacts).map_err(refused)?;
     Ok(meta)
 }
 
@@ -282,6 +268,14 @@ mod tests {
             (
                 with("contacts", json!(["a", "b", "c", "d", "e", "f"])),
                 "at most 5",
+            ),
+            (
+                with("contacts", json!(["a\u{200B}b"])),
+                "invisible format characters",
+            ),
+            (
+                with("contacts", json!(["a\nb"])),
+                "contacts must be one line",
             ),
             (without("delivery_uri"), "delivery_uri"),
         ] {

@@ -30,8 +30,10 @@ mod tests;
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
+use crate::vault::record::{self, TableRecord};
 use crate::vault::store::Store;
 use crate::Result;
+use records::LinkedClientRecord;
 
 pub use attempts::{backoff, Attempt, DeliveryFilter, DeliveryStatus, OutgoingDelivery};
 pub use connect::LINK_REQUEST_TTL_SECS;
@@ -61,22 +63,22 @@ impl Store {
     /// The linked company behind a client id, if it connected by a link
     /// (`None` for a company that registered by the device flow).
     pub fn linked_company(&self, client_id: &str) -> Result<Option<LinkedCompany>> {
-        Ok(self
+        let sql = format!(
+            "SELECT {} FROM linked_clients WHERE client_id = ?1",
+            record::select_list::<LinkedClientRecord>(None)
+        );
+        let row = self
             .conn
-            .prepare_cached(
-                "SELECT host, logo_uri, policy_uri, client_uri, delivery_uri
-                 FROM linked_clients WHERE client_id = ?1",
-            )?
-            .query_row([client_id], |r| {
-                Ok(LinkedCompany {
-                    domain: r.get(0)?,
-                    verified: true,
-                    logo_uri: r.get(1)?,
-                    policy_uri: r.get(2)?,
-                    client_uri: r.get(3)?,
-                    delivery_uri: r.get(4)?,
-                })
-            })
-            .optional()?)
+            .prepare_cached(&sql)?
+            .query_row([client_id], LinkedClientRecord::from_row)
+            .optional()?;
+        Ok(row.map(|r| LinkedCompany {
+            domain: r.host,
+            verified: true,
+            logo_uri: r.logo_uri,
+            policy_uri: r.policy_uri,
+            client_uri: r.client_uri,
+            delivery_uri: r.delivery_uri,
+        }))
     }
 }

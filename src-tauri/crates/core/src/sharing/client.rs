@@ -19,7 +19,8 @@ use crate::{Error, Result};
 /// Longest accepted client name and URI.
 const MAX_NAME_CHARS: usize = 100;
 const MAX_URI_CHARS: usize = 500;
-const MAX_CONTACTS: usize = 5;
+/// The most contacts a company may give (registered or in its metadata).
+pub const MAX_CONTACTS: usize = 5;
 
 /// What a company sends to register.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,21 +126,27 @@ impl ClientRegistration {
                 ));
             }
         }
-        if self.contacts.len() > MAX_CONTACTS {
-            return Err(Error::InvalidRequest(format!(
-                "at most {MAX_CONTACTS} contacts"
-            )));
-        }
-        for c in &self.contacts {
-            one_line("contacts", c, MAX_NAME_CHARS)?;
-            if c.chars().any(is_format_char) {
-                return Err(Error::InvalidRequest(
-                    "contacts must not hold invisible format characters".into(),
-                ));
-            }
-        }
-        Ok(())
+        contacts_rule(&self.contacts).map_err(Error::InvalidRequest)
     }
+}
+
+/// What a company may give as contacts, registered or in its client
+/// metadata: at most [`MAX_CONTACTS`], each one line of visible text; the
+/// broken rule as text (each door of the core words its own error).
+pub(crate) fn contacts_rule(contacts: &[String]) -> std::result::Result<(), String> {
+    if contacts.len() > MAX_CONTACTS {
+        return Err(format!("at most {MAX_CONTACTS} contacts"));
+    }
+    for c in contacts {
+        one_line("contacts", c, MAX_NAME_CHARS).map_err(|e| match e {
+            Error::InvalidRequest(rule) => rule,
+            other => other.to_string(),
+        })?;
+        if c.chars().any(is_format_char) {
+            return Err("contacts must not hold invisible format characters".into());
+        }
+    }
+    Ok(())
 }
 
 impl Store {
