@@ -103,7 +103,7 @@ pub enum Error {
     /// Content larger than the vault keeps ([`crate::data::resource::MAX_CONTENT`]):
     /// refused before anything is written when its size is known up front
     /// (`size`), or stopped midway (`size` is `None`); nothing stays.
-    #[error("{path} is too large{}: the vault keeps content up to {}", .size.map(|s| format!(" ({})", size_text(s))).unwrap_or_default(), size_text(*.max))]
+    #[error("{path} is too large{}: the vault keeps content up to {}", .size.map(|s| format!(" ({s} bytes)")).unwrap_or_default(), size_text(*.max))]
     TooLarge {
         path: String,
         size: Option<u64>,

@@ -186,6 +186,17 @@ impl Store {
         let cutoff = crate::clock::format_time(
             self.clock.now() - chrono::Duration::seconds(STAGING_STALE_SECONDS),
         );
+        // Most opens find nothing: asked first without the write lock, so
+        // opening never waits for a busy writer.
+        let any: bool = self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM blobs WHERE state = 'staging' AND touched_at < ?1)",
+            )?
+            .query_row([&cutoff], |r| r.get(0))?;
+        if !any {
+            return Ok(0);
+        }
         let tx = self.write_tx()?;
         let stale: Vec<i64> = tx
             .prepare("SELECT id FROM blobs WHERE state = 'staging' AND touched_at < ?1")?
