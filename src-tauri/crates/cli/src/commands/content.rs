@@ -255,3 +255,37 @@ pub fn to_file(mut reader: ContentReader<'_>, file: &Path) -> Result<u64, Fail> 
     partial.0 = None;
     Ok(size)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(head: Vec<u8>, named_json: bool) -> Source {
+        Source {
+            reader: Box::new(io::empty()),
+            len: None,
+            named_json,
+            head,
+        }
+    }
+
+    #[test]
+    fn the_type_is_guessed_from_the_head_only() {
+        assert_eq!(source(b"{\"a\": 1}".to_vec(), false).guessed_type(), JSON);
+        assert_eq!(source(b"%PDF".to_vec(), true).guessed_type(), OCTET_STREAM);
+        // Past INLINE_MAX the head is not all of it: only the name tells.
+        let mut big = b"[".to_vec();
+        big.resize(INLINE_MAX + 1, b' ');
+        assert_eq!(source(big.clone(), false).guessed_type(), OCTET_STREAM);
+        assert_eq!(source(big, true).guessed_type(), JSON);
+    }
+
+    #[test]
+    fn the_progress_line_says_how_far_of_how_much() {
+        assert_eq!(
+            progress_line(512 << 20, Some(2 << 30)),
+            "stored 512.0 MiB of 2.0 GiB"
+        );
+        assert_eq!(progress_line(3 << 20, None), "stored 3.0 MiB");
+    }
+}
