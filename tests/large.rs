@@ -226,12 +226,29 @@ fn a_write_failing_midway_leaves_the_vault_as_it_was() {
     assert_eq!(seen(&v), before, "the vault changed");
     let vault = custodian_e2e::faults::open(&v.dir);
     assert!(vault.store().integrity_check().unwrap().is_empty());
-    assert!(matches!(
-        vault
-            .store()
-            .get(&custodian_core::parse_path("/files/big").unwrap(), None),
-        Err(custodian_core::Error::NotFound { .. })
-    ));
+    // Nothing of the write is complete. What it staged stays when even
+    // removing it cannot be written (the files are at their cap): it is
+    // invisible, and swept once untouched for an hour.
+    let count =
+        |vault: &custodian_core::Vault, sql: &str| vault.store().count_for_tests(sql).unwrap();
+    assert_eq!(
+        count(
+            &vault,
+            "SELECT count(*) FROM blobs WHERE state <> 'staging'"
+        ),
+        0
+    );
+    drop(vault);
+    let mut vault = custodian_e2e::faults::open(&v.dir);
+    let later = custodian_core::clock::ManualClock::new(chrono::Utc::now());
+    later.advance(chrono::Duration::minutes(61));
+    vault.store_mut().set_clock(std::sync::Arc::new(later));
+    vault.store().sweep_staging().unwrap();
+    for table in ["blobs", "blob_chunks"] {
+        let rows = count(&vault, &format!("SELECT count(*) FROM {table}"));
+        assert_eq!(rows, 0, "{table} kept rows of the failed write");
+    }
+    assert_eq!(seen(&v), before, "the sweep changed what is seen");
     // And the next write goes in.
     drop(vault);
     let small = v.home().join("small.bin");

@@ -116,6 +116,13 @@ impl Store {
         Ok(())
     }
 
+    /// The one number a query returns: for tests that look at tables no
+    /// API shows (staged blobs left behind, say).
+    #[cfg(feature = "test-support")]
+    pub fn count_for_tests(&self, sql: &str) -> Result<i64> {
+        Ok(self.conn.query_row(sql, [], |r| r.get(0))?)
+    }
+
     /// A plain (unencrypted) store with the same schema, for benchmarks that
     /// measure the price of encryption. Never used for a vault.
     #[cfg(feature = "test-support")]
