@@ -2,8 +2,9 @@
 //! README, each resource version's metadata and content, the preferences,
 //! then each table of [`super::tables::TABLES`] as JSON Lines (a plain
 //! export leaves out the tables that hold a secret: the pod's key). Versions and
-//! tables are read a page at a time (keyset pagination), so memory stays
-//! flat however large the vault.
+//! tables are read a page at a time (keyset pagination), and a version's
+//! content streams from the store (a blob a chunk at a time, each checked),
+//! so memory stays flat however large the vault.
 
 use std::io::{self, Read};
 
