@@ -42,7 +42,8 @@ pub enum Command {
     Status(JsonFlag),
     /// Write a resource (JSON by default; any bytes with --file or -).
     Put(PutArgs),
-    /// Print a resource's content (or, with --json, its metadata too).
+    /// Print a resource's content (or, with --json, its metadata too; with
+    /// --output, write it to a file).
     Get(GetArgs),
     /// List a container's members.
     Ls(LsArgs),
@@ -353,7 +354,8 @@ pub struct PutArgs {
     /// The content as JSON text.
     #[arg(long, value_name = "JSON")]
     pub json: Option<String>,
-    /// Read the content from a file.
+    /// Read the content from a file (up to 16 GiB; streamed, with a
+    /// progress line on a terminal for large files).
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// `-` reads the content from standard input.
@@ -363,7 +365,9 @@ pub struct PutArgs {
     /// purchases, finance, health, location, documents, other); default: from the path.
     #[arg(long, value_name = "CATEGORY")]
     pub category: Option<String>,
-    /// The content type; default application/json for JSON, else application/octet-stream.
+    /// The content type; default application/json for JSON (content over
+    /// 256 KiB only when the file name ends in .json), else
+    /// application/octet-stream.
     #[arg(long, value_name = "TYPE")]
     pub content_type: Option<String>,
     /// Mark the resource sensitive even if its category is not. A mark
@@ -397,9 +401,14 @@ pub struct GetArgs {
     /// An earlier version (see `custodian history`).
     #[arg(long, value_name = "N")]
     pub version: Option<u64>,
-    /// Print metadata and content as JSON.
-    #[arg(long)]
+    /// Print metadata and content as JSON (content up to 256 KiB; write
+    /// larger content to a file with --output).
+    #[arg(long, conflicts_with = "output")]
     pub json: bool,
+    /// Write the content to FILE instead of standard output. It appears
+    /// under that name only when complete: a failed read leaves no half file.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,65 +1,69 @@
-//! put, get, ls, rm, mark, history.
-
-use std::io::Read;
+//! put, get, ls, rm, mark, history. Content streams in and out (see
+//! [`content`]): memory stays flat whatever its size.
 
 use base64::Engine;
-use custodian_core::data::resource::{JSON, OCTET_STREAM};
-use custodian_core::{ListEntry, Mark, NewResource, PodPath, Sensitivity};
+use custodian_core::data::resource::JSON;
+use custodian_core::{
+    Author, ListEntry, Mark, NewMeta, NewResource, PodPath, Sensitivity, INLINE_MAX,
+};
 use serde_json::json;
 
-use super::{parse_path, Context};
+use super::{content, parse_path, Context};
 use crate::cli::{GetArgs, HistoryArgs, LsArgs, MarkArgs, PutArgs};
 use crate::fail::{code, Fail};
 use crate::output::{self, print};
 
 pub fn put(ctx: &Context, args: PutArgs) -> Result<(), Fail> {
-    // Check everything the person typed before asking for the passphrase.
+    // Check everything the person typed, and the size of a file, before
+    // asking for the passphrase.
     let path = parse_path(&args.path)?;
     let category = args.category.as_deref().map(str::parse).transpose()?;
-    let (content, from_json_flag) = match (&args.json, &args.file) {
-        (Some(text), _) => (text.clone().into_bytes(), true),
-        (None, Some(file)) => (
-            std::fs::read(file)
-                .map_err(|e| Fail::usage(format!("cannot read --file {}: {e}", file.display())))?,
-            false,
-        ),
-        (None, None) => {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| Fail::usage(format!("cannot read standard input: {e}")))?;
-            (buf, false)
-        }
+    let mark = if args.sensitive {
+        Mark::Sensitive
+    } else if args.not_sensitive {
+        Mark::Lower
+    } else {
+        Mark::Keep
     };
-    let content_type = match args.content_type {
-        Some(t) => t,
-        None if from_json_flag
-            || serde_json::from_slice::<serde::de::IgnoredAny>(&content).is_ok() =>
-        {
-            JSON.into()
+    let meta = if let Some(text) = &args.json {
+        let content_type = args.content_type.unwrap_or_else(|| JSON.into());
+        if content_type == JSON {
+            serde_json::from_str::<serde::de::IgnoredAny>(text)
+                .map_err(|e| Fail::new(code::INVALID, format!("--json is not valid JSON: {e}")))?;
         }
-        None => OCTET_STREAM.into(),
-    };
-    if from_json_flag && content_type == JSON {
-        serde_json::from_slice::<serde::de::IgnoredAny>(&content)
-            .map_err(|e| Fail::new(code::INVALID, format!("--json is not valid JSON: {e}")))?;
-    }
-    let vault = ctx.unlock()?;
-    let meta = vault.store().put(
-        &path,
-        NewResource {
-            content,
-            content_type,
-            category,
-            mark: if args.sensitive {
-                Mark::Sensitive
-            } else if args.not_sensitive {
-                Mark::Lower
-            } else {
-                Mark::Keep
+        let vault = ctx.unlock()?;
+        vault.store().put(
+            &path,
+            NewResource {
+                content: text.clone().into_bytes(),
+                content_type,
+                category,
+                mark,
             },
-        },
-    )?;
+        )?
+    } else {
+        let mut source = content::Source::open(&path, args.file.as_deref())?;
+        let content_type = args
+            .content_type
+            .unwrap_or_else(|| source.guessed_type().into());
+        let vault = ctx.unlock()?;
+        let mut progress = content::Progress::new(source.len);
+        let len = source.len;
+        let written = vault.store().put_stream(
+            &path,
+            NewMeta {
+                content_type,
+                category,
+                mark,
+            },
+            &mut source.reader(),
+            len,
+            &Author::Owner,
+            &mut |n| progress.update(n),
+        );
+        progress.finish();
+        written?
+    };
     print(&format!(
         "Saved {} (version {}, {}, {}, {}).\n",
         meta.path,
@@ -72,22 +76,40 @@ pub fn put(ctx: &Context, args: PutArgs) -> Result<(), Fail> {
 
 pub fn get(ctx: &Context, args: GetArgs) -> Result<(), Fail> {
     let path = parse_path(&args.path)?;
-    let vault = ctx.unlock()?;
-    let resource = vault.store().get(&path, args.version)?;
-    if !args.json {
-        output::write_bytes(&resource.content)?;
-        if resource.meta.content_type.starts_with(JSON) && !resource.content.ends_with(b"\n") {
-            print("\n")?;
-        }
-        return Ok(());
+    if let Some(file) = &args.output {
+        content::check_output(file)?;
     }
-    let mut doc =
-        serde_json::to_value(&resource.meta).map_err(|e| Fail::new(code::ERROR, e.to_string()))?;
-    match serde_json::from_slice::<serde_json::Value>(&resource.content) {
-        Ok(value) if resource.meta.content_type.starts_with(JSON) => doc["content"] = value,
+    let vault = ctx.unlock()?;
+    let reader = vault.store().open_content(&path, args.version)?;
+    if let Some(file) = &args.output {
+        let size = content::to_file(reader, file)?;
+        return print(&format!(
+            "Wrote {path} to {} ({}).\n",
+            file.display(),
+            output::size(size)
+        ));
+    }
+    if !args.json {
+        return content::to_stdout(reader);
+    }
+    let size = reader.meta().size;
+    if size > INLINE_MAX as u64 {
+        return Err(Fail::new(
+            code::INVALID,
+            format!(
+                "{path} is {}, too large to print as JSON: write it to a file with `custodian get {path} --output FILE` (and its metadata with `custodian history {path} --json`)",
+                output::size(size)
+            ),
+        ));
+    }
+    let meta = reader.meta().clone();
+    let content = reader.into_bytes()?;
+    let mut doc = serde_json::to_value(&meta).map_err(|e| Fail::new(code::ERROR, e.to_string()))?;
+    match serde_json::from_slice::<serde_json::Value>(&content) {
+        Ok(value) if meta.content_type.starts_with(JSON) => doc["content"] = value,
         _ => {
             doc["content_base64"] =
-                json!(base64::engine::general_purpose::STANDARD.encode(&resource.content))
+                json!(base64::engine::general_purpose::STANDARD.encode(&content))
         }
     }
     output::print_json(&doc)

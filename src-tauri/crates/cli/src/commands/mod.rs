@@ -3,6 +3,7 @@
 
 mod activity;
 mod bundle;
+mod content;
 mod data;
 mod linked;
 mod prefs;

@@ -361,3 +361,61 @@ fn a_decision_and_its_delivery_commit_together() {
         "the write rolled back"
     );
 }
+
+#[test]
+fn large_content_is_named_by_its_size_and_never_read_for_a_delivery() {
+    use crate::data::resource::{NewMeta, CHUNK, OCTET_STREAM};
+    let (_d, store) = memory_store();
+    let put_bytes = |path: &str, len: usize| {
+        let bytes = vec![b'z'; len];
+        store
+            .put_stream(
+                &parse_path(path).unwrap(),
+                NewMeta::of_type(OCTET_STREAM),
+                &mut &bytes[..],
+                None,
+                &crate::Author::Owner,
+                &mut |_| {},
+            )
+            .unwrap();
+    };
+    put_bytes("/contact/scan", 2 * CHUNK);
+    put_bytes("/contact/card", 300 * 1024);
+    // Damaged: reading it would fail the approval. It is never read.
+    store
+        .conn
+        .execute(
+            "UPDATE blob_chunks SET data = randomblob(length(data))
+             WHERE blob_id = (SELECT blob_id FROM resource_versions WHERE path = '/contact/scan')",
+            [],
+        )
+        .unwrap();
+    let request = connect(&store, "j1", contact_read());
+    store
+        .approve_request(&request.id, &Approval::default())
+        .unwrap();
+    let due = store.due_deliveries(10).unwrap();
+    let e = &claims_of(&due[0].body)["event"];
+    let scan = &e["resources"][1];
+    assert_eq!(scan["path"], "/contact/scan");
+    assert_eq!(scan["content_omitted"], "too_large");
+    assert_eq!(scan["size"], json!(2 * CHUNK));
+    let card = &e["resources"][0];
+    assert_eq!(
+        card["content_base64"].as_str().map(str::len),
+        Some(300 * 1024 / 3 * 4)
+    );
+    // A later write of large content is announced the same way.
+    put_bytes("/contact/scan", 3 * CHUNK);
+    let all = store.deliveries(DeliveryFilter::default()).unwrap();
+    store.send_now(&all[1].id).unwrap();
+    let updated = store
+        .due_deliveries(10)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.id == all[1].id)
+        .unwrap();
+    let change = &claims_of(&updated.body)["event"]["changes"][0];
+    assert_eq!(change["content_omitted"], "too_large");
+    assert_eq!(change["size"], json!(3 * CHUNK));
+}

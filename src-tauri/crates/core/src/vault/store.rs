@@ -13,6 +13,9 @@ use crate::Result;
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The largest content a write accepts: [`crate::MAX_CONTENT`], lowered
+    /// only by tests.
+    pub(crate) max_content: u64,
 }
 
 impl Store {
@@ -20,7 +23,15 @@ impl Store {
         Store {
             conn,
             clock: Arc::new(SystemClock),
+            max_content: crate::data::resource::MAX_CONTENT,
         }
+    }
+
+    /// Lowers the largest content a write accepts, so tests can pass it
+    /// without writing 16 GiB.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn set_max_content_for_tests(&mut self, max: u64) {
+        self.max_content = max;
     }
 
     /// Replaces the clock (tests move time without sleeping).
@@ -103,6 +114,13 @@ impl Store {
     pub fn execute_for_tests(&self, sql: &str) -> Result<()> {
         self.conn.execute_batch(sql)?;
         Ok(())
+    }
+
+    /// The one number a query returns: for tests that look at tables no
+    /// API shows (staged blobs left behind, say).
+    #[cfg(feature = "test-support")]
+    pub fn count_for_tests(&self, sql: &str) -> Result<i64> {
+        Ok(self.conn.query_row(sql, [], |r| r.get(0))?)
     }
 
     /// A plain (unencrypted) store with the same schema, for benchmarks that
