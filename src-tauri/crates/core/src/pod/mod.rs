@@ -14,6 +14,7 @@
 
 mod entry;
 mod perform;
+pub mod range;
 mod rules;
 #[cfg(test)]
 mod tests;
