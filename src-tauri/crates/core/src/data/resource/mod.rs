@@ -10,13 +10,11 @@
 //! [`read`].
 
 pub mod content;
-mod i16_stub;
 pub mod read;
 pub(crate) mod row;
 pub mod write;
 
 pub(crate) use content::check_content;
-pub use i16_stub::{ContentReader, NewMeta, CHUNK, INLINE_MAX, MAX_CONTENT};
 pub(crate) use row::{meta_from_row, RawMeta, META_COLUMNS};
 
 use chrono::{DateTime, Utc};
