@@ -152,6 +152,7 @@ pub fn failure_reason(e: &Error) -> &'static str {
         Error::PathRejected { .. }
         | Error::InvalidContent { .. }
         | Error::IsContainer { .. }
+        | Error::TooLarge { .. }
         | Error::InvalidRequest(_) => "invalid_request",
         Error::NotFound { .. } | Error::Deleted { .. } | Error::VersionNotFound { .. } => {
             "not_found"

@@ -45,7 +45,7 @@ pub(super) async fn open(
     range: Option<ByteRange>,
     size: u64,
 ) -> Result<Body, ApiError> {
-    let (start, len) = range.map_or((0, size), |r| (r.start, r.len()));
+    let len = range.map_or(size, |r| r.len());
     let (pieces, queue) = mpsc::channel(QUEUED);
     let (opened, is_open) = oneshot::channel();
     let handle = Handle::current();
@@ -55,7 +55,7 @@ pub(super) async fn open(
     tokio::spawn(async move {
         let sent = pump
             .with_streaming_store(move |store| {
-                send_pieces(store, &path, version, start, len, opened, pieces, &handle)
+                send_pieces(store, &path, version, range, opened, pieces, &handle)
             })
             .await;
         if sent.is_err() {
@@ -72,22 +72,24 @@ pub(super) async fn open(
     }
 }
 
-/// The blocking half: opens the content, says so, then reads and queues
-/// `len` bytes from `start`.
-#[allow(clippy::too_many_arguments)]
+/// The blocking half: opens the content (the part `range` names), says so,
+/// then reads and queues it. A whole read is also checked against the ETag
+/// at its end; a part, chunk by chunk.
 fn send_pieces(
     store: &Store,
     path: &PodPath,
     version: u64,
-    start: u64,
-    len: u64,
+    range: Option<ByteRange>,
     opened: oneshot::Sender<Result<(), ApiError>>,
     pieces: mpsc::Sender<io::Result<Bytes>>,
     handle: &Handle,
 ) {
     let reader = store
         .open_content(path, Some(version))
-        .and_then(|mut r| r.seek_to(start).map(|()| r));
+        .map(|r| match range {
+            Some(part) => r.range(part.start, part.end),
+            None => r,
+        });
     let mut reader = match reader {
         Ok(r) => r,
         Err(e) => {
@@ -98,7 +100,7 @@ fn send_pieces(
     if opened.send(Ok(())).is_err() {
         return;
     }
-    let mut left = len;
+    let mut left = reader.remaining();
     while left > 0 {
         let want = usize::try_from(left).map_or(PIECE, |l| l.min(PIECE));
         let piece = match read_piece(&mut reader, want) {

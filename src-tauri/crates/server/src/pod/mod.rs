@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use custodian_core::audit::NewEntry;
 use custodian_core::data::resource::{INLINE_MAX, MAX_CONTENT};
@@ -263,16 +263,14 @@ async fn write_streamed(
 }
 
 /// 413 for a body larger than the vault keeps, told by its
-/// `Content-Length` before any of it is read.
+/// `Content-Length` before any of it is read (the core's error, so the
+/// words are the same as when a stream passes the maximum midway).
 fn too_large_content(path: &custodian_core::PodPath, size: u64) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "invalid_request",
-        format!(
-            "{path}: {size} bytes is more than the vault keeps (files up to {} GiB)",
-            MAX_CONTENT >> 30
-        ),
-    )
+    ApiError::from_core(&custodian_core::Error::TooLarge {
+        path: path.to_string(),
+        size: Some(size),
+        max: MAX_CONTENT,
+    })
 }
 
 /// Who knocked, with which token, on what: what a refusal is counted and

@@ -184,6 +184,11 @@ mod tests {
                 path: "/a".into(),
                 reason: "not JSON".into(),
             },
+            Error::TooLarge {
+                path: "/a".into(),
+                size: None,
+                max: 1,
+            },
             Error::InvalidRequest("x".into()),
             Error::InvalidDetails("x".into()),
             Error::UnknownClient { id: "cli_x".into() },
