@@ -348,3 +348,72 @@ async fn a_body_that_stalls_is_cut_off_with_408_and_stores_nothing() {
     let entry = served.logged("/notes/slow").await;
     assert_eq!(entry.reason.as_deref(), Some("request_timeout"));
 }
+
+/// A damaged chunk cuts the transfer: the company gets fewer bytes than
+/// `Content-Length` said, every one of them right; a part before the
+/// damage still reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_chunk_cuts_the_transfer_and_never_sends_wrong_bytes() {
+    let served = Served::start(ServeOptions::default()).await;
+    let content = pattern(4 * (1 << 20) + 5);
+    let put = served
+        .exchange(&put_head("/notes/scan", content.len()), &content)
+        .await;
+    assert_eq!(put.status, 201);
+    served
+        .vault
+        .store()
+        .execute_for_tests("UPDATE blob_chunks SET data = randomblob(length(data)) WHERE seq = 2")
+        .unwrap();
+    let got = served
+        .exchange("GET /pod/notes/scan HTTP/1.1\r\n\r\n", b"")
+        .await;
+    assert_eq!(got.status, 200);
+    assert_eq!(
+        got.header("content-length"),
+        Some(&*content.len().to_string())
+    );
+    assert!(got.body.len() < content.len(), "the transfer was not cut");
+    assert!(
+        got.body == content[..got.body.len()],
+        "wrong bytes were sent"
+    );
+    let before = served
+        .exchange(
+            "GET /pod/notes/scan HTTP/1.1\r\nRange: bytes=10-1000\r\n\r\n",
+            b"",
+        )
+        .await;
+    assert_eq!(before.status, 206);
+    assert!(before.body == content[10..=1000]);
+}
+
+/// Companies that hang up mid-transfer give their connections back: more
+/// of them than the pod has stream turns and connections, then a whole
+/// read still goes through at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_hang_up_mid_transfer_free_their_connections() {
+    let served = Served::start(ServeOptions::default()).await;
+    let content = pattern(24 << 20);
+    let put = served
+        .exchange(&put_head("/notes/film", content.len()), &content)
+        .await;
+    assert_eq!(put.status, 201);
+    for _ in 0..2 * custodian_server::POOL_SIZE {
+        let mut s = served
+            .send("GET /pod/notes/film HTTP/1.1\r\n\r\n", b"")
+            .await;
+        let mut first = [0u8; 4096];
+        let n = s.read(&mut first).await.unwrap();
+        assert!(first[..n].starts_with(b"HTTP/1.1 200"));
+        drop(s);
+    }
+    let whole = tokio::time::timeout(
+        Duration::from_secs(10),
+        served.exchange("GET /pod/notes/film HTTP/1.1\r\n\r\n", b""),
+    )
+    .await
+    .expect("the pod's connections were still held by departed clients");
+    assert_eq!(whole.status, 200);
+    assert!(whole.body == content);
+}
