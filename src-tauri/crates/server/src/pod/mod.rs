@@ -9,7 +9,10 @@
 //! pod's memory of recent reads, and the log entry committed before the
 //! answer leaves. The core's `custodian_core::pod` decides the request
 //! under the grant and builds its log entry; `reply` is what its answer or
-//! refusal looks like on the wire.
+//! refusal looks like on the wire. A resource over the inline size is never
+//! held whole: `download` streams it out of the vault (all of it or one
+//! `Range`), and a large write's body reaches the core's streamed write
+//! through `upload`.
 
 mod download;
 mod reply;
