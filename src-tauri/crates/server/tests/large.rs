@@ -11,7 +11,7 @@ use custodian_core::sharing::client::ClientRegistration;
 use custodian_core::sharing::request::{Approval, Poll};
 use custodian_core::sharing::scope;
 use custodian_core::{parse_path, ExposeSecret, SecretString, Vault};
-use custodian_server::{serve_pod, ServeOptions};
+use custodian_server::{serve_pod, AllowedHosts, Config, Pod, ServeOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -28,6 +28,11 @@ struct Served {
 
 impl Served {
     async fn start(options: ServeOptions) -> Served {
+        Served::start_with_max(options, None).await
+    }
+
+    /// The same with the largest content a write accepts lowered to `max`.
+    async fn start_with_max(options: ServeOptions, max: Option<u64>) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let vault = Vault::create_with_work_factor(
             &dir.path().join("v"),
@@ -39,7 +44,17 @@ impl Served {
         let token = granted(&vault);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let pod = custodian_server::pod_for(&vault, &options, addr).unwrap();
+        let store = || {
+            let mut s = vault.open_store().unwrap();
+            if let Some(max) = max {
+                s.set_max_content_for_tests(max);
+            }
+            s
+        };
+        let mut config = Config::new(AllowedHosts::for_bind(addr, None), options.max_body_bytes);
+        config.body_read_timeout = options.body_read_timeout;
+        let stores = (0..custodian_server::POOL_SIZE).map(|_| store()).collect();
+        let pod = Pod::new(config, stores, store(), store());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             serve_pod(pod, listener, &options, async {
@@ -416,4 +431,36 @@ async fn clients_that_hang_up_mid_transfer_free_their_connections() {
     .expect("the pod's connections were still held by departed clients");
     assert_eq!(whole.status, 200);
     assert!(whole.body == content);
+}
+
+/// A body of unknown length that passes the largest content midway: 413,
+/// and nothing stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_body_that_passes_the_maximum_midway_is_413_and_stores_nothing() {
+    let max = 3 * INLINE_MAX as u64;
+    let served = Served::start_with_max(ServeOptions::default(), Some(max)).await;
+    let content = pattern(4 * INLINE_MAX);
+    let mut chunked = Vec::new();
+    for piece in content.chunks(50_000) {
+        chunked.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        chunked.extend_from_slice(piece);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let put = served
+        .exchange(
+            "PUT /pod/notes/over HTTP/1.1\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
+            &chunked,
+        )
+        .await;
+    assert_eq!(put.status, 413, "{put:?}");
+    assert_eq!(served.stored("/notes/over"), None);
+    let entry = served.logged("/notes/over").await;
+    assert_eq!(entry.reason.as_deref(), Some("invalid_request"));
+    // Just under the maximum still goes in.
+    let fits = pattern(max as usize);
+    let put = served
+        .exchange(&put_head("/notes/fits", fits.len()), &fits)
+        .await;
+    assert_eq!(put.status, 201);
 }
