@@ -287,6 +287,11 @@ impl Server {
         }
     }
 
+    /// The server process's id (to read its memory from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits; returns whether it exited successfully.
     pub fn stop(mut self) -> bool {
         let _ = Command::new("kill")

@@ -443,7 +443,8 @@ pub struct ServeArgs {
     /// A public host name the pod also answers to (besides its loopback names).
     #[arg(long, value_name = "HOST")]
     pub public_name: Option<String>,
-    /// Largest request body accepted, in bytes (larger gets 413).
+    /// Largest request body the OAuth endpoints accept, in bytes (larger
+    /// gets 413); a write under /pod/ may be as large as the vault keeps.
     #[arg(long, value_name = "BYTES", default_value_t = custodian_server::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
     /// Connections served at once; more wait in the backlog.
@@ -454,7 +455,8 @@ pub struct ServeArgs {
     /// the pod is busy); an idle kept-alive connection is closed after it.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
     pub header_timeout: std::time::Duration,
-    /// How long a request's body may take to arrive (then 408).
+    /// How long a request's body may take to arrive (then 408); a large
+    /// body under /pod/ may take longer but never pause this long.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration)]
     pub body_timeout: std::time::Duration,
     /// How long stopping waits for requests still running.

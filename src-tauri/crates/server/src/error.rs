@@ -19,6 +19,9 @@ pub struct ApiError {
     /// The signed receipt of the decision this error reports (a denial's
     /// `access_denied`), as the body member `consent_receipt`.
     pub consent_receipt: Option<String>,
+    /// The size of a resource whose asked range lies past its end, sent as
+    /// `Content-Range: bytes */SIZE` with a 416.
+    pub unsatisfied_size: Option<u64>,
 }
 
 impl ApiError {
@@ -30,7 +33,20 @@ impl ApiError {
             www_authenticate: None,
             retry_after: None,
             consent_receipt: None,
+            unsatisfied_size: None,
         }
+    }
+
+    /// 416: the range a read asked for starts past the end of the
+    /// `size`-byte content (RFC 9110 §15.5.17).
+    pub fn range_not_satisfiable(size: u64, description: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range_not_satisfiable",
+            description,
+        );
+        e.unsatisfied_size = Some(size);
+        e
     }
 
     /// The same error carrying the compact JWS of its decision's receipt.
@@ -194,6 +210,11 @@ impl IntoResponse for ApiError {
         }
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(size) = self.unsatisfied_size {
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                headers.insert(header::CONTENT_RANGE, value);
+            }
         }
         response
     }

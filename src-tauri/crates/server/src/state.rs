@@ -23,9 +23,12 @@ use crate::limits::Limits;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub allowed_hosts: AllowedHosts,
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted request body, in bytes, of the OAuth endpoints (a
+    /// write under `/pod/` may be as large as the vault keeps).
     pub max_body_bytes: usize,
-    /// Longest wait for a whole request body.
+    /// Longest wait for a whole request body; for a large body streamed
+    /// into the vault (`PUT`/`POST` under `/pod/`), longest wait for its
+    /// next bytes.
     pub body_read_timeout: Duration,
     /// Refused tokens: how many are allowed and logged one by one.
     pub refusals: RefusalLimits,
@@ -54,6 +57,10 @@ pub struct Pod {
     pub config: Config,
     stores: Mutex<Vec<Store>>,
     permits: Arc<Semaphore>,
+    /// Turns for work streaming a large body in or out: at most half the
+    /// pool, so long transfers never take every connection from short
+    /// requests.
+    streams: Arc<Semaphore>,
     pub audit: AuditWriter,
     /// Rate limits on strangers, and refused-token counting.
     pub limits: Limits,
@@ -91,11 +98,13 @@ impl Pod {
         clock: Arc<dyn Clock>,
     ) -> Arc<Self> {
         let permits = Arc::new(Semaphore::new(stores.len()));
+        let streams = Arc::new(Semaphore::new((stores.len() / 2).max(1)));
         Arc::new(Pod {
             limits: Limits::new(&config, clock),
             config,
             stores: Mutex::new(stores),
             permits,
+            streams,
             audit: AuditWriter::start(audit_store, checkpoint_store),
             cache: ReadCache::default(),
             jwks: OnceLock::new(),
@@ -157,6 +166,25 @@ impl Pod {
         })
         .await
         .map_err(|_| ApiError::internal())?
+    }
+
+    /// The same for work that streams a large body in or out, once a
+    /// stream turn is free (see `streams`). The turn travels with the work
+    /// and ends with it, even if nobody awaits it any more.
+    pub async fn with_streaming_store<T, F>(self: &Arc<Self>, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> T + Send + 'static,
+    {
+        let turn = Arc::clone(&self.streams)
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::internal())?;
+        self.with_store(move |store| {
+            let _turn = turn;
+            work(store)
+        })
+        .await
     }
 }
 

@@ -372,6 +372,7 @@ impl Store {
                 if_none_match: None,
                 content_type: Some(item.content_type),
                 slug: item.slug,
+                range: None,
                 body: item.content,
             },
         );

@@ -7,16 +7,22 @@
 //! A door (the pod API server) turns the wire into a [`PodRequest`], and an
 //! [`Answer`] or a [`Refusal`] back into the wire; nothing here knows HTTP.
 //! `rules` holds the decisions as pure functions of the grant, the request
-//! and what is stored at the path; `perform` reads and writes the [`Store`]
-//! around them; `entry` builds the log entry of every request under `/pod/`.
+//! and what is stored at the path; `range` which bytes of a resource a read
+//! sends; `perform` reads and writes the [`Store`] around them (a large
+//! body is written as a stream, and a large resource's bytes are left for
+//! the door to stream: [`Body::Stored`]); `entry` builds the log entry of
+//! every request under `/pod/`.
 //!
 //! [`Store`]: crate::Store
 
 mod entry;
 mod perform;
+pub mod range;
 mod rules;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_stream;
 
 use std::fmt;
 
@@ -26,8 +32,10 @@ use crate::data::resource::ListEntry;
 use crate::Error;
 
 pub use entry::{entry, token_refused};
-pub use perform::decide;
-pub use rules::{decide_read, failure_reason, not_modified, post_target};
+pub use perform::read_live;
+pub use perform::{decide, decide_streamed};
+pub use range::{ByteRange, RangeRequest};
+pub use rules::{decide_read, failure_reason, is_inline, not_modified, post_target};
 
 /// The request's method: the log's word for it, one type for both.
 pub use crate::audit::Method;
@@ -44,7 +52,23 @@ pub struct PodRequest {
     pub content_type: Option<String>,
     /// The name a `POST` to a container asks for (`Slug`, as sent).
     pub slug: Option<String>,
+    /// The bytes a read asks for (`Range`, `If-Range`), when it asks for a
+    /// part (see [`RangeRequest::from_headers`]).
+    pub range: Option<RangeRequest>,
+    /// A write's body held in memory ([`decide`]); empty for a write whose
+    /// body is streamed ([`decide_streamed`]) and for reads.
     pub body: Vec<u8>,
+}
+
+/// A resource's bytes in an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// Content of at most [`INLINE_MAX`](crate::data::resource::INLINE_MAX)
+    /// bytes, read with the decision: all of it, whatever the range.
+    Inline(Vec<u8>),
+    /// Larger content, left in the vault: the door streams version
+    /// `version` of `path` (`Store::open_content`) as it sends it.
+    Stored { path: PodPath, version: u64 },
 }
 
 /// What a container shows a company: the members its grant reaches.
@@ -57,11 +81,15 @@ pub struct Listing {
 /// A request the grant allows, and what came of it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
-    /// A resource's content.
+    /// A resource's content: all of it, or the part `range` says.
     Content {
         content_type: String,
         etag: String,
-        bytes: Vec<u8>,
+        /// The whole content's size in bytes.
+        size: u64,
+        body: Body,
+        /// The part to send (206), or `None` for all of it (200).
+        range: Option<ByteRange>,
     },
     /// The company already holds this version (`If-None-Match`).
     NotModified {
@@ -91,6 +119,8 @@ pub enum Refusal {
     Conflict { path: PodPath },
     /// A method the pod does not serve.
     MethodNotAllowed,
+    /// A read's range starts past the end of the content (`size` bytes).
+    RangeNotSatisfiable { size: u64 },
     /// The core error that stopped the request: a rejected path or
     /// content, a container where a resource was meant, or a failure.
     Invalid(Error),
@@ -107,6 +137,10 @@ impl fmt::Display for Refusal {
                 write!(f, "{path} exists; POST only creates (use PUT to replace)")
             }
             Refusal::MethodNotAllowed => f.write_str("use GET, PUT, POST or DELETE"),
+            Refusal::RangeNotSatisfiable { size } => write!(
+                f,
+                "the range starts past the end of the content ({size} bytes)"
+            ),
         }
     }
 }

@@ -1,9 +1,12 @@
 //! [`decide`], the way in for every request under `/pod/`: per method, it
 //! reads what the rules need from the [`Store`], asks the rules, and either
-//! refuses (403, 404, 409, 405 as the rules say) or writes, deletes or
-//! lists.
+//! refuses (403, 404, 409, 405, 416 as the rules say) or writes, deletes or
+//! lists. [`decide_streamed`] is the same for a write whose body is a
+//! stream: it is read only once the grant allows the write.
 
-use crate::data::resource::{Author, NewResource, OCTET_STREAM};
+use std::io::Read;
+
+use crate::data::resource::{Author, NewMeta, NewResource, Resource, OCTET_STREAM};
 use crate::sharing::grant::Access;
 use crate::sharing::scope::Action;
 use crate::{Error, Mark, PodPath, Store};
@@ -11,9 +14,61 @@ use crate::{Error, Mark, PodPath, Store};
 use super::rules::{self, Verdict, INSUFFICIENT_SCOPE};
 use super::{Answer, Decision, Method, PodRequest};
 
-/// Authorizes and performs one request under `access`. Returns the answer
-/// or refusal and the log entry that must be committed before it is sent.
-pub fn decide(store: &Store, access: &Access, req: PodRequest) -> Decision {
+/// A write's body: held in memory, or a stream read only once the write
+/// is allowed.
+enum Upload<'a> {
+    Bytes(Vec<u8>),
+    Stream {
+        reader: &'a mut dyn Read,
+        len: Option<u64>,
+    },
+}
+
+/// Authorizes and performs one request under `access`, a write's body in
+/// `req.body`. Returns the answer or refusal and the log entry that must be
+/// committed before it is sent.
+pub fn decide(store: &Store, access: &Access, mut req: PodRequest) -> Decision {
+    let body = std::mem::take(&mut req.body);
+    decide_with(store, access, req, Upload::Bytes(body))
+}
+
+/// The same for a `PUT` or `POST` whose body is `body` (`len` bytes when
+/// known up front), streamed into the vault ([`Store::put_stream`]): it is
+/// not read at all unless the grant allows the write, and a body that
+/// breaks off, or passes the largest size, stores nothing. `req.body` is
+/// not used.
+pub fn decide_streamed(
+    store: &Store,
+    access: &Access,
+    req: PodRequest,
+    body: &mut dyn Read,
+    len: Option<u64>,
+) -> Decision {
+    decide_with(store, access, req, Upload::Stream { reader: body, len })
+}
+
+/// The live resource at `path` as a read needs it: its content loaded
+/// only when it travels inline ([`super::is_inline`]; empty above), `None`
+/// when there is none.
+pub fn read_live(store: &Store, path: &PodPath) -> Result<Option<Resource>, Error> {
+    let Some(meta) = store.live_meta(path)? else {
+        return Ok(None);
+    };
+    if !rules::is_inline(meta.size) {
+        return Ok(Some(Resource {
+            meta,
+            content: Vec::new(),
+        }));
+    }
+    // That very version, so the content matches the size just judged.
+    match store.get(path, Some(meta.version)) {
+        Ok(r) => Ok(Some(r)),
+        Err(Error::NotFound { .. } | Error::Deleted { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn decide_with(store: &Store, access: &Access, req: PodRequest, body: Upload<'_>) -> Decision {
     let v = Verdict::new(access, &req.method, &req.path);
     let details = v.details();
     let author = Author::Client(access.client_id.clone());
@@ -29,11 +84,8 @@ pub fn decide(store: &Store, access: &Access, req: PodRequest) -> Decision {
                 Err(e) => v.fail(e),
             }
         }
-        Method::Get | Method::Head => match store.get(&req.path, None) {
-            Ok(r) => rules::decide_read(access, &req, Some(&r)),
-            Err(Error::NotFound { .. } | Error::Deleted { .. }) => {
-                rules::decide_read(access, &req, None)
-            }
+        Method::Get | Method::Head => match read_live(store, &req.path) {
+            Ok(live) => rules::decide_read(access, &req, live.as_ref()),
             Err(e) => v.fail(e),
         },
         Method::Put => {
@@ -50,7 +102,15 @@ pub fn decide(store: &Store, access: &Access, req: PodRequest) -> Decision {
             if !rules::may_put(details, &req.path, existing.as_ref()) {
                 return v.deny(INSUFFICIENT_SCOPE);
             }
-            write(store, &v, &req, &req.path, existing.is_none(), &author)
+            write(
+                store,
+                &v,
+                &req,
+                &req.path,
+                existing.is_none(),
+                &author,
+                body,
+            )
         }
         Method::Post => {
             let target = match rules::post_target(&req.path, req.slug.as_deref(), || {
@@ -66,7 +126,7 @@ pub fn decide(store: &Store, access: &Access, req: PodRequest) -> Decision {
             }
             match store.live_meta(&target) {
                 Ok(Some(_)) => v.conflict(&target),
-                Ok(None) => write(store, &v, &req, &target, true, &author),
+                Ok(None) => write(store, &v, &req, &target, true, &author, body),
                 Err(e) => v.fail(e),
             }
         }
@@ -96,17 +156,39 @@ fn write(
     target: &PodPath,
     created: bool,
     author: &Author,
+    body: Upload<'_>,
 ) -> Decision {
-    let new = NewResource {
-        content: req.body.clone(),
-        content_type: req
-            .content_type
-            .clone()
-            .unwrap_or_else(|| OCTET_STREAM.to_string()),
-        category: None,
-        mark: Mark::Keep,
+    let content_type = req
+        .content_type
+        .clone()
+        .unwrap_or_else(|| OCTET_STREAM.to_string());
+    let written = match body {
+        // In memory: joins a write transaction the caller holds (a feed
+        // item and its log entry).
+        Upload::Bytes(content) => store.put_as(
+            target,
+            NewResource {
+                content,
+                content_type,
+                category: None,
+                mark: Mark::Keep,
+            },
+            author,
+        ),
+        Upload::Stream { reader, len } => store.put_stream(
+            target,
+            NewMeta {
+                content_type,
+                category: None,
+                mark: Mark::Keep,
+            },
+            reader,
+            len,
+            author,
+            &mut |_| {},
+        ),
     };
-    match store.put_as(target, new, author) {
+    match written {
         Ok(meta) => v.allowed_at(
             Answer::Written {
                 created,

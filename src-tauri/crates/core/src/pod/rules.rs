@@ -11,13 +11,14 @@
 
 use crate::audit::{NewEntry, Outcome};
 use crate::data::path::{slug_name, PodPath};
-use crate::data::resource::{ListEntry, Resource, ResourceMeta};
+use crate::data::resource::{ListEntry, Resource, ResourceMeta, INLINE_MAX};
 use crate::sharing::grant::Access;
 use crate::sharing::scope::{self, Action, PodAccess, Target};
 use crate::{Error, Sensitivity};
 
 use super::entry::entry;
-use super::{Answer, Decision, Listing, Method, PodRequest, Refusal};
+use super::range::{self, Selection};
+use super::{Answer, Body, Decision, Listing, Method, PodRequest, Refusal};
 
 /// The logged reason of a refusal outside the grant.
 pub(super) const INSUFFICIENT_SCOPE: &str = "insufficient_scope";
@@ -127,6 +128,14 @@ impl<'a> Verdict<'a> {
         }
     }
 
+    /// A read whose range starts past the end: 416 with the size.
+    pub(super) fn range_not_satisfiable(&self, size: u64) -> Decision {
+        Decision {
+            result: Err(Refusal::RangeNotSatisfiable { size }),
+            entry: self.entry(Outcome::Denied, Some("range_not_satisfiable".into())),
+        }
+    }
+
     pub(super) fn method_not_allowed(&self) -> Decision {
         Decision {
             result: Err(Refusal::MethodNotAllowed),
@@ -143,6 +152,7 @@ pub fn failure_reason(e: &Error) -> &'static str {
         Error::PathRejected { .. }
         | Error::InvalidContent { .. }
         | Error::IsContainer { .. }
+        | Error::TooLarge { .. }
         | Error::InvalidRequest(_) => "invalid_request",
         Error::NotFound { .. } | Error::Deleted { .. } | Error::VersionNotFound { .. } => {
             "not_found"
@@ -241,9 +251,19 @@ pub fn not_modified(if_none_match: Option<&str>, etag: &str) -> bool {
     if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == quoted || t.trim() == "*"))
 }
 
+/// Whether content of `size` bytes travels in the answer itself; larger
+/// content is streamed from the vault by the door ([`Body::Stored`]), so
+/// whoever reads a resource for [`decide_read`] loads its content only up
+/// to this size and leaves it empty above.
+pub fn is_inline(size: u64) -> bool {
+    size <= INLINE_MAX as u64
+}
+
 /// A read of one resource under `access`, given the live resource at the
-/// path (`None` when there is none): from the pod's memory or from the
-/// database, the same rule.
+/// path (`None` when there is none; its content empty when it is too large
+/// to be inline, see [`is_inline`]): from the pod's memory or from the
+/// database, the same rule. Scope, the sensitive mark and absence first,
+/// then `If-None-Match`, then the range.
 pub fn decide_read(access: &Access, req: &PodRequest, live: Option<&Resource>) -> Decision {
     let v = Verdict::new(access, &req.method, &req.path);
     let Some(resource) = live else {
@@ -263,9 +283,24 @@ pub fn decide_read(access: &Access, req: &PodRequest, live: Option<&Resource>) -
             etag: meta.etag.clone(),
         });
     }
+    let range = match range::select(req.range.as_ref(), &meta.etag, meta.size) {
+        Selection::Unsatisfiable => return v.range_not_satisfiable(meta.size),
+        Selection::Whole => None,
+        Selection::Part(part) => Some(part),
+    };
+    let body = if is_inline(meta.size) {
+        Body::Inline(resource.content.clone())
+    } else {
+        Body::Stored {
+            path: meta.path.clone(),
+            version: meta.version,
+        }
+    };
     v.allowed(Answer::Content {
         content_type: meta.content_type.clone(),
         etag: meta.etag.clone(),
-        bytes: resource.content.clone(),
+        size: meta.size,
+        body,
+        range,
     })
 }

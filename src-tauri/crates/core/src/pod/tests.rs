@@ -13,7 +13,7 @@ use crate::testing::memory_store;
 use crate::{Category, Mark, Store};
 
 /// A grant to `cli_a` with these details (JSON, as granted).
-fn access(details: &str) -> Access {
+pub(super) fn access(details: &str) -> Access {
     let details: Vec<PodAccess> = serde_json::from_str(details).expect("details");
     let now = Utc::now();
     Access {
@@ -34,7 +34,7 @@ fn access(details: &str) -> Access {
 }
 
 /// A grant of `actions` on `paths`.
-fn grant(paths: &[&str], actions: &[&str]) -> Access {
+pub(super) fn grant(paths: &[&str], actions: &[&str]) -> Access {
     access(
         &serde_json::json!([{"type": "pod_access", "paths": paths, "actions": actions,
                               "purpose": "tests"}])
@@ -42,22 +42,23 @@ fn grant(paths: &[&str], actions: &[&str]) -> Access {
     )
 }
 
-fn path(p: &str) -> PodPath {
+pub(super) fn path(p: &str) -> PodPath {
     crate::parse_path(p).expect("path")
 }
 
-fn request(method: Method, p: &str) -> PodRequest {
+pub(super) fn request(method: Method, p: &str) -> PodRequest {
     PodRequest {
         method,
         path: path(p),
         if_none_match: None,
         content_type: None,
         slug: None,
+        range: None,
         body: Vec::new(),
     }
 }
 
-fn put(store: &Store, p: &str, new: NewResource) {
+pub(super) fn put(store: &Store, p: &str, new: NewResource) {
     store.put(&path(p), new).expect("put");
 }
 
@@ -66,13 +67,14 @@ fn json(value: serde_json::Value) -> NewResource {
 }
 
 /// The decision's HTTP-free shape: which refusal, and the logged reason.
-fn refused(d: &Decision) -> (&'static str, Option<&str>) {
+pub(super) fn refused(d: &Decision) -> (&'static str, Option<&str>) {
     let kind = match &d.result {
         Ok(_) => "answered",
         Err(Refusal::InsufficientScope { .. }) => "insufficient_scope",
         Err(Refusal::NotFound(_)) => "not_found",
         Err(Refusal::Conflict { .. }) => "conflict",
         Err(Refusal::MethodNotAllowed) => "method_not_allowed",
+        Err(Refusal::RangeNotSatisfiable { .. }) => "range_not_satisfiable",
         Err(Refusal::Invalid(_)) => "invalid",
     };
     (kind, d.entry.reason.as_deref())

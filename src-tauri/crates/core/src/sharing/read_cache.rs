@@ -17,6 +17,11 @@
 //! is not written, the caller forgets what it remembered and answers from the
 //! database instead. A revocation therefore takes effect on the very next
 //! request, as it does without the cache.
+//!
+//! Content is remembered up to 64 KiB a resource (32 MiB in all); a
+//! resource too large to travel inline in an answer
+//! ([`crate::pod::is_inline`]) is read and remembered as its metadata
+//! alone, and its bytes are streamed from the vault at each read.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -65,7 +70,8 @@ pub struct Lookup {
 enum Held {
     /// Nothing is stored there.
     Absent,
-    /// The resource with its content.
+    /// The resource with its content (its metadata alone, content empty,
+    /// when it is too large to be inline).
     Whole(Arc<Resource>),
     /// Its metadata only (empty content): a resource the token that read
     /// it could not read. Enough to refuse again from memory, as fast as
@@ -164,7 +170,16 @@ impl ReadCache {
                 };
                 return Ok((generation, known, Some(Arc::new(bare)), true));
             }
-            let resource = match s.get(path, None) {
+            // Content too large to travel inline is streamed by the door
+            // from the vault: only its metadata is read (and remembered).
+            if !crate::pod::is_inline(meta.size) {
+                let large = Resource {
+                    meta,
+                    content: Vec::new(),
+                };
+                return Ok((generation, known, Some(Arc::new(large)), false));
+            }
+            let resource = match s.get(path, Some(meta.version)) {
                 Ok(r) => Some(Arc::new(r)),
                 Err(Error::NotFound { .. } | Error::Deleted { .. }) => None,
                 Err(e) => return Err(e),

@@ -9,9 +9,14 @@
 //! pod's memory of recent reads, and the log entry committed before the
 //! answer leaves. The core's `custodian_core::pod` decides the request
 //! under the grant and builds its log entry; `reply` is what its answer or
-//! refusal looks like on the wire.
+//! refusal looks like on the wire. A resource over the inline size is never
+//! held whole: `download` streams it out of the vault (all of it or one
+//! `Range`), and a large write's body reaches the core's streamed write
+//! through `upload`.
 
+mod download;
 mod reply;
+mod upload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,18 +26,21 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use custodian_core::audit::NewEntry;
+use custodian_core::data::resource::{INLINE_MAX, MAX_CONTENT};
 use custodian_core::limits::peer::Peer;
 use custodian_core::limits::refusals::Refused;
-use custodian_core::pod::{self, Decision, PodRequest};
+use custodian_core::pod::{self, Answer, Decision, PodRequest, RangeRequest};
 use custodian_core::sharing::grant::TokenRejected;
 use custodian_core::sharing::read_cache::Lookup;
 use custodian_core::sharing::token::{self, TokenHash};
 
 use crate::audit_writer::Logged;
-use crate::body::read_body;
+use crate::body::read_within;
 use crate::error::ApiError;
 use crate::state::Pod;
 use reply::{refusal, Reply, Wire};
+use tokio::runtime::Handle;
+use upload::BodyReader;
 
 /// The token of an `Authorization: Bearer …` header, if there is one.
 pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -141,38 +149,58 @@ async fn serve(
         }
     };
     let read_only = knock.method.is_read();
-    let body = if read_only {
-        Vec::new()
-    } else {
+    let streams_body = matches!(knock.method, pod::Method::Put | pod::Method::Post);
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if !read_only {
         // The token is checked before the body is read: a stranger cannot
         // make the pod wait for, or store, a body.
         let check = token.clone();
-        match pod
+        if let Err(rejected) = pod
             .with_store(move |s| s.authenticate(&check))
             .await?
             .map_err(|e| ApiError::from_core(&e))?
         {
-            Ok(_) => read_body(body, &pod.config).await?.to_vec(),
-            Err(rejected) => return refuse(&pod, &knock, Some(&rejected)).await,
+            return refuse(&pod, &knock, Some(&rejected)).await;
         }
+        // Too large to keep: refused before a byte of it is read.
+        if let Some(size) = length.filter(|&n| streams_body && n > MAX_CONTENT) {
+            return Err(too_large_content(&path, size));
+        }
+    }
+    let header_text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     };
-    let request = PodRequest {
+    let mut request = PodRequest {
         method: knock.method.clone(),
         path,
-        if_none_match: headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        content_type: headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        slug: headers
-            .get("slug")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        body,
+        if_none_match: header_text(header::IF_NONE_MATCH),
+        content_type: header_text(header::CONTENT_TYPE),
+        slug: header_text(header::HeaderName::from_static("slug")),
+        range: RangeRequest::from_headers(
+            header_text(header::RANGE).as_deref(),
+            header_text(header::IF_RANGE).as_deref(),
+        ),
+        body: Vec::new(),
     };
+    if streams_body && length.is_none_or(|n| n > INLINE_MAX as u64) {
+        // Large, or of unknown length: streamed into the vault.
+        return write_streamed(pod, knock, token, request, body, length).await;
+    }
+    if !read_only {
+        // Small: read whole, within the body time-out.
+        let limit = if streams_body {
+            INLINE_MAX
+        } else {
+            pod.config.max_body_bytes
+        };
+        request.body = read_within(body, limit, &pod.config).await?.to_vec();
+    }
     if read_only && !request.path.is_container() {
         return read_resource(pod, knock, token, request).await;
     }
@@ -197,6 +225,55 @@ async fn serve(
         })
         .await?;
     answer_logged(&pod, &knock, result, log).await
+}
+
+/// A `PUT` or `POST` whose body is large or of unknown length: decided and
+/// written by the core on a pooled connection while the body streams in
+/// (read only once the grant allows the write; nothing stored if it breaks
+/// off), then logged and answered.
+async fn write_streamed(
+    pod: Arc<Pod>,
+    knock: Knock,
+    token: TokenHash,
+    request: PodRequest,
+    body: Body,
+    length: Option<u64>,
+) -> Result<Response, ApiError> {
+    let reader = BodyReader::new(body, Handle::current(), pod.config.body_read_timeout);
+    let (result, log) = pod
+        .with_streaming_store(move |store| {
+            let mut reader = reader;
+            match store.authenticate(&token) {
+                Err(e) => (Err(ApiError::from_core(&e)), None),
+                Ok(Err(rejected)) => (Err(rejected_error(&rejected)), Some(Err(rejected))),
+                Ok(Ok(access)) => {
+                    let Decision { result, mut entry } =
+                        pod::decide_streamed(store, &access, request, &mut reader, length);
+                    let reply = match (result, reader.fault) {
+                        // The body, not the vault, stopped the write.
+                        (Err(_), Some(fault)) => {
+                            entry.reason = Some(fault.reason().to_string());
+                            Err(fault.error())
+                        }
+                        (result, _) => result.map_err(refusal),
+                    };
+                    (reply, Some(Ok(entry)))
+                }
+            }
+        })
+        .await?;
+    answer_logged(&pod, &knock, result, log).await
+}
+
+/// 413 for a body larger than the vault keeps, told by its
+/// `Content-Length` before any of it is read (the core's error, so the
+/// words are the same as when a stream passes the maximum midway).
+fn too_large_content(path: &custodian_core::PodPath, size: u64) -> ApiError {
+    ApiError::from_core(&custodian_core::Error::TooLarge {
+        path: path.to_string(),
+        size: Some(size),
+        max: MAX_CONTENT,
+    })
 }
 
 /// Who knocked, with which token, on what: what a refusal is counted and
@@ -228,7 +305,7 @@ async fn read_resource(
             // no second look.
             Err(rejected) => return refuse(&pod, &knock, Some(&rejected)).await,
             Ok(e) => match pod.audit.record(e, Some(generation)).await? {
-                Logged::Written => return result.map(|a| Wire(a).into_response()),
+                Logged::Written => return respond(&pod, &knock, result?).await,
                 Logged::Stale(current) => pod.cache.saw_generation(current),
             },
         }
@@ -250,7 +327,7 @@ async fn read_resource(
 
 /// Commits the request's log entry, if it has one, then gives the answer.
 async fn answer_logged(
-    pod: &Pod,
+    pod: &Arc<Pod>,
     knock: &Knock,
     result: Reply,
     log: Option<Result<NewEntry, TokenRejected>>,
@@ -262,7 +339,25 @@ async fn answer_logged(
         Some(Err(rejected)) => return refuse(pod, knock, Some(&rejected)).await,
         None => {}
     }
-    result.map(|a| Wire(a).into_response())
+    respond(pod, knock, result?).await
+}
+
+/// An answer on the wire; a large resource's bytes are streamed from the
+/// vault for a `GET` (a `HEAD` gets the headers alone).
+async fn respond(pod: &Arc<Pod>, knock: &Knock, answer: Answer) -> Result<Response, ApiError> {
+    match answer {
+        Answer::Content {
+            content_type,
+            etag,
+            size,
+            body: pod::Body::Stored { path, version },
+            range,
+        } if knock.method == pod::Method::Get => {
+            let body = download::open(pod, path, version, range, size).await?;
+            Ok(reply::content(body, &content_type, &etag, size, range))
+        }
+        answer => Ok(Wire(answer).into_response()),
+    }
 }
 
 /// The reply to a resource read, and what to log about it.

@@ -1,12 +1,13 @@
 //! The core's answer or refusal, as it goes on the wire: status, content
-//! type, ETag and the cache headers a personal resource needs; a refusal as
-//! an RFC 6750 JSON error.
+//! type, ETag, length, range and the cache headers a personal resource
+//! needs; a refusal as an RFC 6750 JSON error.
 
+use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use custodian_core::data::resource::{ListEntry, OCTET_STREAM};
-use custodian_core::pod::{Answer, Listing, Refusal};
+use custodian_core::pod::{Answer, Body as PodBody, ByteRange, Listing, Refusal};
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -25,6 +26,9 @@ pub(super) fn refusal(r: Refusal) -> ApiError {
             "invalid_request",
             r.to_string(),
         ),
+        Refusal::RangeNotSatisfiable { size } => {
+            ApiError::range_not_satisfiable(size, r.to_string())
+        }
     }
 }
 
@@ -42,38 +46,79 @@ fn listing_json(listing: Listing) -> serde_json::Value {
     json!({"path": listing.path, "members": members})
 }
 
-/// An answer on the wire.
+fn quoted(etag: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static("\"\""))
+}
+
+/// A resource's content on the wire: 200 with all of it, or 206 with the
+/// part `range` names; `Content-Length` always (the part's length), and
+/// `Accept-Ranges: bytes` so a company knows it may ask for parts.
+pub(super) fn content(
+    body: Body,
+    content_type: &str,
+    etag: &str,
+    size: u64,
+    range: Option<ByteRange>,
+) -> Response {
+    let mut r = body.into_response();
+    if let Some(part) = range {
+        *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{size}", part.start, part.end)) {
+            r.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
+    let length = range.map_or(size, |part| part.len());
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static(OCTET_STREAM)),
+    );
+    h.insert(header::ETAG, quoted(etag));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+/// An answer on the wire (a large resource's bytes excepted: `download`
+/// streams those).
 pub(super) struct Wire(pub(super) Answer);
 
 impl IntoResponse for Wire {
     fn into_response(self) -> Response {
-        let quoted = |etag: &str| {
-            HeaderValue::from_str(&format!("\"{etag}\""))
-                .unwrap_or(HeaderValue::from_static("\"\""))
-        };
         match self.0 {
             Answer::Content {
                 content_type,
                 etag,
-                bytes,
+                size,
+                body,
+                range,
             } => {
-                let mut r = bytes.into_response();
-                let h = r.headers_mut();
-                h.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_str(&content_type)
-                        .unwrap_or(HeaderValue::from_static(OCTET_STREAM)),
-                );
-                h.insert(header::ETAG, quoted(&etag));
-                h.insert(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("private, no-cache"),
-                );
-                h.insert(
-                    "x-content-type-options",
-                    HeaderValue::from_static("nosniff"),
-                );
-                r
+                let body = match body {
+                    PodBody::Inline(bytes) => {
+                        let bytes = Bytes::from(bytes);
+                        match range {
+                            // Inside the content, as the core decided (the
+                            // guard keeps a mismatch from panicking).
+                            Some(r) if r.end < bytes.len() as u64 => {
+                                bytes.slice(r.start as usize..=r.end as usize)
+                            }
+                            Some(_) => Bytes::new(),
+                            None => bytes,
+                        }
+                    }
+                    // Streamed by the door for GET (see `download`); a HEAD
+                    // sends the headers alone.
+                    PodBody::Stored { .. } => Bytes::new(),
+                };
+                content(Body::from(body), &content_type, &etag, size, range)
             }
             Answer::NotModified { etag } => {
                 let mut r = StatusCode::NOT_MODIFIED.into_response();
@@ -138,6 +183,11 @@ mod tests {
             Error::InvalidContent {
                 path: "/a".into(),
                 reason: "not JSON".into(),
+            },
+            Error::TooLarge {
+                path: "/a".into(),
+                size: None,
+                max: 1,
             },
             Error::InvalidRequest("x".into()),
             Error::InvalidDetails("x".into()),
