@@ -39,7 +39,7 @@ pub use data::category::{Category, Sensitivity};
 pub use data::path::{parse_path, PathRule, PodPath};
 pub use data::preferences::CommunicationPreferences;
 pub use data::resource::{
-    Author, ListEntry, Mark, NewResource, Resource, ResourceMeta, VersionInfo,
+    Author, ListEntry, ListPage, Mark, NewResource, Resource, ResourceMeta, VersionInfo,
 };
 pub use error::{Error, Result};
 pub use linked::{

@@ -380,6 +380,7 @@ impl Store {
                 if_none_match: None,
                 content_type: Some(item.content_type),
                 slug: item.slug,
+                page: Default::default(),
                 body: item.content,
             },
         );

@@ -44,7 +44,20 @@ pub struct PodRequest {
     pub content_type: Option<String>,
     /// The name a `POST` to a container asks for (`Slug`, as sent).
     pub slug: Option<String>,
+    /// Which page of a container's listing is asked for.
+    pub page: PageAsk,
     pub body: Vec<u8>,
+}
+
+/// The page of a container listing a request asks for: members after the
+/// path `after` (the `next` of the page before), at most `limit` of them
+/// (clamped to `1..=LIST_MAX`; [`LIST_DEFAULT`] when not given).
+///
+/// [`LIST_DEFAULT`]: crate::data::resource::LIST_DEFAULT
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageAsk {
+    pub after: Option<String>,
+    pub limit: Option<usize>,
 }
 
 /// What a container shows a company: the members its grant reaches.
@@ -52,6 +65,8 @@ pub struct PodRequest {
 pub struct Listing {
     pub path: PodPath,
     pub members: Vec<ListEntry>,
+    /// When more members follow: the `after` of the next page.
+    pub next: Option<String>,
 }
 
 /// A request the grant allows, and what came of it.

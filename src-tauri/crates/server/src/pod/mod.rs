@@ -11,6 +11,7 @@
 //! under the grant and builds its log entry; `reply` is what its answer or
 //! refusal looks like on the wire.
 
+mod page;
 mod reply;
 
 use std::net::SocketAddr;
@@ -23,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use custodian_core::audit::NewEntry;
 use custodian_core::limits::peer::Peer;
 use custodian_core::limits::refusals::Refused;
-use custodian_core::pod::{self, Decision, PodRequest};
+use custodian_core::pod::{self, Answer, Decision, PodRequest};
 use custodian_core::sharing::grant::TokenRejected;
 use custodian_core::sharing::read_cache::Lookup;
 use custodian_core::sharing::token::{self, TokenHash};
@@ -156,6 +157,7 @@ async fn serve(
             Err(rejected) => return refuse(&pod, &knock, Some(&rejected)).await,
         }
     };
+    let path_is_container = path.is_container();
     let request = PodRequest {
         method: knock.method.clone(),
         path,
@@ -171,8 +173,14 @@ async fn serve(
             .get("slug")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        page: if path_is_container {
+            page::page_ask(&uri)?
+        } else {
+            Default::default()
+        },
         body,
     };
+    let limit = request.page.limit;
     if read_only && !request.path.is_container() {
         return read_resource(pod, knock, token, request).await;
     }
@@ -196,7 +204,19 @@ async fn serve(
             }
         })
         .await?;
-    answer_logged(&pod, &knock, result, log).await
+    // A listing with more after it points at its next page.
+    let link = match &result {
+        Ok(Answer::Listing(l)) => l
+            .next
+            .as_deref()
+            .and_then(|next| page::next_link(&l.path, next, limit)),
+        _ => None,
+    };
+    let mut response = answer_logged(&pod, &knock, result, log).await?;
+    if let Some(link) = link {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
 }
 
 /// Who knocked, with which token, on what: what a refusal is counted and
