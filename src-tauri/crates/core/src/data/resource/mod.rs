@@ -7,7 +7,8 @@
 //! The types are here; what may be stored and its ETag in [`content`],
 //! reading a version's row back (checked against its ETag) in `row`,
 //! writes and deletes in [`write`](mod@write), reads and history in
-//! [`read`], listings a page at a time and counts in [`list`].
+//! [`read`], listings a page at a time and counts in [`list`]; large test
+//! vaults built many writes a transaction in `bulk` (feature `test-support`).
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod bulk;
