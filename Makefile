@@ -19,7 +19,7 @@ APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test screenshots setup deps-system deps-rust deps-ui deps-e2e deps-example ui build lint test-rust test-ui test-example bench bench-bundle bench-api bench-app bench-deliver package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
+.PHONY: help run test screenshots setup deps-system deps-rust deps-ui deps-e2e deps-example ui build lint test-rust test-ui test-example bench bench-large bench-bundle bench-api bench-app bench-deliver package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -122,6 +122,16 @@ bench-app: setup ui ## App launch time and memory, release build (idle and 10,00
 bench-deliver: setup ## Deliveries: one change to 1,000 companies, a 10,000 backlog (release, local HTTPS)
 	$(CARGO) build --locked --release -p custodian --features custodian-link/test-hooks
 	$(CARGO) test --locked --release -p custodian-e2e --test links_bench -- --ignored --nocapture
+
+# A lifetime of data (docs/BENCHMARKS.md, issue 16): a shell of steps, each
+# its own command, so more (large files) can be added beside the first.
+# BENCH_RESOURCES / BENCH_CONTAINER shrink the vault for a quick check.
+BENCH_RESOURCES ?= 1000000
+BENCH_CONTAINER ?= 100000
+bench-large: setup ## Large vaults (release, long): 1,000,000 resources: put, get, ls, status, search
+	@echo "== bench-large: $(BENCH_RESOURCES) small resources, one container of $(BENCH_CONTAINER)"
+	CUSTODIAN_BENCH_RESOURCES=$(BENCH_RESOURCES) CUSTODIAN_BENCH_CONTAINER=$(BENCH_CONTAINER) \
+		$(CARGO) bench --locked -p custodian-core --bench large --features test-support
 
 bench-bundle: setup ## Export/import benchmark, 100,000 resources, beside tar+age
 	$(CARGO) bench --locked -p custodian-core --bench bundle --features test-support

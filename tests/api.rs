@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use custodian_core::audit::{Action, Method, Outcome};
 use custodian_core::sharing::request::Approval;
-use custodian_core::{parse_path, Category};
+use custodian_core::{parse_path, Category, NewResource};
 use custodian_e2e::company::{contact_and_health, get, http, open, served_vault, Company};
 use custodian_e2e::{Server, TestVault};
 use oauth2::TokenResponse;
@@ -1010,4 +1010,71 @@ fn serve_flags_set_the_connection_limits() {
     assert_eq!(n, 0, "the server closed the silent connection");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(server.stop());
+}
+
+#[test]
+fn a_large_container_is_listed_a_page_at_a_time_through_link_headers() {
+    let (v, server) = served_vault();
+    {
+        let vault = open(&v);
+        let s = vault.store();
+        let items = (0..25)
+            .map(|i| format!("/contact/book/p{i:02}"))
+            .chain([
+                "/contact/book/sub/a".to_string(),
+                "/contact/book/sub/b".into(),
+            ])
+            .map(|p| (parse_path(&p).unwrap(), NewResource::json(&json!(1))));
+        s.put_batched(items, 100).unwrap();
+        // Only what the grant may read: a sensitive one in its own
+        // sub-container never shows, nor costs a page.
+        let hidden = NewResource {
+            mark: custodian_core::Mark::Sensitive,
+            ..NewResource::json(&json!("x"))
+        };
+        s.put(&parse_path("/contact/book/secret/a").unwrap(), hidden)
+            .unwrap();
+    }
+    let (_company, token) = granted_company(&v, &server);
+
+    // A container that fits one page: the answer as it always was.
+    let small = get(&server, &token, "/contact/");
+    assert_eq!(small.status(), 200);
+    assert!(small.headers().get("link").is_none());
+
+    let mut next = Some(format!("{}/pod/contact/book/?limit=10", server.base));
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    while let Some(url) = next.take() {
+        let r = http().get(&url).bearer_auth(&token).send().unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        pages += 1;
+        next = r.headers().get("link").map(|l| {
+            let l = l.to_str().unwrap();
+            assert!(l.ends_with(">; rel=\"next\""), "{l}");
+            format!("{}{}", server.base, &l[1..l.find('>').unwrap()])
+        });
+        let body: Value = r.json().unwrap();
+        assert_eq!(body["path"], "/contact/book/");
+        let members = body["members"].as_array().unwrap();
+        assert!(members.len() <= 10);
+        seen.extend(
+            members
+                .iter()
+                .map(|m| m["path"].as_str().unwrap().to_string()),
+        );
+    }
+    let mut want: Vec<String> = (0..25).map(|i| format!("/contact/book/p{i:02}")).collect();
+    want.push("/contact/book/sub/".into());
+    assert_eq!(seen, want);
+    assert_eq!(pages, 3);
+
+    for bad in ["?limit=x", "?after=/health/allergies", "?limit=1&limit=2"] {
+        let r = http()
+            .get(format!("{}/pod/contact/book/{bad}", server.base))
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        assert_eq!(error_of(r).0, 400, "{bad}");
+    }
 }

@@ -604,8 +604,32 @@ fn resources_put_get_ls_rm_history_and_versions() {
         "{contact}"
     );
     let listing: serde_json::Value = serde_json::from_str(&v.ok(&["ls", "/", "--json"])).unwrap();
-    assert_eq!(listing[0]["kind"], "container");
-    assert_eq!(listing[0]["path"], "/contact/");
+    assert_eq!(listing["entries"][0]["kind"], "container");
+    assert_eq!(listing["entries"][0]["path"], "/contact/");
+    assert_eq!(listing["next"], serde_json::Value::Null);
+
+    // A page at a time: the rest is told on stderr, and `--after` goes on.
+    let out = v.cmd(&["ls", "/", "--limit", "2"]).output().unwrap();
+    assert!(out.status.success());
+    let shown = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(shown.lines().count(), 2, "{shown}");
+    assert!(shown.starts_with("/contact/    container, "), "{shown}");
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "More members follow; for the next page: custodian ls / --after /documents/ --limit 2\n"
+    );
+    let page: serde_json::Value = serde_json::from_str(&v.ok(&[
+        "ls",
+        "/",
+        "--limit",
+        "2",
+        "--after",
+        "documents/",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(page["entries"][0]["path"], "/health/");
+    assert_eq!(page["next"], page["entries"][1]["path"]);
 
     // Delete keeps history.
     assert!(v

@@ -1,9 +1,10 @@
 //! My data: browsing, reading, editing, history, and files as resources.
 
 use base64::Engine;
-use custodian_core::data::resource::{JSON, OCTET_STREAM};
+use custodian_core::data::resource::{JSON, LIST_DEFAULT, OCTET_STREAM};
+use custodian_core::data::search::SearchResults;
 use custodian_core::{
-    parse_path, Category, ListEntry, Mark, NewResource, ResourceMeta, VersionInfo,
+    parse_path, Category, ListPage, Mark, NewResource, ResourceMeta, VersionInfo,
 };
 use serde::Serialize;
 
@@ -21,21 +22,29 @@ pub struct ResourceView {
     pub text: Option<String>,
 }
 
+/// One page of a container's members: at most `limit` (the core's
+/// default when not given, clamped to its maximum) after `after`, the
+/// `next` of the page before.
 #[tauri::command]
 pub fn list_container(
     state: tauri::State<'_, AppState>,
     path: String,
-) -> AppResult<Vec<ListEntry>> {
+    after: Option<String>,
+    limit: Option<usize>,
+) -> AppResult<ListPage> {
     let path = parse_path(&path)?;
-    state.with_store(|store| Ok(store.list(&path)?))
+    let limit = limit.unwrap_or(LIST_DEFAULT);
+    state.with_store(|store| Ok(store.list_page(&path, after.as_deref(), limit)?))
 }
 
+/// Live resources whose path contains `query`, at most `limit`, and
+/// whether more match.
 #[tauri::command]
 pub fn search_resources(
     state: tauri::State<'_, AppState>,
     query: String,
     limit: Option<usize>,
-) -> AppResult<Vec<ResourceMeta>> {
+) -> AppResult<SearchResults> {
     state.with_store(|store| Ok(store.search_resources(&query, limit.unwrap_or(200))?))
 }
 

@@ -218,6 +218,11 @@ fn what_the_commands_send_is_what_api_ts_declares() {
         },
     );
 
+    let page = store.list_page(&path("/"), None, 10).unwrap();
+    same_fields("ListPage", &interface("ListPage"), &page);
+    let found = store.search_resources("contact", 10).unwrap();
+    same_fields("SearchResults", &interface("SearchResults"), &found);
+
     let pending = store.access_requests(false).unwrap();
     let request = &pending[0];
     same_fields("AccessRequest", &interface("AccessRequest"), request);

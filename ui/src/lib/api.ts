@@ -139,8 +139,22 @@ export interface ResourceMeta {
 }
 
 export type ListEntry =
-  | { kind: "container"; path: string; members: number }
+  /** `members`: the live resources under it, at any depth. */
+  | { kind: "container"; path: string; members?: number }
   | ({ kind: "resource" } & ResourceMeta);
+
+/** One page of a container's members. */
+export interface ListPage {
+  entries: ListEntry[];
+  /** The `after` of the next page; null on the last page. */
+  next: string | null;
+}
+
+/** What a search found: the first matches, and whether more match. */
+export interface SearchResults {
+  results: ResourceMeta[];
+  more: boolean;
+}
 
 export interface ResourceView {
   meta: ResourceMeta;
@@ -159,13 +173,16 @@ export interface VersionInfo {
   author: string;
 }
 
-/** The direct members of a container (a path ending in `/`). */
-export function listContainer(path: string): Promise<ListEntry[]> {
-  return invoke("list_container", { path });
+/**
+ * A page of the direct members of a container (a path ending in `/`): at most
+ * `limit` after the path `after` (the `next` of the page before).
+ */
+export function listContainer(path: string, after: string | null = null, limit: number | null = null): Promise<ListPage> {
+  return invoke("list_container", { path, after, limit });
 }
 
-/** Live resources whose path contains `query` (case-insensitive), at most `limit`. */
-export function searchResources(query: string, limit = 200): Promise<ResourceMeta[]> {
+/** Live resources whose path contains `query` (case-insensitive): at most `limit`, and whether more match. */
+export function searchResources(query: string, limit = 200): Promise<SearchResults> {
   return invoke("search_resources", { query, limit });
 }
 

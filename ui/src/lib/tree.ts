@@ -1,7 +1,8 @@
-// The "My data" tree: nodes built lazily from listContainer results, merged
-// as containers are opened, flattened into rows for display and keyboard
-// navigation, and built from search results.
-import type { ListEntry, ResourceMeta } from "./api";
+// The "My data" tree: nodes built lazily from listContainer pages, merged
+// as containers are opened and further pages are asked for ("Show more"),
+// flattened into rows for display and keyboard navigation, and built from
+// search results.
+import type { ListEntry, ListPage, ResourceMeta } from "./api";
 
 export interface TreeNode {
   /** Full path; containers end in `/`. */
@@ -13,20 +14,23 @@ export interface TreeNode {
   /** null = not loaded yet (containers only). */
   children: TreeNode[] | null;
   expanded: boolean;
-  /** How many children are shown (containers); PAGE when unset. */
-  shown?: number;
+  /** Containers: the `after` of the next page when the vault holds more members than are loaded. */
+  next?: string | null;
 }
 
 export interface TreeRow {
   node: TreeNode;
   depth: number;
   parent: string | null;
-  /** Set on a "show more" row: how many of `node`'s children are not shown yet. */
-  more?: number;
+  /** Set on a "show more" row: `node` has members not loaded yet. */
+  more?: true;
 }
 
-/** Children shown at a time: a container of 10,000 stays quick and light. */
+/** Members asked for at a time: a container of 100,000 stays quick and light. */
 export const PAGE = 200;
+
+/** Most members one page may hold (the vault's LIST_MAX). */
+export const MAX_PAGE = 5000;
 
 /** The last segment of a path, without the trailing slash: "/contact/" → "contact". */
 export function nodeName(path: string): string {
@@ -52,34 +56,51 @@ function sortNodes(nodes: TreeNode[]): TreeNode[] {
   );
 }
 
-/** Nodes for a container's members, containers first then by name. */
+/** Nodes for a container's members, in the vault's order (by path, as it pages them). */
 export function entriesToNodes(entries: readonly ListEntry[]): TreeNode[] {
-  return sortNodes(
-    entries.map((e): TreeNode => {
-      if (e.kind === "container") {
-        return { path: e.path, kind: "container", members: e.members, children: null, expanded: false };
-      }
-      const { kind: _kind, ...meta } = e;
-      return { path: e.path, kind: "resource", meta, children: null, expanded: false };
-    }),
-  );
+  return entries.map((e): TreeNode => {
+    if (e.kind === "container") {
+      return { path: e.path, kind: "container", members: e.members, children: null, expanded: false };
+    }
+    const { kind: _kind, ...meta } = e;
+    return { path: e.path, kind: "resource", meta, children: null, expanded: false };
+  });
+}
+
+/** Keeps an already loaded sub-container's children and open state in its fresh node. */
+function keepLoaded(old: ReadonlyMap<string, TreeNode>, fresh: TreeNode): TreeNode {
+  const before = old.get(fresh.path);
+  return before && before.kind === "container" && fresh.kind === "container"
+    ? { ...fresh, children: before.children, expanded: before.expanded, next: before.next }
+    : fresh;
 }
 
 /**
- * A new tree where `containerPath`'s children are the listed entries.
+ * A new tree where `containerPath`'s children are the page's entries (its first
+ * page, or as many as were loaded before, listed again), opened.
  * Sub-containers that were already loaded keep their children and open state.
  */
-export function mergeChildren(root: TreeNode, containerPath: string, entries: readonly ListEntry[]): TreeNode {
+export function mergeChildren(root: TreeNode, containerPath: string, page: ListPage): TreeNode {
   return mapNode(root, containerPath, (node) => {
     const old = new Map((node.children ?? []).map((c) => [c.path, c]));
-    const children = entriesToNodes(entries).map((fresh) => {
-      const before = old.get(fresh.path);
-      return before && before.kind === "container" && fresh.kind === "container"
-        ? { ...fresh, children: before.children, expanded: before.expanded }
-        : fresh;
-    });
-    return { ...node, children, expanded: true };
+    const children = entriesToNodes(page.entries).map((fresh) => keepLoaded(old, fresh));
+    return { ...node, children, next: page.next, expanded: true };
   });
+}
+
+/** A new tree with the next page of `containerPath`'s members added after those loaded. */
+export function appendPage(root: TreeNode, containerPath: string, page: ListPage): TreeNode {
+  return mapNode(root, containerPath, (node) => {
+    const loaded = node.children ?? [];
+    const old = new Map(loaded.map((c) => [c.path, c]));
+    const added = entriesToNodes(page.entries).filter((n) => !old.has(n.path));
+    return { ...node, children: [...loaded, ...added], next: page.next, expanded: true };
+  });
+}
+
+/** How many members to ask for when listing a container again: as many as are loaded, at least a page. */
+export function reloadLimit(node: TreeNode | null): number {
+  return Math.min(MAX_PAGE, Math.max(PAGE, node?.children?.length ?? 0));
 }
 
 /** A new tree with the node at `path` replaced by `fn(node)`; unchanged if absent. */
@@ -111,28 +132,20 @@ export function findNode(root: TreeNode, path: string): TreeNode | null {
 
 /**
  * The rows a person sees: the root's members, and the members of every open
- * container, a page at a time; after a cut-off page comes a "show more" row.
+ * container; after a container with more members in the vault than are
+ * loaded comes a "show more" row.
  */
 export function visibleRows(root: TreeNode): TreeRow[] {
   const rows: TreeRow[] = [];
   const walk = (node: TreeNode, depth: number) => {
-    const children = node.children ?? [];
-    const limit = node.shown ?? PAGE;
-    for (const child of children.slice(0, limit)) {
+    for (const child of node.children ?? []) {
       rows.push({ node: child, depth, parent: node.path === "/" ? null : node.path });
       if (child.kind === "container" && child.expanded) walk(child, depth + 1);
     }
-    if (children.length > limit) {
-      rows.push({ node, depth, parent: node.path === "/" ? null : node.path, more: children.length - limit });
-    }
+    if (node.next) rows.push({ node, depth, parent: node.path === "/" ? null : node.path, more: true });
   };
   walk(root, 1);
   return rows;
-}
-
-/** The next page of a container's children. */
-export function showMore(root: TreeNode, path: string): TreeNode {
-  return mapNode(root, path, (n) => ({ ...n, shown: (n.shown ?? PAGE) + PAGE }));
 }
 
 /** A fully open tree holding the given resources and the containers above them. */

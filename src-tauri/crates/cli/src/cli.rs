@@ -415,7 +415,16 @@ pub struct GetArgs {
 pub struct LsArgs {
     /// The container to list (default: /).
     pub container: Option<String>,
-    /// Print JSON, for scripts.
+    /// List at most this many members (1 to 5000).
+    #[arg(long, default_value_t = custodian_core::data::resource::LIST_DEFAULT as u64,
+          value_parser = clap::value_parser!(u64).range(1..=custodian_core::data::resource::LIST_MAX as u64))]
+    pub limit: u64,
+    /// Start after this member (a name in the container, or its path): the
+    /// last one the page before showed.
+    #[arg(long, value_name = "NAME")]
+    pub after: Option<String>,
+    /// Print JSON, for scripts: `{"entries": [...], "next": …}`, `next`
+    /// being the `--after` of the next page (null on the last).
     #[arg(long)]
     pub json: bool,
 }

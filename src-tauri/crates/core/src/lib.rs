@@ -39,7 +39,7 @@ pub use data::category::{Category, Sensitivity};
 pub use data::path::{parse_path, PathRule, PodPath};
 pub use data::preferences::CommunicationPreferences;
 pub use data::resource::{
-    Author, ContentReader, ListEntry, Mark, NewMeta, NewResource, Resource, ResourceMeta,
+    Author, ContentReader, ListEntry, ListPage, Mark, NewMeta, NewResource, Resource, ResourceMeta,
     VersionInfo, CHUNK, INLINE_MAX, MAX_CONTENT,
 };
 pub use error::{Error, Result};

@@ -163,12 +163,13 @@ pub fn pod_for(
         options.max_body_bytes,
     );
     config.body_read_timeout = options.body_read_timeout;
-    Ok(Pod::new(
-        config,
-        stores,
-        vault.open_store()?,
-        vault.open_store()?,
-    ))
+    // The log writer and its checkpointer never read resources: a small
+    // page cache each (docs/DESIGN.md, "Memory").
+    let audit_store = vault.open_store()?;
+    audit_store.use_small_page_cache()?;
+    let checkpoint_store = vault.open_store()?;
+    checkpoint_store.use_small_page_cache()?;
+    Ok(Pod::new(config, stores, audit_store, checkpoint_store))
 }
 
 /// Serves the pod on `listener` until `shutdown` resolves; in-flight requests

@@ -38,6 +38,9 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<(), Fail> {
         // One more than shown, to know whether older entries were left out.
         limit: (args.limit > 0).then_some(args.limit + 1),
     };
+    if args.limit == 0 {
+        return whole_log(store, &filter, args.json);
+    }
     let mut entries = store.audit_log(&filter)?;
     let cut = args.limit > 0 && entries.len() as u64 > args.limit;
     if cut {
@@ -71,6 +74,73 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<(), Fail> {
         ));
     }
     print(&text)
+}
+
+/// Rows laid out together in the whole log's table.
+const BLOCK: usize = 1_000;
+
+/// `log --limit 0`: every matching entry, printed as it is read (a long
+/// log is never held whole): JSON as one array written an entry at a time,
+/// the table in blocks of [`BLOCK`] rows, each laid out on its own.
+fn whole_log(store: &custodian_core::Store, filter: &LogFilter, json: bool) -> Result<(), Fail> {
+    let names: HashMap<String, String> = store
+        .clients()?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    let header = || {
+        vec![
+            "TIME".into(),
+            "WHO".into(),
+            "ACTION".into(),
+            "PATH".into(),
+            "OUTCOME".into(),
+            "REASON".into(),
+        ]
+    };
+    let mut block: Vec<Vec<String>> = vec![header()];
+    let mut failed: Option<Fail> = None;
+    let mut printed = 0u64;
+    let n = store.audit_log_each(filter, |e| {
+        let out = if json {
+            serde_json::to_string(&e)
+                .map_err(|e| Fail::new(code::ERROR, format!("encoding JSON: {e}")))
+                .and_then(|text| {
+                    print(&format!(
+                        "{}{text}",
+                        if printed == 0 { "[\n" } else { ",\n" }
+                    ))
+                })
+        } else {
+            block.push(log_row(&e, &names));
+            if block.len() > BLOCK {
+                let text = output::table(&block);
+                block.clear();
+                print(&text)
+            } else {
+                Ok(())
+            }
+        };
+        printed += 1;
+        out.map_err(|f| {
+            failed = Some(f);
+            custodian_core::Error::Internal("output stopped".into())
+        })
+    });
+    if let Some(f) = failed {
+        return Err(f);
+    }
+    n?;
+    if json {
+        return print(if printed == 0 { "[]\n" } else { "\n]\n" });
+    }
+    if printed == 0 {
+        return print("No entries match.\n");
+    }
+    if block.is_empty() {
+        return Ok(());
+    }
+    print(&output::table(&block))
 }
 
 fn log_row(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {

@@ -117,23 +117,31 @@ pub fn get(ctx: &Context, args: GetArgs) -> Result<(), Fail> {
 
 pub fn ls(ctx: &Context, args: LsArgs) -> Result<(), Fail> {
     let container = container_path(args.container.as_deref().unwrap_or("/"))?;
+    let after = args.after.as_deref().map(|a| after_path(&container, a));
     let vault = ctx.unlock()?;
-    let entries = vault.store().list(&container)?;
+    let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
+    let page = vault
+        .store()
+        .list_page(&container, after.as_deref(), limit)?;
     if args.json {
-        return output::print_json(&entries);
+        return output::print_json(&page);
     }
-    if entries.is_empty() {
-        return print(&format!("{container} is empty.\n"));
+    if page.entries.is_empty() {
+        return print(&match &after {
+            Some(after) => format!("Nothing in {container} after {after}.\n"),
+            None => format!("{container} is empty.\n"),
+        });
     }
-    let rows: Vec<Vec<String>> = entries
+    let rows: Vec<Vec<String>> = page
+        .entries
         .iter()
         .map(|e| match e {
             ListEntry::Container { path, members } => vec![
                 path.to_string(),
-                format!(
-                    "container, {members} item{}",
-                    if *members == 1 { "" } else { "s" }
-                ),
+                match members {
+                    Some(n) => format!("container, {n} item{}", if *n == 1 { "" } else { "s" }),
+                    None => "container".into(),
+                },
             ],
             ListEntry::Resource(m) => vec![
                 m.path.to_string(),
@@ -150,7 +158,48 @@ pub fn ls(ctx: &Context, args: LsArgs) -> Result<(), Fail> {
             ],
         })
         .collect();
-    print(&output::table(&rows))
+    print(&output::table(&rows))?;
+    if let Some(next) = &page.next {
+        // On stderr: the table on stdout stays only the table.
+        eprintln!("{}", more_hint(&container, next, args.limit));
+    }
+    Ok(())
+}
+
+/// `--after NAME`: a name inside the container, or a path as given.
+fn after_path(container: &PodPath, after: &str) -> String {
+    if after.starts_with('/') {
+        after.to_string()
+    } else {
+        format!("{container}{after}")
+    }
+}
+
+/// What to type for the next page.
+fn more_hint(container: &PodPath, next: &str, limit: u64) -> String {
+    let limit = if limit == custodian_core::data::resource::LIST_DEFAULT as u64 {
+        String::new()
+    } else {
+        format!(" --limit {limit}")
+    };
+    format!(
+        "More members follow; for the next page: custodian ls {} --after {}{limit}",
+        shell_word(container.as_str()),
+        shell_word(next)
+    )
+}
+
+/// `text` as one shell word: as it is when it holds nothing a shell reads
+/// specially, else in single quotes.
+fn shell_word(text: &str) -> String {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/-_.,:@+=%".contains(&b))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// `ls /contact` means the container `/contact/`.
@@ -231,4 +280,24 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<(), Fail> {
         }
     }
     print(&output::table(&rows))
+}
+
+#[cfg(test)]
+mod ls_tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_is_told_as_a_command_to_paste() {
+        let c = parse_path("/photos/").unwrap();
+        assert_eq!(after_path(&c, "a.jpg"), "/photos/a.jpg");
+        assert_eq!(after_path(&c, "/photos/a.jpg"), "/photos/a.jpg");
+        assert_eq!(
+            more_hint(&c, "/photos/2026/", 1000),
+            "More members follow; for the next page: custodian ls /photos/ --after /photos/2026/"
+        );
+        assert_eq!(
+            more_hint(&c, "/photos/it's mine", 10),
+            "More members follow; for the next page: custodian ls /photos/ --after '/photos/it'\\''s mine' --limit 10"
+        );
+    }
 }

@@ -150,6 +150,31 @@ impl Store {
         Ok(out)
     }
 
+    /// Every entry `filter` matches, oldest first, handed to `each` one at
+    /// a time as they are read (the whole log is never in memory; the
+    /// filter's `limit` is not used). Stops at the first error `each`
+    /// returns. Returns how many entries were handed over.
+    pub fn audit_log_each(
+        &self,
+        filter: &LogFilter,
+        mut each: impl FnMut(AuditEntry) -> Result<()>,
+    ) -> Result<u64> {
+        let since = filter.since.map(format_time);
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM audit_log
+             WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR outcome = ?3)
+             ORDER BY seq",
+            select_list::<AuditRecord>(None)
+        ))?;
+        let mut rows = stmt.query(params![filter.client_id, since, filter.outcome])?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            each(AuditEntry::from_record(AuditRecord::from_row(row)?)?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Recomputes the chain from the start: from the first entry, or, when
     /// the retention policy removed the oldest ones, from the first kept
     /// entry, which must follow the hash an owner checkpoint entry names
@@ -346,6 +371,28 @@ mod tests {
             })
             .unwrap();
         assert_eq!(last[0].action.as_str(), "passwd");
+        // One at a time, oldest first, the same entries as read whole.
+        for filter in [
+            LogFilter::default(),
+            LogFilter {
+                client_id: Some("cli_x".into()),
+                ..Default::default()
+            },
+        ] {
+            let mut each = Vec::new();
+            let n = store
+                .audit_log_each(&filter, |e| {
+                    each.push(e);
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(n as usize, each.len());
+            assert_eq!(each, store.audit_log(&filter).unwrap());
+        }
+        let stop = store.audit_log_each(&LogFilter::default(), |_| {
+            Err(crate::Error::Internal("enough".into()))
+        });
+        assert!(matches!(stop, Err(crate::Error::Internal(_))));
         assert_eq!(
             store.verify_audit_log().unwrap(),
             ChainReport {

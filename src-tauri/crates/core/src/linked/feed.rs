@@ -373,6 +373,7 @@ impl Store {
                 content_type: Some(item.content_type),
                 slug: item.slug,
                 range: None,
+                page: Default::default(),
                 body: item.content,
             },
         );

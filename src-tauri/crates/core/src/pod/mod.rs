@@ -55,9 +55,22 @@ pub struct PodRequest {
     /// The bytes a read asks for (`Range`, `If-Range`), when it asks for a
     /// part (see [`RangeRequest::from_headers`]).
     pub range: Option<RangeRequest>,
+    /// Which page of a container's listing is asked for.
+    pub page: PageAsk,
     /// A write's body held in memory ([`decide`]); empty for a write whose
     /// body is streamed ([`decide_streamed`]) and for reads.
     pub body: Vec<u8>,
+}
+
+/// The page of a container listing a request asks for: members after the
+/// path `after` (the `next` of the page before), at most `limit` of them
+/// (clamped to `1..=LIST_MAX`; [`LIST_DEFAULT`] when not given).
+///
+/// [`LIST_DEFAULT`]: crate::data::resource::LIST_DEFAULT
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageAsk {
+    pub after: Option<String>,
+    pub limit: Option<usize>,
 }
 
 /// A resource's bytes in an answer.
@@ -76,6 +89,8 @@ pub enum Body {
 pub struct Listing {
     pub path: PodPath,
     pub members: Vec<ListEntry>,
+    /// When more members follow: the `after` of the next page.
+    pub next: Option<String>,
 }
 
 /// A request the grant allows, and what came of it.

@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use crate::data::resource::{Author, NewMeta, NewResource, Resource, OCTET_STREAM};
+use crate::data::resource::{Author, NewMeta, NewResource, Resource, LIST_DEFAULT, OCTET_STREAM};
 use crate::sharing::grant::Access;
 use crate::sharing::scope::Action;
 use crate::{Error, Mark, PodPath, Store};
@@ -77,10 +77,10 @@ fn decide_with(store: &Store, access: &Access, req: PodRequest, body: Upload<'_>
             if !rules::may_list(details, &req.path) {
                 return v.deny(INSUFFICIENT_SCOPE);
             }
-            match store.list_where(&req.path, |m| rules::may_read(details, m)) {
-                Ok(entries) => {
-                    v.allowed(Answer::Listing(rules::listing(details, &req.path, entries)))
-                }
+            let view = rules::GrantView(details);
+            let limit = req.page.limit.unwrap_or(LIST_DEFAULT);
+            match store.list_page_where(&req.path, req.page.after.as_deref(), limit, &view) {
+                Ok(page) => v.allowed(Answer::Listing(rules::listing(&req.path, page))),
                 Err(e) => v.fail(e),
             }
         }

@@ -11,7 +11,7 @@
 
 use crate::audit::{NewEntry, Outcome};
 use crate::data::path::{slug_name, PodPath};
-use crate::data::resource::{ListEntry, Resource, ResourceMeta, INLINE_MAX};
+use crate::data::resource::{ListPage, ListView, Resource, ResourceMeta, INLINE_MAX};
 use crate::sharing::grant::Access;
 use crate::sharing::scope::{self, Action, PodAccess, Target};
 use crate::{Error, Sensitivity};
@@ -181,24 +181,27 @@ pub(super) fn may_read(details: &[PodAccess], meta: &ResourceMeta) -> bool {
     scope::allows(details, &Target::of(meta), Action::Read)
 }
 
-/// What a listing of `container` shows: sub-containers the grant may list
-/// (resources come already filtered to those it may read, see
-/// [`may_read`]).
-pub(super) fn listing(
-    details: &[PodAccess],
-    container: &PodPath,
-    entries: Vec<ListEntry>,
-) -> Listing {
-    let members = entries
-        .into_iter()
-        .filter(|e| match e {
-            ListEntry::Container { path, .. } => may_list(details, path),
-            ListEntry::Resource(meta) => may_read(details, meta),
-        })
-        .collect();
+/// What a company's grant lets it see of a container's members:
+/// sub-containers it may list, resources it may read (see
+/// [`ListView`]).
+pub(super) struct GrantView<'a>(pub(super) &'a [PodAccess]);
+
+impl ListView for GrantView<'_> {
+    fn shows_container(&self, path: &PodPath) -> bool {
+        may_list(self.0, path)
+    }
+    fn shows_resource(&self, meta: &ResourceMeta) -> bool {
+        may_read(self.0, meta)
+    }
+}
+
+/// What a listing of `container` shows: one page, already seen through
+/// the grant ([`GrantView`]).
+pub(super) fn listing(container: &PodPath, page: ListPage) -> Listing {
     Listing {
         path: container.clone(),
-        members,
+        members: page.entries,
+        next: page.next,
     }
 }
 

@@ -3,10 +3,10 @@
 
 use chrono::{Duration, Utc};
 
-use super::rules::{listing, INSUFFICIENT_SCOPE, SENSITIVE_NOT_GRANTED};
+use super::rules::{GrantView, INSUFFICIENT_SCOPE, SENSITIVE_NOT_GRANTED};
 use super::*;
 use crate::audit::{Action, Outcome};
-use crate::data::resource::{ListEntry, NewResource};
+use crate::data::resource::{ListView, NewResource};
 use crate::sharing::grant::{Access, Grant, GrantStatus};
 use crate::sharing::scope::PodAccess;
 use crate::testing::memory_store;
@@ -54,6 +54,7 @@ pub(super) fn request(method: Method, p: &str) -> PodRequest {
         content_type: None,
         slug: None,
         range: None,
+        page: PageAsk::default(),
         body: Vec::new(),
     }
 }
@@ -187,25 +188,59 @@ fn a_listing_shows_only_what_the_grant_reaches() {
         ("insufficient_scope", Some(INSUFFICIENT_SCOPE))
     );
 
-    // The pure filter: a sub-container only when the grant covers listing
-    // it, a resource only when readable.
+    // The view: a sub-container only when the grant covers listing it, a
+    // resource only when readable.
     let meta = store.live_meta(&path("/contact/email")).unwrap().unwrap();
-    let entries = vec![
-        ListEntry::Container {
-            path: path("/contact/work/"),
-            members: 1,
-        },
-        ListEntry::Container {
-            path: path("/contact/home/"),
-            members: 1,
-        },
-        ListEntry::Resource(meta),
-    ];
     let work = grant(&["/contact/work/"], &["read"]);
-    let l = listing(&work.grant.details, &path("/contact/"), entries.clone());
-    assert_eq!(l.members, entries[..1].to_vec());
-    let l = listing(&a.grant.details, &path("/contact/"), entries.clone());
-    assert_eq!(l.members, entries);
+    let view = GrantView(&work.grant.details);
+    assert!(view.shows_container(&path("/contact/work/")));
+    assert!(!view.shows_container(&path("/contact/home/")));
+    assert!(!view.shows_resource(&meta));
+    assert!(GrantView(&a.grant.details).shows_resource(&meta));
+}
+
+#[test]
+fn a_listing_comes_a_page_at_a_time() {
+    let (_d, store) = memory_store();
+    for p in ["/contact/a", "/contact/b", "/contact/c/d", "/contact/e"] {
+        put(&store, p, json(serde_json::json!(p)));
+    }
+    let a = grant(&["/contact/"], &["read"]);
+    let page = |after: Option<&str>| {
+        let mut req = request(Method::Get, "/contact/");
+        req.page = PageAsk {
+            after: after.map(str::to_string),
+            limit: Some(2),
+        };
+        match decide(&store, &a, req).result {
+            Ok(Answer::Listing(l)) => (
+                l.members
+                    .iter()
+                    .map(|e| e.path().to_string())
+                    .collect::<Vec<_>>(),
+                l.next,
+            ),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        page(None),
+        (
+            vec!["/contact/a".into(), "/contact/b".into()],
+            Some("/contact/b".into())
+        )
+    );
+    assert_eq!(
+        page(Some("/contact/b")),
+        (vec!["/contact/c/".into(), "/contact/e".into()], None)
+    );
+    // A cursor outside the container is the company's mistake.
+    let mut req = request(Method::Get, "/contact/");
+    req.page.after = Some("/other".into());
+    assert!(matches!(
+        decide(&store, &a, req).result,
+        Err(Refusal::Invalid(crate::Error::InvalidRequest(_)))
+    ));
 }
 
 #[test]

@@ -113,6 +113,19 @@ pub(crate) fn open_plain(path: &Path, now: &str) -> Result<Connection> {
 /// (`PRAGMA journal_size_limit`): a large write's log is cut back to this.
 pub(crate) const JOURNAL_SIZE_LIMIT: u64 = 64 << 20;
 
+/// The page cache of every connection, in KiB: decrypted pages kept in
+/// memory, so a read that finds its pages there pays no AES and no page
+/// HMAC (SQLCipher decrypts and checks a page only when it enters the
+/// cache). SQLite's default is 2 MiB, which 10,000 resources of 1 KiB
+/// already overflow (the `get` benchmark then decrypts a page on most
+/// reads). The memory is taken as pages are read, up to this much per
+/// connection (docs/DESIGN.md, "Memory").
+pub const PAGE_CACHE_KIB: i64 = 32 * 1024;
+
+/// The page cache of a connection that only appends and checkpoints (the
+/// pod API's log writer): SQLite's default.
+pub const SMALL_PAGE_CACHE_KIB: i64 = 2 * 1024;
+
 fn configure(conn: &Connection) -> Result<()> {
     conn.query_row(
         &format!("PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}"),
@@ -126,6 +139,13 @@ fn configure(conn: &Connection) -> Result<()> {
          PRAGMA temp_store = MEMORY;
          PRAGMA busy_timeout = 5000;",
     )?;
+    set_page_cache(conn, PAGE_CACHE_KIB)
+}
+
+/// Sets the connection's page cache to `kib` KiB (a negative `cache_size`
+/// is a size in KiB, a positive one a number of pages).
+pub(crate) fn set_page_cache(conn: &Connection, kib: i64) -> Result<()> {
+    conn.pragma_update(None, "cache_size", -kib)?;
     Ok(())
 }
 
@@ -228,6 +248,23 @@ mod tests {
         // ...only the raw-key literal does.
         let conn = open_encrypted(&path, &key, NOW).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), latest_version());
+    }
+
+    #[test]
+    fn every_connection_gets_the_page_cache_it_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        let key = VaultKey::generate().unwrap();
+        let cache = |c: &Connection| {
+            c.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0))
+                .unwrap()
+        };
+        let created = create_encrypted(&path, &key, NOW).unwrap();
+        assert_eq!(cache(&created), -PAGE_CACHE_KIB);
+        let opened = open_encrypted(&path, &key, NOW).unwrap();
+        assert_eq!(cache(&opened), -PAGE_CACHE_KIB);
+        set_page_cache(&opened, SMALL_PAGE_CACHE_KIB).unwrap();
+        assert_eq!(cache(&opened), -SMALL_PAGE_CACHE_KIB);
     }
 
     #[test]

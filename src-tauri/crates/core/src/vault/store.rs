@@ -44,6 +44,13 @@ impl Store {
         crate::vault::db::now_text(self.clock.as_ref())
     }
 
+    /// Shrinks this connection's page cache to SQLite's default, for a
+    /// connection that only appends and checkpoints (the pod API's log
+    /// writer): it never needs the pages reads keep warm.
+    pub fn use_small_page_cache(&self) -> Result<()> {
+        crate::vault::db::set_page_cache(&self.conn, crate::vault::db::SMALL_PAGE_CACHE_KIB)
+    }
+
     /// Starts a write transaction that takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a read-then-write never collides with another
     /// process (the CLI and a running server share the vault).

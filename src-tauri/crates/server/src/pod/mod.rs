@@ -15,6 +15,7 @@
 //! through `upload`.
 
 mod download;
+mod page;
 mod reply;
 mod upload;
 
@@ -176,6 +177,7 @@ async fn serve(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
+    let path_is_container = path.is_container();
     let mut request = PodRequest {
         method: knock.method.clone(),
         path,
@@ -186,6 +188,11 @@ async fn serve(
             header_text(header::RANGE).as_deref(),
             header_text(header::IF_RANGE).as_deref(),
         ),
+        page: if path_is_container {
+            page::page_ask(&uri)?
+        } else {
+            Default::default()
+        },
         body: Vec::new(),
     };
     if streams_body && length.is_none_or(|n| n > INLINE_MAX as u64) {
@@ -201,6 +208,7 @@ async fn serve(
         };
         request.body = read_within(body, limit, &pod.config).await?.to_vec();
     }
+    let page_limit = request.page.limit;
     if read_only && !request.path.is_container() {
         return read_resource(pod, knock, token, request).await;
     }
@@ -224,7 +232,19 @@ async fn serve(
             }
         })
         .await?;
-    answer_logged(&pod, &knock, result, log).await
+    // A listing with more after it points at its next page.
+    let link = match &result {
+        Ok(Answer::Listing(l)) => l
+            .next
+            .as_deref()
+            .and_then(|next| page::next_link(&l.path, next, page_limit)),
+        _ => None,
+    };
+    let mut response = answer_logged(&pod, &knock, result, log).await?;
+    if let Some(link) = link {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
 }
 
 /// A `PUT` or `POST` whose body is large or of unknown length: decided and

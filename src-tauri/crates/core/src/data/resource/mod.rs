@@ -11,11 +11,15 @@
 //!
 //! The types are here; what may be stored and its ETag in [`content`],
 //! reading a version's row back (checked against its ETag) in `row`,
-//! writes and deletes in [`write`](mod@write), reads, history and listings in
-//! [`read`].
+//! writes and deletes in [`write`](mod@write), reads and history in
+//! [`read`], listings a page at a time and counts in [`list`]; large test
+//! vaults built many writes a transaction in `bulk` (feature `test-support`).
 
 pub mod blob;
+#[cfg(any(test, feature = "test-support"))]
+pub mod bulk;
 pub mod content;
+pub mod list;
 pub mod read;
 pub(crate) mod row;
 pub mod stream;
@@ -24,6 +28,7 @@ pub mod write;
 pub use blob::ContentReader;
 
 pub(crate) use content::check_content;
+pub use list::{ListPage, ListView, LIST_DEFAULT, LIST_MAX};
 pub(crate) use row::{meta_from_row, RawMeta, META_COLUMNS};
 
 use chrono::{DateTime, Utc};
@@ -192,8 +197,14 @@ pub struct VersionInfo {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ListEntry {
-    /// A sub-container (exists because something lives under it).
-    Container { path: PodPath, members: u64 },
+    /// A sub-container (exists because something lives under it), with
+    /// the number of live resources under it at any depth when counted
+    /// (the person's own listing counts; a company's view does not).
+    Container {
+        path: PodPath,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        members: Option<u64>,
+    },
     /// A resource directly in the container.
     Resource(ResourceMeta),
 }

@@ -1,7 +1,6 @@
 //! Reading: a resource (live or a past version, whole or as a stream of
-//! chunks), its live metadata, its
-//! history, a container's members (all of them, or as seen by someone who
-//! may see only some), and the counts `status` shows.
+//! chunks, see [`super::blob`]), its live metadata and its history.
+//! Listings and counts are in [`super::list`].
 
 use rusqlite::{params, OptionalExtension};
 
@@ -184,91 +183,5 @@ impl Store {
             });
         }
         Ok(out)
-    }
-
-    /// The direct members of a container: its resources and sub-containers,
-    /// sorted by path. A container exists while something lives under it;
-    /// the root always exists.
-    pub fn list(&self, container: &PodPath) -> Result<Vec<ListEntry>> {
-        self.list_where(container, |_| true)
-    }
-
-    /// [`Store::list`] as seen by someone who may see only the resources
-    /// `visible` accepts: a sub-container is listed only when it holds one
-    /// of them, and a container holding none is not found, exactly like
-    /// an empty one (a company's listing tells nothing of what it cannot
-    /// read).
-    pub fn list_where(
-        &self,
-        container: &PodPath,
-        visible: impl Fn(&ResourceMeta) -> bool,
-    ) -> Result<Vec<ListEntry>> {
-        if !container.is_container() {
-            return Err(Error::InvalidContent {
-                path: container.to_string(),
-                reason: "a container path ends in / (to read a resource, use get)".into(),
-            });
-        }
-        let prefix = container.as_str();
-        let upper = format!("{prefix}\u{10FFFF}");
-        let sql = format!(
-            "SELECT {META_COLUMNS} FROM resources r
-             JOIN resource_versions v ON v.path = r.path AND v.version = r.version
-             WHERE r.path >= ?1 AND r.path < ?2 ORDER BY r.path"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([prefix, upper.as_str()], meta_from_row)?;
-        let mut entries: Vec<ListEntry> = Vec::new();
-        for row in rows {
-            let meta = row?.parse()?;
-            if !visible(&meta) {
-                continue;
-            }
-            let rest = &meta.path.as_str()[prefix.len()..];
-            match rest.find('/') {
-                None => entries.push(ListEntry::Resource(meta)),
-                Some(i) => {
-                    let child = format!("{prefix}{}", &rest[..=i]);
-                    match entries.last_mut() {
-                        Some(ListEntry::Container { path, members }) if path.as_str() == child => {
-                            *members += 1
-                        }
-                        _ => entries.push(ListEntry::Container {
-                            path: PodPath::from_stored(&child)
-                                .map_err(|_| Error::Internal(format!("bad stored path {child}")))?,
-                            members: 1,
-                        }),
-                    }
-                }
-            }
-        }
-        if entries.is_empty() && container.parent().is_some() {
-            return Err(Error::NotFound {
-                path: container.to_string(),
-            });
-        }
-        entries.sort_by(|a, b| a.path().cmp(b.path()));
-        Ok(entries)
-    }
-
-    /// How many live resources and versions the vault holds.
-    pub fn resource_counts(&self) -> Result<ResourceCounts> {
-        let mut counts = ResourceCounts {
-            versions: self
-                .conn
-                .query_row("SELECT count(*) FROM resource_versions", [], |r| r.get(0))?,
-            ..Default::default()
-        };
-        let mut stmt = self.conn.prepare(
-            "SELECT v.category, count(*) FROM resources r
-             JOIN resource_versions v ON v.path = r.path AND v.version = r.version
-             GROUP BY v.category ORDER BY v.category",
-        )?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))? {
-            let (category, n) = row?;
-            counts.resources += n;
-            counts.by_category.insert(category, n);
-        }
-        Ok(counts)
     }
 }

@@ -1,0 +1,247 @@
+//! Many resources: a vault of 1,000,000 small resources (one container of
+//! 100,000 members, the rest spread over 1,000 sub-containers), built in
+//! large transactions through the ordinary write path
+//! (`Store::put_batched`), then per-operation times: put, get, `ls` of the
+//! 100,000-member container (first page and a middle page), `ls` of the
+//! root and of the container of 1,000 sub-containers (each with its member
+//! count), `status`'s counts, search (a rare and a common part of a path),
+//! the database's size and the process's peak memory.
+//!
+//! Run: `make bench-large` (that is,
+//! `cargo bench -p custodian-core --bench large --features test-support`).
+//! `CUSTODIAN_BENCH_RESOURCES` (default 1,000,000) and
+//! `CUSTODIAN_BENCH_CONTAINER` (default 100,000) change the sizes, e.g. a
+//! quick check at 20,000 and 5,000. Prints a Markdown table for
+//! docs/BENCHMARKS.md.
+
+use std::time::{Duration, Instant};
+
+use custodian_core::data::resource::LIST_DEFAULT;
+use custodian_core::{parse_path, NewResource, PodPath, SecretString, Vault};
+
+fn env_size(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace(['_', ','], "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn big(i: usize) -> String {
+    format!("/big/r{i:07}")
+}
+
+fn spread(i: usize) -> String {
+    format!("/spread/d{:03}/r{i:07}", i % 1000)
+}
+
+/// ~200 bytes of JSON: a small record, like most of a person's resources.
+fn doc(i: usize) -> NewResource {
+    NewResource::json(&serde_json::json!({
+        "id": i,
+        "kind": "receipt",
+        "shop": format!("Shop number {}", i % 977),
+        "total": {"amount": 1000 + i % 9000, "currency": "EUR"},
+        "at": "2026-11-30T10:00:00Z",
+    }))
+}
+
+fn path(s: &str) -> PodPath {
+    parse_path(s).expect("path")
+}
+
+/// A small deterministic generator: the same "random" paths every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+fn median_of(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut samples: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+/// The process's peak resident memory (Linux), in MiB.
+fn peak_mib() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| format!("{:.0} MiB", kb / 1024.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn main() {
+    let total = env_size("CUSTODIAN_BENCH_RESOURCES", 1_000_000);
+    let in_big = env_size("CUSTODIAN_BENCH_CONTAINER", 100_000).min(total);
+    let in_spread = total - in_big;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let pass = SecretString::from("benchmark passphrase".to_string());
+    let dir = tmp.path().join("vault");
+    // The work factor only changes the unlock, which is not measured here.
+    drop(Vault::create_with_work_factor(&dir, &pass, 10).expect("create"));
+    let vault = Vault::open(&dir, &pass).expect("open");
+    let store = vault.store();
+
+    let start = Instant::now();
+    let items = (0..in_big)
+        .map(|i| (path(&big(i)), doc(i)))
+        .chain((0..in_spread).map(|i| (path(&spread(i)), doc(i))));
+    let written = store.put_batched(items, 10_000).expect("build");
+    let build = start.elapsed();
+    assert_eq!(written as usize, total);
+
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut row = |what: String, value: String| {
+        eprintln!("{what}: {value}");
+        rows.push((what, value));
+    };
+    row(
+        format!("build: {total} resources in transactions of 10,000"),
+        format!(
+            "{:.1} s ({:.0} resources/s)",
+            build.as_secs_f64(),
+            total as f64 / build.as_secs_f64()
+        ),
+    );
+
+    // put: one transaction each (an fsync each), into the full vault.
+    let puts = 1_000;
+    let start = Instant::now();
+    for i in 0..puts {
+        store
+            .put(&path(&format!("/new/r{i:05}")), doc(i))
+            .expect("put");
+    }
+    row(
+        format!("put, {puts} new resources, one transaction each"),
+        format!("{} per op", us(start.elapsed() / puts as u32)),
+    );
+
+    // get: random live resources, the first pass from a cache that holds
+    // whatever the build left, then the same paths again.
+    let mut rng = Lcg(7);
+    let gets = 10_000;
+    let paths: Vec<PodPath> = (0..gets)
+        .map(|_| {
+            let i = rng.below(total);
+            path(&if i < in_big {
+                big(i)
+            } else {
+                spread(i - in_big)
+            })
+        })
+        .collect();
+    for pass_name in ["first pass", "second pass"] {
+        let start = Instant::now();
+        for p in &paths {
+            store.get(p, None).expect("get");
+        }
+        row(
+            format!("get, {gets} random resources, {pass_name}"),
+            format!("{} per op", us(start.elapsed() / gets as u32)),
+        );
+    }
+
+    // ls of the large container, a page of the doors' default size.
+    let bigc = path("/big/");
+    let first = median_of(9, || {
+        let page = store.list_page(&bigc, None, LIST_DEFAULT).expect("ls");
+        assert_eq!(page.entries.len(), LIST_DEFAULT.min(in_big));
+    });
+    row(
+        format!("ls /big/ ({in_big} members), first page of {LIST_DEFAULT}"),
+        ms(first),
+    );
+    let middle_after = big(in_big / 2);
+    let middle = median_of(9, || {
+        store
+            .list_page(&bigc, Some(&middle_after), LIST_DEFAULT)
+            .expect("ls");
+    });
+    row(
+        format!("ls /big/, a middle page (after {middle_after})"),
+        ms(middle),
+    );
+    let root = median_of(5, || {
+        store.list_page(&path("/"), None, LIST_DEFAULT).expect("ls");
+    });
+    row(
+        "ls / (3 sub-containers, each counted: every resource's key)".into(),
+        ms(root),
+    );
+    let spreadc = median_of(5, || {
+        store
+            .list_page(&path("/spread/"), None, LIST_DEFAULT)
+            .expect("ls");
+    });
+    row(
+        format!(
+            "ls /spread/ (1,000 sub-containers of {} each, counted)",
+            in_spread / 1000
+        ),
+        ms(spreadc),
+    );
+
+    let status = median_of(3, || {
+        store.resource_counts().expect("counts");
+    });
+    row("status: resource counts".into(), ms(status));
+
+    let rare = median_of(3, || {
+        let found = store.search_resources("r0000042", 200).expect("search");
+        assert!(!found.results.is_empty());
+    });
+    row(
+        "search, a rare part of a path (walks every path)".into(),
+        ms(rare),
+    );
+    let common = median_of(9, || {
+        let found = store.search_resources("/big/r00", 200).expect("search");
+        assert!(found.results.len() == 200.min(in_big) || !found.more);
+    });
+    row(
+        "search, a common part of a path (first 200)".into(),
+        ms(common),
+    );
+
+    let db_size = std::fs::metadata(dir.join("vault.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    row(
+        "vault.db size".into(),
+        format!("{:.0} MiB", db_size as f64 / (1 << 20) as f64),
+    );
+    row("peak memory of the whole run (VmHWM)".into(), peak_mib());
+
+    println!("| measure ({total} resources) | result |");
+    println!("| --- | --- |");
+    for (what, value) in rows {
+        println!("| {what} | {value} |");
+    }
+}

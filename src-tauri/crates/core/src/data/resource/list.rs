@@ -1,0 +1,306 @@
+//! Listing a container a page at a time, and the counts `status` shows.
+//!
+//! A page is found by keyset: it starts after the last entry of the page
+//! before (its path, the `after` cursor) and walks the `resources` primary
+//! key in path order. A sub-container is one entry however many resources
+//! live under it: once its first (visible) member is found, the walk jumps
+//! past the sub-container's whole range with one indexed seek, so a page
+//! costs about one row per entry it returns, never a walk through the
+//! members of the sub-containers it names.
+//!
+//! What that leaves is the member count the person's own listing shows
+//! beside a sub-container: one `count(*)` over the sub-container's range of
+//! the `resources` primary key (path, version, created_at: about 50 rows to
+//! a page, no content, no join), so a page's counting work is the number of
+//! resources under the sub-containers it names. A company's view
+//! ([`Store::list_page_where`]) counts nothing (its answer carries no
+//! counts): it only needs to know that a sub-container holds one resource
+//! it may see, and it skips a sub-container it may not list without reading
+//! a row of it. A sub-container holding only resources it may not see costs
+//! a walk through them (each row is checked), and is not listed.
+
+use rusqlite::{params, OptionalExtension};
+
+use crate::data::path::PodPath;
+use crate::vault::store::Store;
+use crate::{Error, Result};
+
+use super::*;
+
+/// The most entries one page holds, whatever the caller asks.
+pub const LIST_MAX: usize = 5_000;
+/// The page size doors use when the caller names none.
+pub const LIST_DEFAULT: usize = 1_000;
+
+/// One page of a container's members.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListPage {
+    /// The members, sorted by path.
+    pub entries: Vec<ListEntry>,
+    /// When more members follow: the `after` value of the next page (the
+    /// last entry's path).
+    pub next: Option<String>,
+}
+
+/// What a restricted listing shows (a company's view under its grant).
+pub trait ListView {
+    /// Whether a sub-container may be named at all. One that may not is
+    /// skipped without reading its members.
+    fn shows_container(&self, path: &PodPath) -> bool;
+    /// Whether a resource is visible. A sub-container is listed only when
+    /// it holds a visible resource.
+    fn shows_resource(&self, meta: &ResourceMeta) -> bool;
+}
+
+/// The exclusive upper bound of every path inside `container` (a path
+/// ending in `/`): the same text with the `/` raised to `0`, the next byte.
+/// SQLite compares text bytewise, so `[container, upper)` is exactly the
+/// paths that start with `container`.
+fn upper_bound(container: &str) -> String {
+    debug_assert!(container.ends_with('/'));
+    format!("{}0", &container[..container.len() - 1])
+}
+
+/// Where a page starts in the `resources` key: at or after `from`
+/// (`inclusive`), or strictly after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Start {
+    from: String,
+    inclusive: bool,
+}
+
+/// Where the page after `after` starts: past the resource `after` names,
+/// or past the whole sub-container it names or lies in (a cursor inside a
+/// sub-container stands for the sub-container, listed already). `after`
+/// need not be a member any more (it may have been deleted meanwhile);
+/// it must lie inside `prefix`.
+fn start_after(prefix: &str, after: Option<&str>) -> Result<Start> {
+    let Some(after) = after else {
+        return Ok(Start {
+            from: prefix.to_string(),
+            inclusive: true,
+        });
+    };
+    let rest = match after.strip_prefix(prefix) {
+        Some(rest) if !rest.is_empty() => rest,
+        _ => {
+            return Err(Error::InvalidRequest(format!(
+                "{after} is not inside {prefix}; a page starts after one of its members"
+            )))
+        }
+    };
+    Ok(match rest.find('/') {
+        Some(i) => Start {
+            from: upper_bound(&format!("{prefix}{}", &rest[..=i])),
+            inclusive: true,
+        },
+        None => Start {
+            from: after.to_string(),
+            inclusive: false,
+        },
+    })
+}
+
+/// The direct child of `prefix` that `path` lies in, when it lies deeper.
+fn child_container(prefix: &str, path: &str) -> Option<String> {
+    let rest = &path[prefix.len()..];
+    rest.find('/').map(|i| format!("{prefix}{}", &rest[..=i]))
+}
+
+/// Clamps a requested page size to `1..=LIST_MAX`.
+pub fn clamp_limit(limit: usize) -> usize {
+    limit.clamp(1, LIST_MAX)
+}
+
+impl Store {
+    /// The direct members of a container, all of them: its resources and
+    /// sub-containers, sorted by path. For small callers and tests; doors
+    /// list a page at a time ([`Store::list_page`]).
+    pub fn list(&self, container: &PodPath) -> Result<Vec<ListEntry>> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.list_page(container, after.as_deref(), LIST_MAX)?;
+            out.extend(page.entries);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// One page of a container's direct members, sorted by path: at most
+    /// `limit` (clamped to `1..=LIST_MAX`) entries after the path `after`
+    /// (the `next` of the page before; `None` for the first page). A
+    /// sub-container appears once, with the number of live resources under
+    /// it at any depth. A container exists while something lives under it
+    /// (the root always exists); a missing one is `NotFound`, whatever
+    /// `after` says.
+    pub fn list_page(
+        &self,
+        container: &PodPath,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage> {
+        self.page(container, after, limit, None)
+    }
+
+    /// [`Store::list_page`] as seen by someone who may see only what
+    /// `view` shows: a sub-container is listed only when `view` may name
+    /// it and it holds a resource `view` shows, resources only when `view`
+    /// shows them, and a container holding nothing visible is not found,
+    /// exactly like an empty one (a company's listing tells nothing of what
+    /// it cannot read, not even through the `next` cursor). Sub-containers
+    /// carry no member count.
+    pub fn list_page_where(
+        &self,
+        container: &PodPath,
+        after: Option<&str>,
+        limit: usize,
+        view: &dyn ListView,
+    ) -> Result<ListPage> {
+        self.page(container, after, limit, Some(view))
+    }
+
+    fn page(
+        &self,
+        container: &PodPath,
+        after: Option<&str>,
+        limit: usize,
+        view: Option<&dyn ListView>,
+    ) -> Result<ListPage> {
+        if !container.is_container() {
+            return Err(Error::InvalidContent {
+                path: container.to_string(),
+                reason: "a container path ends in / (to read a resource, use get)".into(),
+            });
+        }
+        let limit = clamp_limit(limit);
+        let prefix = container.as_str();
+        let start = start_after(prefix, after)?;
+        // One entry past the page tells whether another page follows.
+        let mut entries = self.walk(prefix, start, limit + 1, view)?;
+        let next = if entries.len() > limit {
+            entries.truncate(limit);
+            entries.last().map(|e| e.path().to_string())
+        } else {
+            None
+        };
+        if entries.is_empty() && container.parent().is_some() {
+            // An empty page after a cursor still says whether the container
+            // is there at all.
+            let exists = after.is_some()
+                && !self
+                    .walk(prefix, start_after(prefix, None)?, 1, view)?
+                    .is_empty();
+            if !exists {
+                return Err(Error::NotFound {
+                    path: container.to_string(),
+                });
+            }
+        }
+        if view.is_none() {
+            for entry in &mut entries {
+                if let ListEntry::Container { path, members } = entry {
+                    *members = Some(self.count_under(path.as_str())?);
+                }
+            }
+        }
+        Ok(ListPage { entries, next })
+    }
+
+    /// Up to `want` entries of `prefix` from `start`, in path order.
+    fn walk(
+        &self,
+        prefix: &str,
+        mut start: Start,
+        want: usize,
+        view: Option<&dyn ListView>,
+    ) -> Result<Vec<ListEntry>> {
+        let upper = upper_bound(prefix);
+        let mut entries = Vec::new();
+        'seek: while entries.len() < want {
+            let sql = format!(
+                "SELECT {META_COLUMNS} FROM resources r
+                 JOIN resource_versions v ON v.path = r.path AND v.version = r.version
+                 WHERE r.path {} ?1 AND r.path < ?2 ORDER BY r.path",
+                if start.inclusive { ">=" } else { ">" }
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params![start.from, upper])?;
+            while let Some(row) = rows.next()? {
+                let meta = meta_from_row(row)?.parse()?;
+                let Some(child) = child_container(prefix, meta.path.as_str()) else {
+                    if view.is_none_or(|v| v.shows_resource(&meta)) {
+                        entries.push(ListEntry::Resource(meta));
+                        if entries.len() >= want {
+                            break 'seek;
+                        }
+                    }
+                    continue;
+                };
+                let path = PodPath::from_stored(&child)
+                    .map_err(|_| Error::Internal(format!("bad stored path {child}")))?;
+                let shown = match view {
+                    None => true,
+                    Some(v) if !v.shows_container(&path) => false,
+                    // Walks on through the sub-container until one of its
+                    // resources is visible.
+                    Some(v) if !v.shows_resource(&meta) => continue,
+                    Some(_) => true,
+                };
+                if shown {
+                    entries.push(ListEntry::Container {
+                        path,
+                        members: None,
+                    });
+                }
+                // Past the sub-container's whole range, with one seek.
+                start = Start {
+                    from: upper_bound(&child),
+                    inclusive: true,
+                };
+                continue 'seek;
+            }
+            break;
+        }
+        Ok(entries)
+    }
+
+    /// How many live resources lie under `container`, at any depth: a
+    /// range count on the `resources` primary key.
+    fn count_under(&self, container: &str) -> Result<u64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT count(*) FROM resources WHERE path >= ?1 AND path < ?2")?
+            .query_row(params![container, upper_bound(container)], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// How many live resources and versions the vault holds (two counts
+    /// and one grouped scan in SQL; nothing is loaded).
+    pub fn resource_counts(&self) -> Result<ResourceCounts> {
+        let mut counts = ResourceCounts {
+            versions: self
+                .conn
+                .query_row("SELECT count(*) FROM resource_versions", [], |r| r.get(0))?,
+            ..Default::default()
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT v.category, count(*) FROM resources r
+             JOIN resource_versions v ON v.path = r.path AND v.version = r.version
+             GROUP BY v.category ORDER BY v.category",
+        )?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))? {
+            let (category, n) = row?;
+            counts.resources += n;
+            counts.by_category.insert(category, n);
+        }
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+#[path = "list_tests.rs"]
+mod tests;
