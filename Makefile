@@ -19,7 +19,7 @@ APT_PACKAGES := build-essential pkg-config curl wget file git ca-certificates \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test screenshots setup deps-system deps-rust deps-ui deps-e2e deps-example ui build lint test-rust test-ui test-example bench bench-large bench-bundle bench-api bench-app bench-deliver package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
+.PHONY: help run test screenshots setup deps-system deps-rust deps-ui deps-e2e deps-example ui build lint test-rust test-ui test-example bench bench-large bench-files bench-bundle bench-api bench-app bench-deliver package package-appimage package-check clean-vault-tmp crash fuzz deps-fuzz deny deps-deny
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -124,14 +124,23 @@ bench-deliver: setup ## Deliveries: one change to 1,000 companies, a 10,000 back
 	$(CARGO) test --locked --release -p custodian-e2e --test links_bench -- --ignored --nocapture
 
 # A lifetime of data (docs/BENCHMARKS.md, issue 16): a shell of steps, each
-# its own command, so more (large files) can be added beside the first.
-# BENCH_RESOURCES / BENCH_CONTAINER shrink the vault for a quick check.
+# its own command. BENCH_RESOURCES / BENCH_CONTAINER shrink the vault and
+# BENCH_FILE_GIB the files for a quick check (BENCH_FILE_GIB=0.0625 is
+# 64 MiB); the files need 3 times their size free in TMPDIR, plus 1 GiB.
 BENCH_RESOURCES ?= 1000000
 BENCH_CONTAINER ?= 100000
-bench-large: setup ## Large vaults (release, long): 1,000,000 resources: put, get, ls, status, search
+BENCH_FILE_GIB ?= 1 8
+bench-large: setup ## Large vaults (release, long): 1,000,000 resources, then 1 and 8 GiB files
 	@echo "== bench-large: $(BENCH_RESOURCES) small resources, one container of $(BENCH_CONTAINER)"
 	CUSTODIAN_BENCH_RESOURCES=$(BENCH_RESOURCES) CUSTODIAN_BENCH_CONTAINER=$(BENCH_CONTAINER) \
 		$(CARGO) bench --locked -p custodian-core --bench large --features test-support
+	$(MAKE) --no-print-directory bench-files
+
+bench-files: setup ## Large files (release): put, get, pod GET, export, import of BENCH_FILE_GIB (1 8) GiB beside cat, cp, age
+	@echo "== bench-files: files of $(BENCH_FILE_GIB) GiB"
+	$(CARGO) build --locked --release -p custodian
+	CUSTODIAN_BENCH_FILE_GIB="$(BENCH_FILE_GIB)" \
+		$(CARGO) test --locked --release -p custodian-e2e --test files_bench -- --ignored --nocapture
 
 bench-bundle: setup ## Export/import benchmark, 100,000 resources, beside tar+age
 	$(CARGO) bench --locked -p custodian-core --bench bundle --features test-support
