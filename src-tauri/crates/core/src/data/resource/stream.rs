@@ -1,7 +1,9 @@
 //! Writing from a stream ([`Store::put_stream`]): content up to
 //! [`INLINE_MAX`] is written inline as [`Store::put_as`] does; larger
-//! content is staged as a blob in batches of [`BATCH`] chunks, one write
-//! transaction each (never one transaction for the whole file), then one
+//! content is staged as a blob in batches of [`BATCH`] chunks, each read
+//! from the caller with no transaction open and then written in a short
+//! write transaction of its own (the write lock is never held while the
+//! caller is slow, nor for the whole file), then one
 //! final transaction checks it (JSON types must parse, read back from the
 //! staged chunks by a streaming parser), shares an identical complete blob
 //! if there is one, marks it complete and writes the version exactly as
@@ -22,8 +24,9 @@ use super::content::{check_content_type, etag_hasher, finish_etag, is_json_type}
 use super::write::Body;
 use super::*;
 
-/// Chunks per write transaction while staging (64 MiB).
-pub const BATCH: usize = 64;
+/// Chunks read from the caller, then written in one short write
+/// transaction, while staging (8 MiB: the memory a large write holds).
+pub const BATCH: usize = 8;
 
 /// The preference document is small: its path refuses more than this.
 pub const PREFERENCES_MAX: usize = 64 * 1024;
@@ -36,7 +39,8 @@ impl Store {
     /// front (a file, a `Content-Length`), is checked against the maximum
     /// ([`MAX_CONTENT`]) before anything is read or written; a stream that
     /// passes it midway is stopped and nothing stays. `progress` is called
-    /// with the bytes stored so far (at most once per chunk). Writing the
+    /// with the bytes stored so far (at most once per chunk: once
+    /// per batch for large content). Writing the
     /// same content and metadata again changes nothing.
     pub fn put_stream(
         &self,
@@ -167,9 +171,11 @@ impl Store {
         Ok(written)
     }
 
-    /// Writes the stream into `writer`'s staging blob, [`BATCH`] chunks per
-    /// transaction (its own when `own`, else the caller's), touching the
-    /// blob at each batch.
+    /// Writes the stream into `writer`'s staging blob: reads up to
+    /// [`BATCH`] chunks from the caller with no transaction open (a slow
+    /// network body or stdin never holds the vault's write lock), then
+    /// writes them and touches the blob in one short transaction (its own
+    /// when `own`, else the caller's, whose content is already in memory).
     fn stage(
         &self,
         path: &PodPath,
@@ -180,9 +186,7 @@ impl Store {
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
         use sha2::Digest;
-        let mut buf = vec![0u8; CHUNK];
-        let mut in_batch = 0;
-        let mut tx = None;
+        let mut buf = vec![0u8; BATCH * CHUNK];
         loop {
             let n = fill(reader, &mut buf)
                 .map_err(|e| Error::from_read(e, format!("reading the content for {path}")))?;
@@ -196,28 +200,20 @@ impl Store {
                     max: self.max_content,
                 });
             }
-            if own && tx.is_none() {
-                tx = Some(self.write_tx()?);
-            }
+            let tx = if own { Some(self.write_tx()?) } else { None };
             let now = self.now();
-            writer.push(&self.conn, &buf[..n], &now)?;
-            etag.update(&buf[..n]);
-            in_batch += 1;
-            if in_batch == BATCH {
-                writer.touch(&self.conn, &now)?;
-                if let Some(tx) = tx.take() {
-                    tx.commit()?;
-                }
-                in_batch = 0;
+            for chunk in buf[..n].chunks(CHUNK) {
+                writer.push(&self.conn, chunk, &now)?;
+                etag.update(chunk);
+            }
+            writer.touch(&self.conn, &now)?;
+            if let Some(tx) = tx {
+                tx.commit()?;
             }
             progress(writer.size());
-            if n < CHUNK {
+            if n < buf.len() {
                 break;
             }
-        }
-        writer.touch(&self.conn, &self.now())?;
-        if let Some(tx) = tx.take() {
-            tx.commit()?;
         }
         Ok(())
     }

@@ -1,0 +1,90 @@
+//! Staging a large write beside other writers: the caller is never read
+//! while the write lock is held.
+
+use std::io::{self, Read};
+use std::sync::mpsc;
+
+use super::*;
+use crate::vault::db;
+use crate::vault::keys::VaultKey;
+use crate::vault::store::Store;
+
+const T0: &str = "2026-11-24T10:00:00.000Z";
+
+fn p(s: &str) -> PodPath {
+    PodPath::parse(s).unwrap()
+}
+
+/// Two connections to one new encrypted vault: the writer's and another's.
+fn two_stores() -> (tempfile::TempDir, Store, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = VaultKey::generate().unwrap();
+    let file = dir.path().join("t.db");
+    let writer = Store::new(db::create_encrypted(&file, &key, T0).unwrap());
+    let other = Store::new(db::open_encrypted(&file, &key, T0).unwrap());
+    (dir, writer, other)
+}
+
+/// Bytes arriving in pieces over a channel, blocking in between (a slow
+/// upload); the stream ends when the sender is dropped.
+struct Trickle {
+    pieces: mpsc::Receiver<Vec<u8>>,
+    piece: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for Trickle {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.piece.len() {
+            match self.pieces.recv() {
+                Ok(piece) => {
+                    self.piece = piece;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = (self.piece.len() - self.pos).min(out.len());
+        out[..n].copy_from_slice(&self.piece[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_slow_upload_never_holds_the_write_lock() {
+    let (_d, writer, other) = two_stores();
+    other
+        .conn
+        .execute_batch("PRAGMA busy_timeout = 100")
+        .unwrap();
+    let (send, pieces) = mpsc::sync_channel::<Vec<u8>>(0);
+    let upload = std::thread::spawn(move || {
+        let mut reader = Trickle {
+            pieces,
+            piece: Vec::new(),
+            pos: 0,
+        };
+        writer.put_stream(
+            &p("/files/slow"),
+            NewMeta::of_type(OCTET_STREAM),
+            &mut reader,
+            None,
+            &Author::Owner,
+            &mut |_| {},
+        )
+    });
+    // Once the third piece is taken, the writer has had more than its first
+    // whole chunk and waits on the caller for more.
+    for _ in 0..3 {
+        send.send(vec![7u8; CHUNK]).unwrap();
+    }
+    let meanwhile = other.put(
+        &p("/notes/meanwhile"),
+        NewResource::json(&serde_json::json!({"written": "during the upload"})),
+    );
+    drop(send);
+    let uploaded = upload.join().unwrap().unwrap();
+    meanwhile.expect("another writer is not locked out by a slow upload");
+    assert_eq!(uploaded.size, 3 * CHUNK as u64);
+}
