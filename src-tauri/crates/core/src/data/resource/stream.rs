@@ -223,11 +223,11 @@ impl Store {
     fn discard(&self, id: i64, own: bool) {
         let removed = if own {
             self.write_tx().and_then(|tx| {
-                blob::delete_blob(&tx, id)?;
+                blob::delete_staging(&tx, id)?;
                 Ok(tx.commit()?)
             })
         } else {
-            blob::delete_blob(&self.conn, id)
+            blob::delete_staging(&self.conn, id).map(|_| ())
         };
         if let Err(e) = removed {
             tracing::warn!(error = %e, "could not remove a failed write's staged content");
