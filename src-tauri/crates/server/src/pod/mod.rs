@@ -30,7 +30,7 @@ use custodian_core::audit::NewEntry;
 use custodian_core::data::resource::{INLINE_MAX, MAX_CONTENT};
 use custodian_core::limits::peer::Peer;
 use custodian_core::limits::refusals::Refused;
-use custodian_core::pod::{self, Answer, Decision, PodRequest, RangeRequest};
+use custodian_core::pod::{self, Answer, Decision, PodRequest, RangeRequest, Refusal};
 use custodian_core::sharing::grant::TokenRejected;
 use custodian_core::sharing::read_cache::Lookup;
 use custodian_core::sharing::token::{self, TokenHash};
@@ -268,16 +268,20 @@ async fn write_streamed(
                 Ok(Err(rejected)) => (Err(rejected_error(&rejected)), Some(Err(rejected))),
                 Ok(Ok(access)) => {
                     let Decision { result, mut entry } =
-                        pod::decide_streamed(store, &access, request, &mut reader, length);
-                    let reply = match (result, reader.fault) {
+                        pod::decide_streamed(store, &token, &access, request, &mut reader, length);
+                    match (result, reader.fault) {
                         // The body, not the vault, stopped the write.
                         (Err(_), Some(fault)) => {
                             entry.reason = Some(fault.reason().to_string());
-                            Err(fault.error())
+                            (Err(fault.error()), Some(Ok(entry)))
                         }
-                        (result, _) => result.map_err(refusal),
-                    };
-                    (reply, Some(Ok(entry)))
+                        // Revoked or expired during the upload: refused and
+                        // logged as a refused token at the start would be.
+                        (Err(Refusal::TokenRejected(rejected)), _) => {
+                            (Err(rejected_error(&rejected)), Some(Err(rejected)))
+                        }
+                        (result, _) => (result.map_err(refusal), Some(Ok(entry))),
+                    }
                 }
             }
         })

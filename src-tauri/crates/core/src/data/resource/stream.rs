@@ -51,6 +51,26 @@ impl Store {
         author: &Author,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ResourceMeta> {
+        self.put_stream_if(path, meta, reader, len, author, progress, &mut |_| Ok(true))?
+            .ok_or_else(|| Error::Internal("a write without a condition was refused".into()))
+    }
+
+    /// [`Store::put_stream`], asking `still_allowed` inside the write
+    /// transaction that writes the version, just before it is written (a
+    /// long upload's grant may have changed since it began): when it
+    /// answers `false` the staged content is removed, nothing is written
+    /// and the answer is `None`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn put_stream_if(
+        &self,
+        path: &PodPath,
+        meta: NewMeta,
+        reader: &mut dyn Read,
+        len: Option<u64>,
+        author: &Author,
+        progress: &mut dyn FnMut(u64),
+        still_allowed: &mut dyn FnMut(&Store) -> Result<bool>,
+    ) -> Result<Option<ResourceMeta>> {
         if path.is_container() {
             return Err(Error::IsContainer {
                 path: path.to_string(),
@@ -82,6 +102,15 @@ impl Store {
         }
         if head.len() <= small_limit {
             let size = head.len() as u64;
+            // The check and the write in one transaction (`put_as` joins it).
+            let tx = if self.conn.is_autocommit() {
+                Some(self.write_tx()?)
+            } else {
+                None
+            };
+            if !still_allowed(self)? {
+                return Ok(None);
+            }
             let written = self.put_as(
                 path,
                 NewResource {
@@ -92,8 +121,11 @@ impl Store {
                 },
                 author,
             )?;
+            if let Some(tx) = tx {
+                tx.commit()?;
+            }
             progress(size);
-            return Ok(written);
+            return Ok(Some(written));
         }
         if small_limit == PREFERENCES_MAX {
             return Err(Error::InvalidContent {
@@ -104,15 +136,23 @@ impl Store {
         let mut rest = (&head[..]).chain(reader);
         let own = self.conn.is_autocommit();
         let mut writer = BlobWriter::new();
-        let result =
-            self.write_blob_version(path, &meta, &mut rest, author, own, &mut writer, progress);
-        if result.is_err() {
+        let result = self.write_blob_version(
+            path,
+            &meta,
+            &mut rest,
+            author,
+            own,
+            &mut writer,
+            progress,
+            still_allowed,
+        );
+        if !matches!(result, Ok(Some(_))) {
             if let Some(id) = writer.id() {
                 self.discard(id, own);
             }
         }
         let written = result?;
-        if own && written.size >= CHECKPOINT_AFTER {
+        if own && written.as_ref().is_some_and(|w| w.size >= CHECKPOINT_AFTER) {
             self.truncate_wal();
         }
         Ok(written)
@@ -128,7 +168,8 @@ impl Store {
         own: bool,
         writer: &mut BlobWriter,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<ResourceMeta> {
+        still_allowed: &mut dyn FnMut(&Store) -> Result<bool>,
+    ) -> Result<Option<ResourceMeta>> {
         let mut etag = etag_hasher(&meta.content_type);
         self.stage(path, reader, own, writer, &mut etag, progress)?;
         let id = writer
@@ -152,6 +193,9 @@ impl Store {
             })?;
         }
         let tx = if own { Some(self.write_tx()?) } else { None };
+        if !still_allowed(self)? {
+            return Ok(None);
+        }
         let blob = writer.complete(&self.conn, &self.now())?;
         let written = self.write_version(
             path,
@@ -168,7 +212,7 @@ impl Store {
         if let Some(tx) = tx {
             tx.commit()?;
         }
-        Ok(written)
+        Ok(Some(written))
     }
 
     /// Writes the stream into `writer`'s staging blob: reads up to
