@@ -314,6 +314,10 @@ async fn a_body_over_the_maximum_is_refused_before_it_is_read() {
         .expect("an answer");
     assert_eq!(answer.status, 413, "{answer:?}");
     assert_eq!(served.stored("/notes/huge"), None);
+    // The company's token was good: the refusal is in the person's log.
+    let entry = served.logged("/notes/huge").await;
+    assert_eq!(entry.outcome.to_string(), "denied", "{entry:?}");
+    assert_eq!(entry.reason.as_deref(), Some("invalid_request"));
 
     // Outside the grant, the body is not read either: 403 at once.
     let mut s = served
