@@ -136,23 +136,25 @@ fn a_writer_whose_staging_blob_was_swept_stops_and_touches_no_other_blob() {
         w.touch(&other.conn, &other.now()).unwrap();
         theirs = w.id();
     };
-    let mut reader = Hooked {
-        total: stream::BATCH * CHUNK + CHUNK + 5,
-        given: 0,
-        hook_at: stream::BATCH * CHUNK,
-        hook: Some(hook),
+    // The hook borrows `theirs` until the reader is gone.
+    let err = {
+        let mut reader = Hooked {
+            total: stream::BATCH * CHUNK + CHUNK + 5,
+            given: 0,
+            hook_at: stream::BATCH * CHUNK,
+            hook: Some(hook),
+        };
+        writer
+            .put_stream(
+                &p("/files/swept"),
+                NewMeta::of_type(OCTET_STREAM),
+                &mut reader,
+                None,
+                &Author::Owner,
+                &mut |_| {},
+            )
+            .unwrap_err()
     };
-    let err = writer
-        .put_stream(
-            &p("/files/swept"),
-            NewMeta::of_type(OCTET_STREAM),
-            &mut reader,
-            None,
-            &Author::Owner,
-            &mut |_| {},
-        )
-        .unwrap_err();
-    drop(reader);
     assert!(err.to_string().contains("removed after an hour"), "{err}");
     assert!(matches!(
         writer.get(&p("/files/swept"), None),
