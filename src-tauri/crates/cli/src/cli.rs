@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod data;
+pub use data::{GetArgs, HistoryArgs, LsArgs, MarkArgs, PathArg, PutArgs};
+
 /// Custodian: your personal data vault. Keep your data and preferences
 /// encrypted on your own machine, and decide who may see what.
 #[derive(Debug, Parser)]
@@ -347,104 +350,6 @@ pub struct RecoverArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("source").required(true).args(["json", "file", "stdin"]))]
-pub struct PutArgs {
-    /// Where to write, e.g. /contact/email.
-    pub path: String,
-    /// The content as JSON text.
-    #[arg(long, value_name = "JSON")]
-    pub json: Option<String>,
-    /// Read the content from a file (up to 16 GiB; streamed, with a
-    /// progress line on a terminal for large files).
-    #[arg(long, value_name = "FILE")]
-    pub file: Option<PathBuf>,
-    /// `-` reads the content from standard input.
-    #[arg(value_name = "-", value_parser = clap::builder::PossibleValuesParser::new(["-"]))]
-    pub stdin: Option<String>,
-    /// The category (profile, contact, address, preferences, interests,
-    /// purchases, finance, health, location, documents, other); default: from the path.
-    #[arg(long, value_name = "CATEGORY")]
-    pub category: Option<String>,
-    /// The content type; default application/json for JSON (content over
-    /// 256 KiB only when the file name ends in .json), else
-    /// application/octet-stream.
-    #[arg(long, value_name = "TYPE")]
-    pub content_type: Option<String>,
-    /// Mark the resource sensitive even if its category is not. A mark
-    /// stays through later edits until you lower it.
-    #[arg(long, conflicts_with = "not_sensitive")]
-    pub sensitive: bool,
-    /// Lower the resource's sensitive mark (logged). Health, finance and
-    /// location data stay sensitive whatever the mark.
-    #[arg(long)]
-    pub not_sensitive: bool,
-}
-
-#[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("mark").args(["sensitive", "not_sensitive"]).required(true))]
-pub struct MarkArgs {
-    /// The resource, e.g. /documents/passport.
-    pub path: String,
-    /// Mark it sensitive: no grant reaches it (health, finance and location
-    /// data only where you tick that category).
-    #[arg(long)]
-    pub sensitive: bool,
-    /// Lower its sensitive mark (logged).
-    #[arg(long)]
-    pub not_sensitive: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct GetArgs {
-    /// The resource, e.g. /contact/email.
-    pub path: String,
-    /// An earlier version (see `custodian history`).
-    #[arg(long, value_name = "N")]
-    pub version: Option<u64>,
-    /// Print metadata and content as JSON (content up to 256 KiB; write
-    /// larger content to a file with --output).
-    #[arg(long, conflicts_with = "output")]
-    pub json: bool,
-    /// Write the content to FILE instead of standard output. It appears
-    /// under that name only when complete: a failed read leaves no half file.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct LsArgs {
-    /// The container to list (default: /).
-    pub container: Option<String>,
-    /// List at most this many members (1 to 5000).
-    #[arg(long, default_value_t = custodian_core::data::resource::LIST_DEFAULT as u64,
-          value_parser = clap::value_parser!(u64).range(1..=custodian_core::data::resource::LIST_MAX as u64))]
-    pub limit: u64,
-    /// Start after this member (a name in the container, or its path): the
-    /// last one the page before showed.
-    #[arg(long, value_name = "NAME")]
-    pub after: Option<String>,
-    /// Print JSON, for scripts: `{"entries": [...], "next": …}`, `next`
-    /// being the `--after` of the next page (null on the last).
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct PathArg {
-    /// The resource, e.g. /contact/email.
-    pub path: String,
-}
-
-#[derive(Debug, Args)]
-pub struct HistoryArgs {
-    /// The resource, e.g. /contact/email.
-    pub path: String,
-    /// Print JSON, for scripts.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on; loopback by default. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = custodian_server::DEFAULT_BIND)]
@@ -499,66 +404,6 @@ pub enum PrefsCommand {
     },
 }
 
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    #[test]
-    fn command_line_definition_is_consistent() {
-        super::Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn serve_takes_its_limits_as_flags() {
-        use clap::Parser;
-        let parsed = super::Cli::try_parse_from([
-            "custodian",
-            "serve",
-            "--max-connections",
-            "32",
-            "--header-timeout",
-            "2s",
-            "--body-timeout",
-            "500ms",
-            "--shutdown-grace",
-            "1m",
-        ])
-        .unwrap();
-        let super::Command::Serve(args) = parsed.command else {
-            panic!("not serve")
-        };
-        assert_eq!(args.max_connections, 32);
-        assert_eq!(args.header_timeout, std::time::Duration::from_secs(2));
-        assert_eq!(args.body_timeout, std::time::Duration::from_millis(500));
-        assert_eq!(args.shutdown_grace, std::time::Duration::from_secs(60));
-        for bad in [
-            ["--max-connections", "0"],
-            ["--header-timeout", "0s"],
-            ["--body-timeout", "soon"],
-        ] {
-            let args = ["custodian", "serve", bad[0], bad[1]];
-            assert!(super::Cli::try_parse_from(args).is_err(), "{bad:?}");
-        }
-        // The defaults are the server's own.
-        let parsed = super::Cli::try_parse_from(["custodian", "serve"]).unwrap();
-        let super::Command::Serve(args) = parsed.command else {
-            panic!("not serve")
-        };
-        assert_eq!(
-            args.header_timeout,
-            custodian_server::DEFAULT_HEADER_READ_TIMEOUT
-        );
-        assert_eq!(
-            args.body_timeout,
-            custodian_server::DEFAULT_BODY_READ_TIMEOUT
-        );
-        assert_eq!(
-            args.shutdown_grace,
-            custodian_server::DEFAULT_SHUTDOWN_GRACE
-        );
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// The link (custodian://connect?client_id=…&request_uri=…) or the
@@ -601,3 +446,6 @@ pub enum DeliveriesCommand {
         id: String,
     },
 }
+
+#[cfg(test)]
+mod tests;

@@ -20,6 +20,15 @@ pub(crate) fn memory_store() -> (tempfile::TempDir, Store) {
 /// A company registered in `store`, granted reading `/contact/` for an hour,
 /// and the token it polled: `(grant id, token)`.
 pub(crate) fn granted_token(store: &Store) -> (String, String) {
+    granted_token_for(
+        store,
+        r#"[{"type": "pod_access", "paths": ["/contact/"], "actions": ["read"], "purpose": "Deliveries"}]"#,
+    )
+}
+
+/// A company registered in `store`, granted `details` (JSON authorization
+/// details) for an hour, and the token it polled: `(grant id, token)`.
+pub(crate) fn granted_token_for(store: &Store, details: &str) -> (String, String) {
     use crate::sharing::request::{Approval, Poll};
     use secrecy::ExposeSecret;
     let client = store
@@ -28,10 +37,7 @@ pub(crate) fn granted_token(store: &Store) -> (String, String) {
             ..Default::default()
         })
         .expect("register");
-    let details = crate::sharing::scope::parse_requested(
-        r#"[{"type": "pod_access", "paths": ["/contact/"], "actions": ["read"], "purpose": "Deliveries"}]"#,
-    )
-    .expect("details");
+    let details = crate::sharing::scope::parse_requested(details).expect("details");
     let auth = store
         .request_access(&client.id, details, 3600)
         .expect("ask");

@@ -314,6 +314,10 @@ async fn a_body_over_the_maximum_is_refused_before_it_is_read() {
         .expect("an answer");
     assert_eq!(answer.status, 413, "{answer:?}");
     assert_eq!(served.stored("/notes/huge"), None);
+    // The company's token was good: the refusal is in the person's log.
+    let entry = served.logged("/notes/huge").await;
+    assert_eq!(entry.outcome.to_string(), "denied", "{entry:?}");
+    assert_eq!(entry.reason.as_deref(), Some("invalid_request"));
 
     // Outside the grant, the body is not read either: 403 at once.
     let mut s = served
@@ -406,6 +410,42 @@ async fn a_damaged_chunk_cuts_the_transfer_and_never_sends_wrong_bytes() {
 /// Companies that hang up mid-transfer give their connections back: more
 /// of them than the pod has stream turns and connections, then a whole
 /// read still goes through at once.
+/// Chunks that are each as written but a whole that is not what the ETag
+/// says: a whole read is checked at its end, and its last piece is never
+/// sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_read_that_does_not_match_its_etag_is_cut() {
+    let served = Served::start(ServeOptions::default()).await;
+    let content = pattern(3 * (1 << 20) + 5);
+    let put = served
+        .exchange(&put_head("/notes/etag", content.len()), &content)
+        .await;
+    assert_eq!(put.status, 201);
+    served
+        .vault
+        .store()
+        .execute_for_tests(
+            "UPDATE resource_versions SET etag = '\"00000000000000000000000000000000\"'
+             WHERE path = '/notes/etag'",
+        )
+        .unwrap();
+    let got = served
+        .exchange("GET /pod/notes/etag HTTP/1.1\r\n\r\n", b"")
+        .await;
+    assert_eq!(got.status, 200);
+    assert!(got.body.len() < content.len(), "the transfer was not cut");
+    assert!(got.body == content[..got.body.len()]);
+    // A range is checked chunk by chunk only: it still reads.
+    let part = served
+        .exchange(
+            "GET /pod/notes/etag HTTP/1.1\r\nRange: bytes=10-1000\r\n\r\n",
+            b"",
+        )
+        .await;
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, content[10..=1000]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_that_hang_up_mid_transfer_free_their_connections() {
     let served = Served::start(ServeOptions::default()).await;

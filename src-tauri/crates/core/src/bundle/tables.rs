@@ -99,6 +99,10 @@ pub(super) const NOT_LISTED: &[(&str, &str)] = &[
         "blob_chunks",
         "large content's storage: a version's content travels as its own entry, whatever its size",
     ),
+    (
+        "sqlite_sequence",
+        "SQLite's own record of the highest blob id (blobs.id is AUTOINCREMENT), no person data",
+    ),
 ];
 
 /// What a merge does with a table's records.

@@ -136,6 +136,9 @@ pub enum Refusal {
     MethodNotAllowed,
     /// A read's range starts past the end of the content (`size` bytes).
     RangeNotSatisfiable { size: u64 },
+    /// The token no longer holds when a long upload ends (revoked or
+    /// expired meanwhile): refused as it would have been at the start.
+    TokenRejected(crate::sharing::grant::TokenRejected),
     /// The core error that stopped the request: a rejected path or
     /// content, a container where a resource was meant, or a failure.
     Invalid(Error),
@@ -152,6 +155,7 @@ impl fmt::Display for Refusal {
                 write!(f, "{path} exists; POST only creates (use PUT to replace)")
             }
             Refusal::MethodNotAllowed => f.write_str("use GET, PUT, POST or DELETE"),
+            Refusal::TokenRejected(r) => write!(f, "{r}"),
             Refusal::RangeNotSatisfiable { size } => write!(
                 f,
                 "the range starts past the end of the content ({size} bytes)"

@@ -2,13 +2,17 @@
 //! reads what the rules need from the [`Store`], asks the rules, and either
 //! refuses (403, 404, 409, 405, 416 as the rules say) or writes, deletes or
 //! lists. [`decide_streamed`] is the same for a write whose body is a
-//! stream: it is read only once the grant allows the write.
+//! stream: it is read only once the grant allows the write, and the token,
+//! the grant, the sensitive mark and (for `POST`) the target's absence are
+//! checked again in the transaction that writes it (an upload may take
+//! hours).
 
 use std::io::Read;
 
 use crate::data::resource::{Author, NewMeta, NewResource, Resource, LIST_DEFAULT, OCTET_STREAM};
 use crate::sharing::grant::Access;
 use crate::sharing::scope::Action;
+use crate::sharing::token::TokenHash;
 use crate::{Error, Mark, PodPath, Store};
 
 use super::rules::{self, Verdict, INSUFFICIENT_SCOPE};
@@ -21,6 +25,9 @@ enum Upload<'a> {
     Stream {
         reader: &'a mut dyn Read,
         len: Option<u64>,
+        /// The token that authenticated the request, checked again at
+        /// the end.
+        token: &'a TokenHash,
     },
 }
 
@@ -35,16 +42,63 @@ pub fn decide(store: &Store, access: &Access, mut req: PodRequest) -> Decision {
 /// The same for a `PUT` or `POST` whose body is `body` (`len` bytes when
 /// known up front), streamed into the vault ([`Store::put_stream`]): it is
 /// not read at all unless the grant allows the write, and a body that
-/// breaks off, or passes the largest size, stores nothing. `req.body` is
-/// not used.
+/// breaks off, or passes the largest size, stores nothing. `access` is
+/// what `token` authenticated at the start; in the transaction that writes
+/// the version, `token` is authenticated again and the write judged again
+/// against the vault then ([`recheck`]): a refusal then stores nothing and
+/// is answered and logged as it would have been at the start. `req.body`
+/// is not used.
 pub fn decide_streamed(
     store: &Store,
+    token: &TokenHash,
     access: &Access,
     req: PodRequest,
     body: &mut dyn Read,
     len: Option<u64>,
 ) -> Decision {
-    decide_with(store, access, req, Upload::Stream { reader: body, len })
+    decide_with(
+        store,
+        access,
+        req,
+        Upload::Stream {
+            reader: body,
+            len,
+            token,
+        },
+    )
+}
+
+/// The checks a streamed write passed at its start, made again against the
+/// vault as it is now (inside the write transaction): the token, the
+/// grant's scope and the sensitive mark (`may_put`/`may_post`), and for
+/// `POST` that nothing lives at `target`. `Some` is the refusal.
+fn recheck(
+    store: &Store,
+    token: &TokenHash,
+    req: &PodRequest,
+    target: &PodPath,
+) -> Result<Option<Decision>, Error> {
+    let access = match store.authenticate(token)? {
+        Ok(access) => access,
+        Err(rejected) => {
+            let entry = super::token_refused(&req.method, req.path.as_str(), Some(&rejected));
+            return Ok(Some(Decision {
+                result: Err(super::Refusal::TokenRejected(rejected)),
+                entry,
+            }));
+        }
+    };
+    let v = Verdict::new(&access, &req.method, &req.path);
+    let details = v.details();
+    let existing = store.live_meta(target)?;
+    Ok(match req.method {
+        Method::Post if !rules::may_post(details, target) => Some(v.deny(INSUFFICIENT_SCOPE)),
+        Method::Post if existing.is_some() => Some(v.conflict(target)),
+        Method::Put if !rules::may_put(details, target, existing.as_ref()) => {
+            Some(v.deny(INSUFFICIENT_SCOPE))
+        }
+        _ => None,
+    })
 }
 
 /// The live resource at `path` as a read needs it: its content loaded
@@ -175,18 +229,34 @@ fn write(
             },
             author,
         ),
-        Upload::Stream { reader, len } => store.put_stream(
-            target,
-            NewMeta {
-                content_type,
-                category: None,
-                mark: Mark::Keep,
-            },
-            reader,
-            len,
-            author,
-            &mut |_| {},
-        ),
+        Upload::Stream { reader, len, token } => {
+            let mut refused = None;
+            let written = store.put_stream_if(
+                target,
+                NewMeta {
+                    content_type,
+                    category: None,
+                    mark: Mark::Keep,
+                },
+                reader,
+                len,
+                author,
+                &mut |_| {},
+                &mut |now| {
+                    refused = recheck(now, token, req, target)?;
+                    Ok(refused.is_none())
+                },
+            );
+            match written {
+                Ok(Some(meta)) => Ok(meta),
+                Ok(None) => {
+                    return refused.unwrap_or_else(|| {
+                        v.fail(Error::Internal("a write refused for no reason".into()))
+                    })
+                }
+                Err(e) => Err(e),
+            }
+        }
     };
     match written {
         Ok(meta) => v.allowed_at(

@@ -77,6 +77,7 @@ pub(super) fn refused(d: &Decision) -> (&'static str, Option<&str>) {
         Err(Refusal::MethodNotAllowed) => "method_not_allowed",
         Err(Refusal::RangeNotSatisfiable { .. }) => "range_not_satisfiable",
         Err(Refusal::Invalid(_)) => "invalid",
+        Err(Refusal::TokenRejected(_)) => "invalid_token",
     };
     (kind, d.entry.reason.as_deref())
 }

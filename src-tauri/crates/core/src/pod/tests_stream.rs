@@ -4,12 +4,27 @@
 
 use std::io::{self, Cursor, Read};
 
+use super::rules::INSUFFICIENT_SCOPE;
 use super::tests::{grant, path, put, refused, request};
 use super::*;
 use crate::audit::Outcome;
 use crate::data::resource::{NewResource, INLINE_MAX};
+use crate::sharing::grant::{Access, TokenRejected};
+use crate::sharing::token::{self, TokenHash};
 use crate::testing::memory_store;
-use crate::Mark;
+use crate::{Mark, Store};
+
+/// A real grant of `actions` on `paths` in `store`, with its token (as the
+/// server holds it) and the access it authenticates to: `(grant id, token,
+/// access)`.
+fn real_grant(store: &Store, paths: &[&str], actions: &[&str]) -> (String, TokenHash, Access) {
+    let details = serde_json::json!([{"type": "pod_access", "paths": paths,
+                                       "actions": actions, "purpose": "tests"}]);
+    let (id, token) = crate::testing::granted_token_for(store, &details.to_string());
+    let hash = token::check_access(&token).unwrap();
+    let access = store.authenticate(&hash).unwrap().unwrap();
+    (id, hash, access)
+}
 
 fn text(content: &[u8]) -> NewResource {
     NewResource {
@@ -157,7 +172,7 @@ impl<R: Read> Read for Watched<R> {
 #[test]
 fn a_streamed_body_is_read_only_once_the_write_is_allowed() {
     let (_d, store) = memory_store();
-    let a = grant(&["/notes/"], &["write"]);
+    let (_, t, a) = real_grant(&store, &["/notes/"], &["write"]);
     let put_req = |p: &str| PodRequest {
         content_type: Some("text/plain".into()),
         ..request(Method::Put, p)
@@ -166,7 +181,7 @@ fn a_streamed_body_is_read_only_once_the_write_is_allowed() {
         inner: Cursor::new(b"outside".to_vec()),
         read: false,
     };
-    let d = decide_streamed(&store, &a, put_req("/health/x"), &mut body, Some(7));
+    let d = decide_streamed(&store, &t, &a, put_req("/health/x"), &mut body, Some(7));
     assert_eq!(refused(&d).0, "insufficient_scope");
     assert!(!body.read, "a refused write's body was read");
 
@@ -174,7 +189,7 @@ fn a_streamed_body_is_read_only_once_the_write_is_allowed() {
         inner: Cursor::new(b"inside".to_vec()),
         read: false,
     };
-    let d = decide_streamed(&store, &a, put_req("/notes/x"), &mut body, Some(6));
+    let d = decide_streamed(&store, &t, &a, put_req("/notes/x"), &mut body, Some(6));
     assert!(
         matches!(d.result, Ok(Answer::Written { created: true, .. })),
         "{d:?}"
@@ -188,7 +203,7 @@ fn a_streamed_body_is_read_only_once_the_write_is_allowed() {
         content_type: Some("text/plain".into()),
         ..request(Method::Post, "/notes/")
     };
-    let d = decide_streamed(&store, &a, post, &mut Cursor::new(b"posted"), None);
+    let d = decide_streamed(&store, &t, &a, post, &mut Cursor::new(b"posted"), None);
     assert_eq!(d.entry.path.as_deref(), Some("/notes/y"));
     assert_eq!(
         store.get(&path("/notes/y"), None).unwrap().content,
@@ -218,13 +233,13 @@ impl Read for BreaksOff {
 #[test]
 fn a_body_that_breaks_off_stores_nothing() {
     let (_d, store) = memory_store();
-    let a = grant(&["/notes/"], &["write"]);
+    let (_, t, a) = real_grant(&store, &["/notes/"], &["write"]);
     let req = PodRequest {
         content_type: Some("text/plain".into()),
         ..request(Method::Put, "/notes/cut")
     };
     let mut body = BreaksOff(3 * INLINE_MAX);
-    let d = decide_streamed(&store, &a, req, &mut body, Some(4 * INLINE_MAX as u64));
+    let d = decide_streamed(&store, &t, &a, req, &mut body, Some(4 * INLINE_MAX as u64));
     assert_eq!(refused(&d).0, "invalid", "{d:?}");
     assert_eq!(d.entry.outcome, Outcome::Denied);
     assert!(store.live_meta(&path("/notes/cut")).unwrap().is_none());
@@ -232,4 +247,135 @@ fn a_body_that_breaks_off_stores_nothing() {
         store.history(&path("/notes/cut")),
         Err(crate::Error::NotFound { .. })
     ));
+}
+
+/// Gives `total` bytes; before the byte at `hook_at`, runs `hook` once
+/// (something changes in the vault while the upload runs).
+struct Meanwhile<F: FnMut()> {
+    total: usize,
+    given: usize,
+    hook_at: usize,
+    hook: Option<F>,
+}
+
+impl<F: FnMut()> Read for Meanwhile<F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.given >= self.hook_at {
+            if let Some(mut hook) = self.hook.take() {
+                hook();
+            }
+        }
+        let limit = if self.given < self.hook_at {
+            self.hook_at
+        } else {
+            self.total
+        };
+        let n = buf.len().min(limit - self.given);
+        buf[..n].fill(5);
+        self.given += n;
+        Ok(n)
+    }
+}
+
+/// A large upload during which `hook` runs, midway through its chunks.
+fn upload_meanwhile(
+    store: &Store,
+    token: &TokenHash,
+    access: &Access,
+    req: PodRequest,
+    hook: impl FnMut(),
+) -> Decision {
+    let total = 2 * crate::data::resource::CHUNK + 3;
+    let mut body = Meanwhile {
+        total,
+        given: 0,
+        hook_at: crate::data::resource::CHUNK + 7,
+        hook: Some(hook),
+    };
+    decide_streamed(store, token, access, req, &mut body, Some(total as u64))
+}
+
+fn blobs(store: &Store) -> i64 {
+    store
+        .conn
+        .query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_grant_revoked_during_an_upload_stores_nothing_and_is_logged() {
+    let (_d, store) = memory_store();
+    let (id, t, a) = real_grant(&store, &["/notes/"], &["write"]);
+    let req = PodRequest {
+        content_type: Some("text/plain".into()),
+        ..request(Method::Put, "/notes/big")
+    };
+    let d = upload_meanwhile(&store, &t, &a, req, || {
+        store.revoke_grant(&id).unwrap();
+    });
+    assert!(
+        matches!(
+            d.result,
+            Err(Refusal::TokenRejected(TokenRejected::Revoked(_)))
+        ),
+        "{d:?}"
+    );
+    assert_eq!(d.entry.outcome, Outcome::Denied);
+    assert!(
+        d.entry
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("invalid_token"),
+        "{:?}",
+        d.entry.reason
+    );
+    assert_eq!(d.entry.grant_id.as_deref(), Some(id.as_str()));
+    assert!(store.live_meta(&path("/notes/big")).unwrap().is_none());
+    assert_eq!(blobs(&store), 0, "the staged content is removed");
+}
+
+#[test]
+fn a_target_marked_sensitive_during_an_upload_is_refused() {
+    let (_d, store) = memory_store();
+    let (_, t, a) = real_grant(&store, &["/notes/"], &["write"]);
+    put(&store, "/notes/s", text(b"before"));
+    let req = PodRequest {
+        content_type: Some("text/plain".into()),
+        ..request(Method::Put, "/notes/s")
+    };
+    let d = upload_meanwhile(&store, &t, &a, req, || {
+        store.set_sensitive(&path("/notes/s"), true).unwrap();
+    });
+    assert_eq!(
+        refused(&d),
+        ("insufficient_scope", Some(INSUFFICIENT_SCOPE)),
+        "{d:?}"
+    );
+    assert_eq!(
+        store.get(&path("/notes/s"), None).unwrap().content,
+        b"before"
+    );
+    assert_eq!(blobs(&store), 0);
+}
+
+#[test]
+fn a_post_whose_target_appeared_during_the_upload_is_a_conflict() {
+    let (_d, store) = memory_store();
+    let (_, t, a) = real_grant(&store, &["/notes/"], &["write"]);
+    let req = PodRequest {
+        slug: Some("y".into()),
+        content_type: Some("text/plain".into()),
+        ..request(Method::Post, "/notes/")
+    };
+    let d = upload_meanwhile(&store, &t, &a, req, || {
+        put(&store, "/notes/y", text(b"first"));
+    });
+    assert_eq!(refused(&d), ("conflict", Some("conflict")), "{d:?}");
+    assert_eq!(d.entry.path.as_deref(), Some("/notes/y"));
+    assert_eq!(
+        store.get(&path("/notes/y"), None).unwrap().content,
+        b"first"
+    );
+    assert_eq!(blobs(&store), 0);
 }

@@ -316,8 +316,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         -- 'complete' in the transaction that writes its version; a staging
         -- blob left by a crash is swept when untouched for an hour.
         -- Identical content shares one complete blob (sha256 of the bytes).
+        -- AUTOINCREMENT: an id is never used twice, so a writer whose staging
+        -- blob was swept can never write into someone else's new blob.
         CREATE TABLE blobs (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             sha256 BLOB,
             size INTEGER NOT NULL,
             state TEXT NOT NULL CHECK (state IN ('staging', 'complete')),

@@ -10,7 +10,10 @@
 //! and gives its connection back. A damaged chunk (the reader's check
 //! against its SHA-256) ends the body with an error, so the connection is
 //! cut and the client sees a transfer shorter than its `Content-Length`,
-//! never wrong bytes.
+//! never wrong bytes. A whole (not ranged) read is also checked against the
+//! ETag: the reader is read once more past the last byte, where it compares
+//! them, before the last piece is sent; a mismatch cuts the transfer the
+//! same way (a ranged read is checked chunk by chunk only).
 
 use std::io::{self, Read};
 use std::pin::Pin;
@@ -74,7 +77,8 @@ pub(super) async fn open(
 
 /// The blocking half: opens the content (the part `range` names), says so,
 /// then reads and queues it. A whole read is also checked against the ETag
-/// at its end; a part, chunk by chunk.
+/// at its end ([`at_end`], before its last piece is queued); a part, chunk
+/// by chunk.
 fn send_pieces(
     store: &Store,
     path: &PodPath,
@@ -100,6 +104,7 @@ fn send_pieces(
     if opened.send(Ok(())).is_err() {
         return;
     }
+    let whole = range.is_none();
     let mut left = reader.remaining();
     while left > 0 {
         let want = usize::try_from(left).map_or(PIECE, |l| l.min(PIECE));
@@ -108,6 +113,7 @@ fn send_pieces(
                 io::ErrorKind::UnexpectedEof,
                 "the content ended before its size",
             )),
+            Ok(p) if whole && p.len() as u64 == left => at_end(&mut reader).map(|()| p),
             other => other,
         };
         let failed = piece.is_err();
@@ -120,6 +126,26 @@ fn send_pieces(
         match handle.block_on(tokio::time::timeout(STALL, pieces.send(piece))) {
             Ok(Ok(())) if !failed => {}
             _ => return,
+        }
+    }
+}
+
+/// Reads past the last byte of a whole read, where the reader compares the
+/// content with its ETag: anything but the end (a mismatch, more bytes than
+/// the size, a failure) is an error.
+fn at_end(reader: &mut dyn Read) -> io::Result<()> {
+    let mut probe = [0u8; 1];
+    loop {
+        match reader.read(&mut probe) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the content is longer than its size",
+                ))
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }

@@ -27,10 +27,10 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use custodian_core::audit::NewEntry;
-use custodian_core::data::resource::{INLINE_MAX, MAX_CONTENT};
+use custodian_core::data::resource::INLINE_MAX;
 use custodian_core::limits::peer::Peer;
 use custodian_core::limits::refusals::Refused;
-use custodian_core::pod::{self, Answer, Decision, PodRequest, RangeRequest};
+use custodian_core::pod::{self, Answer, Decision, PodRequest, RangeRequest, Refusal};
 use custodian_core::sharing::grant::TokenRejected;
 use custodian_core::sharing::read_cache::Lookup;
 use custodian_core::sharing::token::{self, TokenHash};
@@ -166,10 +166,9 @@ async fn serve(
         {
             return refuse(&pod, &knock, Some(&rejected)).await;
         }
-        // Too large to keep: refused before a byte of it is read.
-        if let Some(size) = length.filter(|&n| streams_body && n > MAX_CONTENT) {
-            return Err(too_large_content(&path, size));
-        }
+        // A body longer than the vault keeps streams too: the core refuses
+        // it by its Content-Length after the grant check and before a byte
+        // is read, and logs the refusal.
     }
     let header_text = |name: header::HeaderName| {
         headers
@@ -268,32 +267,25 @@ async fn write_streamed(
                 Ok(Err(rejected)) => (Err(rejected_error(&rejected)), Some(Err(rejected))),
                 Ok(Ok(access)) => {
                     let Decision { result, mut entry } =
-                        pod::decide_streamed(store, &access, request, &mut reader, length);
-                    let reply = match (result, reader.fault) {
+                        pod::decide_streamed(store, &token, &access, request, &mut reader, length);
+                    match (result, reader.fault) {
                         // The body, not the vault, stopped the write.
                         (Err(_), Some(fault)) => {
                             entry.reason = Some(fault.reason().to_string());
-                            Err(fault.error())
+                            (Err(fault.error()), Some(Ok(entry)))
                         }
-                        (result, _) => result.map_err(refusal),
-                    };
-                    (reply, Some(Ok(entry)))
+                        // Revoked or expired during the upload: refused and
+                        // logged as a refused token at the start would be.
+                        (Err(Refusal::TokenRejected(rejected)), _) => {
+                            (Err(rejected_error(&rejected)), Some(Err(rejected)))
+                        }
+                        (result, _) => (result.map_err(refusal), Some(Ok(entry))),
+                    }
                 }
             }
         })
         .await?;
     answer_logged(&pod, &knock, result, log).await
-}
-
-/// 413 for a body larger than the vault keeps, told by its
-/// `Content-Length` before any of it is read (the core's error, so the
-/// words are the same as when a stream passes the maximum midway).
-fn too_large_content(path: &custodian_core::PodPath, size: u64) -> ApiError {
-    ApiError::from_core(&custodian_core::Error::TooLarge {
-        path: path.to_string(),
-        size: Some(size),
-        max: MAX_CONTENT,
-    })
 }
 
 /// Who knocked, with which token, on what: what a refusal is counted and

@@ -29,6 +29,7 @@ pub(super) fn refusal(r: Refusal) -> ApiError {
         Refusal::RangeNotSatisfiable { size } => {
             ApiError::range_not_satisfiable(size, r.to_string())
         }
+        Refusal::TokenRejected(_) => ApiError::invalid_token(r.to_string()),
     }
 }
 

@@ -77,10 +77,14 @@ impl BlobWriter {
     pub(crate) fn push(&mut self, conn: &Connection, data: &[u8], now: &str) -> Result<()> {
         let id = self.ensure_row(conn, now)?;
         let digest = Sha256::digest(data);
-        conn.prepare_cached(
-            "INSERT INTO blob_chunks (blob_id, seq, sha256, data) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![id, self.seq, digest.as_slice(), data])?;
+        let added = conn
+            .prepare_cached(
+                "INSERT INTO blob_chunks (blob_id, seq, sha256, data)
+                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS
+                     (SELECT 1 FROM blobs WHERE id = ?1 AND state = 'staging')",
+            )?
+            .execute(params![id, self.seq, digest.as_slice(), data])?;
+        still_staging(added, id)?;
         self.whole.update(data);
         self.seq += 1;
         self.size += data.len() as u64;
@@ -91,8 +95,13 @@ impl BlobWriter {
     /// so [`Store::sweep_staging`] leaves the blob alone.
     pub(crate) fn touch(&self, conn: &Connection, now: &str) -> Result<()> {
         if let Some(id) = self.id {
-            conn.prepare_cached("UPDATE blobs SET size = ?2, touched_at = ?3 WHERE id = ?1")?
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE blobs SET size = ?2, touched_at = ?3
+                     WHERE id = ?1 AND state = 'staging'",
+                )?
                 .execute(params![id, self.size, now])?;
+            still_staging(changed, id)?;
         }
         Ok(())
     }
@@ -108,21 +117,53 @@ impl BlobWriter {
             .query_row([sha.as_slice()], |r| r.get(0))
             .optional()?;
         if let Some(existing) = existing {
-            delete_blob(conn, id)?;
+            still_staging(delete_staging(conn, id)?, id)?;
             return Ok(BlobRef {
                 id: existing,
                 size: self.size,
             });
         }
-        conn.prepare_cached(
-            "UPDATE blobs SET sha256 = ?2, size = ?3, state = 'complete', touched_at = ?4 WHERE id = ?1",
-        )?
-        .execute(params![id, sha.as_slice(), self.size, now])?;
+        let changed = conn
+            .prepare_cached(
+                "UPDATE blobs SET sha256 = ?2, size = ?3, state = 'complete', touched_at = ?4
+                 WHERE id = ?1 AND state = 'staging'",
+            )?
+            .execute(params![id, sha.as_slice(), self.size, now])?;
+        still_staging(changed, id)?;
         Ok(BlobRef {
             id,
             size: self.size,
         })
     }
+}
+
+/// Fails unless exactly one staging row changed: a writer whose staging
+/// blob was swept (untouched for [`STAGING_STALE_SECONDS`]) stops there and
+/// stores nothing.
+fn still_staging(changed: usize, id: i64) -> Result<()> {
+    if changed == 1 {
+        return Ok(());
+    }
+    Err(Error::Io {
+        context: format!("writing large content (staged blob {id})"),
+        source: io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the staged content was removed after an hour without progress; nothing was stored",
+        ),
+    })
+}
+
+/// Removes a writer's own staging blob and its chunks (never a complete
+/// one); returns how many blobs were removed (0 or 1).
+pub(crate) fn delete_staging(conn: &Connection, id: i64) -> Result<usize> {
+    conn.prepare_cached(
+        "DELETE FROM blob_chunks WHERE blob_id = ?1
+         AND EXISTS (SELECT 1 FROM blobs WHERE id = ?1 AND state = 'staging')",
+    )?
+    .execute([id])?;
+    Ok(conn
+        .prepare_cached("DELETE FROM blobs WHERE id = ?1 AND state = 'staging'")?
+        .execute([id])?)
 }
 
 /// Removes a blob and its chunks.

@@ -1,7 +1,9 @@
 //! Writing from a stream ([`Store::put_stream`]): content up to
 //! [`INLINE_MAX`] is written inline as [`Store::put_as`] does; larger
-//! content is staged as a blob in batches of [`BATCH`] chunks, one write
-//! transaction each (never one transaction for the whole file), then one
+//! content is staged as a blob in batches of [`BATCH`] chunks, each read
+//! from the caller with no transaction open and then written in a short
+//! write transaction of its own (the write lock is never held while the
+//! caller is slow, nor for the whole file), then one
 //! final transaction checks it (JSON types must parse, read back from the
 //! staged chunks by a streaming parser), shares an identical complete blob
 //! if there is one, marks it complete and writes the version exactly as
@@ -22,8 +24,9 @@ use super::content::{check_content_type, etag_hasher, finish_etag, is_json_type}
 use super::write::Body;
 use super::*;
 
-/// Chunks per write transaction while staging (64 MiB).
-pub const BATCH: usize = 64;
+/// Chunks read from the caller, then written in one short write
+/// transaction, while staging (8 MiB: the memory a large write holds).
+pub const BATCH: usize = 8;
 
 /// The preference document is small: its path refuses more than this.
 pub const PREFERENCES_MAX: usize = 64 * 1024;
@@ -36,7 +39,8 @@ impl Store {
     /// front (a file, a `Content-Length`), is checked against the maximum
     /// ([`MAX_CONTENT`]) before anything is read or written; a stream that
     /// passes it midway is stopped and nothing stays. `progress` is called
-    /// with the bytes stored so far (at most once per chunk). Writing the
+    /// with the bytes stored so far (at most once per chunk: once
+    /// per batch for large content). Writing the
     /// same content and metadata again changes nothing.
     pub fn put_stream(
         &self,
@@ -47,6 +51,26 @@ impl Store {
         author: &Author,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ResourceMeta> {
+        self.put_stream_if(path, meta, reader, len, author, progress, &mut |_| Ok(true))?
+            .ok_or_else(|| Error::Internal("a write without a condition was refused".into()))
+    }
+
+    /// [`Store::put_stream`], asking `still_allowed` inside the write
+    /// transaction that writes the version, just before it is written (a
+    /// long upload's grant may have changed since it began): when it
+    /// answers `false` the staged content is removed, nothing is written
+    /// and the answer is `None`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn put_stream_if(
+        &self,
+        path: &PodPath,
+        meta: NewMeta,
+        reader: &mut dyn Read,
+        len: Option<u64>,
+        author: &Author,
+        progress: &mut dyn FnMut(u64),
+        still_allowed: &mut dyn FnMut(&Store) -> Result<bool>,
+    ) -> Result<Option<ResourceMeta>> {
         if path.is_container() {
             return Err(Error::IsContainer {
                 path: path.to_string(),
@@ -78,6 +102,15 @@ impl Store {
         }
         if head.len() <= small_limit {
             let size = head.len() as u64;
+            // The check and the write in one transaction (`put_as` joins it).
+            let tx = if self.conn.is_autocommit() {
+                Some(self.write_tx()?)
+            } else {
+                None
+            };
+            if !still_allowed(self)? {
+                return Ok(None);
+            }
             let written = self.put_as(
                 path,
                 NewResource {
@@ -88,8 +121,11 @@ impl Store {
                 },
                 author,
             )?;
+            if let Some(tx) = tx {
+                tx.commit()?;
+            }
             progress(size);
-            return Ok(written);
+            return Ok(Some(written));
         }
         if small_limit == PREFERENCES_MAX {
             return Err(Error::InvalidContent {
@@ -100,15 +136,23 @@ impl Store {
         let mut rest = (&head[..]).chain(reader);
         let own = self.conn.is_autocommit();
         let mut writer = BlobWriter::new();
-        let result =
-            self.write_blob_version(path, &meta, &mut rest, author, own, &mut writer, progress);
-        if result.is_err() {
+        let result = self.write_blob_version(
+            path,
+            &meta,
+            &mut rest,
+            author,
+            own,
+            &mut writer,
+            progress,
+            still_allowed,
+        );
+        if !matches!(result, Ok(Some(_))) {
             if let Some(id) = writer.id() {
                 self.discard(id, own);
             }
         }
         let written = result?;
-        if own && written.size >= CHECKPOINT_AFTER {
+        if own && written.as_ref().is_some_and(|w| w.size >= CHECKPOINT_AFTER) {
             self.truncate_wal();
         }
         Ok(written)
@@ -124,7 +168,8 @@ impl Store {
         own: bool,
         writer: &mut BlobWriter,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<ResourceMeta> {
+        still_allowed: &mut dyn FnMut(&Store) -> Result<bool>,
+    ) -> Result<Option<ResourceMeta>> {
         let mut etag = etag_hasher(&meta.content_type);
         self.stage(path, reader, own, writer, &mut etag, progress)?;
         let id = writer
@@ -148,6 +193,9 @@ impl Store {
             })?;
         }
         let tx = if own { Some(self.write_tx()?) } else { None };
+        if !still_allowed(self)? {
+            return Ok(None);
+        }
         let blob = writer.complete(&self.conn, &self.now())?;
         let written = self.write_version(
             path,
@@ -164,12 +212,14 @@ impl Store {
         if let Some(tx) = tx {
             tx.commit()?;
         }
-        Ok(written)
+        Ok(Some(written))
     }
 
-    /// Writes the stream into `writer`'s staging blob, [`BATCH`] chunks per
-    /// transaction (its own when `own`, else the caller's), touching the
-    /// blob at each batch.
+    /// Writes the stream into `writer`'s staging blob: reads up to
+    /// [`BATCH`] chunks from the caller with no transaction open (a slow
+    /// network body or stdin never holds the vault's write lock), then
+    /// writes them and touches the blob in one short transaction (its own
+    /// when `own`, else the caller's, whose content is already in memory).
     fn stage(
         &self,
         path: &PodPath,
@@ -180,9 +230,7 @@ impl Store {
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
         use sha2::Digest;
-        let mut buf = vec![0u8; CHUNK];
-        let mut in_batch = 0;
-        let mut tx = None;
+        let mut buf = vec![0u8; BATCH * CHUNK];
         loop {
             let n = fill(reader, &mut buf)
                 .map_err(|e| Error::from_read(e, format!("reading the content for {path}")))?;
@@ -196,28 +244,20 @@ impl Store {
                     max: self.max_content,
                 });
             }
-            if own && tx.is_none() {
-                tx = Some(self.write_tx()?);
-            }
+            let tx = if own { Some(self.write_tx()?) } else { None };
             let now = self.now();
-            writer.push(&self.conn, &buf[..n], &now)?;
-            etag.update(&buf[..n]);
-            in_batch += 1;
-            if in_batch == BATCH {
-                writer.touch(&self.conn, &now)?;
-                if let Some(tx) = tx.take() {
-                    tx.commit()?;
-                }
-                in_batch = 0;
+            for chunk in buf[..n].chunks(CHUNK) {
+                writer.push(&self.conn, chunk, &now)?;
+                etag.update(chunk);
+            }
+            writer.touch(&self.conn, &now)?;
+            if let Some(tx) = tx {
+                tx.commit()?;
             }
             progress(writer.size());
-            if n < CHUNK {
+            if n < buf.len() {
                 break;
             }
-        }
-        writer.touch(&self.conn, &self.now())?;
-        if let Some(tx) = tx.take() {
-            tx.commit()?;
         }
         Ok(())
     }
@@ -227,11 +267,11 @@ impl Store {
     fn discard(&self, id: i64, own: bool) {
         let removed = if own {
             self.write_tx().and_then(|tx| {
-                blob::delete_blob(&tx, id)?;
+                blob::delete_staging(&tx, id)?;
                 Ok(tx.commit()?)
             })
         } else {
-            blob::delete_blob(&self.conn, id)
+            blob::delete_staging(&self.conn, id).map(|_| ())
         };
         if let Err(e) = removed {
             tracing::warn!(error = %e, "could not remove a failed write's staged content");

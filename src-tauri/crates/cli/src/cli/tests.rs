@@ -1,0 +1,58 @@
+//! The command line's shape: flags that must parse or be refused.
+
+use clap::CommandFactory;
+
+#[test]
+fn command_line_definition_is_consistent() {
+    super::Cli::command().debug_assert();
+}
+
+#[test]
+fn serve_takes_its_limits_as_flags() {
+    use clap::Parser;
+    let parsed = super::Cli::try_parse_from([
+        "custodian",
+        "serve",
+        "--max-connections",
+        "32",
+        "--header-timeout",
+        "2s",
+        "--body-timeout",
+        "500ms",
+        "--shutdown-grace",
+        "1m",
+    ])
+    .unwrap();
+    let super::Command::Serve(args) = parsed.command else {
+        panic!("not serve")
+    };
+    assert_eq!(args.max_connections, 32);
+    assert_eq!(args.header_timeout, std::time::Duration::from_secs(2));
+    assert_eq!(args.body_timeout, std::time::Duration::from_millis(500));
+    assert_eq!(args.shutdown_grace, std::time::Duration::from_secs(60));
+    for bad in [
+        ["--max-connections", "0"],
+        ["--header-timeout", "0s"],
+        ["--body-timeout", "soon"],
+    ] {
+        let args = ["custodian", "serve", bad[0], bad[1]];
+        assert!(super::Cli::try_parse_from(args).is_err(), "{bad:?}");
+    }
+    // The defaults are the server's own.
+    let parsed = super::Cli::try_parse_from(["custodian", "serve"]).unwrap();
+    let super::Command::Serve(args) = parsed.command else {
+        panic!("not serve")
+    };
+    assert_eq!(
+        args.header_timeout,
+        custodian_server::DEFAULT_HEADER_READ_TIMEOUT
+    );
+    assert_eq!(
+        args.body_timeout,
+        custodian_server::DEFAULT_BODY_READ_TIMEOUT
+    );
+    assert_eq!(
+        args.shutdown_grace,
+        custodian_server::DEFAULT_SHUTDOWN_GRACE
+    );
+}
