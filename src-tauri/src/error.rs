@@ -59,6 +59,7 @@ fn advice(e: &custodian_core::Error) -> &'static str {
         E::UnknownReceipt { .. } => ": open Access to see each grant's receipts",
         E::ReceiptInvalid { .. } => ": this vault does not vouch for it (nothing was changed)",
         E::LinkRefused { .. } => "; nothing was stored: ask the company for a new link",
+        E::TooLarge { .. } => "; nothing was stored: keep a file this large elsewhere, or split it",
         E::BundleExcessiveWork { .. } => {
             " (if you made it yourself, export it again from Custodian, or encrypt it with Go's age -p, which uses 18)"
         }

@@ -112,6 +112,7 @@ fn exit_and_advice(e: &custodian_core::Error) -> (i32, &'static str) {
         | E::Deleted { .. }
         | E::VersionNotFound { .. }
         | E::UnknownClient { .. } => (code::NOT_FOUND, ""),
+        E::TooLarge { .. } => (code::INVALID, "; nothing was stored"),
         E::WeakPassphrase { .. }
         | E::PathRejected { .. }
         | E::IsContainer { .. }

@@ -100,6 +100,16 @@ pub enum Error {
     #[error("invalid content for {path}: {reason}")]
     InvalidContent { path: String, reason: String },
 
+    /// Content larger than the vault keeps ([`crate::data::resource::MAX_CONTENT`]):
+    /// refused before anything is written when its size is known up front
+    /// (`size`), or stopped midway (`size` is `None`); nothing stays.
+    #[error("{path} is too large{}: the vault keeps content up to {}", .size.map(|s| format!(" ({})", size_text(s))).unwrap_or_default(), size_text(*.max))]
+    TooLarge {
+        path: String,
+        size: Option<u64>,
+        max: u64,
+    },
+
     /// A preference key that does not exist.
     #[error("unknown preference {key:?}; known keys: {known}")]
     UnknownPreference { key: String, known: String },
@@ -245,6 +255,7 @@ impl Error {
             Error::VersionNotFound { .. } => "version_not_found",
             Error::IsContainer { .. } => "is_container",
             Error::InvalidContent { .. } => "invalid_content",
+            Error::TooLarge { .. } => "too_large",
             Error::UnknownPreference { .. } => "unknown_preference",
             Error::InvalidPreference { .. } => "invalid_preference",
             Error::UnknownCategory { .. } => "unknown_category",
@@ -275,6 +286,21 @@ impl Error {
         }
     }
 
+    /// The core error inside an I/O error from a [`crate::ContentReader`]
+    /// (damage found mid-read), or the I/O error itself with what we were
+    /// doing.
+    pub fn from_read(e: std::io::Error, context: impl Into<String>) -> Self {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            if let Some(inner) = e.into_inner() {
+                if let Ok(core) = inner.downcast::<Error>() {
+                    return *core;
+                }
+            }
+            return Error::Internal("a read error vanished".into());
+        }
+        Error::io(context, e)
+    }
+
     /// Wraps an I/O error with what we were doing.
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
@@ -300,6 +326,23 @@ impl From<rusqlite::Error> for Error {
             _ => Error::Database(e),
         }
     }
+}
+
+/// A size as people read it: "16 GiB", "2.5 MiB", "300 bytes".
+pub fn size_text(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if bytes >= size {
+            let whole = bytes / size;
+            let tenths = (bytes % size) * 10 / size;
+            return if tenths == 0 {
+                format!("{whole} {unit}")
+            } else {
+                format!("{whole}.{tenths} {unit}")
+            };
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 /// The core's result type.
@@ -374,6 +417,16 @@ pub fn samples() -> Vec<Error> {
         Error::InvalidContent {
             path: "/contact/email".into(),
             reason: "not JSON".into(),
+        },
+        Error::TooLarge {
+            path: "/documents/scan".into(),
+            size: Some(20 << 30),
+            max: 16 << 30,
+        },
+        Error::TooLarge {
+            path: "/documents/scan".into(),
+            size: None,
+            max: 16 << 30,
         },
         Error::UnknownPreference {
             key: "colour".into(),

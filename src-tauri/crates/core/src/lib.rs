@@ -39,7 +39,8 @@ pub use data::category::{Category, Sensitivity};
 pub use data::path::{parse_path, PathRule, PodPath};
 pub use data::preferences::CommunicationPreferences;
 pub use data::resource::{
-    Author, ListEntry, Mark, NewResource, Resource, ResourceMeta, VersionInfo,
+    Author, ContentReader, ListEntry, Mark, NewMeta, NewResource, Resource, ResourceMeta,
+    VersionInfo, CHUNK, INLINE_MAX, MAX_CONTENT,
 };
 pub use error::{Error, Result};
 pub use linked::{

@@ -111,6 +111,11 @@ impl ApiError {
             E::InvalidContent { .. } | E::IsContainer { .. } => {
                 Self::bad_request("invalid_request", e.to_string())
             }
+            E::TooLarge { .. } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                format!("{e}; nothing was stored"),
+            ),
             E::InvalidRequest(m) => Self::bad_request("invalid_request", m.clone()),
             E::InvalidDetails(m) => Self::bad_request("invalid_authorization_details", m.clone()),
             E::UnknownClient { .. } => Self::new(

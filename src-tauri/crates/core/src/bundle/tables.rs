@@ -91,6 +91,14 @@ pub(super) const NOT_LISTED: &[(&str, &str)] = &[
         "a counter for readers' caches, no person data",
     ),
     ("schema_migrations", "the schema's version, no person data"),
+    (
+        "blobs",
+        "large content's storage: a version's content travels as its own entry, whatever its size",
+    ),
+    (
+        "blob_chunks",
+        "large content's storage: a version's content travels as its own entry, whatever its size",
+    ),
 ];
 
 /// What a merge does with a table's records.

@@ -60,11 +60,11 @@ fn the_json_lines_are_the_bundle_format() {
              INSERT INTO audit_log VALUES (1, '{t1}', 'owner', NULL, 'grant', NULL, NULL, 'allowed',
                  'granted', 'grt_a', '{genesis}', 'abc');
              INSERT INTO resource_versions VALUES ('/notes/a', 1, 0, 'text/plain', 'other', 'normal',
-                 '\"e\"', 2, x'6869', 'owner', '{t1}');
+                 '\"e\"', 2, x'6869', 'owner', '{t1}', NULL);
              INSERT INTO resource_versions VALUES ('/notes/a', 2, 1, 'text/plain', 'other', 'normal',
-                 '', 0, x'', 'owner', '{t2}');
+                 '', 0, x'', 'owner', '{t2}', NULL);
              INSERT INTO resource_versions VALUES ('/notes/b', 1, 0, 'text/plain', 'other', 'normal',
-                 '\"e\"', 2, x'6869', 'owner', '{t1}');
+                 '\"e\"', 2, x'6869', 'owner', '{t1}', NULL);
              INSERT INTO resources VALUES ('/notes/b', 1, '{t1}');
              INSERT INTO receipts VALUES ('rcp_a', 'cli_a', 'grt_a', 'req_a', 'given', '{t2}', 'h.p.s');
              INSERT INTO linked_clients VALUES ('https://shop.test/c', 'shop.test', '{{\"client_id\":\"https://shop.test/c\"}}',

@@ -55,23 +55,22 @@ pub(super) fn walk(
                 &mut meta.as_slice(),
             )?;
             if !record.deleted {
-                let content: Vec<u8> = store.conn.query_row(
-                    "SELECT content FROM resource_versions WHERE path = ?1 AND version = ?2",
-                    params![record.path.as_str(), record.version],
-                    |r| r.get(0),
-                )?;
-                crate::data::resource::check_content(
-                    record.path.as_str(),
-                    record.version,
-                    &record.content_type,
-                    &record.etag,
-                    &content,
-                )?;
-                counts.content_bytes += content.len() as u64;
-                sink.entry(
+                // Inline content is checked against its ETag as it is
+                // opened; a blob's chunks as they stream into the bundle.
+                let reader = store.open_content(&record.path, Some(record.version))?;
+                let mut content = Stashing {
+                    inner: reader,
+                    error: None,
+                };
+                let written = sink.entry(
                     &layout::content_name(&record.path, record.version),
-                    &mut content.as_slice(),
-                )?;
+                    &mut content,
+                );
+                if let Some(e) = content.error.take() {
+                    return Err(e);
+                }
+                written?;
+                counts.content_bytes += record.size;
             }
         }
     }
@@ -118,6 +117,22 @@ fn jsonl(
     }
     result?;
     Ok(reader.rows)
+}
+
+/// A version's content on its way into the bundle: damage found mid-read
+/// is kept whole (the sink would flatten it into an I/O error).
+struct Stashing<R> {
+    inner: R,
+    error: Option<Error>,
+}
+
+impl<R: Read> Read for Stashing<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(out).map_err(|e| {
+            self.error = Some(Error::from_read(e, "reading the vault"));
+            io::Error::other("reading the vault")
+        })
+    }
 }
 
 struct JsonlReader<'a> {

@@ -8,6 +8,7 @@ use rusqlite::{params, Connection, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::data::path::PodPath;
+use crate::data::resource::{blob, INLINE_MAX};
 use crate::vault::record::{self, column, OnConflict, TableRecord};
 use crate::Result;
 
@@ -35,6 +36,9 @@ pub struct VersionRecord {
 impl VersionRecord {
     /// The column the record leaves out (read on its own, one at a time).
     pub const CONTENT: &'static str = "content";
+    /// The column naming a version's blob (local to a vault: a bundle
+    /// carries the content itself).
+    pub const BLOB: &'static str = "blob_id";
 
     /// Every version after `(path, version)` in path then version order,
     /// `?3` at most, with its live time: the query [`TableRecord::from_row`]
@@ -51,9 +55,32 @@ impl VersionRecord {
     }
 
     /// Writes the version with its content and, when it is the live one,
-    /// the resource's row.
+    /// the resource's row. Content over [`INLINE_MAX`] is stored as a blob
+    /// (shared with identical content already stored), inside the caller's
+    /// transaction (an import).
     pub fn insert(&self, conn: &Connection, content: &[u8]) -> Result<()> {
+        if content.len() > INLINE_MAX {
+            let blob = blob::write_blob(conn, &mut &content[..], &self.written_at)?;
+            return self.insert_blob(conn, blob.id);
+        }
         record::insert(conn, self, &[(Self::CONTENT, &content)], OnConflict::Fail)?;
+        self.insert_live(conn)
+    }
+
+    /// Writes the version naming a complete blob as its content (an empty
+    /// `content` column) and, when it is the live one, the resource's row.
+    pub(crate) fn insert_blob(&self, conn: &Connection, blob_id: i64) -> Result<()> {
+        let empty: &[u8] = &[];
+        record::insert(
+            conn,
+            self,
+            &[(Self::CONTENT, &empty), (Self::BLOB, &blob_id)],
+            OnConflict::Fail,
+        )?;
+        self.insert_live(conn)
+    }
+
+    fn insert_live(&self, conn: &Connection) -> Result<()> {
         if let Some(since) = &self.live_since {
             conn.prepare_cached(
                 "INSERT INTO resources (path, version, created_at) VALUES (?1, ?2, ?3)",

@@ -73,12 +73,26 @@ pub struct Item {
     pub path: String,
     pub etag: String,
     pub content_type: String,
+    /// The content's size, known without reading it.
+    pub size: u64,
+    /// The content; left empty (not read) when [`carries`] says no
+    /// delivery can hold it.
     pub content: Vec<u8>,
 }
 
+/// Whether content of `size` bytes might fit a delivery at all: larger
+/// content is never read for one (it is sent as [`omitted`]).
+pub fn carries(size: u64) -> bool {
+    size <= MAX_DELIVERY_BYTES as u64
+}
+
 /// A resource as a delivery shows it: JSON content as JSON, anything else
-/// as base64.
+/// as base64; content too large for any delivery, by its size alone, as
+/// [`omitted`].
 pub fn resource(item: &Item) -> Value {
+    if !carries(item.size) {
+        return omitted(item);
+    }
     let mut r = json!({"path": item.path, "etag": item.etag, "content_type": item.content_type});
     match serde_json::from_slice::<Value>(&item.content) {
         Ok(v) if is_json_type(&item.content_type) => r["content"] = v,
@@ -90,7 +104,7 @@ pub fn resource(item: &Item) -> Value {
 /// A resource too large for any delivery: named, with its size, no content.
 pub fn omitted(item: &Item) -> Value {
     json!({"path": item.path, "etag": item.etag, "content_type": item.content_type,
-           "content_omitted": "too_large", "size": item.content.len()})
+           "content_omitted": "too_large", "size": item.size})
 }
 
 /// The grant as a `granted` event names it.
@@ -209,6 +223,7 @@ mod tests {
             path: path.into(),
             etag: "e".into(),
             content_type: "text/plain".into(),
+            size: bytes as u64,
             content: vec![b'x'; bytes],
         }
     }

@@ -173,14 +173,15 @@ impl Store {
     }
 
     /// After a write at `path` (`before` its live metadata then, `after` the
-    /// new one with its content; `None` for a deletion): an `updated` for
-    /// each active linked grant that sees a difference. With no linked
-    /// grant, one look into an index that is empty.
+    /// new one with its content when the write holds it inline, `None` to
+    /// read it when needed; `after` itself `None` for a deletion): an
+    /// `updated` for each active linked grant that sees a difference. With
+    /// no linked grant, one look into an index that is empty.
     pub(crate) fn queue_updates(
         &self,
         path: &PodPath,
         before: Option<&ResourceMeta>,
-        after: Option<(&ResourceMeta, &[u8])>,
+        after: Option<(&ResourceMeta, Option<&[u8]>)>,
     ) -> Result<()> {
         let now = format_time(self.clock.now());
         let grants: Vec<(Route, String, String)> = self
@@ -210,7 +211,9 @@ impl Store {
             ) else {
                 continue;
             };
-            let item = after.map(|(meta, content)| item_of(meta, content));
+            let item = after
+                .map(|(meta, content)| self.item_of(meta, content))
+                .transpose()?;
             let event = delivery::updated(change, path.as_str(), item.as_ref());
             self.queue(&route, Some(&grant_id), event)?;
         }
@@ -223,9 +226,9 @@ impl Store {
         let Ok(path) = PodPath::from_stored(path) else {
             return Ok(());
         };
-        match self.get(&path, None) {
-            Ok(r) => self.queue_updates(&path, None, Some((&r.meta, &r.content))),
-            Err(_) => Ok(()),
+        match self.live_meta(&path)? {
+            Some(meta) => self.queue_updates(&path, None, Some((&meta, None))),
+            None => Ok(()),
         }
     }
 
@@ -255,23 +258,37 @@ impl Store {
             let Ok(path) = PodPath::from_stored(&text) else {
                 continue;
             };
-            let Ok(resource) = self.get(&path, None) else {
+            let Some(meta) = self.live_meta(&path)? else {
                 continue;
             };
-            if scope::allows(details, &Target::of(&resource.meta), Action::Read) {
-                out.push(item_of(&resource.meta, &resource.content));
+            if scope::allows(details, &Target::of(&meta), Action::Read) {
+                out.push(self.item_of(&meta, None)?);
             }
         }
         Ok(out)
     }
 }
 
-fn item_of(meta: &ResourceMeta, content: &[u8]) -> Item {
-    Item {
-        path: meta.path.to_string(),
-        etag: meta.etag.clone(),
-        content_type: meta.content_type.clone(),
-        content: content.to_vec(),
+impl Store {
+    /// A resource as a delivery carries it: its content read (unless
+    /// `content` is given) only when its size lets a delivery carry it;
+    /// a larger one is named with its size and never loaded.
+    fn item_of(&self, meta: &ResourceMeta, content: Option<&[u8]>) -> Result<Item> {
+        let content = if !delivery::carries(meta.size) {
+            Vec::new()
+        } else if let Some(c) = content {
+            c.to_vec()
+        } else {
+            self.open_content(&meta.path, Some(meta.version))?
+                .into_bytes()?
+        };
+        Ok(Item {
+            path: meta.path.to_string(),
+            etag: meta.etag.clone(),
+            content_type: meta.content_type.clone(),
+            size: meta.size,
+            content,
+        })
     }
 }
 

@@ -109,7 +109,16 @@ pub(crate) fn open_plain(path: &Path, now: &str) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The most the write-ahead log keeps on disk after a checkpoint resets it
+/// (`PRAGMA journal_size_limit`): a large write's log is cut back to this.
+pub(crate) const JOURNAL_SIZE_LIMIT: u64 = 64 << 20;
+
 fn configure(conn: &Connection) -> Result<()> {
+    conn.query_row(
+        &format!("PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}"),
+        [],
+        |_| Ok(()),
+    )?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;

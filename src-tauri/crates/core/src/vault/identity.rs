@@ -314,6 +314,13 @@ pub(crate) mod tests {
              DROP INDEX receipts_request; DROP TABLE receipts;
              DROP TABLE linked_clients; DROP TABLE linked_requests; DROP TABLE outbox;
              DROP TABLE feed_cursors; DROP TABLE feed_seen;
+             DROP INDEX resource_versions_blob; DROP TABLE resource_versions;
+             DROP TABLE blob_chunks; DROP TABLE blobs;
+             CREATE TABLE resource_versions (path TEXT NOT NULL, version INTEGER NOT NULL,
+                 deleted INTEGER NOT NULL DEFAULT 0, content_type TEXT NOT NULL,
+                 category TEXT NOT NULL, sensitivity TEXT NOT NULL, etag TEXT NOT NULL,
+                 size INTEGER NOT NULL, content BLOB NOT NULL, author TEXT NOT NULL,
+                 written_at TEXT NOT NULL, PRIMARY KEY (path, version));
              DELETE FROM schema_migrations WHERE version >= 5;",
         )
         .unwrap();

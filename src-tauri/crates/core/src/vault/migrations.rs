@@ -305,4 +305,41 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         after: None,
     },
+    Migration {
+        version: 7,
+        name: "large content in chunks: blobs and their chunks",
+        sql: "
+        -- Content larger than INLINE_MAX (256 KiB) is a blob: its bytes in
+        -- chunks of 1 MiB (the last shorter), each with its own SHA-256, so
+        -- no single value nears SQLite's limits and memory stays flat. A
+        -- blob is written as 'staging' in batches of chunks, then marked
+        -- 'complete' in the transaction that writes its version; a staging
+        -- blob left by a crash is swept when untouched for an hour.
+        -- Identical content shares one complete blob (sha256 of the bytes).
+        CREATE TABLE blobs (
+            id INTEGER PRIMARY KEY,
+            sha256 BLOB,
+            size INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('staging', 'complete')),
+            touched_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX blobs_content ON blobs (sha256) WHERE state = 'complete';
+        CREATE INDEX blobs_staging ON blobs (touched_at) WHERE state = 'staging';
+
+        CREATE TABLE blob_chunks (
+            id INTEGER PRIMARY KEY,
+            blob_id INTEGER NOT NULL REFERENCES blobs (id),
+            seq INTEGER NOT NULL,
+            sha256 BLOB NOT NULL,
+            data BLOB NOT NULL,
+            UNIQUE (blob_id, seq)
+        );
+
+        -- A blob version stores an empty content and names its blob.
+        ALTER TABLE resource_versions ADD COLUMN blob_id INTEGER REFERENCES blobs (id);
+        CREATE INDEX resource_versions_blob ON resource_versions (blob_id)
+            WHERE blob_id IS NOT NULL;
+    ",
+        after: None,
+    },
 ];

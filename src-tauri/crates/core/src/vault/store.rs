@@ -13,6 +13,9 @@ use crate::Result;
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The largest content a write accepts: [`crate::MAX_CONTENT`], lowered
+    /// only by tests.
+    pub(crate) max_content: u64,
 }
 
 impl Store {
@@ -20,7 +23,15 @@ impl Store {
         Store {
             conn,
             clock: Arc::new(SystemClock),
+            max_content: crate::data::resource::MAX_CONTENT,
         }
+    }
+
+    /// Lowers the largest content a write accepts, so tests can pass it
+    /// without writing 16 GiB.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn set_max_content_for_tests(&mut self, max: u64) {
+        self.max_content = max;
     }
 
     /// Replaces the clock (tests move time without sleeping).

@@ -226,6 +226,12 @@ impl Vault {
                 reason: format!("it belongs to another vault than the one {INFO_FILE} names"),
             });
         }
+        // Staging blobs a crashed large write left behind (only those no
+        // writer has touched for an hour). Best effort: a busy vault is
+        // swept at a later open.
+        if let Err(e) = store.sweep_staging() {
+            tracing::warn!(error = %e, "could not sweep staging blobs");
+        }
         Ok(Vault {
             dir: dir.to_path_buf(),
             info,

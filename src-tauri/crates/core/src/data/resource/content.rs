@@ -19,10 +19,21 @@ pub(crate) fn is_json_type(content_type: &str) -> bool {
 }
 
 pub(super) fn etag_of(content_type: &str, content: &[u8]) -> String {
+    let mut h = etag_hasher(content_type);
+    h.update(content);
+    finish_etag(h)
+}
+
+/// The ETag's hash before the content: fed the bytes as they stream by,
+/// then [`finish_etag`].
+pub(super) fn etag_hasher(content_type: &str) -> Sha256 {
     let mut h = Sha256::new();
     h.update(content_type.as_bytes());
     h.update([0]);
-    h.update(content);
+    h
+}
+
+pub(super) fn finish_etag(h: Sha256) -> String {
     hex::encode(&h.finalize()[..16])
 }
 

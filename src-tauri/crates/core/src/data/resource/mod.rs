@@ -4,15 +4,24 @@
 //! tombstone. `resources` only points at the live version. So an update or a
 //! delete never loses the previous content.
 //!
+//! Content of at most [`INLINE_MAX`] bytes is stored inline in its version's
+//! row; larger content is a blob of [`CHUNK`]-sized chunks ([`blob`]),
+//! written a batch at a time from a stream ([`stream`]) and read back a
+//! chunk at a time ([`ContentReader`]).
+//!
 //! The types are here; what may be stored and its ETag in [`content`],
 //! reading a version's row back (checked against its ETag) in `row`,
 //! writes and deletes in [`write`](mod@write), reads, history and listings in
 //! [`read`].
 
+pub mod blob;
 pub mod content;
 pub mod read;
 pub(crate) mod row;
+pub mod stream;
 pub mod write;
+
+pub use blob::ContentReader;
 
 pub(crate) use content::check_content;
 pub(crate) use row::{meta_from_row, RawMeta, META_COLUMNS};
@@ -28,6 +37,14 @@ use crate::Result;
 pub const JSON: &str = "application/json";
 /// The content type for arbitrary bytes.
 pub const OCTET_STREAM: &str = "application/octet-stream";
+
+/// The size of a blob's chunks (the last one is shorter).
+pub const CHUNK: usize = 1 << 20;
+/// Content up to this size stays inline in its version's row; larger
+/// content is a blob.
+pub const INLINE_MAX: usize = 256 * 1024;
+/// The largest content the vault keeps (16 GiB).
+pub const MAX_CONTENT: u64 = 16 << 30;
 
 /// Who made a change: the person, or a company under a grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +91,30 @@ pub struct NewResource {
     pub mark: Mark,
 }
 
+/// What to write at a path, without the bytes (they come as a stream, see
+/// [`Store::put_stream`](crate::Store::put_stream)).
+#[derive(Debug, Clone)]
+pub struct NewMeta {
+    /// A MIME type; JSON types are checked to parse.
+    pub content_type: String,
+    /// The category; when `None`, an existing resource keeps its own and a
+    /// new one gets the category its path suggests.
+    pub category: Option<Category>,
+    /// What this write does to the resource's sensitive mark.
+    pub mark: Mark,
+}
+
+impl NewMeta {
+    /// A content type with the default category and mark.
+    pub fn of_type(content_type: &str) -> Self {
+        NewMeta {
+            content_type: content_type.to_string(),
+            category: None,
+            mark: Mark::Keep,
+        }
+    }
+}
+
 /// What a write does to the sensitive mark a person can put on a resource
 /// whose category is not sensitive in itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -90,6 +131,15 @@ pub enum Mark {
 }
 
 impl NewResource {
+    /// Its metadata, without the bytes.
+    pub fn meta(&self) -> NewMeta {
+        NewMeta {
+            content_type: self.content_type.clone(),
+            category: self.category,
+            mark: self.mark,
+        }
+    }
+
     /// JSON content with default metadata.
     pub fn json(value: &serde_json::Value) -> Self {
         NewResource {
@@ -168,3 +218,6 @@ pub struct ResourceCounts {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod stream_tests;

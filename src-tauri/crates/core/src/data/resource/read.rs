@@ -1,4 +1,5 @@
-//! Reading: a resource (live or a past version), its live metadata, its
+//! Reading: a resource (live or a past version, whole or as a stream of
+//! chunks), its live metadata, its
 //! history, a container's members (all of them, or as seen by someone who
 //! may see only some), and the counts `status` shows.
 
@@ -11,12 +12,26 @@ use crate::vault::record::{self, column, TableRecord};
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
-use super::row::{checked_resource, META_THEN_CONTENT};
+use super::row::{checked_reader, META_THEN_CONTENT};
 use super::*;
 
 impl Store {
-    /// Reads the live resource at `path`, or one of its versions.
+    /// Reads the live resource at `path`, or one of its versions, whole.
+    /// Content over [`INLINE_MAX`] is for tests and small callers: doors
+    /// stream it with [`Store::open_content`].
     pub fn get(&self, path: &PodPath, version: Option<u64>) -> Result<Resource> {
+        let reader = self.open_content(path, version)?;
+        let meta = reader.meta().clone();
+        Ok(Resource {
+            content: reader.into_bytes()?,
+            meta,
+        })
+    }
+
+    /// Opens the live resource at `path`, or one of its versions, for
+    /// reading, without loading a blob: its chunks are read as the reader
+    /// goes.
+    pub fn open_content(&self, path: &PodPath, version: Option<u64>) -> Result<ContentReader<'_>> {
         if path.is_container() {
             return Err(Error::IsContainer {
                 path: path.to_string(),
@@ -26,7 +41,7 @@ impl Store {
         match version {
             None => {
                 let sql = format!(
-                    "SELECT {META_COLUMNS}, v.content AS content FROM resources r
+                    "SELECT {META_COLUMNS}, v.content AS content, v.blob_id AS blob_id FROM resources r
                      JOIN resource_versions v ON v.path = r.path AND v.version = r.version
                      WHERE r.path = ?1"
                 );
@@ -37,10 +52,11 @@ impl Store {
                         Ok((
                             meta_from_row(row)?,
                             column::<Vec<u8>>(row, META_THEN_CONTENT, "content")?,
+                            column::<Option<i64>>(row, META_THEN_CONTENT, "blob_id")?,
                         ))
                     })
                     .optional()?;
-                let Some((raw, content)) = found else {
+                let Some((raw, content, blob)) = found else {
                     return Err(match self.latest_version(path)? {
                         Some(version) => Error::Deleted {
                             path: path.to_string(),
@@ -51,20 +67,20 @@ impl Store {
                         },
                     });
                 };
-                checked_resource(raw, content)
+                checked_reader(&self.conn, raw, content, blob)
             }
-            Some(n) => self.get_version(path, n),
+            Some(n) => self.open_version(path, n),
         }
     }
 
-    pub(super) fn get_version(&self, path: &PodPath, n: u64) -> Result<Resource> {
+    fn open_version(&self, path: &PodPath, n: u64) -> Result<ContentReader<'_>> {
         let latest = self.latest_version(path)?.ok_or_else(|| Error::NotFound {
             path: path.to_string(),
         })?;
         // created_at of a historical version: when its run of versions began,
         // i.e. the first version after the last deletion before it.
         let sql = format!(
-            "SELECT {META_COLUMNS}, v.content AS content, v.deleted AS deleted FROM resource_versions v
+            "SELECT {META_COLUMNS}, v.content AS content, v.blob_id AS blob_id, v.deleted AS deleted FROM resource_versions v
              JOIN (SELECT coalesce(
                        (SELECT min(written_at) FROM resource_versions
                         WHERE path = ?1 AND version > coalesce(
@@ -80,6 +96,7 @@ impl Store {
                 Ok((
                     meta_from_row(row)?,
                     column::<Vec<u8>>(row, META_THEN_CONTENT, "content")?,
+                    column::<Option<i64>>(row, META_THEN_CONTENT, "blob_id")?,
                     column::<bool>(row, META_THEN_CONTENT, "deleted")?,
                 ))
             })
@@ -90,12 +107,24 @@ impl Store {
                 version: n,
                 latest,
             }),
-            Some((_, _, true)) => Err(Error::InvalidContent {
+            Some((_, _, _, true)) => Err(Error::InvalidContent {
                 path: path.to_string(),
                 reason: format!("version {n} is the record of its deletion and has no content"),
             }),
-            Some((raw, content, false)) => checked_resource(raw, content),
+            Some((raw, content, blob, false)) => checked_reader(&self.conn, raw, content, blob),
         }
+    }
+
+    /// The blob a version's content is in, if it is one.
+    pub(super) fn blob_of(&self, path: &PodPath, version: u64) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT blob_id FROM resource_versions WHERE path = ?1 AND version = ?2",
+            )?
+            .query_row(params![path.as_str(), version], |r| r.get(0))
+            .optional()?
+            .flatten())
     }
 
     /// The live resource's metadata, if there is one.

@@ -1,6 +1,6 @@
 //! A version's metadata as its row holds it, read by column name, and a
-//! resource read back checked against its ETag (content that reads back
-//! different is damage, never data).
+//! version's content opened for reading, inline content checked against
+//! its ETag (content that reads back different is damage, never data).
 
 use rusqlite::Row;
 
@@ -17,8 +17,8 @@ use super::*;
 /// [`meta_from_row`] reads.
 pub(crate) const META_COLUMNS: &str = "v.path AS path, v.version AS version, v.content_type AS content_type, v.category AS category, v.sensitivity AS sensitivity, v.etag AS etag, v.size AS size, r.created_at AS created_at, v.written_at AS updated_at, v.author AS author";
 
-/// The names [`META_COLUMNS`] selects, in its order, then the content and
-/// deletion flag some reads select after them.
+/// The names [`META_COLUMNS`] selects, in its order, then the content, the
+/// blob and the deletion flag some reads select after them.
 pub(crate) const META_THEN_CONTENT: &[&str] = &[
     "path",
     "version",
@@ -31,6 +31,7 @@ pub(crate) const META_THEN_CONTENT: &[&str] = &[
     "updated_at",
     "author",
     "content",
+    "blob_id",
     "deleted",
 ];
 const META: &[&str] = META_THEN_CONTENT.split_at(10).0;
@@ -90,10 +91,19 @@ impl RawMeta {
     }
 }
 
-/// A stored row and its content as a resource, the content checked
-/// against its ETag (a damaged page can read back as other bytes).
-pub(super) fn checked_resource(raw: RawMeta, content: Vec<u8>) -> Result<Resource> {
+/// A stored row and its content (inline bytes, or the blob it names) as a
+/// reader; inline content is checked against its ETag here (a damaged page
+/// can read back as other bytes), a blob's chunks as they are read.
+pub(super) fn checked_reader(
+    conn: &rusqlite::Connection,
+    raw: RawMeta,
+    content: Vec<u8>,
+    blob: Option<i64>,
+) -> Result<ContentReader<'_>> {
     let meta = raw.parse()?;
+    if let Some(id) = blob {
+        return Ok(ContentReader::blob(conn, meta, id));
+    }
     check_content(
         meta.path.as_str(),
         meta.version,
@@ -101,5 +111,5 @@ pub(super) fn checked_resource(raw: RawMeta, content: Vec<u8>) -> Result<Resourc
         &meta.etag,
         &content,
     )?;
-    Ok(Resource { meta, content })
+    Ok(ContentReader::inline(meta, content))
 }

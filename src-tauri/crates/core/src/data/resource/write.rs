@@ -1,4 +1,6 @@
-//! Writing: a new version on every change (a tombstone on delete), the
+//! Writing: a new version on every change (a tombstone on delete), its
+//! content inline or a blob ([`Body`]; large content comes through
+//! `super::stream`), the
 //! live pointer moved in the same transaction, the sensitive mark kept
 //! unless the person lowers it (logged as `unmark`), restoring an old
 //! version as a new one. Every write and delete queues an `updated`
@@ -40,6 +42,18 @@ impl Store {
             });
         }
         check_content_type(path, &new.content_type)?;
+        if new.content.len() > INLINE_MAX {
+            // Large content goes in chunks, as a stream would.
+            let len = new.content.len() as u64;
+            return self.put_stream(
+                path,
+                new.meta(),
+                &mut new.content.as_slice(),
+                Some(len),
+                author,
+                &mut |_| {},
+            );
+        }
         if is_json_type(&new.content_type) {
             serde_json::from_slice::<serde::de::IgnoredAny>(&new.content).map_err(|e| {
                 Error::InvalidContent {
@@ -57,7 +71,7 @@ impl Store {
         } else {
             None
         };
-        let meta = self.write_version(path, new, author)?;
+        let meta = self.write_version(path, &new.meta(), Body::Inline(&new.content), author)?;
         if let Some(tx) = tx {
             tx.commit()?;
         }
@@ -68,23 +82,37 @@ impl Store {
     /// (logged), as a new version with the same content.
     pub fn set_sensitive(&self, path: &PodPath, sensitive: bool) -> Result<ResourceMeta> {
         let tx = self.write_tx()?;
-        let current = self.get(path, None)?;
-        let meta = self.write_version(
-            path,
-            NewResource {
-                content: current.content,
-                content_type: current.meta.content_type,
-                category: Some(current.meta.category),
-                mark: if sensitive {
-                    Mark::Sensitive
-                } else {
-                    Mark::Lower
-                },
+        let current = self.live_meta(path)?.ok_or_else(|| Error::NotFound {
+            path: path.to_string(),
+        })?;
+        let meta = NewMeta {
+            content_type: current.content_type.clone(),
+            category: Some(current.category),
+            mark: if sensitive {
+                Mark::Sensitive
+            } else {
+                Mark::Lower
             },
-            &Author::Owner,
-        )?;
+        };
+        let written = match self.blob_of(path, current.version)? {
+            // The same blob: no copy.
+            Some(id) => self.write_version(
+                path,
+                &meta,
+                Body::Blob {
+                    id,
+                    size: current.size,
+                    etag: current.etag.clone(),
+                },
+                &Author::Owner,
+            )?,
+            None => {
+                let content = self.get(path, None)?.content;
+                self.write_version(path, &meta, Body::Inline(&content), &Author::Owner)?
+            }
+        };
         tx.commit()?;
-        Ok(meta)
+        Ok(written)
     }
 
     /// The write itself, inside the caller's write transaction: a new
@@ -93,7 +121,8 @@ impl Store {
     pub(super) fn write_version(
         &self,
         path: &PodPath,
-        new: NewResource,
+        new: &NewMeta,
+        body: Body<'_>,
         author: &Author,
     ) -> Result<ResourceMeta> {
         let current = self.live_meta(path)?;
@@ -130,7 +159,10 @@ impl Store {
             .as_ref()
             .is_some_and(|m| m.sensitivity == Sensitivity::Sensitive)
             && sensitivity == Sensitivity::Normal;
-        let etag = etag_of(&new.content_type, &new.content);
+        let (etag, size) = match &body {
+            Body::Inline(content) => (etag_of(&new.content_type, content), content.len() as u64),
+            Body::Blob { etag, size, .. } => (etag.clone(), *size),
+        };
         if let Some(cur) = &current {
             if cur.etag == etag && cur.category == category && cur.sensitivity == sensitivity {
                 return Ok(cur.clone());
@@ -138,7 +170,7 @@ impl Store {
         }
         let version = self.latest_version(path)?.unwrap_or(0) + 1;
         let now = self.now();
-        VersionRecord {
+        let record = VersionRecord {
             path: path.clone(),
             version,
             deleted: false,
@@ -146,12 +178,15 @@ impl Store {
             category: category.name().into(),
             sensitivity: sensitivity.name().into(),
             etag,
-            size: new.content.len() as u64,
+            size,
             author: author.as_text(),
             written_at: now.clone(),
             live_since: None,
+        };
+        match &body {
+            Body::Inline(content) => record.insert(&self.conn, content)?,
+            Body::Blob { id, .. } => record.insert_blob(&self.conn, *id)?,
         }
-        .insert(&self.conn, &new.content)?;
         self.conn.execute(
             "INSERT INTO resources (path, version, created_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (path) DO UPDATE SET version = excluded.version",
@@ -167,7 +202,11 @@ impl Store {
             .live_meta(path)?
             .ok_or_else(|| Error::Internal("write vanished".into()))?;
         // Linked companies whose grant sees a difference are told (queued).
-        self.queue_updates(path, current.as_ref(), Some((&meta, &new.content)))?;
+        let inline = match &body {
+            Body::Inline(content) => Some(*content),
+            Body::Blob { .. } => None,
+        };
+        self.queue_updates(path, current.as_ref(), Some((&meta, inline)))?;
         Ok(meta)
     }
 
@@ -216,21 +255,61 @@ impl Store {
     /// had comes back; a mark made since stays): history
     /// only grows. Works on a deleted resource too (it comes back).
     pub fn restore_version(&self, path: &PodPath, version: u64) -> Result<ResourceMeta> {
-        let old = self.get(path, Some(version))?;
-        self.put(
-            path,
-            NewResource {
-                content: old.content,
-                content_type: old.meta.content_type,
-                category: Some(old.meta.category),
-                // The mark never drops by itself: restoring an unmarked
-                // version keeps today's mark.
-                mark: if old.meta.sensitivity == Sensitivity::Sensitive {
-                    Mark::Sensitive
-                } else {
-                    Mark::Keep
-                },
+        let old = self.open_content(path, Some(version))?.meta().clone();
+        let meta = NewMeta {
+            content_type: old.content_type.clone(),
+            category: Some(old.category),
+            // The mark never drops by itself: restoring an unmarked
+            // version keeps today's mark.
+            mark: if old.sensitivity == Sensitivity::Sensitive {
+                Mark::Sensitive
+            } else {
+                Mark::Keep
             },
-        )
+        };
+        match self.blob_of(path, version)? {
+            // The old version's blob, re-used: no copy.
+            Some(id) => {
+                let tx = if self.conn.is_autocommit() {
+                    Some(self.write_tx()?)
+                } else {
+                    None
+                };
+                let written = self.write_version(
+                    path,
+                    &meta,
+                    Body::Blob {
+                        id,
+                        size: old.size,
+                        etag: old.etag,
+                    },
+                    &Author::Owner,
+                )?;
+                if let Some(tx) = tx {
+                    tx.commit()?;
+                }
+                Ok(written)
+            }
+            None => {
+                let content = self.get(path, Some(version))?.content;
+                self.put(
+                    path,
+                    NewResource {
+                        content,
+                        content_type: meta.content_type,
+                        category: meta.category,
+                        mark: meta.mark,
+                    },
+                )
+            }
+        }
     }
+}
+
+/// A version's content as a write stores it.
+pub(crate) enum Body<'a> {
+    /// At most [`INLINE_MAX`] bytes, in the version's row.
+    Inline(&'a [u8]),
+    /// A complete blob, with its size and the version's ETag.
+    Blob { id: i64, size: u64, etag: String },
 }

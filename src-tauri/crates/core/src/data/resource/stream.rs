@@ -1,0 +1,258 @@
+//! Writing from a stream ([`Store::put_stream`]): content up to
+//! [`INLINE_MAX`] is written inline as [`Store::put_as`] does; larger
+//! content is staged as a blob in batches of [`BATCH`] chunks, one write
+//! transaction each (never one transaction for the whole file), then one
+//! final transaction checks it (JSON types must parse, read back from the
+//! staged chunks by a streaming parser), shares an identical complete blob
+//! if there is one, marks it complete and writes the version exactly as
+//! every write does. Any failure (a read error, a full disk, content over
+//! the maximum, bad JSON) removes the staged blob: the vault is as it was.
+//! After a large write the write-ahead log is checkpointed and truncated
+//! (best effort).
+
+use std::io::{BufReader, Read};
+
+use crate::data::path::PodPath;
+use crate::data::preferences::COMMUNICATION_PATH;
+use crate::vault::store::Store;
+use crate::{Error, Result};
+
+use super::blob::{self, fill, BlobWriter, Chunks};
+use super::content::{check_content_type, etag_hasher, finish_etag, is_json_type};
+use super::write::Body;
+use super::*;
+
+/// Chunks per write transaction while staging (64 MiB).
+pub const BATCH: usize = 64;
+
+/// The preference document is small: its path refuses more than this.
+pub const PREFERENCES_MAX: usize = 64 * 1024;
+
+/// A write at least this large checkpoints and truncates the log after.
+const CHECKPOINT_AFTER: u64 = 16 << 20;
+
+impl Store {
+    /// Streams `reader` into the resource at `path`. `len`, when known up
+    /// front (a file, a `Content-Length`), is checked against the maximum
+    /// ([`MAX_CONTENT`]) before anything is read or written; a stream that
+    /// passes it midway is stopped and nothing stays. `progress` is called
+    /// with the bytes stored so far (at most once per chunk). Writing the
+    /// same content and metadata again changes nothing.
+    pub fn put_stream(
+        &self,
+        path: &PodPath,
+        meta: NewMeta,
+        reader: &mut dyn Read,
+        len: Option<u64>,
+        author: &Author,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ResourceMeta> {
+        if path.is_container() {
+            return Err(Error::IsContainer {
+                path: path.to_string(),
+                what: "a resource path must not end in /",
+            });
+        }
+        check_content_type(path, &meta.content_type)?;
+        let too_large = |size: Option<u64>| Error::TooLarge {
+            path: path.to_string(),
+            size,
+            max: self.max_content,
+        };
+        if let Some(len) = len.filter(|&len| len > self.max_content) {
+            return Err(too_large(Some(len)));
+        }
+        let reading = || format!("reading the content for {path}");
+        let small_limit = if path.as_str() == COMMUNICATION_PATH {
+            PREFERENCES_MAX
+        } else {
+            INLINE_MAX
+        };
+        let mut head = Vec::new();
+        (&mut *reader)
+            .take(small_limit as u64 + 1)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::from_read(e, reading()))?;
+        if head.len() as u64 > self.max_content {
+            return Err(too_large(len));
+        }
+        if head.len() <= small_limit {
+            let size = head.len() as u64;
+            let written = self.put_as(
+                path,
+                NewResource {
+                    content: head,
+                    content_type: meta.content_type,
+                    category: meta.category,
+                    mark: meta.mark,
+                },
+                author,
+            )?;
+            progress(size);
+            return Ok(written);
+        }
+        if small_limit == PREFERENCES_MAX {
+            return Err(Error::InvalidContent {
+                path: path.to_string(),
+                reason: format!("the preference document is at most {PREFERENCES_MAX} bytes"),
+            });
+        }
+        let mut rest = (&head[..]).chain(reader);
+        let own = self.conn.is_autocommit();
+        let mut writer = BlobWriter::new();
+        let result =
+            self.write_blob_version(path, &meta, &mut rest, author, own, &mut writer, progress);
+        if result.is_err() {
+            if let Some(id) = writer.id() {
+                self.discard(id, own);
+            }
+        }
+        let written = result?;
+        if own && written.size >= CHECKPOINT_AFTER {
+            self.truncate_wal();
+        }
+        Ok(written)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_blob_version(
+        &self,
+        path: &PodPath,
+        meta: &NewMeta,
+        reader: &mut dyn Read,
+        author: &Author,
+        own: bool,
+        writer: &mut BlobWriter,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ResourceMeta> {
+        let mut etag = etag_hasher(&meta.content_type);
+        self.stage(path, reader, own, writer, &mut etag, progress)?;
+        let id = writer
+            .id()
+            .ok_or_else(|| Error::Internal("a large write staged nothing".into()))?;
+        if is_json_type(&meta.content_type) {
+            let staged = Chunks::new(&self.conn, id, writer.size(), format!("{path} (staged)"));
+            serde_json::from_reader::<_, serde::de::IgnoredAny>(BufReader::with_capacity(
+                64 * 1024,
+                staged,
+            ))
+            .map_err(|e| {
+                if e.is_io() {
+                    Error::from_read(e.into(), format!("checking {path}"))
+                } else {
+                    Error::InvalidContent {
+                        path: path.to_string(),
+                        reason: format!("not valid JSON ({e})"),
+                    }
+                }
+            })?;
+        }
+        let tx = if own { Some(self.write_tx()?) } else { None };
+        let blob = writer.complete(&self.conn, &self.now())?;
+        let written = self.write_version(
+            path,
+            meta,
+            Body::Blob {
+                id: blob.id,
+                size: blob.size,
+                etag: finish_etag(etag),
+            },
+            author,
+        )?;
+        // Nothing changed (the same content was already live inline).
+        blob::drop_if_unused(&self.conn, blob.id)?;
+        if let Some(tx) = tx {
+            tx.commit()?;
+        }
+        Ok(written)
+    }
+
+    /// Writes the stream into `writer`'s staging blob, [`BATCH`] chunks per
+    /// transaction (its own when `own`, else the caller's), touching the
+    /// blob at each batch.
+    fn stage(
+        &self,
+        path: &PodPath,
+        reader: &mut dyn Read,
+        own: bool,
+        writer: &mut BlobWriter,
+        etag: &mut sha2::Sha256,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        use sha2::Digest;
+        let mut buf = vec![0u8; CHUNK];
+        let mut in_batch = 0;
+        let mut tx = None;
+        loop {
+            let n = fill(reader, &mut buf)
+                .map_err(|e| Error::from_read(e, format!("reading the content for {path}")))?;
+            if n == 0 {
+                break;
+            }
+            if writer.size() + n as u64 > self.max_content {
+                return Err(Error::TooLarge {
+                    path: path.to_string(),
+                    size: None,
+                    max: self.max_content,
+                });
+            }
+            if own && tx.is_none() {
+                tx = Some(self.write_tx()?);
+            }
+            let now = self.now();
+            writer.push(&self.conn, &buf[..n], &now)?;
+            etag.update(&buf[..n]);
+            in_batch += 1;
+            if in_batch == BATCH {
+                writer.touch(&self.conn, &now)?;
+                if let Some(tx) = tx.take() {
+                    tx.commit()?;
+                }
+                in_batch = 0;
+            }
+            progress(writer.size());
+            if n < CHUNK {
+                break;
+            }
+        }
+        writer.touch(&self.conn, &self.now())?;
+        if let Some(tx) = tx.take() {
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Removes a failed write's staged blob. Best effort: what cannot be
+    /// removed now (a disk too full even for that) is swept later.
+    fn discard(&self, id: i64, own: bool) {
+        let removed = if own {
+            self.write_tx().and_then(|tx| {
+                blob::delete_blob(&tx, id)?;
+                Ok(tx.commit()?)
+            })
+        } else {
+            blob::delete_blob(&self.conn, id)
+        };
+        if let Err(e) = removed {
+            tracing::warn!(error = %e, "could not remove a failed write's staged content");
+        }
+        if own {
+            self.truncate_wal();
+        }
+    }
+
+    /// Copies the log into the database and truncates it to nothing, so a
+    /// large write does not keep its size on disk beside the database.
+    /// Best effort: a busy reader just means later (the log is then cut
+    /// back to `journal_size_limit` when it next restarts).
+    pub(crate) fn truncate_wal(&self) {
+        let done = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        if let Err(e) = done {
+            tracing::debug!(error = %e, "the log could not be truncated now");
+        }
+    }
+}
