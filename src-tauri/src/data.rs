@@ -1,25 +1,26 @@
-//! My data: browsing, reading, editing, history, and files as resources.
+//! My data: browsing, reading, editing and history (files in and out by
+//! path are `files`).
 
-use base64::Engine;
-use custodian_core::data::resource::{JSON, LIST_DEFAULT, OCTET_STREAM};
+use custodian_core::data::resource::{JSON, LIST_DEFAULT};
 use custodian_core::data::search::SearchResults;
 use custodian_core::{
     parse_path, Category, ListPage, Mark, NewResource, ResourceMeta, VersionInfo,
 };
 use serde::Serialize;
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::state::AppState;
-
-/// The largest file the window may hand over in one command.
-pub const MAX_IMPORT_BYTES: usize = 64 << 20;
 
 /// A resource as the window shows it.
 #[derive(Debug, Serialize)]
 pub struct ResourceView {
     pub meta: ResourceMeta,
-    /// The content when it is UTF-8 text; `None` for binary content.
+    /// The content when it is UTF-8 text; `None` for binary content and
+    /// for content too large to show.
     pub text: Option<String>,
+    /// The content is larger than the window shows (over `INLINE_MAX`): it
+    /// was not read; the window offers "Save a copy…" instead.
+    pub too_large_to_show: bool,
 }
 
 /// One page of a container's members: at most `limit` (the core's
@@ -56,10 +57,21 @@ pub fn get_resource(
 ) -> AppResult<ResourceView> {
     let path = parse_path(&path)?;
     state.with_store(|store| {
-        let resource = store.get(&path, version)?;
+        let content = store.open_content(&path, version)?;
+        if content.is_blob() {
+            // Large content is not loaded to be shown: metadata only.
+            return Ok(ResourceView {
+                meta: content.meta().clone(),
+                text: None,
+                too_large_to_show: true,
+            });
+        }
+        let meta = content.meta().clone();
+        let bytes = content.into_bytes()?;
         Ok(ResourceView {
-            text: String::from_utf8(resource.content).ok(),
-            meta: resource.meta,
+            text: String::from_utf8(bytes).ok(),
+            meta,
+            too_large_to_show: false,
         })
     })
 }
@@ -78,37 +90,6 @@ pub fn put_resource(
     let content_type = content_type.unwrap_or_else(|| JSON.to_string());
     let new = NewResource {
         content: content.into_bytes(),
-        content_type,
-        category,
-        mark: Mark::Keep,
-    };
-    state.with_store(|store| Ok(store.put(&path, new)?))
-}
-
-/// Stores a file's bytes (sent as base64) as a resource.
-#[tauri::command]
-pub fn import_file(
-    state: tauri::State<'_, AppState>,
-    path: String,
-    base64: String,
-    content_type: Option<String>,
-    category: Option<Category>,
-) -> AppResult<ResourceMeta> {
-    let path = parse_path(&path)?;
-    if base64.len() / 4 * 3 > MAX_IMPORT_BYTES {
-        return Err(AppError::invalid(format!(
-            "files over {} MiB are imported with the command line: custodian put {path} --file FILE",
-            MAX_IMPORT_BYTES >> 20
-        )));
-    }
-    let content = base64::engine::general_purpose::STANDARD
-        .decode(base64.as_bytes())
-        .map_err(|e| AppError::invalid(format!("the file did not arrive intact: {e}")))?;
-    let content_type = content_type
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| OCTET_STREAM.to_string());
-    let new = NewResource {
-        content,
         content_type,
         category,
         mark: Mark::Keep,

@@ -9,6 +9,7 @@ mod companies;
 mod courier;
 mod data;
 mod error;
+mod files;
 mod links;
 mod preferences;
 mod receipts;
@@ -59,6 +60,7 @@ pub fn run() {
         };
     let result = links::plugins(tauri::Builder::default())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .manage(AppState::new(vault_dir))
         .manage(watch::Seen::default())
         .manage(companies::Door::from_env())
@@ -83,7 +85,8 @@ pub fn run() {
             data::search_resources,
             data::get_resource,
             data::put_resource,
-            data::import_file,
+            files::import_file_from_path,
+            files::save_resource_to,
             data::delete_resource,
             data::set_sensitive,
             data::resource_history,

@@ -215,6 +215,7 @@ fn what_the_commands_send_is_what_api_ts_declares() {
         &crate::data::ResourceView {
             meta: resource.meta.clone(),
             text: None,
+            too_large_to_show: false,
         },
     );
 
@@ -383,6 +384,16 @@ fn what_the_app_itself_sends_is_what_api_ts_declares() {
             items_total: 0,
             bytes_done: 0,
             bytes_total: 0,
+        },
+    );
+    same_fields(
+        "FileProgress",
+        &interface("FileProgress"),
+        &crate::files::FileProgress {
+            path: "/documents/a".into(),
+            direction: "import",
+            bytes_done: 1,
+            bytes_total: 2,
         },
     );
 }

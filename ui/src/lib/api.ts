@@ -3,6 +3,7 @@
 // shapes follow what custodian-core serialises (snake_case fields).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 
 // ---------------------------------------------------------------- errors
 
@@ -158,8 +159,10 @@ export interface SearchResults {
 
 export interface ResourceView {
   meta: ResourceMeta;
-  /** The content as text when it is UTF-8; null for binary content. */
+  /** The content as text when it is UTF-8; null for binary content and content too large to show. */
   text: string | null;
+  /** The content is too large to show (it was not read): offer "Save a copy…" instead. */
+  too_large_to_show: boolean;
 }
 
 export interface VersionInfo {
@@ -200,14 +203,48 @@ export function putResource(
   return invoke("put_resource", { path, content, contentType, category: category ?? null });
 }
 
-/** Stores a file's bytes (base64) as a resource. */
-export function importFile(
+/** Progress of a file going in (`import`) or out (`save`), sent as `file-progress` events. */
+export interface FileProgress {
+  path: string;
+  direction: "import" | "save";
+  bytes_done: number;
+  bytes_total: number;
+}
+
+/**
+ * Stores the file at `file` (a full path on this computer) as the resource at `path`, streamed from disk:
+ * any size up to the vault's maximum; progress comes as `file-progress` events.
+ */
+export function importFileFromPath(
   path: string,
-  base64: string,
+  file: string,
   contentType: string,
   category?: Category,
 ): Promise<ResourceMeta> {
-  return invoke("import_file", { path, base64, contentType, category: category ?? null });
+  return invoke("import_file_from_path", { path, file, contentType, category: category ?? null });
+}
+
+/**
+ * Writes the resource (its live version, or `version`) to `file`, streamed; the file appears only once complete.
+ * An existing file is replaced only with `replace` (after a save dialog asked).
+ */
+export function saveResourceTo(path: string, file: string, version?: number, replace = false): Promise<ResourceMeta> {
+  return invoke("save_resource_to", { path, version: version ?? null, file, replace });
+}
+
+export function onFileProgress(handler: (p: FileProgress) => void): Promise<UnlistenFn> {
+  return listen<FileProgress>("file-progress", (e) => handler(e.payload));
+}
+
+/** The native open dialog: a file's full path, or null when cancelled. */
+export async function pickFileToOpen(title: string): Promise<string | null> {
+  const picked = await openDialog({ title, multiple: false, directory: false });
+  return typeof picked === "string" ? picked : null;
+}
+
+/** The native save dialog (it asks before replacing a file): a full path, or null when cancelled. */
+export async function pickFileToSave(title: string, defaultPath: string): Promise<string | null> {
+  return (await saveDialog({ title, defaultPath })) ?? null;
 }
 
 /** Marks a resource sensitive, or lowers its mark (logged); the content stays. */

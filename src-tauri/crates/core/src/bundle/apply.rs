@@ -6,9 +6,10 @@
 //! [`super::tables::TABLES`]. Where it goes is the [`Target`]: a restore
 //! writes everything, a merge only what the vault is missing.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
+use super::content::CheckedContent;
 use super::import::{start_progress, Checked};
 use super::layout::{self, VersionRecord};
 use super::merge::Merging;
@@ -20,13 +21,16 @@ use crate::data::category::Category;
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
-/// The largest single resource accepted.
-const MAX_CONTENT_BYTES: u64 = 4 << 30;
+/// A restore commits after this much content (and truncates the log), so
+/// the write-ahead log stays near this size however large the bundle.
+pub(super) const RESTORE_COMMIT_BYTES: u64 = 256 << 20;
 
 /// Where the bundle's rows go.
 pub(super) enum Target {
-    /// Into a vault that holds nothing yet: every row.
-    Restore,
+    /// Into a vault that holds nothing yet: every row. It is built beside
+    /// its place and thrown away whole if anything fails, so it commits
+    /// after every `commit_every` bytes of content (a merge cannot).
+    Restore { commit_every: u64 },
     /// Into a vault with rows of its own: what it is missing.
     Merge(Merging),
 }
@@ -70,6 +74,7 @@ pub(super) fn apply(
         let mut p = start_progress(manifest, Phase::Restoring);
         let mut history = HistoryCheck::default();
         let mut pending: Option<VersionRecord> = None;
+        let mut uncommitted = 0u64;
         for expected in &manifest.entries {
             let mut entry = next_entry(ctx, entries, expected)?;
             let mut data = hashing(&mut entry);
@@ -84,10 +89,25 @@ pub(super) fn apply(
                         format!("{name} is not the content its metadata announced"),
                     ));
                 }
-                let content =
-                    read_limited(&mut data, MAX_CONTENT_BYTES).map_err(|e| ctx.io_error(e))?;
-                check_digest(ctx, data, expected)?;
-                put_version(store, target, &record, &content)?;
+                if record.size > store.max_content {
+                    return Err(Error::TooLarge {
+                        path: record.path.to_string(),
+                        size: Some(record.size),
+                        max: store.max_content,
+                    });
+                }
+                // Streams into the vault (a blob a chunk at a time), checked
+                // as it goes; a mismatch fails the write or `finish`.
+                let mut content = CheckedContent::new(ctx, expected, &record, data);
+                put_version(store, target, &record, &mut content)?;
+                content.finish()?;
+                if let Target::Restore { commit_every } = target {
+                    uncommitted += record.size;
+                    if uncommitted >= *commit_every {
+                        commit_so_far(store)?;
+                        uncommitted = 0;
+                    }
+                }
             } else if name.starts_with("resources/") && name.ends_with(".meta.json") {
                 let bytes = read_limited(&mut data, layout::MAX_RECORD_BYTES)
                     .map_err(|e| ctx.io_error(e))?;
@@ -95,7 +115,7 @@ pub(super) fn apply(
                 let record: VersionRecord = parse_record(bundle, name, &bytes)?;
                 check_version(bundle, name, &record, &mut history)?;
                 if record.deleted {
-                    put_version(store, target, &record, &[])?;
+                    put_version(store, target, &record, &mut io::empty())?;
                 } else {
                     pending = Some(record);
                 }
@@ -159,6 +179,16 @@ pub(super) fn apply(
     Ok(())
 }
 
+/// Commits what a restore wrote so far, lets the log be copied into the
+/// database and truncated, and goes on in a new transaction (the caller's
+/// guard commits or rolls back the last one).
+fn commit_so_far(store: &Store) -> Result<()> {
+    store.conn.execute_batch("COMMIT")?;
+    store.truncate_wal();
+    store.conn.execute_batch("BEGIN IMMEDIATE")?;
+    Ok(())
+}
+
 fn check_version(bundle: &Path, name: &str, r: &VersionRecord, h: &mut HistoryCheck) -> Result<()> {
     let bad = |why: &str| tampered(bundle, format!("{name}: {why}"));
     if name != layout::meta_name(&r.path, r.version) {
@@ -205,15 +235,16 @@ fn check_version(bundle: &Path, name: &str, r: &VersionRecord, h: &mut HistoryCh
     Ok(())
 }
 
-/// Writes one version (`content` empty for a deletion record).
+/// Writes one version (`content` empty for a deletion record); a merge
+/// that keeps its own version reads none of it.
 fn put_version(
     store: &Store,
     target: &mut Target,
     r: &VersionRecord,
-    content: &[u8],
+    content: &mut dyn Read,
 ) -> Result<()> {
     match target {
-        Target::Restore => r.insert(&store.conn, content),
+        Target::Restore { .. } => r.insert_from(&store.conn, content),
         Target::Merge(merging) => merging.version(store, r, content),
     }
 }

@@ -1,7 +1,8 @@
 //! Reading bundles: a first pass that checks every entry against the
 //! manifest and writes nothing ([`inspect_bundle`]), then a restore into a
-//! new vault ([`restore_bundle`]) or a merge into an existing one
-//! ([`merge_bundle`]), each in one transaction. The second pass itself is
+//! new vault ([`restore_bundle`], built beside its place and committed as it
+//! goes) or a merge into an existing one ([`merge_bundle`], one
+//! transaction). The second pass itself is
 //! `apply`; what a merge does with resources is `merge`, with table rows
 //! `tables`.
 
@@ -9,7 +10,7 @@ use std::path::Path;
 
 use age::secrecy::SecretString;
 
-use super::apply::{apply, Target};
+use super::apply::{apply, Target, RESTORE_COMMIT_BYTES};
 pub use super::merge::MergeReport;
 use super::merge::Merging;
 use super::reader::{check_digest, hashing, next_entry, read_bundle, read_manifest, tampered};
@@ -84,7 +85,9 @@ pub fn restore_bundle(
     })
 }
 
-/// Restores into a store that holds nothing but a new vault's defaults.
+/// Restores into a store that holds nothing but a new vault's defaults,
+/// built beside its place (it commits as it goes: a failure must throw the
+/// whole vault away, as [`restore_bundle`] does).
 pub(crate) fn restore_into(
     store: &Store,
     bundle: &Path,
@@ -92,11 +95,31 @@ pub(crate) fn restore_into(
     checked: &Checked,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<()> {
+    restore_committing(
+        store,
+        bundle,
+        opener,
+        checked,
+        RESTORE_COMMIT_BYTES,
+        progress,
+    )
+}
+
+/// [`restore_into`], committing after every `commit_every` bytes of
+/// content.
+pub(crate) fn restore_committing(
+    store: &Store,
+    bundle: &Path,
+    opener: &Opener,
+    checked: &Checked,
+    commit_every: u64,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<()> {
     let tx = store.write_tx()?;
     tx.execute_batch(
         "DELETE FROM resources; DELETE FROM resource_versions; DELETE FROM audit_log;",
     )?;
-    let mut target = Target::Restore;
+    let mut target = Target::Restore { commit_every };
     apply(store, bundle, opener, checked, &mut target, progress)?;
     let chain = store.verify_audit_log()?;
     if let Some(seq) = chain.first_broken {
@@ -106,6 +129,7 @@ pub(crate) fn restore_into(
         ));
     }
     tx.commit()?;
+    store.truncate_wal();
     Ok(())
 }
 
@@ -141,6 +165,9 @@ pub fn merge_bundle(
     ));
     audit::append_in(&tx, &store.now(), &[entry])?;
     tx.commit()?;
+    // One transaction: the log held every page it wrote (about the size
+    // of the content added) until now.
+    store.truncate_wal();
     Ok(report)
 }
 

@@ -4,6 +4,8 @@
 //! conflict. Nothing here is ever overwritten. (The tables' rows are merged
 //! by [`super::tables`].)
 
+use std::io::Read;
+
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
@@ -62,12 +64,14 @@ struct MergePath {
 }
 
 impl Merging {
-    /// Merges one version (`content` empty for a deletion record).
+    /// Merges one version (`content` empty for a deletion record): read
+    /// into the vault (streamed) when the resource is being added, not read
+    /// at all when it is compared (by ETag and size).
     pub(super) fn version(
         &mut self,
         store: &Store,
         r: &VersionRecord,
-        content: &[u8],
+        content: &mut dyn Read,
     ) -> Result<()> {
         if self.path.as_ref().map(|p| p.path.as_str()) != Some(r.path.as_str()) {
             self.finish_path();
@@ -87,7 +91,7 @@ impl Merging {
             return Err(Error::Internal("merge state lost".into()));
         };
         if state.adding {
-            return r.insert(&store.conn, content);
+            return r.insert_from(&store.conn, content);
         }
         state.compared += 1;
         if state.conflict.is_none() {

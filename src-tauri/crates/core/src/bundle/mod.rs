@@ -18,21 +18,28 @@
 //! container of the same name. The bundle never holds the vault key, the
 //! recovery key, token secrets or token hashes.
 //!
-//! Both directions stream with flat memory (one resource at a time, plus
-//! the manifest's list of entries) and report progress. Export writes the
-//! manifest first, so it walks the vault twice in one read transaction:
-//! once to hash, once to write. Import checks every entry against the
-//! manifest in a first pass that writes nothing, then restores or merges in
-//! one transaction in a second pass.
+//! Both directions stream with flat memory (a buffer of content at a time,
+//! never a whole resource, plus the manifest's list of entries) and report
+//! progress. Export writes the manifest first, so it walks the vault twice
+//! in one read transaction: once to hash, once to write, each content read
+//! through the chunk reader. Import checks every entry against the manifest
+//! in a first pass that writes nothing, then restores or merges in a second
+//! pass, where each content entry streams from the tar entry into the vault
+//! (a blob a chunk at a time over `INLINE_MAX`) checked against the
+//! manifest and the version's ETag as it goes (`content`). A merge is one
+//! transaction; a restore, built beside its place, commits as it goes so
+//! its write-ahead log stays bounded.
 //!
 //! The parts: `layout` (entry names, the checks on each record), `tables`
 //! (the list of tables a bundle carries, each with its record type, its page
 //! query and how a record is written back), `walk` and `export` (writing),
 //! `reader` (opening and checking entries against the manifest), `import`
-//! (the first pass, restore and merge), `apply` (the second pass) and
-//! `merge` (what a merge does with resources).
+//! (the first pass, restore and merge), `apply` (the second pass),
+//! `content` (a content entry checked as it streams in) and `merge` (what
+//! a merge does with resources).
 
 mod apply;
+mod content;
 mod export;
 mod import;
 mod layout;
@@ -293,5 +300,7 @@ fn read_limited(mut r: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+#[cfg(test)]
+mod large_tests;
 #[cfg(test)]
 mod tests;

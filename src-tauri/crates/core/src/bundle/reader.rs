@@ -93,6 +93,11 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
+    /// The bundle being read.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub(super) fn io_error(&self, e: io::Error) -> Error {
         if self.at_end.get() || e.kind() == io::ErrorKind::UnexpectedEof {
             Error::BundleTruncated {

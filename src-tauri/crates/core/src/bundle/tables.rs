@@ -205,7 +205,7 @@ fn put<T: Exported>(
 ) -> Result<()> {
     let record: T = parse_row(bundle, name, line)?;
     match target {
-        Target::Restore => {
+        Target::Restore { .. } => {
             record.write(store, OnConflict::Fail)?;
         }
         Target::Merge(merging) => match T::merge(&mut merging.report) {

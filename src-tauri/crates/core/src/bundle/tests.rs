@@ -75,7 +75,7 @@ fn populated() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn recipient_pair() -> (Seal, Opener) {
+pub(super) fn recipient_pair() -> (Seal, Opener) {
     let identity = age::x25519::Identity::generate();
     (
         Seal::Recipient(Box::new(identity.to_public())),
@@ -83,11 +83,11 @@ fn recipient_pair() -> (Seal, Opener) {
     )
 }
 
-fn quiet() -> impl FnMut(&Progress) {
+pub(super) fn quiet() -> impl FnMut(&Progress) {
     |_| {}
 }
 
-fn export(store: &Store, dir: &Path, seal: &Seal) -> PathBuf {
+pub(super) fn export(store: &Store, dir: &Path, seal: &Seal) -> PathBuf {
     let out = dir.join(format!("b-{}.custodian.age", uuid::Uuid::new_v4()));
     export_bundle(store, &out, seal, false, &mut quiet()).unwrap();
     out

@@ -3,6 +3,8 @@
 //! Read by column name and written from one column list (see
 //! [`crate::vault::record`]); what a bundle carries as a version's metadata.
 
+use std::io::Read;
+
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, Row};
 use serde::{Deserialize, Serialize};
@@ -57,7 +59,7 @@ impl VersionRecord {
     /// Writes the version with its content and, when it is the live one,
     /// the resource's row. Content over [`INLINE_MAX`] is stored as a blob
     /// (shared with identical content already stored), inside the caller's
-    /// transaction (an import).
+    /// transaction.
     pub fn insert(&self, conn: &Connection, content: &[u8]) -> Result<()> {
         if content.len() > INLINE_MAX {
             let blob = blob::write_blob(conn, &mut &content[..], &self.written_at)?;
@@ -65,6 +67,24 @@ impl VersionRecord {
         }
         record::insert(conn, self, &[(Self::CONTENT, &content)], OnConflict::Fail)?;
         self.insert_live(conn)
+    }
+
+    /// [`VersionRecord::insert`] with the content read from `content`, for
+    /// an import: a version whose `size` is over [`INLINE_MAX`] streams
+    /// into a blob a chunk at a time, never held whole; a smaller one is
+    /// read into its row. The caller checks that `content` holds `size`
+    /// bytes (the bundle's reader fails when it does not).
+    pub fn insert_from(&self, conn: &Connection, content: &mut dyn Read) -> Result<()> {
+        if self.size > INLINE_MAX as u64 {
+            let blob = blob::write_blob(conn, content, &self.written_at)?;
+            return self.insert_blob(conn, blob.id);
+        }
+        let mut bytes = Vec::with_capacity(self.size as usize);
+        content
+            .take(INLINE_MAX as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| crate::Error::from_read(e, format!("reading {}", self.path)))?;
+        self.insert(conn, &bytes)
     }
 
     /// Writes the version naming a complete blob as its content (an empty
@@ -198,7 +218,7 @@ mod tests {
             ..deleted.clone()
         };
         deleted.insert(&store.conn, b"").unwrap();
-        live.insert(&store.conn, b"hi").unwrap();
+        live.insert_from(&store.conn, &mut &b"hi"[..]).unwrap();
         for r in [&deleted, &live] {
             assert_eq!(&read_back(&store.conn, r), r);
         }

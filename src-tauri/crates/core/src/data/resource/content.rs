@@ -26,14 +26,14 @@ pub(super) fn etag_of(content_type: &str, content: &[u8]) -> String {
 
 /// The ETag's hash before the content: fed the bytes as they stream by,
 /// then [`finish_etag`].
-pub(super) fn etag_hasher(content_type: &str) -> Sha256 {
+pub(crate) fn etag_hasher(content_type: &str) -> Sha256 {
     let mut h = Sha256::new();
     h.update(content_type.as_bytes());
     h.update([0]);
     h
 }
 
-pub(super) fn finish_etag(h: Sha256) -> String {
+pub(crate) fn finish_etag(h: Sha256) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
