@@ -249,6 +249,10 @@ fn content_over_the_vaults_maximum_is_refused() {
 fn largest_log(bundle: &Path, opener: &Opener, commit_every: u64) -> u64 {
     let checked = import::inspect(bundle, opener, &mut quiet()).unwrap();
     let (dir, restored) = memory_store();
+    // Pages spill into the log only once the page cache is full: with the
+    // 32 MiB cache every connection has, this test's few MiB of content
+    // would wait in memory until the commit whatever the interval.
+    restored.use_small_page_cache().unwrap();
     let wal = dir.path().join("t.db-wal");
     let mut largest = 0;
     import::restore_committing(
