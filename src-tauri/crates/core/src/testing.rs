@@ -83,3 +83,43 @@ pub(crate) fn allow_inserts(store: &Store, table: &str) {
         .execute_batch(&format!("DROP TRIGGER refuse_{table}"))
         .expect("drop the refusing trigger");
 }
+
+/// A reader of `total` bytes that runs `hook` once, before it gives the
+/// byte at `hook_at`: something happens in the vault while a large write
+/// is under way.
+pub(crate) struct Meanwhile<F: FnMut()> {
+    total: usize,
+    given: usize,
+    hook_at: usize,
+    hook: Option<F>,
+}
+
+impl<F: FnMut()> Meanwhile<F> {
+    pub(crate) fn new(total: usize, hook_at: usize, hook: F) -> Self {
+        Meanwhile {
+            total,
+            given: 0,
+            hook_at,
+            hook: Some(hook),
+        }
+    }
+}
+
+impl<F: FnMut()> std::io::Read for Meanwhile<F> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.given >= self.hook_at {
+            if let Some(mut hook) = self.hook.take() {
+                hook();
+            }
+        }
+        let limit = if self.given < self.hook_at {
+            self.hook_at
+        } else {
+            self.total
+        };
+        let n = (limit - self.given).min(out.len());
+        out[..n].fill(3);
+        self.given += n;
+        Ok(n)
+    }
+}

@@ -11,7 +11,7 @@ use crate::audit::Outcome;
 use crate::data::resource::{NewResource, INLINE_MAX};
 use crate::sharing::grant::{Access, TokenRejected};
 use crate::sharing::token::{self, TokenHash};
-use crate::testing::memory_store;
+use crate::testing::{memory_store, Meanwhile};
 use crate::{Mark, Store};
 
 /// A real grant of `actions` on `paths` in `store`, with its token (as the
@@ -249,34 +249,6 @@ fn a_body_that_breaks_off_stores_nothing() {
     ));
 }
 
-/// Gives `total` bytes; before the byte at `hook_at`, runs `hook` once
-/// (something changes in the vault while the upload runs).
-struct Meanwhile<F: FnMut()> {
-    total: usize,
-    given: usize,
-    hook_at: usize,
-    hook: Option<F>,
-}
-
-impl<F: FnMut()> Read for Meanwhile<F> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.given >= self.hook_at {
-            if let Some(mut hook) = self.hook.take() {
-                hook();
-            }
-        }
-        let limit = if self.given < self.hook_at {
-            self.hook_at
-        } else {
-            self.total
-        };
-        let n = buf.len().min(limit - self.given);
-        buf[..n].fill(5);
-        self.given += n;
-        Ok(n)
-    }
-}
-
 /// A large upload during which `hook` runs, midway through its chunks.
 fn upload_meanwhile(
     store: &Store,
@@ -286,12 +258,7 @@ fn upload_meanwhile(
     hook: impl FnMut(),
 ) -> Decision {
     let total = 2 * crate::data::resource::CHUNK + 3;
-    let mut body = Meanwhile {
-        total,
-        given: 0,
-        hook_at: crate::data::resource::CHUNK + 7,
-        hook: Some(hook),
-    };
+    let mut body = Meanwhile::new(total, crate::data::resource::CHUNK + 7, hook);
     decide_streamed(store, token, access, req, &mut body, Some(total as u64))
 }
 

@@ -7,6 +7,7 @@ use std::sync::{mpsc, Arc};
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::testing::Meanwhile;
 use crate::vault::db;
 use crate::vault::keys::VaultKey;
 use crate::vault::store::Store;
@@ -92,33 +93,6 @@ fn a_slow_upload_never_holds_the_write_lock() {
     assert_eq!(uploaded.size, 3 * CHUNK as u64);
 }
 
-/// Gives `total` bytes; before the byte at `hook_at`, runs `hook` once.
-struct Hooked<F: FnMut()> {
-    total: usize,
-    given: usize,
-    hook_at: usize,
-    hook: Option<F>,
-}
-
-impl<F: FnMut()> Read for Hooked<F> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if self.given >= self.hook_at {
-            if let Some(mut hook) = self.hook.take() {
-                hook();
-            }
-        }
-        let limit = if self.given < self.hook_at {
-            self.hook_at
-        } else {
-            self.total
-        };
-        let n = (limit - self.given).min(out.len());
-        out[..n].fill(3);
-        self.given += n;
-        Ok(n)
-    }
-}
-
 #[test]
 fn a_writer_whose_staging_blob_was_swept_stops_and_touches_no_other_blob() {
     let (_d, mut writer, mut other) = two_stores();
@@ -138,12 +112,11 @@ fn a_writer_whose_staging_blob_was_swept_stops_and_touches_no_other_blob() {
     };
     // The hook borrows `theirs` until the reader is gone.
     let err = {
-        let mut reader = Hooked {
-            total: stream::BATCH * CHUNK + CHUNK + 5,
-            given: 0,
-            hook_at: stream::BATCH * CHUNK,
-            hook: Some(hook),
-        };
+        let mut reader = Meanwhile::new(
+            stream::BATCH * CHUNK + CHUNK + 5,
+            stream::BATCH * CHUNK,
+            hook,
+        );
         writer
             .put_stream(
                 &p("/files/swept"),
