@@ -2,13 +2,13 @@
 //! flooded and stopped by hand-written requests. Every count and wait here
 //! is bounded; the time-outs are shortened through `ServeOptions`.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use custodian_core::sharing::client::ClientRegistration;
-use custodian_core::sharing::request::{Approval, Poll};
-use custodian_core::sharing::scope;
-use custodian_core::{ExposeSecret, SecretString, Vault};
+use custodian_core::Vault;
 use custodian_server::{serve_pod, ServeOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -26,13 +26,7 @@ struct Served {
 impl Served {
     async fn start(options: ServeOptions) -> Served {
         let dir = tempfile::tempdir().unwrap();
-        let vault = Vault::create_with_work_factor(
-            &dir.path().join("v"),
-            &SecretString::from("correct horse battery".to_string()),
-            2,
-        )
-        .unwrap()
-        .vault;
+        let vault = support::vault(dir.path());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let pod = custodian_server::pod_for(&vault, &options, addr).unwrap();
@@ -64,34 +58,9 @@ impl Served {
         self.vault.store().verify_audit_log().unwrap().entries
     }
 
-    /// A company with a grant on `/contact/`, and its token.
+    /// A company with a grant on `/contact/`: client id, grant id, token.
     fn granted(&self) -> (String, String, String) {
-        let store = self.vault.store();
-        let client = store
-            .register_client(&ClientRegistration {
-                client_name: "Acme".into(),
-                ..Default::default()
-            })
-            .unwrap();
-        let details = scope::parse_requested(
-            r#"[{"type": "pod_access", "paths": ["/contact/"], "actions": ["read", "write"], "purpose": "Deliveries"}]"#,
-        )
-        .unwrap();
-        let auth = store.request_access(&client.id, details, 3600).unwrap();
-        let grant = store
-            .approve_request(&auth.request.id, &Approval::default())
-            .unwrap();
-        match store
-            .poll_device_code(&client.id, auth.device_code.expose_secret())
-            .unwrap()
-        {
-            Poll::Issued { access_token, .. } => (
-                client.id,
-                grant.id,
-                access_token.expose_secret().to_string(),
-            ),
-            _ => panic!("no token"),
-        }
+        support::granted(self.vault.store(), "/contact/", "Deliveries")
     }
 }
 

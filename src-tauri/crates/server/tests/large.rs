@@ -3,14 +3,13 @@
 //! out; `Range`, `If-Range` and `HEAD` say what they should; a body over
 //! the maximum, one that breaks off and one that stalls store nothing.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use custodian_core::data::resource::INLINE_MAX;
-use custodian_core::sharing::client::ClientRegistration;
-use custodian_core::sharing::request::{Approval, Poll};
-use custodian_core::sharing::scope;
-use custodian_core::{parse_path, ExposeSecret, SecretString, Vault};
+use custodian_core::{parse_path, Vault};
 use custodian_server::{serve_pod, AllowedHosts, Config, Pod, ServeOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -34,14 +33,8 @@ impl Served {
     /// The same with the largest content a write accepts lowered to `max`.
     async fn start_with_max(options: ServeOptions, max: Option<u64>) -> Served {
         let dir = tempfile::tempdir().unwrap();
-        let vault = Vault::create_with_work_factor(
-            &dir.path().join("v"),
-            &SecretString::from("correct horse battery".to_string()),
-            2,
-        )
-        .unwrap()
-        .vault;
-        let token = granted(&vault);
+        let vault = support::vault(dir.path());
+        let (_, _, token) = support::granted(vault.store(), "/notes/", "Files");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let store = || {
@@ -114,32 +107,6 @@ impl Served {
             assert!(started.elapsed() < Duration::from_secs(20), "never logged");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-}
-
-/// A company with a grant to read and write `/notes/`: its token.
-fn granted(vault: &Vault) -> String {
-    let store = vault.store();
-    let client = store
-        .register_client(&ClientRegistration {
-            client_name: "Acme".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    let details = scope::parse_requested(
-        r#"[{"type": "pod_access", "paths": ["/notes/"], "actions": ["read", "write"], "purpose": "Files"}]"#,
-    )
-    .unwrap();
-    let auth = store.request_access(&client.id, details, 3600).unwrap();
-    store
-        .approve_request(&auth.request.id, &Approval::default())
-        .unwrap();
-    match store
-        .poll_device_code(&client.id, auth.device_code.expose_secret())
-        .unwrap()
-    {
-        Poll::Issued { access_token, .. } => access_token.expose_secret().to_string(),
-        _ => panic!("no token"),
     }
 }
 
