@@ -4,12 +4,13 @@
 //! time, never through the window. Progress goes to the window as
 //! `file-progress` events.
 
-use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Write};
+use std::fs::File;
+use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use custodian_core::data::resource::{Author, NewMeta, OCTET_STREAM};
+use custodian_core::fsutil::{self, StreamedWrite};
 use custodian_core::{parse_path, Category, Mark, ResourceMeta};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
@@ -137,123 +138,20 @@ pub fn save_resource_to(
     let meta = content.meta().clone();
     let shown = pod_path.to_string();
     let mut progress = reporter(&app, &shown, "save", meta.size);
-    write_beside(&target, &mut content, &mut progress).map_err(|e| match e {
-        Saving::Read(e) => AppError::from(custodian_core::Error::from_read(
+    fsutil::write_streamed(&target, &mut content, &mut progress).map_err(|e| match e {
+        StreamedWrite::Read(e) => AppError::from(custodian_core::Error::from_read(
             e,
             format!("reading {shown}"),
         )),
-        Saving::Write(e) => io_error("could not write", &target, e),
+        StreamedWrite::Write(e) => io_error("could not write", &target, e),
     })?;
     state.touch();
     Ok(meta)
 }
 
-/// Why a save failed: reading the vault or writing the file.
-#[derive(Debug)]
-enum Saving {
-    Read(io::Error),
-    Write(io::Error),
-}
-
-/// Copies `from` into a temporary file beside `target`, then renames it
-/// into place; removes the temporary file on any failure.
-fn write_beside(
-    target: &Path,
-    from: &mut dyn Read,
-    progress: &mut dyn FnMut(u64),
-) -> Result<(), Saving> {
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "resource".into());
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let temp = dir.join(format!(".{name}.{}-{nonce}.partial", std::process::id()));
-    let written = copy_into(&temp, from, progress)
-        .and_then(|()| fs::rename(&temp, target).map_err(Saving::Write));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written
-}
-
-fn copy_into(
-    temp: &Path,
-    from: &mut dyn Read,
-    progress: &mut dyn FnMut(u64),
-) -> Result<(), Saving> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(temp).map_err(Saving::Write)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut done = 0u64;
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Saving::Read(e)),
-        };
-        file.write_all(&buf[..n]).map_err(Saving::Write)?;
-        done += n as u64;
-        progress(done);
-    }
-    progress(done);
-    file.sync_all().map_err(Saving::Write)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A reader that fails after some bytes (damage found mid-read).
-    struct Failing(u64);
-
-    impl Read for Failing {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            if self.0 == 0 {
-                return Err(io::Error::other("damaged"));
-            }
-            let n = (buf.len() as u64).min(self.0) as usize;
-            buf[..n].fill(7);
-            self.0 -= n as u64;
-            Ok(n)
-        }
-    }
-
-    fn names(dir: &Path) -> Vec<String> {
-        fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect()
-    }
-
-    #[test]
-    fn a_save_is_renamed_into_place_only_when_complete() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("out.bin");
-        let content = vec![5u8; 3 << 20];
-        let mut seen = Vec::new();
-        write_beside(&target, &mut content.as_slice(), &mut |n| seen.push(n)).unwrap();
-        assert_eq!(fs::read(&target).unwrap(), content);
-        assert_eq!(seen.last(), Some(&(3 << 20)));
-        assert_eq!(names(dir.path()), ["out.bin"]);
-
-        let failed = dir.path().join("failed.bin");
-        let e = write_beside(&failed, &mut Failing(2 << 20), &mut |_| {}).unwrap_err();
-        assert!(matches!(e, Saving::Read(_)), "{e:?}");
-        assert_eq!(names(dir.path()), ["out.bin"], "nothing half-written stays");
-    }
 
     #[test]
     fn paths_must_be_full() {

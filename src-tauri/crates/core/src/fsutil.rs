@@ -100,6 +100,68 @@ fn remove_stale_temps(dir: &Path, name: &str) {
     }
 }
 
+/// Why [`write_streamed`] failed: reading its source, or writing the file.
+#[derive(Debug)]
+pub enum StreamedWrite {
+    Read(std::io::Error),
+    Write(std::io::Error),
+}
+
+/// Writes what `from` gives to `target`: into a new private file beside
+/// it (`.NAME.UUID.partial`), synced, then renamed over `target`, so a
+/// failure at any point leaves nothing half-written under that name and
+/// no temporary file. `progress` is told the bytes written so far. Returns
+/// how many were written.
+pub fn write_streamed(
+    target: &Path,
+    from: &mut dyn std::io::Read,
+    progress: &mut dyn FnMut(u64),
+) -> std::result::Result<u64, StreamedWrite> {
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = target
+        .file_name()
+        .map_or_else(|| "content".into(), |n| n.to_string_lossy().into_owned());
+    let temp = dir.join(format!(".{name}.{}.partial", uuid::Uuid::new_v4()));
+    let written = copy_into(&temp, from, progress).and_then(|n| {
+        fs::rename(&temp, target).map_err(StreamedWrite::Write)?;
+        Ok(n)
+    });
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written
+}
+
+fn copy_into(
+    temp: &Path,
+    from: &mut dyn std::io::Read,
+    progress: &mut dyn FnMut(u64),
+) -> std::result::Result<u64, StreamedWrite> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(temp).map_err(StreamedWrite::Write)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut done = 0u64;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StreamedWrite::Read(e)),
+        };
+        file.write_all(&buf[..n]).map_err(StreamedWrite::Write)?;
+        done += n as u64;
+        progress(done);
+    }
+    file.sync_all().map_err(StreamedWrite::Write)?;
+    Ok(done)
+}
+
 /// Flushes a directory's entries (new names, renames) to disk.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
@@ -115,6 +177,49 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that fails after some bytes (damage found mid-read).
+    struct Failing(u64);
+
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("damaged"));
+            }
+            let n = (buf.len() as u64).min(self.0) as usize;
+            buf[..n].fill(7);
+            self.0 -= n as u64;
+            Ok(n)
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_streamed_file_is_renamed_into_place_only_when_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        let content = vec![5u8; 3 << 20];
+        let mut seen = Vec::new();
+        let n = write_streamed(&target, &mut content.as_slice(), &mut |n| seen.push(n)).unwrap();
+        assert_eq!(n, 3 << 20);
+        assert_eq!(fs::read(&target).unwrap(), content);
+        assert_eq!(seen.last(), Some(&(3 << 20)));
+        assert_eq!(names(dir.path()), ["out.bin"]);
+
+        let failed = dir.path().join("failed.bin");
+        let e = write_streamed(&failed, &mut Failing(2 << 20), &mut |_| {}).unwrap_err();
+        assert!(matches!(e, StreamedWrite::Read(_)), "{e:?}");
+        assert_eq!(names(dir.path()), ["out.bin"], "nothing half-written stays");
+        let e = write_streamed(&dir.path().join("no/such/dir"), &mut &b"x"[..], &mut |_| {})
+            .unwrap_err();
+        assert!(matches!(e, StreamedWrite::Write(_)), "{e:?}");
+    }
 
     #[test]
     fn replaces_contents_and_leaves_no_temp_file() {

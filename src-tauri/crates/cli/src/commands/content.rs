@@ -4,11 +4,12 @@
 //! progress line on a terminal, and `get --output`'s file, written beside
 //! its name and renamed into place only when complete.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use custodian_core::data::resource::{JSON, OCTET_STREAM};
+use custodian_core::fsutil::StreamedWrite;
 use custodian_core::{ContentReader, Error, PodPath, INLINE_MAX, MAX_CONTENT};
 
 use crate::fail::{code, Fail};
@@ -210,50 +211,27 @@ fn folder_of(file: &Path) -> &Path {
     }
 }
 
-/// Removes a partly written file unless it was completed.
-struct Partial(Option<PathBuf>);
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
 /// Writes the content to `file`: into a new private file beside it, then
-/// renamed over it when complete, so a damaged or failed read leaves no
-/// half file under that name.
+/// renamed over it when complete (`fsutil::write_streamed`), so a damaged
+/// or failed read leaves no half file under that name.
 pub fn to_file(mut reader: ContentReader<'_>, file: &Path) -> Result<u64, Fail> {
-    let name = file
-        .file_name()
-        .ok_or_else(|| Fail::usage(format!("--output {}: give a file name", file.display())))?;
-    let temp = folder_of(file).join(format!(
-        ".{}.custodian-part-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let mut out = custodian_core::fsutil::create_private_file(&temp)?;
-    let mut partial = Partial(Some(temp.clone()));
-    let writing = |e: io::Error| {
-        Fail::new(
+    if file.file_name().is_none() {
+        return Err(Fail::usage(format!(
+            "--output {}: give a file name",
+            file.display()
+        )));
+    }
+    let what = format!("reading {}", reader.meta().path);
+    custodian_core::fsutil::write_streamed(file, &mut reader, &mut |_| {}).map_err(|e| match e {
+        StreamedWrite::Read(e) => Fail::from(Error::from_read(e, what.clone())),
+        StreamedWrite::Write(e) => Fail::new(
             code::ERROR,
             format!(
                 "writing {}: {e} (nothing was written there)",
                 file.display()
             ),
-        )
-    };
-    let size = reader.meta().size;
-    {
-        let mut buffered = io::BufWriter::with_capacity(BUF, &mut out);
-        copy(&mut reader, &mut buffered, &writing)?;
-        buffered.flush().map_err(writing)?;
-    }
-    out.sync_all().map_err(writing)?;
-    fs::rename(&temp, file).map_err(writing)?;
-    partial.0 = None;
-    Ok(size)
+        ),
+    })
 }
 
 #[cfg(test)]
