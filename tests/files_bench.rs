@@ -19,13 +19,13 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use custodian_core::sharing::request::Approval;
 use custodian_e2e::company::{open, Company};
-use custodian_e2e::{age_keygen, bin, custodian, Server, TestVault, PASSPHRASE};
+use custodian_e2e::{age_keygen, bin, custodian, Cleanup, Server, TestVault, PASSPHRASE};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -183,18 +183,6 @@ fn server_peak_kib(server: &Server) -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM")
-}
-
-/// Removes the benchmark's files however it ends.
-struct Cleanup(Vec<PathBuf>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for path in &self.0 {
-            let _ = fs::remove_file(path);
-            let _ = fs::remove_dir_all(path);
-        }
-    }
 }
 
 /// One table: a row per step of one size.

@@ -11,10 +11,10 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use custodian_e2e::{custodian, run_fail, TestVault, PASSPHRASE};
+use custodian_e2e::{custodian, run_fail, Cleanup, TestVault, PASSPHRASE};
 use sha2::{Digest, Sha256};
 
 const MIB: u64 = 1 << 20;
@@ -27,18 +27,6 @@ const MEMORY_ALLOWANCE_KIB: u64 = 100 * 1000;
 /// The write-ahead log after a large write: cut back to nothing by the
 /// checkpoint, and never more than `journal_size_limit` (64 MiB).
 const WAL_BOUND: u64 = 64 * MIB;
-
-/// Removes the large files however the test ends.
-struct Cleanup(Vec<PathBuf>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for path in &self.0 {
-            let _ = fs::remove_file(path);
-            let _ = fs::remove_dir_all(path);
-        }
-    }
-}
 
 /// A sparse file of `len` bytes with a few marks written into it, so it
 /// is not all zeros (and a misplaced chunk shows).

@@ -310,3 +310,16 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Removes the files and folders it names however a test ends (large
+/// generated files must not stay on a shared disk).
+pub struct Cleanup(pub Vec<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_dir_all(path);
+        }
+    }
+}
