@@ -111,7 +111,7 @@ bench: setup ## Storage benchmark (release build); see docs/BENCHMARKS.md
 bench-api: ## Pod API load test (wrk) beside a no-op floor and the Community Solid Server
 	scripts/bench-api
 
-bench-app: setup ui ## App launch time and memory, release build (idle and 10,000 resources)
+bench-app: setup ui ## The app: launch time and memory (idle, 10,000 resources), tree and search on 1,000,000 (release)
 	$(CARGO) build --locked --release -p custodian-desktop
 	CUSTODIAN_DESKTOP_BIN=$(CURDIR)/target/release/custodian-desktop \
 		$(CARGO) test --locked --release -p custodian-e2e --test desktop_bench -- --ignored --nocapture

@@ -397,6 +397,12 @@ impl Desktop {
         self.rt.block_on(self.client().execute(js, args))
     }
 
+    /// Runs asynchronous JavaScript in the page: the script's last argument
+    /// is the callback that gives its value back.
+    pub fn script_async(&self, js: &str, args: Vec<Value>) -> Result<Value, CmdError> {
+        self.rt.block_on(self.client().execute_async(js, args))
+    }
+
     /// Polls `probe` until it returns `Some`, or fails after [`DEADLINE`]
     /// saying what was awaited.
     pub fn wait_until<T>(&self, what: &str, mut probe: impl FnMut(&Self) -> Option<T>) -> T {
