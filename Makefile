@@ -124,15 +124,19 @@ bench-deliver: setup ## Deliveries: one change to 1,000 companies, a 10,000 back
 	$(CARGO) test --locked --release -p custodian-e2e --test links_bench -- --ignored --nocapture
 
 # A lifetime of data (docs/BENCHMARKS.md, issue 16): a shell of steps, each
-# its own command. BENCH_RESOURCES / BENCH_CONTAINER shrink the vault and
-# BENCH_FILE_GIB the files for a quick check (BENCH_FILE_GIB=0.0625 is
-# 64 MiB); the files need 3 times their size free in TMPDIR, plus 1 GiB.
+# its own command. BENCH_RESOURCES / BENCH_CONTAINER / BENCH_LARGE /
+# BENCH_LARGE_KIB shrink the vault and BENCH_FILE_GIB the files for a quick
+# check (BENCH_FILE_GIB=0.0625 is 64 MiB); the vault needs about 7 GB free
+# in TMPDIR, the files 3 times their size plus 1 GiB.
 BENCH_RESOURCES ?= 1000000
 BENCH_CONTAINER ?= 100000
+BENCH_LARGE ?= 10000
+BENCH_LARGE_KIB ?= 300
 BENCH_FILE_GIB ?= 1 8
-bench-large: setup ## Large vaults (release, long): 1,000,000 resources, then 1 and 8 GiB files
-	@echo "== bench-large: $(BENCH_RESOURCES) small resources, one container of $(BENCH_CONTAINER)"
+bench-large: setup ## Large vaults (release, long): 1,000,000 + 10,000 large resources, then 1 and 8 GiB files
+	@echo "== bench-large: $(BENCH_RESOURCES) small resources, one container of $(BENCH_CONTAINER), $(BENCH_LARGE) of $(BENCH_LARGE_KIB) KiB"
 	CUSTODIAN_BENCH_RESOURCES=$(BENCH_RESOURCES) CUSTODIAN_BENCH_CONTAINER=$(BENCH_CONTAINER) \
+		CUSTODIAN_BENCH_LARGE=$(BENCH_LARGE) CUSTODIAN_BENCH_LARGE_KIB=$(BENCH_LARGE_KIB) \
 		$(CARGO) bench --locked -p custodian-core --bench large --features test-support
 	$(MAKE) --no-print-directory bench-files
 

@@ -4,20 +4,29 @@
 //! (`Store::put_batched`), then per-operation times: put, get, `ls` of the
 //! 100,000-member container (first page and a middle page), `ls` of the
 //! root and of the container of 1,000 sub-containers (each with its member
-//! count), `status`'s counts, search (a rare and a common part of a path),
-//! the database's size and the process's peak memory.
+//! count), `status`'s counts, search (a rare and a common part of a path);
+//! then 10,000 large resources (300 KiB each, chunked blobs of bytes that
+//! never repeat): their put and get, a page of their container, `status`,
+//! a million company reads in the access log and the report over them; then export of the whole vault to
+//! an age recipient and import into a new vault (each with its own peak
+//! memory), the restored database's size.
 //!
 //! Run: `make bench-large` (that is,
 //! `cargo bench -p custodian-core --bench large --features test-support`).
 //! `CUSTODIAN_BENCH_RESOURCES` (default 1,000,000) and
-//! `CUSTODIAN_BENCH_CONTAINER` (default 100,000) change the sizes, e.g. a
-//! quick check at 20,000 and 5,000. Prints a Markdown table for
+//! `CUSTODIAN_BENCH_CONTAINER` (default 100,000), `CUSTODIAN_BENCH_LARGE`
+//! (10,000) and `CUSTODIAN_BENCH_LARGE_KIB` (300) change the sizes, e.g. a
+//! quick check at 20,000, 5,000, 100 and 300. Needs about twice the
+//! vault's size free in `TMPDIR` (the vault and its bundle, then the bundle
+//! and the restored vault: about 7 GB at the defaults). Prints a Markdown table for
 //! docs/BENCHMARKS.md.
 
 use std::time::{Duration, Instant};
 
+use custodian_core::audit::{Action, Method, NewEntry};
+use custodian_core::bundle::{self, Opener, Seal};
 use custodian_core::data::resource::LIST_DEFAULT;
-use custodian_core::{parse_path, NewResource, PodPath, SecretString, Vault};
+use custodian_core::{parse_path, Author, NewMeta, NewResource, PodPath, SecretString, Vault};
 
 fn env_size(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -80,6 +89,25 @@ fn ms(d: Duration) -> String {
 
 fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+/// Fills `buf` with bytes that never repeat across seeds (splitmix64).
+fn fill_bytes(buf: &mut [u8], seed: u64) {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    for chunk in buf.chunks_mut(8) {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+    }
+}
+
+/// Resets the process's peak resident memory (Linux), so a phase is
+/// measured on its own.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// The process's peak resident memory (Linux), in MiB.
@@ -230,14 +258,164 @@ fn main() {
         ms(common),
     );
 
-    let db_size = std::fs::metadata(dir.join("vault.db"))
+    // 10,000 large resources (over INLINE_MAX, so each is a chunked blob of
+    // its own: the bytes never repeat), written one streamed put each.
+    let large = env_size("CUSTODIAN_BENCH_LARGE", 10_000);
+    let large_kib = env_size("CUSTODIAN_BENCH_LARGE_KIB", 300);
+    let mut body = vec![0u8; large_kib * 1024];
+    let start = Instant::now();
+    for i in 0..large {
+        fill_bytes(&mut body, i as u64);
+        store
+            .put_stream(
+                &path(&format!("/files/f{i:05}")),
+                NewMeta::of_type("application/octet-stream"),
+                &mut body.as_slice(),
+                Some(body.len() as u64),
+                &Author::Owner,
+                &mut |_| {},
+            )
+            .expect("put large");
+    }
+    let took = start.elapsed();
+    let large_mb = (large * large_kib * 1024) as f64 / 1e6;
+    row(
+        format!("put, {large} large resources of {large_kib} KiB ({large_mb:.0} MB), one streamed put each"),
+        format!(
+            "{:.1} s ({} per op, {:.0} MB/s)",
+            took.as_secs_f64(),
+            ms(took / large.max(1) as u32),
+            large_mb / took.as_secs_f64()
+        ),
+    );
+    let gets = 200.min(large);
+    let start = Instant::now();
+    for _ in 0..gets {
+        let i = rng.below(large);
+        let mut reader = store
+            .open_content(&path(&format!("/files/f{i:05}")), None)
+            .expect("open");
+        let n = std::io::copy(&mut reader, &mut std::io::sink()).expect("read");
+        assert_eq!(n as usize, large_kib * 1024);
+    }
+    row(
+        format!("get, {gets} random large resources, read whole (ETag checked)"),
+        format!("{} per op", ms(start.elapsed() / gets.max(1) as u32)),
+    );
+    let filesc = path("/files/");
+    let files_page = median_of(9, || {
+        store.list_page(&filesc, None, LIST_DEFAULT).expect("ls");
+    });
+    row(
+        format!("ls /files/ ({large} large members), first page"),
+        ms(files_page),
+    );
+    let status = median_of(3, || {
+        store.resource_counts().expect("counts");
+    });
+    row(
+        "status: resource counts, with the large ones".into(),
+        ms(status),
+    );
+    // The access log: the person's own writes are not logged, so ten
+    // companies' reads are (a million entries over random resources, about
+    // 95,000 distinct ones each) for the report to read.
+    let reads = env_size("CUSTODIAN_BENCH_LOG", 1_000_000);
+    let start = Instant::now();
+    let mut batch = Vec::with_capacity(10_000);
+    for n in 0..reads {
+        let client = format!("cli_bench{:02}", n % 10);
+        let i = rng.below(total);
+        let p = if i < in_big {
+            big(i)
+        } else {
+            spread(i - in_big)
+        };
+        let mut entry = NewEntry::client(&client, Action::Read);
+        entry.method = Some(Method::Get);
+        entry.path = Some(p);
+        batch.push(entry);
+        if batch.len() == 10_000 || n + 1 == reads {
+            store.append_audit(&batch).expect("log");
+            batch.clear();
+        }
+    }
+    row(
+        format!("log: {reads} company reads appended, 10,000 to a transaction"),
+        format!("{:.1} s", start.elapsed().as_secs_f64()),
+    );
+    let before = peak_mib();
+    reset_peak();
+    let report = median_of(3, || {
+        let r = store.access_report(None).expect("report");
+        assert_eq!(r.companies.len(), 10.min(reads));
+    });
+    row(
+        format!("report: every company's reads over the whole log ({reads} entries)"),
+        format!("{}, peak {}", ms(report), peak_mib()),
+    );
+
+    row(
+        "peak memory of everything before the report (VmHWM)".into(),
+        before,
+    );
+
+    // Export and import of the whole vault, each phase's peak on its own.
+    let identity = age::x25519::Identity::generate();
+    let seal = Seal::Recipient(Box::new(identity.to_public()));
+    let opener = Opener::Identity(Box::new(identity));
+    let out = tmp.path().join("bench.custodian.age");
+    reset_peak();
+    let start = Instant::now();
+    let summary = bundle::export_bundle(store, &out, &seal, false, &mut |_| {}).expect("export");
+    let export = start.elapsed();
+    let export_peak = peak_mib();
+    let bundle_mb = summary.file_bytes as f64 / 1e6;
+    row(
+        format!(
+            "export (to a recipient): {} entries, {bundle_mb:.0} MB",
+            summary.entries
+        ),
+        format!(
+            "{:.1} s ({:.0} MB/s), peak {export_peak}",
+            export.as_secs_f64(),
+            bundle_mb / export.as_secs_f64()
+        ),
+    );
+    drop(vault);
+    // The vault goes before the import, as a person restoring would have it.
+    std::fs::remove_dir_all(&dir).expect("remove the vault");
+    reset_peak();
+    let start = Instant::now();
+    let restored = bundle::restore_bundle(
+        &out,
+        &opener,
+        &tmp.path().join("restored"),
+        &pass,
+        custodian_core::vault::keys::DEFAULT_WORK_FACTOR,
+        &mut |_| {},
+    )
+    .expect("import");
+    let import = start.elapsed();
+    let import_peak = peak_mib();
+    assert!(restored.manifest.counts.resources >= (total + large) as u64);
+    drop(restored);
+    row(
+        "import (a new vault; its key wrapped at scrypt 2^18, as the command does)".into(),
+        format!(
+            "{:.1} s ({:.0} MB/s), peak {import_peak}",
+            import.as_secs_f64(),
+            bundle_mb / import.as_secs_f64()
+        ),
+    );
+
+    let db_size = std::fs::metadata(tmp.path().join("restored").join("vault.db"))
         .map(|m| m.len())
         .unwrap_or(0);
     row(
-        "vault.db size".into(),
+        "vault.db size (the restored vault)".into(),
         format!("{:.0} MiB", db_size as f64 / (1 << 20) as f64),
     );
-    row("peak memory of the whole run (VmHWM)".into(), peak_mib());
 
     println!("| measure ({total} resources) | result |");
     println!("| --- | --- |");
