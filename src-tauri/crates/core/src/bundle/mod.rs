@@ -45,6 +45,7 @@ mod import;
 mod layout;
 mod merge;
 mod reader;
+mod staging;
 mod tables;
 mod walk;
 
