@@ -33,7 +33,7 @@ pub(super) enum Target {
     Restore { commit_every: u64 },
     /// Into a vault with rows of its own: what it is missing, in one
     /// transaction, its large content staged before (`staging`).
-    Merge(Merging),
+    Merge(Box<Merging>),
 }
 
 /// Checks that a resource's versions arrive as 1, 2, 3… and end live or

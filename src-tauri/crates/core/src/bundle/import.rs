@@ -163,7 +163,7 @@ pub fn merge_bundle(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<MergeReport> {
     let (checked, staged) = staging::check_and_stage(store, bundle, opener, progress)?;
-    let mut target = Target::Merge(Merging::new(staged));
+    let mut target = Target::Merge(Box::new(Merging::new(staged)));
     let merged = merge_rows(store, bundle, opener, &checked, &mut target, progress);
     if let (Err(_), Target::Merge(merging)) = (&merged, &target) {
         merging.staged.discard(store);

@@ -304,4 +304,6 @@ fn read_limited(mut r: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod large_tests;
 #[cfg(test)]
+mod staging_tests;
+#[cfg(test)]
 mod tests;
