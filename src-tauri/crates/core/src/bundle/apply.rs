@@ -29,10 +29,11 @@ pub(super) const RESTORE_COMMIT_BYTES: u64 = 256 << 20;
 pub(super) enum Target {
     /// Into a vault that holds nothing yet: every row. It is built beside
     /// its place and thrown away whole if anything fails, so it commits
-    /// after every `commit_every` bytes of content (a merge cannot).
+    /// after every `commit_every` bytes of content.
     Restore { commit_every: u64 },
-    /// Into a vault with rows of its own: what it is missing.
-    Merge(Merging),
+    /// Into a vault with rows of its own: what it is missing, in one
+    /// transaction, its large content staged before (`staging`).
+    Merge(Box<Merging>),
 }
 
 /// Checks that a resource's versions arrive as 1, 2, 3… and end live or
@@ -89,17 +90,13 @@ pub(super) fn apply(
                         format!("{name} is not the content its metadata announced"),
                     ));
                 }
-                if record.size > store.max_content {
-                    return Err(Error::TooLarge {
-                        path: record.path.to_string(),
-                        size: Some(record.size),
-                        max: store.max_content,
-                    });
-                }
+                check_size(store, &record)?;
                 // Streams into the vault (a blob a chunk at a time), checked
-                // as it goes; a mismatch fails the write or `finish`.
+                // as it goes; a mismatch fails the write or `finish` (which
+                // reads what a merge did not: content it keeps its own of,
+                // or staged in the first pass).
                 let mut content = CheckedContent::new(ctx, expected, &record, data);
-                put_version(store, target, &record, &mut content)?;
+                put_version(store, target, &record, Some(&expected.sha256), &mut content)?;
                 content.finish()?;
                 if let Target::Restore { commit_every } = target {
                     uncommitted += record.size;
@@ -115,7 +112,7 @@ pub(super) fn apply(
                 let record: VersionRecord = parse_record(bundle, name, &bytes)?;
                 check_version(bundle, name, &record, &mut history)?;
                 if record.deleted {
-                    put_version(store, target, &record, &mut io::empty())?;
+                    put_version(store, target, &record, None, &mut io::empty())?;
                 } else {
                     pending = Some(record);
                 }
@@ -235,16 +232,31 @@ fn check_version(bundle: &Path, name: &str, r: &VersionRecord, h: &mut HistoryCh
     Ok(())
 }
 
-/// Writes one version (`content` empty for a deletion record); a merge
-/// that keeps its own version reads none of it.
+/// Refuses a version whose content is over the vault's maximum, before
+/// any of it is written.
+pub(super) fn check_size(store: &Store, record: &VersionRecord) -> Result<()> {
+    if record.size > store.max_content {
+        return Err(Error::TooLarge {
+            path: record.path.to_string(),
+            size: Some(record.size),
+            max: store.max_content,
+        });
+    }
+    Ok(())
+}
+
+/// Writes one version (`content` empty for a deletion record, `sha256` its
+/// content's otherwise); a merge that keeps its own version, or staged
+/// its content, reads none of it.
 fn put_version(
     store: &Store,
     target: &mut Target,
     r: &VersionRecord,
+    sha256: Option<&[u8; 32]>,
     content: &mut dyn Read,
 ) -> Result<()> {
     match target {
         Target::Restore { .. } => r.insert_from(&store.conn, content),
-        Target::Merge(merging) => merging.version(store, r, content),
+        Target::Merge(merging) => merging.version(store, r, sha256, content),
     }
 }

@@ -1,8 +1,9 @@
 //! Reading bundles: a first pass that checks every entry against the
 //! manifest and writes nothing ([`inspect_bundle`]), then a restore into a
 //! new vault ([`restore_bundle`], built beside its place and committed as it
-//! goes) or a merge into an existing one ([`merge_bundle`], one
-//! transaction). The second pass itself is
+//! goes) or a merge into an existing one ([`merge_bundle`]: its first pass
+//! also stages the large content it will add, `staging`, and its second
+//! writes every row in one transaction). The second pass itself is
 //! `apply`; what a merge does with resources is `merge`, with table rows
 //! `tables`.
 
@@ -11,10 +12,12 @@ use std::path::Path;
 use age::secrecy::SecretString;
 
 use super::apply::{apply, Target, RESTORE_COMMIT_BYTES};
+use super::export::HashingReader;
 pub use super::merge::MergeReport;
 use super::merge::Merging;
-use super::reader::{check_digest, hashing, next_entry, read_bundle, read_manifest, tampered};
-use super::{Manifest, Opener, Phase, Progress};
+use super::reader::{check_digest, hashing, next_entry, read_bundle, read_manifest, tampered, Ctx};
+use super::staging;
+use super::{Manifest, ManifestEntry, Opener, Phase, Progress};
 use crate::audit::{self, Action, NewEntry};
 use crate::vault::store::Store;
 use crate::vault::{Created, Vault};
@@ -49,12 +52,26 @@ pub(crate) fn inspect(
     opener: &Opener,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Checked> {
+    inspect_each(bundle, opener, progress, &mut |ctx, expected, data| {
+        check_digest(ctx, data, expected)
+    })
+}
+
+/// The first pass, handing every entry after the manifest, in order, to
+/// `each`, which reads it to its end and checks it against the manifest
+/// ([`check_digest`] does both; a merge also stages content, `staging`).
+pub(super) fn inspect_each(
+    bundle: &Path,
+    opener: &Opener,
+    progress: &mut dyn FnMut(&Progress),
+    each: &mut dyn FnMut(&Ctx, &ManifestEntry, HashingReader<'_>) -> Result<()>,
+) -> Result<Checked> {
     read_bundle(bundle, opener, |ctx, entries| {
         let (manifest, digest) = read_manifest(ctx, entries)?;
         let mut p = start_progress(&manifest, Phase::Verifying);
         for expected in &manifest.entries {
             let mut entry = next_entry(ctx, entries, expected)?;
-            check_digest(ctx, hashing(&mut entry), expected)?;
+            each(ctx, expected, hashing(&mut entry))?;
             p.items_done += 1;
             p.bytes_done += expected.size;
             progress(&p);
@@ -133,22 +150,46 @@ pub(crate) fn restore_committing(
     Ok(())
 }
 
-/// Adds what the vault is missing from the bundle, in one transaction, and
-/// reports what differs without overwriting anything.
+/// Adds what the vault is missing from the bundle and reports what
+/// differs without overwriting anything. The first pass checks the bundle
+/// and stages the large content the merge will add, in committed batches
+/// (`staging`); the second writes every row in one transaction, attaching
+/// the staged blobs. A failure leaves the vault as it was, staged content
+/// dropped.
 pub fn merge_bundle(
     store: &Store,
     bundle: &Path,
     opener: &Opener,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<MergeReport> {
-    let checked = inspect(bundle, opener, progress)?;
-    let manifest = &checked.manifest;
+    let (checked, staged) = staging::check_and_stage(store, bundle, opener, progress)?;
+    let mut target = Target::Merge(Box::new(Merging::new(staged)));
+    let merged = merge_rows(store, bundle, opener, &checked, &mut target, progress);
+    if let (Err(_), Target::Merge(merging)) = (&merged, &target) {
+        merging.staged.discard(store);
+    }
+    // The log held the rows (and any content written in the transaction)
+    // until the commit, and one batch of staged content before.
+    store.truncate_wal();
+    merged
+}
+
+/// The merge's second pass and its one transaction: the rows, the staged
+/// blobs attached, the deliveries owed for what was added, the log entry.
+fn merge_rows(
+    store: &Store,
+    bundle: &Path,
+    opener: &Opener,
+    checked: &Checked,
+    target: &mut Target,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<MergeReport> {
     let tx = store.write_tx()?;
-    let mut target = Target::Merge(Merging::default());
-    apply(store, bundle, opener, &checked, &mut target, progress)?;
+    apply(store, bundle, opener, checked, target, progress)?;
     let Target::Merge(merging) = target else {
         return Err(Error::Internal("merge target lost".into()));
     };
+    merging.staged.drop_unused(store)?;
     let report = merging.finish();
     // The resources added are writes like any other: a linked company
     // whose grant sees one is told (queued), in this transaction.
@@ -158,16 +199,13 @@ pub fn merge_bundle(
     let mut entry = NewEntry::owner(Action::Import);
     entry.reason = Some(format!(
         "merged bundle of vault {}: {} resources added, {} conflicts, {} log entries left in the bundle",
-        manifest.vault_id,
+        checked.manifest.vault_id,
         report.added.len(),
         report.conflicts.len(),
         report.log_entries_not_merged
     ));
     audit::append_in(&tx, &store.now(), &[entry])?;
     tx.commit()?;
-    // One transaction: the log held every page it wrote (about the size
-    // of the content added) until now.
-    store.truncate_wal();
     Ok(report)
 }
 

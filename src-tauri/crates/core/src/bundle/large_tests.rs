@@ -15,12 +15,12 @@ use crate::data::resource::{CHUNK, INLINE_MAX};
 use crate::testing::memory_store;
 use crate::{NewResource, PodPath, Store};
 
-fn path(p: &str) -> PodPath {
+pub(super) fn path(p: &str) -> PodPath {
     PodPath::parse(p).unwrap()
 }
 
 /// Bytes that differ chunk to chunk (so no two chunks are alike).
-fn generated(len: usize, seed: u8) -> Vec<u8> {
+pub(super) fn generated(len: usize, seed: u8) -> Vec<u8> {
     let mut out = Vec::with_capacity(len);
     let mut block = Sha256::digest([seed]);
     while out.len() < len {
@@ -31,7 +31,7 @@ fn generated(len: usize, seed: u8) -> Vec<u8> {
     out
 }
 
-fn put(store: &Store, p: &str, content: Vec<u8>) {
+pub(super) fn put(store: &Store, p: &str, content: Vec<u8>) {
     store
         .put(
             &path(p),
@@ -46,7 +46,7 @@ fn put(store: &Store, p: &str, content: Vec<u8>) {
 }
 
 /// A version's bytes, read through the chunk reader.
-fn read(store: &Store, p: &str, version: Option<u64>) -> Vec<u8> {
+pub(super) fn read(store: &Store, p: &str, version: Option<u64>) -> Vec<u8> {
     let mut out = Vec::new();
     store
         .open_content(&path(p), version)
@@ -56,14 +56,14 @@ fn read(store: &Store, p: &str, version: Option<u64>) -> Vec<u8> {
     out
 }
 
-fn blobs(store: &Store) -> u64 {
+pub(super) fn blobs(store: &Store) -> u64 {
     store
         .conn
         .query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))
         .unwrap()
 }
 
-fn blob_of(store: &Store, p: &str, version: u64) -> Option<i64> {
+pub(super) fn blob_of(store: &Store, p: &str, version: u64) -> Option<i64> {
     store
         .conn
         .query_row(
@@ -151,7 +151,7 @@ fn large_content_restores_and_merges_byte_exact_and_shared() {
 
 /// Every entry of a bundle, and a way to seal a changed list again (as
 /// someone holding the recipient key could).
-fn entries(bundle: &Path, opener: &Opener) -> Vec<(String, Vec<u8>)> {
+pub(super) fn entries(bundle: &Path, opener: &Opener) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     reader::read_all_for_tests(bundle, opener, &mut |name, bytes| {
         out.push((name.to_string(), bytes.to_vec()));
@@ -160,7 +160,7 @@ fn entries(bundle: &Path, opener: &Opener) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn seal_again(entries: &[(String, Vec<u8>)], seal: &Seal, out: &Path) {
+pub(super) fn seal_again(entries: &[(String, Vec<u8>)], seal: &Seal, out: &Path) {
     let Seal::Recipient(recipient) = seal else {
         unreachable!()
     };

@@ -1,8 +1,9 @@
 //! What a merge does with a bundle's resources: a resource missing here is
 //! added with its whole history; one present here is compared version by
 //! version and, where the histories differ, left as it is and reported as a
-//! conflict. Nothing here is ever overwritten. (The tables' rows are merged
-//! by [`super::tables`].)
+//! conflict. Nothing here is ever overwritten. An added version's large
+//! content was staged by the first pass (`staging`) and is attached here.
+//! (The tables' rows are merged by [`super::tables`].)
 
 use std::io::Read;
 
@@ -10,6 +11,8 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::layout::VersionRecord;
+use super::staging::Staged;
+use crate::data::resource::INLINE_MAX;
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
@@ -48,11 +51,12 @@ pub struct Conflict {
     pub reason: String,
 }
 
-/// A merge under way: the report so far, and the resource being merged.
-#[derive(Default)]
+/// A merge under way: the report so far, the resource being merged, and
+/// the content the first pass staged.
 pub(super) struct Merging {
     pub report: MergeReport,
     path: Option<MergePath>,
+    pub staged: Staged,
 }
 
 /// A resource being merged: added (absent here) or compared version by version.
@@ -64,13 +68,25 @@ struct MergePath {
 }
 
 impl Merging {
-    /// Merges one version (`content` empty for a deletion record): read
-    /// into the vault (streamed) when the resource is being added, not read
-    /// at all when it is compared (by ETag and size).
+    pub(super) fn new(staged: Staged) -> Self {
+        Merging {
+            report: MergeReport::default(),
+            path: None,
+            staged,
+        }
+    }
+
+    /// Merges one version (`content` empty for a deletion record, whose
+    /// SHA-256 the manifest gives otherwise): when the resource is being
+    /// added, large content takes the blob staged for it (or an identical
+    /// one stored) and is not read, other content is read into the vault
+    /// (streamed); when the resource is compared (by ETag and size),
+    /// nothing is read.
     pub(super) fn version(
         &mut self,
         store: &Store,
         r: &VersionRecord,
+        sha256: Option<&[u8; 32]>,
         content: &mut dyn Read,
     ) -> Result<()> {
         if self.path.as_ref().map(|p| p.path.as_str()) != Some(r.path.as_str()) {
@@ -91,6 +107,11 @@ impl Merging {
             return Err(Error::Internal("merge state lost".into()));
         };
         if state.adding {
+            if let Some(sha256) = sha256.filter(|_| r.size > INLINE_MAX as u64) {
+                if let Some(blob) = self.staged.attach(store, sha256)? {
+                    return r.insert_blob(&store.conn, blob.id);
+                }
+            }
             return r.insert_from(&store.conn, content);
         }
         state.compared += 1;
@@ -118,9 +139,9 @@ impl Merging {
     }
 
     /// The report, once every entry is merged.
-    pub(super) fn finish(mut self) -> MergeReport {
+    pub(super) fn finish(&mut self) -> MergeReport {
         self.finish_path();
-        self.report
+        std::mem::take(&mut self.report)
     }
 
     /// Reports the resource merged last.

@@ -26,16 +26,22 @@
 //! in a first pass that writes nothing, then restores or merges in a second
 //! pass, where each content entry streams from the tar entry into the vault
 //! (a blob a chunk at a time over `INLINE_MAX`) checked against the
-//! manifest and the version's ETag as it goes (`content`). A merge is one
-//! transaction; a restore, built beside its place, commits as it goes so
-//! its write-ahead log stays bounded.
+//! manifest and the version's ETag as it goes (`content`). A restore, built
+//! beside its place, commits as it goes so its write-ahead log stays
+//! bounded. A merge writes its rows in one transaction, which cannot be
+//! open while content is committed in batches, and the tar order gives a
+//! version's content right after its metadata: so its first pass also
+//! stages the large content it will add, in committed batches
+//! (`staging`), and the second attaches it, reading the bundle's content
+//! twice; its log stays near one batch too.
 //!
 //! The parts: `layout` (entry names, the checks on each record), `tables`
 //! (the list of tables a bundle carries, each with its record type, its page
 //! query and how a record is written back), `walk` and `export` (writing),
 //! `reader` (opening and checking entries against the manifest), `import`
 //! (the first pass, restore and merge), `apply` (the second pass),
-//! `content` (a content entry checked as it streams in) and `merge` (what
+//! `content` (a content entry checked as it streams in), `staging` (a
+//! merge's large content staged before its transaction) and `merge` (what
 //! a merge does with resources).
 
 mod apply;
@@ -45,6 +51,7 @@ mod import;
 mod layout;
 mod merge;
 mod reader;
+mod staging;
 mod tables;
 mod walk;
 
@@ -148,9 +155,11 @@ pub enum Phase {
     Hashing,
     /// Export: writing the encrypted bundle.
     Writing,
-    /// Import: checking every entry against the manifest (nothing written).
+    /// Import: checking every entry against the manifest (nothing a person
+    /// sees is written; a merge stages the large content it will add).
     Verifying,
-    /// Import: restoring or merging, in one transaction.
+    /// Import: restoring (committing as it goes) or merging (in one
+    /// transaction).
     Restoring,
 }
 
@@ -302,5 +311,7 @@ fn read_limited(mut r: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
 
 #[cfg(test)]
 mod large_tests;
+#[cfg(test)]
+mod staging_tests;
 #[cfg(test)]
 mod tests;

@@ -7,8 +7,8 @@
 //! in the transaction that writes the version naming it; a complete blob
 //! with the same SHA-256 is shared instead (identical content is stored
 //! once). What writes the batches and when is the caller's
-//! (`super::stream`); a staging blob left by a crash is removed by
-//! [`Store::sweep_staging`].
+//! (`super::stream`, and a bundle merge's first pass, `bundle::staging`);
+//! a staging blob left by a crash is removed by [`Store::sweep_staging`].
 
 use std::io::{self, Read};
 
@@ -112,16 +112,9 @@ impl BlobWriter {
     pub(crate) fn complete(&mut self, conn: &Connection, now: &str) -> Result<BlobRef> {
         let id = self.ensure_row(conn, now)?;
         let sha = self.whole.clone().finalize();
-        let existing: Option<i64> = conn
-            .prepare_cached("SELECT id FROM blobs WHERE sha256 = ?1 AND state = 'complete'")?
-            .query_row([sha.as_slice()], |r| r.get(0))
-            .optional()?;
-        if let Some(existing) = existing {
+        if let Some(existing) = complete_with(conn, &sha.into())? {
             still_staging(delete_staging(conn, id)?, id)?;
-            return Ok(BlobRef {
-                id: existing,
-                size: self.size,
-            });
+            return Ok(existing);
         }
         let changed = conn
             .prepare_cached(
@@ -135,6 +128,20 @@ impl BlobWriter {
             size: self.size,
         })
     }
+}
+
+/// The complete blob whose content has this SHA-256, if one is stored
+/// (identical content is stored once: a new copy shares it).
+pub(crate) fn complete_with(conn: &Connection, sha256: &[u8; 32]) -> Result<Option<BlobRef>> {
+    Ok(conn
+        .prepare_cached("SELECT id, size FROM blobs WHERE sha256 = ?1 AND state = 'complete'")?
+        .query_row([sha256.as_slice()], |r| {
+            Ok(BlobRef {
+                id: r.get(0)?,
+                size: r.get(1)?,
+            })
+        })
+        .optional()?)
 }
 
 /// Fails unless exactly one staging row changed: a writer whose staging

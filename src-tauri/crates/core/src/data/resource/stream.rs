@@ -171,7 +171,7 @@ impl Store {
         still_allowed: &mut dyn FnMut(&Store) -> Result<bool>,
     ) -> Result<Option<ResourceMeta>> {
         let mut etag = etag_hasher(&meta.content_type);
-        self.stage(path, reader, own, writer, &mut etag, progress)?;
+        self.stage(path, reader, own, writer, Some(&mut etag), progress)?;
         let id = writer
             .id()
             .ok_or_else(|| Error::Internal("a large write staged nothing".into()))?;
@@ -220,13 +220,15 @@ impl Store {
     /// network body or stdin never holds the vault's write lock), then
     /// writes them and touches the blob in one short transaction (its own
     /// when `own`, else the caller's, whose content is already in memory).
-    fn stage(
+    /// `etag`, when given, is fed every byte. A bundle merge stages the
+    /// content it will add the same way (`bundle::staging`).
+    pub(crate) fn stage(
         &self,
         path: &PodPath,
         reader: &mut dyn Read,
         own: bool,
         writer: &mut BlobWriter,
-        etag: &mut sha2::Sha256,
+        mut etag: Option<&mut sha2::Sha256>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
         use sha2::Digest;
@@ -248,7 +250,9 @@ impl Store {
             let now = self.now();
             for chunk in buf[..n].chunks(CHUNK) {
                 writer.push(&self.conn, chunk, &now)?;
-                etag.update(chunk);
+                if let Some(etag) = etag.as_deref_mut() {
+                    etag.update(chunk);
+                }
             }
             writer.touch(&self.conn, &now)?;
             if let Some(tx) = tx {
