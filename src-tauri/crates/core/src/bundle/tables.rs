@@ -92,6 +92,18 @@ pub(super) const NOT_LISTED: &[(&str, &str)] = &[
     ),
     ("schema_migrations", "the schema's version, no person data"),
     (
+        "container_counts",
+        "derived from the resources and kept by every write: a restore or merge rebuilds it row by row",
+    ),
+    (
+        "category_counts",
+        "derived from the resources and kept by every write: a restore or merge rebuilds it row by row",
+    ),
+    (
+        "version_total",
+        "derived from the versions and kept by every write: a restore or merge rebuilds it row by row",
+    ),
+    (
         "blobs",
         "large content's storage: a version's content travels as its own entry, whatever its size",
     ),
