@@ -83,8 +83,11 @@ mod tests {
         assert_eq!(counts.differing, 2, "/ and /a/");
 
         store
+            .append_audit(&[crate::audit::NewEntry::owner(crate::audit::Action::Read)])
+            .unwrap();
+        store
             .conn
-            .execute("UPDATE audit_log SET hash = 'x' WHERE seq = 1", [])
+            .execute("UPDATE audit_log SET hash = 'x'", [])
             .unwrap();
         let check = store.check_vault().unwrap();
         assert!(!check.intact(), "a broken chain is not intact");

@@ -320,17 +320,17 @@ impl Store {
     }
 
     /// Counts every resource and version again by scan, compares with the
-    /// kept counts and, when any differs, rebuilds them (in one write
-    /// transaction, so no write slips between the scan and the repair).
-    /// Costs a walk of every live path: a check the person runs on purpose.
+    /// kept counts and, when any differs, rebuilds them. The scan reads one
+    /// snapshot and holds no lock (writers go on meanwhile); the rebuild
+    /// counts again inside its own write transaction, so it is true
+    /// whatever was written between the two. Costs a walk of every live
+    /// path: a check the person runs on purpose.
     pub fn check_counts(&self) -> Result<CountsCheck> {
-        let tx = self.write_tx()?;
-        let mut check = scan_differences(&tx)?;
+        let mut check = self.read_snapshot(|store| scan_differences(&store.conn))??;
         if check.differing > 0 {
-            rebuild(&tx)?;
+            self.rebuild_counts()?;
             check.repaired = true;
         }
-        tx.commit()?;
         Ok(check)
     }
 
