@@ -20,18 +20,21 @@
 //! [`ancestors`] function in Rust is one plain rule with its tests.
 //!
 //! The check a person runs on purpose ([`Store::check_counts`]) counts
-//! everything again by scan ([`scan_differences`]: the same recursive walk
-//! over the live paths that [`rebuild`] fills the tables with), reports
-//! what differs and rebuilds the tables when anything does.
+//! everything again by scan ([`scan_differences`]: the same walk over the
+//! live paths in key order, `walk_live`, that [`rebuild`] and migration 8
+//! fill the tables with), reports what differs and rebuilds the tables
+//! when anything does.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::vault::store::Store;
 use crate::Result;
 
+use super::list::upper_bound;
 use super::ResourceCounts;
 
 /// At most this many differences are listed by a check (all are counted).
@@ -112,34 +115,82 @@ pub(crate) fn clear(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Each container a live resource lies in, with how many lie under it, in
-/// container order: a recursive walk cutting every live path at each of
-/// its `/` (SQLite's `substr`/`instr` count characters, consistently).
-const CONTAINERS_BY_SCAN: &str = "
-    WITH RECURSIVE cut(path, n) AS (
-        SELECT path, 1 FROM resources
-        UNION ALL
-        SELECT path, n + instr(substr(path, n + 1), '/') FROM cut
-        WHERE instr(substr(path, n + 1), '/') > 0
-    )
-    SELECT substr(path, 1, n) AS container, count(*) AS members
-    FROM cut GROUP BY container ORDER BY container";
-
-/// Each category of a live resource (its live version's), with how many.
-const CATEGORIES_BY_SCAN: &str = "
-    SELECT v.category AS category, count(*) AS live FROM resources r
+/// Every live resource's path and category, in the `resources` key's order
+/// (no sort: checked by a test of the query plan).
+const LIVE_IN_PATH_ORDER: &str = "SELECT r.path, v.category FROM resources r
     JOIN resource_versions v ON v.path = r.path AND v.version = r.version
-    GROUP BY v.category ORDER BY v.category";
+    ORDER BY r.path";
+
+/// Walks every live resource once, in path order, calling `container`
+/// with each container a live resource lies in and how many lie under it
+/// (the innermost first: a container is done when the walk leaves its
+/// range), and returns the live resources per category. The paths under a
+/// container are one range of the `resources` key, so the walk holds only
+/// the containers of the current path, never a row per container or per
+/// resource: no sort of every path (temporary storage is in memory, see
+/// `vault/db.rs`), memory flat whatever the vault's size.
+fn walk_live(
+    conn: &Connection,
+    container: &mut dyn FnMut(&str, u64) -> Result<()>,
+) -> Result<BTreeMap<String, u64>> {
+    let mut categories = BTreeMap::new();
+    // The containers of the current path, outermost first, each with the
+    // live resources counted under it so far.
+    let mut open: Vec<(String, u64)> = Vec::new();
+    let mut close = |open: &mut Vec<(String, u64)>| -> Result<()> {
+        if let Some((path, n)) = open.pop() {
+            container(&path, n)?;
+            if let Some(parent) = open.last_mut() {
+                parent.1 += n;
+            }
+        }
+        Ok(())
+    };
+    let mut stmt = conn.prepare(LIVE_IN_PATH_ORDER)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let path: String = row.get(0)?;
+        let category: String = row.get(1)?;
+        while open
+            .last()
+            .is_some_and(|(c, _)| !path.starts_with(c.as_str()))
+        {
+            close(&mut open)?;
+        }
+        // What stays open is the path's outermost containers, in order.
+        let depth = open.len();
+        open.extend(ancestors(&path).skip(depth).map(|c| (c.to_string(), 0)));
+        if let Some(direct) = open.last_mut() {
+            direct.1 += 1;
+        }
+        *categories.entry(category).or_insert(0) += 1;
+    }
+    while !open.is_empty() {
+        close(&mut open)?;
+    }
+    Ok(categories)
+}
 
 /// Fills the tables again from the resources, whatever they held.
 pub(crate) fn rebuild(conn: &Connection) -> Result<()> {
-    conn.execute_batch(&format!(
-        "DELETE FROM container_counts; DELETE FROM category_counts;
-         INSERT INTO container_counts (container, members) {CONTAINERS_BY_SCAN};
-         INSERT INTO category_counts (category, live) {CATEGORIES_BY_SCAN};
-         INSERT INTO version_total (id, n) VALUES (1, (SELECT count(*) FROM resource_versions))
-             ON CONFLICT (id) DO UPDATE SET n = excluded.n;"
-    ))?;
+    conn.execute_batch("DELETE FROM container_counts; DELETE FROM category_counts;")?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO container_counts (container, members) VALUES (?1, ?2)")?;
+    let categories = walk_live(conn, &mut |container, n| {
+        insert.execute(params![container, n])?;
+        Ok(())
+    })?;
+    for (category, n) in categories {
+        conn.execute(
+            "INSERT INTO category_counts (category, live) VALUES (?1, ?2)",
+            params![category, n],
+        )?;
+    }
+    conn.execute(
+        "INSERT INTO version_total (id, n) VALUES (1, (SELECT count(*) FROM resource_versions))
+         ON CONFLICT (id) DO UPDATE SET n = excluded.n",
+        [],
+    )?;
     Ok(())
 }
 
@@ -148,8 +199,8 @@ pub(crate) fn fill_in_migration(conn: &Connection, _now: &str) -> Result<()> {
     rebuild(conn)
 }
 
-/// What a count is of.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a count is of (ordered: containers, categories, then versions).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", content = "name", rename_all = "lowercase")]
 pub enum Counted {
     /// The live resources under a container, at any depth.
@@ -243,27 +294,61 @@ fn pairs(conn: &Connection, sql: &str) -> Result<Vec<(String, u64)>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Every count the tables hold that differs from a scan of the resources.
-/// Reads every live resource's path (and its live version's category) and
-/// every version's key once; holds the containers' and categories' counts
-/// (one row per container, not per resource) while it compares.
+/// Every count the tables hold that differs from a scan of the resources
+/// ([`walk_live`]: each live path and its live version's category once),
+/// then every container row checked for a live resource under it (one
+/// indexed seek each). Memory stays flat: one container's row is looked
+/// up at a time.
 pub(crate) fn scan_differences(conn: &Connection) -> Result<CountsCheck> {
     let mut check = CountsCheck::default();
-    compare_sorted(
-        &pairs(
-            conn,
-            "SELECT container, members FROM container_counts WHERE members != 0 ORDER BY container",
-        )?,
-        &pairs(conn, CONTAINERS_BY_SCAN)?,
-        Counted::Container,
-        &mut check,
-    );
+    let mut kept =
+        conn.prepare_cached("SELECT members FROM container_counts WHERE container = ?1")?;
+    let scanned = walk_live(conn, &mut |container, scanned| {
+        let stored: u64 = kept
+            .query_row([container], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        if stored != scanned {
+            note(
+                &mut check,
+                CountDifference {
+                    counted: Counted::Container(container.to_string()),
+                    stored,
+                    scanned,
+                },
+            );
+        }
+        Ok(())
+    })?;
+    // A row kept for a container nothing lives under any more.
+    let mut rows = conn.prepare(
+        "SELECT container, members FROM container_counts WHERE members != 0 ORDER BY container",
+    )?;
+    let mut rows = rows.query([])?;
+    let mut lives = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM resources WHERE path >= ?1 AND path < ?2)")?;
+    while let Some(row) = rows.next()? {
+        let container: String = row.get(0)?;
+        let stored: u64 = row.get(1)?;
+        if !container.ends_with('/')
+            || !lives.query_row(params![container, upper_bound(&container)], |r| r.get(0))?
+        {
+            note(
+                &mut check,
+                CountDifference {
+                    counted: Counted::Container(container),
+                    stored,
+                    scanned: 0,
+                },
+            );
+        }
+    }
     compare_sorted(
         &pairs(
             conn,
             "SELECT category, live FROM category_counts WHERE live != 0 ORDER BY category",
         )?,
-        &pairs(conn, CATEGORIES_BY_SCAN)?,
+        &scanned.into_iter().collect::<Vec<_>>(),
         Counted::Category,
         &mut check,
     );
@@ -280,6 +365,7 @@ pub(crate) fn scan_differences(conn: &Connection) -> Result<CountsCheck> {
             },
         );
     }
+    check.differences.sort_by(|a, b| a.counted.cmp(&b.counted));
     Ok(check)
 }
 

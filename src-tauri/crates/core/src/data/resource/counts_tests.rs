@@ -116,11 +116,15 @@ fn assert_counts_true(store: &Store) {
     }
 }
 
-const PATHS: [&str; 8] = [
+/// Nested paths, a resource beside a container of the same name, and
+/// names that sort before `/` (space, `-`) between a container's members.
+const PATHS: [&str; 10] = [
     "/a",
     "/a/b",
     "/a/b/c",
     "/a/d/e",
+    "/a b/c",
+    "/a-z",
     "/contact/email",
     "/health/h",
     "/docs/é/ü",
@@ -374,4 +378,28 @@ fn a_rebuild_fills_emptied_counts() {
     store.rebuild_counts().unwrap();
     assert_counts_true(&store);
     assert_eq!(store.count_under("/é/").unwrap(), 1);
+}
+
+/// The walk reads the `resources` key in order and looks each live version
+/// up by its key: SQLite sorts nothing (a sort of a million paths would be
+/// held in memory, temporary storage being in memory).
+#[test]
+fn the_walk_sorts_nothing() {
+    let (_d, store) = memory_store();
+    let plan: Vec<String> = store
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {LIVE_IN_PATH_ORDER}"))
+        .unwrap()
+        .query_map([], |r| r.get(3))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(
+        plan.iter().all(|step| !step.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+    assert!(
+        plan.iter().any(|step| step.starts_with("SEARCH v USING")),
+        "{plan:?}"
+    );
 }
