@@ -93,15 +93,15 @@ pub(super) const NOT_LISTED: &[(&str, &str)] = &[
     ("schema_migrations", "the schema's version, no person data"),
     (
         "container_counts",
-        "derived from the resources and kept by every write: a restore or merge rebuilds it row by row",
+        "derived from the resources, never exported: a restore or merge keeps it as it writes each version",
     ),
     (
         "category_counts",
-        "derived from the resources and kept by every write: a restore or merge rebuilds it row by row",
+        "derived from the resources, never exported: a restore or merge keeps it as it writes each version",
     ),
     (
         "version_total",
-        "derived from the versions and kept by every write: a restore or merge rebuilds it row by row",
+        "derived from the versions, never exported: a restore or merge keeps it as it writes each version",
     ),
     (
         "blobs",
