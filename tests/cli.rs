@@ -728,6 +728,28 @@ fn verify_checks_the_vault_and_rebuilds_a_wrong_count() {
     assert_eq!(check["pages"], serde_json::json!([]));
     assert_eq!(check["counts"]["differing"], 0);
     assert_eq!(check["counts"]["repaired"], false);
+
+    // A changed log entry is damage: named, and the command fails.
+    v.ok(&["mark", "/contact/email", "--sensitive"]);
+    v.ok(&["mark", "/contact/email", "--not-sensitive"]);
+    custodian_core::Vault::open(
+        &v.dir,
+        &custodian_core::SecretString::from(PASSPHRASE.to_string()),
+    )
+    .unwrap()
+    .store()
+    .execute_for_tests(
+        "UPDATE audit_log SET reason = 'nothing to see' WHERE seq = (SELECT max(seq) FROM audit_log)",
+    )
+    .unwrap();
+    let (code, err) = run_fail(v.cmd(&["verify"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("custodian: the access log is broken at entry ")
+            && err.contains(": it was changed, or an entry before it was removed or inserted."),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]
