@@ -683,6 +683,75 @@ fn status_counts_resources() {
     );
 }
 
+/// `verify` checks the pages, the log and the counts; a count made wrong
+/// (as a forgotten write path would) is rebuilt, and it says so.
+#[test]
+fn verify_checks_the_vault_and_rebuilds_a_wrong_count() {
+    let v = TestVault::new();
+    v.ok(&["put", "/contact/email", "--json", "\"a@b.c\""]);
+    let text = v.ok(&["verify"]);
+    assert!(
+        text.starts_with(
+            "Every page of the vault's database authenticates.\nThe access log is intact: "
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("The counts `ls` and `status` show match a fresh count.\n"),
+        "{text}"
+    );
+    custodian_core::Vault::open(
+        &v.dir,
+        &custodian_core::SecretString::from(PASSPHRASE.to_string()),
+    )
+    .unwrap()
+    .store()
+    .execute_for_tests("UPDATE container_counts SET members = 9 WHERE container = '/contact/'")
+    .unwrap();
+    let contact_line = || {
+        v.ok(&["ls", "/"])
+            .lines()
+            .find(|l| l.starts_with("/contact/ "))
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+    };
+    assert_eq!(contact_line().as_deref(), Some("container, 9 items"));
+    let text = v.ok(&["verify"]);
+    assert!(
+        text.ends_with(
+            "1 of the counts `ls` and `status` show differed from a fresh count; they were rebuilt:\n  \
+             resources under /contact/: 9 kept, 1 counted\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(contact_line().as_deref(), Some("container, 1 item"));
+    let check: serde_json::Value = serde_json::from_str(&v.ok(&["verify", "--json"])).unwrap();
+    assert_eq!(check["pages"], serde_json::json!([]));
+    assert_eq!(check["counts"]["differing"], 0);
+    assert_eq!(check["counts"]["repaired"], false);
+
+    // A changed log entry is damage: named, and the command fails.
+    v.ok(&["mark", "/contact/email", "--sensitive"]);
+    v.ok(&["mark", "/contact/email", "--not-sensitive"]);
+    custodian_core::Vault::open(
+        &v.dir,
+        &custodian_core::SecretString::from(PASSPHRASE.to_string()),
+    )
+    .unwrap()
+    .store()
+    .execute_for_tests(
+        "UPDATE audit_log SET reason = 'nothing to see' WHERE seq = (SELECT max(seq) FROM audit_log)",
+    )
+    .unwrap();
+    let (code, err) = run_fail(v.cmd(&["verify"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("custodian: the access log is broken at entry ")
+            && err.contains(": it was changed, or an entry before it was removed or inserted."),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
 #[test]
 fn preferences_show_and_set() {
     let v = TestVault::new();

@@ -2,7 +2,8 @@
 //! made by `scripts/make-compat-fixture` with the build named in its
 //! `VERSION` file) opened by this one: the access log's hash chain still
 //! verifies, every entry reads back as that build printed it, the report
-//! counts the same, and the bundle restores into a vault whose log verifies.
+//! counts the same, the counts kept since migration 8 are filled true, and
+//! the bundle restores into a vault whose log and counts verify.
 //! A change to how entries are hashed, stored or named fails here.
 
 use std::path::{Path, PathBuf};
@@ -63,6 +64,9 @@ fn an_earlier_builds_log_verifies_and_reads_back_the_same() {
     let vault = copy_vault(tmp.path());
     let verified = run(tmp.path(), &vault, &["log", "verify"]);
     assert!(verified.contains("intact"), "{verified}");
+    // Opening it ran the migrations since: the counts they filled are true.
+    let check = json(&run(tmp.path(), &vault, &["verify", "--json"]));
+    assert_eq!(check["counts"]["differing"], 0, "{check}");
 
     let log = json(&run(tmp.path(), &vault, &["log", "--json", "--limit", "0"]));
     let earlier = fixture_json("log.json");
@@ -96,6 +100,8 @@ fn an_earlier_builds_bundle_restores_with_its_log_intact() {
     ));
     // Restoring keeps the log exactly as it was exported.
     assert_eq!(log, fixture_json("log.json"));
+    let check = json(&run(tmp.path(), &restored, &["verify", "--json"]));
+    assert_eq!(check["counts"]["differing"], 0, "{check}");
     let name = run(tmp.path(), &restored, &["get", "/profile/name"]);
     assert!(name.contains("Ada"), "{name}");
 }

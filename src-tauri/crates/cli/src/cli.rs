@@ -43,6 +43,10 @@ pub enum Command {
     Recover(RecoverArgs),
     /// Show where the vault is and what it holds.
     Status(JsonFlag),
+    /// Check the whole vault: every page of its database, the access log's
+    /// chain, and the counts `ls` and `status` show (rebuilt when they
+    /// differ). Reads everything: it takes a while on a large vault.
+    Verify(JsonFlag),
     /// Write a resource (JSON by default; any bytes with --file or -).
     Put(PutArgs),
     /// Print a resource's content (or, with --json, its metadata too; with

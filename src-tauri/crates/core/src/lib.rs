@@ -4,7 +4,7 @@
 //! It owns every rule, grouped by concern:
 //!
 //! - [`vault`]: the vault directory, its key and unlocking, the encrypted
-//!   database and its schema, the open [`Store`];
+//!   database and its schema, the open [`Store`], the whole-vault check;
 //! - [`data`]: resources and their history, paths, categories,
 //!   preferences, search;
 //! - [`sharing`]: companies, their requests, what the person is shown and

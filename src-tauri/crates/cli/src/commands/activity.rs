@@ -190,7 +190,7 @@ fn verify(ctx: &Context, json: bool) -> Result<(), Fail> {
     }
 }
 
-fn intact(report: &ChainReport) -> String {
+pub(super) fn intact(report: &ChainReport) -> String {
     let mut text = format!(
         "The access log is intact: {} entries, each hash following from the one before.\n",
         report.entries

@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> Result<(), Fail> {
         Command::Passwd(args) => vault::passwd(&ctx, args),
         Command::Recover(args) => vault::recover(&ctx, args),
         Command::Status(args) => vault::status(&ctx, args.json),
+        Command::Verify(args) => vault::verify(&ctx, args.json),
         Command::Put(args) => data::put(&ctx, args),
         Command::Get(args) => data::get(&ctx, args),
         Command::Ls(args) => data::ls(&ctx, args),

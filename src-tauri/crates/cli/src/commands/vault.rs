@@ -1,10 +1,11 @@
-//! init, passwd, recover, status.
+//! init, passwd, recover, status, verify.
 
+use custodian_core::data::resource::counts::Counted;
 use custodian_core::{ExposeSecret, RecoveryKey, Vault};
 
 use super::Context;
 use crate::cli::{PasswdArgs, RecoverArgs};
-use crate::fail::Fail;
+use crate::fail::{code, Fail};
 use crate::output::{self, print};
 use crate::secrets;
 
@@ -102,6 +103,74 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), Fail> {
         ],
     ];
     print(&output::table(&rows))
+}
+
+/// `verify`: the whole-vault check. Counts that differed are rebuilt and
+/// said so (exit 0); a damaged page or a broken log chain fails.
+pub fn verify(ctx: &Context, json: bool) -> Result<(), Fail> {
+    let vault = ctx.unlock()?;
+    let check = vault.store().check_vault()?;
+    if json {
+        output::print_json(&check)?;
+    }
+    if !check.pages.is_empty() {
+        return Err(Fail::new(
+            code::ERROR,
+            format!(
+                "the vault's database is damaged: {} of its pages fail their check ({}). Restore it from a bundle you exported.",
+                check.pages.len(),
+                check.pages[0]
+            ),
+        ));
+    }
+    if let Some(seq) = check.log.as_ref().and_then(|l| l.first_broken) {
+        return Err(Fail::new(
+            code::ERROR,
+            format!(
+                "the access log is broken at entry {seq}: it was changed, or an entry before it was removed or inserted. Entries 1 to {} are intact.",
+                seq - 1
+            ),
+        ));
+    }
+    if json {
+        return Ok(());
+    }
+    let mut text = String::from("Every page of the vault's database authenticates.\n");
+    if let Some(log) = &check.log {
+        text.push_str(&super::activity::intact(log));
+    }
+    match &check.counts {
+        Some(counts) if counts.repaired => {
+            text.push_str(&format!(
+                "{} of the counts `ls` and `status` show differed from a fresh count; they were rebuilt:\n",
+                counts.differing
+            ));
+            for d in &counts.differences {
+                text.push_str(&format!(
+                    "  {}: {} kept, {} counted\n",
+                    counted(&d.counted),
+                    d.stored,
+                    d.scanned
+                ));
+            }
+            if counts.differing > counts.differences.len() as u64 {
+                text.push_str(&format!(
+                    "  and {} more\n",
+                    counts.differing - counts.differences.len() as u64
+                ));
+            }
+        }
+        _ => text.push_str("The counts `ls` and `status` show match a fresh count.\n"),
+    }
+    print(&text)
+}
+
+fn counted(c: &Counted) -> String {
+    match c {
+        Counted::Container(path) => format!("resources under {path}"),
+        Counted::Category(name) => format!("{name} resources"),
+        Counted::Versions => "versions kept".into(),
+    }
 }
 
 fn plural(n: usize) -> &'static str {

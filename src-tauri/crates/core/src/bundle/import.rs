@@ -136,6 +136,7 @@ pub(crate) fn restore_committing(
     tx.execute_batch(
         "DELETE FROM resources; DELETE FROM resource_versions; DELETE FROM audit_log;",
     )?;
+    crate::data::resource::counts::clear(&tx)?;
     let mut target = Target::Restore { commit_every };
     apply(store, bundle, opener, checked, &mut target, progress)?;
     let chain = store.verify_audit_log()?;

@@ -92,6 +92,18 @@ pub(super) const NOT_LISTED: &[(&str, &str)] = &[
     ),
     ("schema_migrations", "the schema's version, no person data"),
     (
+        "container_counts",
+        "derived from the resources, never exported: a restore or merge keeps it as it writes each version",
+    ),
+    (
+        "category_counts",
+        "derived from the resources, never exported: a restore or merge keeps it as it writes each version",
+    ),
+    (
+        "version_total",
+        "derived from the versions, never exported: a restore or merge keeps it as it writes each version",
+    ),
+    (
         "blobs",
         "large content's storage: a version's content travels as its own entry, whatever its size",
     ),

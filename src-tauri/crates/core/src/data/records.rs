@@ -2,6 +2,8 @@
 //! content, plus, on the live version, the `resources` row's creation time.
 //! Read by column name and written from one column list (see
 //! [`crate::vault::record`]); what a bundle carries as a version's metadata.
+//! Its inserts keep the counts (`crate::data::resource::counts`): each
+//! version stored, and the live row a restore or merge brings.
 
 use std::io::Read;
 
@@ -10,7 +12,7 @@ use rusqlite::{params, Connection, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::data::path::PodPath;
-use crate::data::resource::{blob, INLINE_MAX};
+use crate::data::resource::{blob, counts, INLINE_MAX};
 use crate::vault::record::{self, column, OnConflict, TableRecord};
 use crate::Result;
 
@@ -66,6 +68,7 @@ impl VersionRecord {
             return self.insert_blob(conn, blob.id);
         }
         record::insert(conn, self, &[(Self::CONTENT, &content)], OnConflict::Fail)?;
+        counts::version_added(conn)?;
         self.insert_live(conn)
     }
 
@@ -97,6 +100,7 @@ impl VersionRecord {
             &[(Self::CONTENT, &empty), (Self::BLOB, &blob_id)],
             OnConflict::Fail,
         )?;
+        counts::version_added(conn)?;
         self.insert_live(conn)
     }
 
@@ -106,6 +110,7 @@ impl VersionRecord {
                 "INSERT INTO resources (path, version, created_at) VALUES (?1, ?2, ?3)",
             )?
             .execute(params![self.path, self.version, since])?;
+            counts::live_added(conn, self.path.as_str(), &self.category)?;
         }
         Ok(())
     }

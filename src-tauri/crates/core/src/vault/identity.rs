@@ -316,6 +316,7 @@ pub(crate) mod tests {
              DROP TABLE feed_cursors; DROP TABLE feed_seen;
              DROP INDEX resource_versions_blob; DROP TABLE resource_versions;
              DROP TABLE blob_chunks; DROP TABLE blobs;
+             DROP TABLE container_counts; DROP TABLE category_counts; DROP TABLE version_total;
              CREATE TABLE resource_versions (path TEXT NOT NULL, version INTEGER NOT NULL,
                  deleted INTEGER NOT NULL DEFAULT 0, content_type TEXT NOT NULL,
                  category TEXT NOT NULL, sensitivity TEXT NOT NULL, etag TEXT NOT NULL,

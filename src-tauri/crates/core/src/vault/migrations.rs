@@ -344,4 +344,30 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         after: None,
     },
+    Migration {
+        version: 8,
+        name: "counts kept beside the resources: per container, per category, versions",
+        sql: "
+        -- Derived from resources and resource_versions, kept in the same
+        -- transaction as every change to them (data/resource/counts.rs), so
+        -- a listing and status read a row instead of scanning: the live
+        -- resources at any depth under each container (the root '/'
+        -- included), the live resources of each category, and the versions
+        -- stored. A count that drops to 0 loses its row. Filled by this
+        -- migration's Rust step; rebuilt by a check that finds one wrong.
+        CREATE TABLE container_counts (
+            container TEXT PRIMARY KEY,
+            members INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE category_counts (
+            category TEXT PRIMARY KEY,
+            live INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE version_total (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            n INTEGER NOT NULL
+        );
+    ",
+        after: Some(crate::data::resource::counts::fill_in_migration),
+    },
 ];

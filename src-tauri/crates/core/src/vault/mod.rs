@@ -12,9 +12,11 @@
 //! (the `Vault` itself), [`keys`] (the vault key and its age wrappings),
 //! [`identity`] (the pod's signing key and id, kept in the database),
 //! `db` (SQLCipher), `migrations` (the schema), `record` (a table's row as
-//! one typed record, read by column name) and [`store`] (the open database
-//! every data service is a method on).
+//! one typed record, read by column name), [`store`] (the open database
+//! every data service is a method on) and [`check`] (the whole-vault check
+//! a person runs on purpose).
 
+pub mod check;
 pub(crate) mod db;
 pub mod directory;
 pub mod identity;
@@ -24,6 +26,7 @@ pub(crate) mod record;
 pub mod store;
 pub mod unlock;
 
+pub use check::VaultCheck;
 pub use directory::{
     inspect, probe, resolve_vault_dir, Probe, VaultInfo, DB_FILE, FORMAT_NAME, FORMAT_VERSION,
     INFO_FILE, PASSPHRASE_KEY_FILE, RECOVERY_KEY_FILE,

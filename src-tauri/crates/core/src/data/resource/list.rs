@@ -1,4 +1,4 @@
-//! Listing a container a page at a time, and the counts `status` shows.
+//! Listing a container a page at a time.
 //!
 //! A page is found by keyset: it starts after the last entry of the page
 //! before (its path, the `after` cursor) and walks the `resources` primary
@@ -8,18 +8,17 @@
 //! costs about one row per entry it returns, never a walk through the
 //! members of the sub-containers it names.
 //!
-//! What that leaves is the member count the person's own listing shows
-//! beside a sub-container: one `count(*)` over the sub-container's range of
-//! the `resources` primary key (path, version, created_at: about 50 rows to
-//! a page, no content, no join), so a page's counting work is the number of
-//! resources under the sub-containers it names. A company's view
+//! The member count the person's own listing shows beside a sub-container
+//! is one row of the counts kept beside the resources (`super::counts`),
+//! so a page costs the same whatever lies under the sub-containers it
+//! names. A company's view
 //! ([`Store::list_page_where`]) counts nothing (its answer carries no
 //! counts): it only needs to know that a sub-container holds one resource
 //! it may see, and it skips a sub-container it may not list without reading
 //! a row of it. A sub-container holding only resources it may not see costs
 //! a walk through them (each row is checked), and is not listed.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 use crate::data::path::PodPath;
 use crate::vault::store::Store;
@@ -56,7 +55,7 @@ pub trait ListView {
 /// ending in `/`): the same text with the `/` raised to `0`, the next byte.
 /// SQLite compares text bytewise, so `[container, upper)` is exactly the
 /// paths that start with `container`.
-fn upper_bound(container: &str) -> String {
+pub(super) fn upper_bound(container: &str) -> String {
     debug_assert!(container.ends_with('/'));
     format!("{}0", &container[..container.len() - 1])
 }
@@ -265,39 +264,6 @@ impl Store {
             break;
         }
         Ok(entries)
-    }
-
-    /// How many live resources lie under `container`, at any depth: a
-    /// range count on the `resources` primary key.
-    fn count_under(&self, container: &str) -> Result<u64> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT count(*) FROM resources WHERE path >= ?1 AND path < ?2")?
-            .query_row(params![container, upper_bound(container)], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
-    }
-
-    /// How many live resources and versions the vault holds (two counts
-    /// and one grouped scan in SQL; nothing is loaded).
-    pub fn resource_counts(&self) -> Result<ResourceCounts> {
-        let mut counts = ResourceCounts {
-            versions: self
-                .conn
-                .query_row("SELECT count(*) FROM resource_versions", [], |r| r.get(0))?,
-            ..Default::default()
-        };
-        let mut stmt = self.conn.prepare(
-            "SELECT v.category, count(*) FROM resources r
-             JOIN resource_versions v ON v.path = r.path AND v.version = r.version
-             GROUP BY v.category ORDER BY v.category",
-        )?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))? {
-            let (category, n) = row?;
-            counts.resources += n;
-            counts.by_category.insert(category, n);
-        }
-        Ok(counts)
     }
 }
 

@@ -5,7 +5,8 @@
 //! unless the person lowers it (logged as `unmark`), restoring an old
 //! version as a new one. Every write and delete queues an `updated`
 //! delivery for each linked company whose grant sees a difference
-//! (`crate::linked::outbox`), in the same transaction.
+//! (`crate::linked::outbox`), and keeps the counts (`super::counts`), in
+//! the same transaction.
 
 use rusqlite::{params, OptionalExtension};
 
@@ -18,6 +19,7 @@ use crate::vault::store::Store;
 use crate::{Error, Result};
 
 use super::content::{check_content_type, etag_of, is_json_type};
+use super::counts;
 use super::*;
 
 impl Store {
@@ -192,6 +194,12 @@ impl Store {
              ON CONFLICT (path) DO UPDATE SET version = excluded.version",
             params![path.as_str(), version, now],
         )?;
+        match &current {
+            None => counts::live_added(&self.conn, path.as_str(), category.name())?,
+            Some(cur) => {
+                counts::live_recategorized(&self.conn, cur.category.name(), category.name())?
+            }
+        }
         if lowered {
             let mut entry = NewEntry::owner(Action::Unmark);
             entry.path = Some(path.to_string());
@@ -245,6 +253,7 @@ impl Store {
         }
         .insert(&tx, &[])?;
         tx.execute("DELETE FROM resources WHERE path = ?1", [path.as_str()])?;
+        counts::live_removed(&tx, path.as_str(), before.category.name())?;
         self.queue_updates(path, Some(&before), None)?;
         tx.commit()?;
         Ok(version)
