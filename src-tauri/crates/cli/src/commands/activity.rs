@@ -180,14 +180,23 @@ fn verify(ctx: &Context, json: bool) -> Result<(), Fail> {
             }
             Ok(())
         }
-        Some(seq) => Err(Fail::new(
-            code::ERROR,
-            format!(
-                "the access log is broken at entry {seq}: it was changed, or an entry before it was removed or inserted. Entries 1 to {} are intact.",
-                seq - 1
-            ),
-        )),
+        Some(seq) => Err(broken_log(seq)),
     }
+}
+
+/// The failure for a log whose chain breaks at entry `seq`.
+pub(super) fn broken_log(seq: u64) -> Fail {
+    let before = match seq {
+        0 | 1 => "No entry before it is left to trust.".to_string(),
+        2 => "Entry 1 is intact.".to_string(),
+        _ => format!("Entries 1 to {} are intact.", seq - 1),
+    };
+    Fail::new(
+        code::ERROR,
+        format!(
+            "the access log is broken at entry {seq}: it was changed, or an entry before it was removed or inserted. {before}"
+        ),
+    )
 }
 
 pub(super) fn intact(report: &ChainReport) -> String {
@@ -313,4 +322,20 @@ fn describe_report(r: &AccessReport) -> String {
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::broken_log;
+
+    #[test]
+    fn a_broken_log_says_which_entries_before_the_break_still_hold() {
+        assert!(broken_log(1)
+            .message
+            .ends_with("No entry before it is left to trust."));
+        assert!(broken_log(2).message.ends_with("Entry 1 is intact."));
+        assert!(broken_log(6)
+            .message
+            .ends_with("Entries 1 to 5 are intact."));
+    }
 }

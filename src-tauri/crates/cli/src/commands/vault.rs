@@ -124,13 +124,7 @@ pub fn verify(ctx: &Context, json: bool) -> Result<(), Fail> {
         ));
     }
     if let Some(seq) = check.log.as_ref().and_then(|l| l.first_broken) {
-        return Err(Fail::new(
-            code::ERROR,
-            format!(
-                "the access log is broken at entry {seq}: it was changed, or an entry before it was removed or inserted. Entries 1 to {} are intact.",
-                seq - 1
-            ),
-        ));
+        return Err(super::activity::broken_log(seq));
     }
     if json {
         return Ok(());
