@@ -40,7 +40,7 @@ const COMMANDS: &[&str] = &[
     "revoke_client",
     "access_log",
     "access_report",
-    "verify_log",
+    "check_vault",
     "list_receipts",
     "open_receipt",
     "default_receipt_path",

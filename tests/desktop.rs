@@ -273,6 +273,12 @@ fn a_person_sets_up_shares_narrowly_revokes_and_sees_the_reads() {
             .any(|r| r.contains("/profile/card") && r.contains("allowed")),
         "the refused path was never read: {log:#?}"
     );
+    // The whole vault's check: pages, the log's chain, the kept counts.
+    app.click("[data-testid=verify-log]");
+    app.wait_for_text(
+        "[data-testid=verify-result]",
+        "entries intact; every page of the vault authenticates.",
+    );
     app.screenshot("activity");
 
     // The remaining screens.

@@ -2,7 +2,8 @@
 
 use chrono::Utc;
 use custodian_core::audit::report::AccessReport;
-use custodian_core::audit::{AuditEntry, ChainReport, LogFilter, Outcome};
+use custodian_core::audit::{AuditEntry, LogFilter, Outcome};
+use custodian_core::vault::VaultCheck;
 use serde::Deserialize;
 
 use crate::error::{AppError, AppResult};
@@ -65,9 +66,11 @@ pub fn access_report(
     state.with_store(|store| Ok(store.access_report(since)?))
 }
 
+/// Every page of the database, the log's chain and the kept counts (which
+/// it rebuilds when they differ from a fresh count).
 #[tauri::command]
-pub fn verify_log(state: tauri::State<'_, AppState>) -> AppResult<ChainReport> {
-    state.with_store(|store| Ok(store.verify_audit_log()?))
+pub fn check_vault(state: tauri::State<'_, AppState>) -> AppResult<VaultCheck> {
+    state.with_store(|store| Ok(store.check_vault()?))
 }
 
 #[cfg(test)]

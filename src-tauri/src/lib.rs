@@ -110,7 +110,7 @@ pub fn run() {
             access::revoke_client,
             activity::access_log,
             activity::access_report,
-            activity::verify_log,
+            activity::check_vault,
             receipts::list_receipts,
             receipts::open_receipt,
             receipts::default_receipt_path,

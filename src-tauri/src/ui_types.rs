@@ -292,10 +292,17 @@ fn what_the_commands_send_is_what_api_ts_declares() {
 
     let log = store.audit_log(&Default::default()).unwrap();
     same_fields("AuditEntry", &interface("AuditEntry"), &log[0]);
+    let check = store.check_vault().unwrap();
+    same_fields("VaultCheck", &interface("VaultCheck"), &check);
     same_fields(
-        "verifyLog",
-        &returned("verifyLog"),
-        &store.verify_audit_log().unwrap(),
+        "ChainReport",
+        &interface("ChainReport"),
+        &check.log.unwrap(),
+    );
+    same_fields(
+        "CountsCheck",
+        &interface("CountsCheck"),
+        &check.counts.unwrap(),
     );
     let report = store.access_report(None).unwrap();
     same_fields("AccessReport", &interface("AccessReport"), &report);

@@ -527,9 +527,35 @@ export function accessReport(sinceSecs?: number): Promise<AccessReport> {
   return invoke("access_report", { sinceSecs: sinceSecs ?? null });
 }
 
-/** Checks the log's hash chain; `first_broken` names the first bad entry. */
-export function verifyLog(): Promise<{ entries: number; first_broken: number | null }> {
-  return invoke("verify_log");
+/** The log's hash chain: `first_broken` names the first bad entry. */
+export interface ChainReport {
+  entries: number;
+  first_broken: number | null;
+  /** When old entries were removed by retention: the checkpoint standing for them. */
+  checkpoint?: { through: number; entry: number };
+}
+
+/** The counts `ls` and `status` show, against a fresh count (rebuilt when one differed). */
+export interface CountsCheck {
+  differing: number;
+  differences: unknown[];
+  repaired: boolean;
+}
+
+/**
+ * The whole vault's check: `pages` lists the database pages that fail their
+ * authentication (then `log` and `counts` are null: the check stopped), the
+ * log's chain, and the kept counts.
+ */
+export interface VaultCheck {
+  pages: string[];
+  log: ChainReport | null;
+  counts: CountsCheck | null;
+}
+
+/** Checks every page of the vault, the log's chain and the kept counts (repairing the counts). */
+export function checkVault(): Promise<VaultCheck> {
+  return invoke("check_vault");
 }
 
 // ---------------------------------------------------------------- receipts
