@@ -12,13 +12,15 @@
 //! The types are here; what may be stored and its ETag in [`content`],
 //! reading a version's row back (checked against its ETag) in `row`,
 //! writes and deletes in [`write`](mod@write), reads and history in
-//! [`read`], listings a page at a time and counts in [`list`]; large test
+//! [`read`], listings a page at a time and counts in [`list`] (with the
+//! sealed cursors of a company's pages in `cursor`); large test
 //! vaults built many writes a transaction in `bulk` (feature `test-support`).
 
 pub mod blob;
 #[cfg(any(test, feature = "test-support"))]
 pub mod bulk;
 pub mod content;
+pub(crate) mod cursor;
 pub mod list;
 pub mod read;
 pub(crate) mod row;
