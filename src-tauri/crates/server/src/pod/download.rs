@@ -60,16 +60,18 @@ pub(super) async fn open(
     let (opened, is_open) = oneshot::channel();
     let handle = Handle::current();
     let pump = Arc::clone(pod);
-    let pace = pod.limits.pace.start();
+    let pace = pod.limits.pace.clone();
     // Spawned, not awaited: the task outlives this request's handler and
     // ends when the last piece is taken or the client is gone.
     tokio::spawn(async move {
         let sent = pump
             .with_streaming_store(move |store| {
                 let _turn = turn;
+                // Timed from here, once a stream turn is free: waiting for
+                // one is not the company's slowness.
                 let out = Out {
                     pieces,
-                    pace,
+                    pace: pace.start(),
                     handle,
                 };
                 send_pieces(store, &path, version, range, opened, out)

@@ -285,7 +285,7 @@ async fn write_streamed(
         body,
         Handle::current(),
         pod.config.body_read_timeout,
-        pod.limits.pace.start(),
+        pod.limits.pace.clone(),
     );
     let (result, log) = pod
         .with_streaming_store(move |store| {

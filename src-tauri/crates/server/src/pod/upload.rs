@@ -24,6 +24,7 @@ use tokio::runtime::Handle;
 use custodian_core::limits::transfer::{PaceTimer, Verdict};
 
 use crate::error::ApiError;
+use crate::limits::TransferPace;
 
 /// Why a streamed body ended before its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,8 +78,10 @@ pub(super) struct BodyReader {
     body: Body,
     handle: Handle,
     idle: Duration,
-    /// The floor on the body's rate, and the bytes read so far.
-    pace: PaceTimer,
+    /// The floor on the body's rate, timed from the first read (not while
+    /// the request waits for a stream turn), and the bytes read so far.
+    pace: TransferPace,
+    timer: Option<PaceTimer>,
     read: u64,
     /// What is left of the frame being read.
     current: Bytes,
@@ -90,12 +93,13 @@ pub(super) struct BodyReader {
 impl BodyReader {
     /// Reads `body` on the runtime `handle`, waiting at most `idle` for
     /// each frame, and cutting it when `pace` says it is too slow.
-    pub(super) fn new(body: Body, handle: Handle, idle: Duration, pace: PaceTimer) -> Self {
+    pub(super) fn new(body: Body, handle: Handle, idle: Duration, pace: TransferPace) -> Self {
         BodyReader {
             body,
             handle,
             idle,
             pace,
+            timer: None,
             read: 0,
             current: Bytes::new(),
             ended: false,
@@ -134,9 +138,11 @@ impl Read for BodyReader {
             // past the floor's next judgement.
             let mut idle_left = self.idle;
             let frame = loop {
-                let judge_by = match self.pace.judge(self.read) {
+                let timer = self.timer.get_or_insert_with(|| self.pace.start());
+                let judge_by = match timer.judge(self.read) {
                     (Verdict::TooSlow, _) => {
-                        return Err(self.fail(Fault::TooSlow(self.pace.min_rate())))
+                        let floor = timer.min_rate();
+                        return Err(self.fail(Fault::TooSlow(floor)));
                     }
                     (Verdict::Continue { judge_by }, elapsed) => judge_by.saturating_sub(elapsed),
                 };
