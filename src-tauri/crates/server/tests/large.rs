@@ -433,7 +433,10 @@ async fn clients_that_hang_up_mid_transfer_free_their_connections() {
         // One company holds two transfers at most: a turn its last hang-up
         // has not given back yet is 429 for a moment.
         if first[..n].starts_with(b"HTTP/1.1 429") {
-            assert!(started.elapsed() < Duration::from_secs(10), "never given back");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "never given back"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         }

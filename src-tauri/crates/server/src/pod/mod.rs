@@ -12,11 +12,13 @@
 //! refusal looks like on the wire. A resource over the inline size is never
 //! held whole: `download` streams it out of the vault (all of it or one
 //! `Range`), and a large write's body reaches the core's streamed write
-//! through `upload`.
+//! through `upload`; either first takes one of its company's transfer
+//! turns (`transfer`).
 
 mod download;
 mod page;
 mod reply;
+mod transfer;
 mod upload;
 
 use std::net::SocketAddr;
@@ -26,7 +28,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use custodian_core::audit::{NewEntry, Outcome};
+use custodian_core::audit::NewEntry;
 use custodian_core::data::resource::INLINE_MAX;
 use custodian_core::limits::peer::Peer;
 use custodian_core::limits::refusals::Refused;
@@ -269,18 +271,7 @@ async fn write_streamed(
     body: Body,
     length: Option<u64>,
 ) -> Result<Response, ApiError> {
-    let Some(turn) = pod.limits.transfers.take(&writer.client_id) else {
-        let entry = pod::entry(
-            Some(&writer.client_id),
-            &knock.method,
-            request.path.as_str(),
-            Outcome::Denied,
-            Some(TOO_MANY_TRANSFERS.to_string()),
-            Some(&writer.grant.id),
-        );
-        pod.audit.record(entry, None).await?;
-        return Err(too_many_transfers(&pod));
-    };
+    let turn = transfer::claim_for_write(&pod, &knock, &writer, &request.path).await?;
     let reader = BodyReader::new(
         body,
         Handle::current(),
@@ -347,7 +338,7 @@ async fn read_resource(
             Err(rejected) => return refuse(&pod, &knock, Some(&rejected)).await,
             Ok(mut e) => {
                 let mut result = result;
-                let turn = claim_transfer(&pod, &knock, &mut result, &mut e);
+                let turn = transfer::claim_for_read(&pod, &knock, &mut result, &mut e);
                 match pod.audit.record(e, Some(generation)).await? {
                     Logged::Written => return respond(&pod, &knock, result?, turn).await,
                     Logged::Stale(current) => pod.cache.saw_generation(current),
@@ -381,7 +372,7 @@ async fn answer_logged(
     let mut turn = None;
     match log {
         Some(Ok(mut entry)) => {
-            turn = claim_transfer(pod, knock, &mut result, &mut entry);
+            turn = transfer::claim_for_read(pod, knock, &mut result, &mut entry);
             pod.audit.record(entry, None).await?;
         }
         Some(Err(rejected)) => return refuse(pod, knock, Some(&rejected)).await,
@@ -390,57 +381,9 @@ async fn answer_logged(
     respond(pod, knock, result?, turn).await
 }
 
-/// The logged reason of a transfer refused for the company's cap.
-const TOO_MANY_TRANSFERS: &str = "too_many_transfers";
-/// When a company over its cap is told to try again, in seconds.
-const TRANSFER_RETRY_AFTER: u32 = 10;
-
-/// 429 for a company already holding as many transfers as it may.
-fn too_many_transfers(pod: &Pod) -> ApiError {
-    ApiError::slow_down(
-        format!(
-            "this company already has {} large transfers under way, as many as the pod \
-             allows at once; try again when one has ended",
-            pod.limits.transfers.per_company()
-        ),
-        TRANSFER_RETRY_AFTER,
-    )
-}
-
-/// A `GET` that will stream a large resource out takes one of its
-/// company's transfer turns before its log entry is written; with none
-/// free, the answer becomes 429 and the entry says denied, with the reason.
-fn claim_transfer(
-    pod: &Pod,
-    knock: &Knock,
-    result: &mut Reply,
-    entry: &mut NewEntry,
-) -> Option<TransferTurn> {
-    let streams = knock.method == pod::Method::Get
-        && matches!(
-            result,
-            Ok(Answer::Content {
-                body: pod::Body::Stored { .. },
-                ..
-            })
-        );
-    if !streams {
-        return None;
-    }
-    // Every pod token is a company's; without one, the answer below
-    // refuses to stream.
-    let turn = pod.limits.transfers.take(entry.client_id.as_deref()?);
-    if turn.is_none() {
-        entry.outcome = Outcome::Denied;
-        entry.reason = Some(TOO_MANY_TRANSFERS.to_string());
-        *result = Err(too_many_transfers(pod));
-    }
-    turn
-}
-
 /// An answer on the wire; a large resource's bytes are streamed from the
 /// vault for a `GET` (a `HEAD` gets the headers alone), holding the
-/// company's transfer `turn` ([`claim_transfer`]) until they are sent.
+/// company's transfer `turn` ([`transfer::claim_for_read`]) until they are sent.
 async fn respond(
     pod: &Arc<Pod>,
     knock: &Knock,
