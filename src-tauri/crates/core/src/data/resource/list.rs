@@ -239,10 +239,12 @@ impl Store {
         };
         if entries.is_empty() && next.is_none() && container.parent().is_some() {
             // An empty last page after a cursor still says whether the
-            // container is there at all; a walk that runs out of budget
-            // before it finds out counts as there.
+            // container is there at all, within what is left of the
+            // page's budget; a walk that runs out before it finds out
+            // counts as there.
             let exists = after.is_some() && {
-                let first = self.walk(prefix, start_after(prefix, None)?, 1, view, budget)?;
+                let rest = budget.map(|b| b.saturating_sub(examined));
+                let first = self.walk(prefix, start_after(prefix, None)?, 1, view, rest)?;
                 examined += first.examined;
                 !first.entries.is_empty() || first.stopped.is_some()
             };

@@ -129,4 +129,17 @@ fn a_tampered_or_foreign_cursor_is_refused() {
         }
     }
     assert_eq!(seen, ["/c/z"]);
+    // An empty last page after a cursor looks for the container's first
+    // visible row within what is left of the same budget.
+    let (page, examined) = store
+        .page_counted(&p("/c/"), Some("/c/h16"), 2, Some(&Only(&[])))
+        .unwrap();
+    assert_eq!(
+        page,
+        ListPage {
+            entries: vec![],
+            next: None
+        }
+    );
+    assert!(examined <= 5, "examined {examined}");
 }
