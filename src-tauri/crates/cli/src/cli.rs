@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use custodian_core::limits::transfer::{MIN_RATE_BYTES_PER_SEC, TRANSFERS_PER_COMPANY};
 
 mod data;
 pub use data::{GetArgs, HistoryArgs, LsArgs, MarkArgs, PathArg, PutArgs};
@@ -380,6 +381,16 @@ pub struct ServeArgs {
     /// How long stopping waits for requests still running.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = positive_duration)]
     pub shutdown_grace: std::time::Duration,
+    /// Large transfers (a resource over 256 KiB read or written under
+    /// /pod/) one company may have under way at once; one more gets 429.
+    #[arg(long, value_name = "N", default_value_t = TRANSFERS_PER_COMPANY,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub transfers_per_company: usize,
+    /// The slowest average rate a large transfer may keep, in KiB per
+    /// second, judged every 30 s after the first 30 s; slower is cut (an
+    /// upload gets 408 and stores nothing). 0 turns the floor off.
+    #[arg(long, value_name = "KIB_PER_SEC", default_value_t = MIN_RATE_BYTES_PER_SEC / 1024)]
+    pub min_transfer_rate: u64,
 }
 
 /// A duration people type (`500ms`, `10s`, `2m`), more than zero.

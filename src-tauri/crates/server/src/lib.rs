@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use axum::routing::{any, get, post};
 use axum::Router;
+use custodian_core::limits::transfer::TransferLimits;
 use custodian_core::Vault;
 
 pub use gate::{serve_gated, Gate};
@@ -63,6 +64,8 @@ pub struct ServeOptions {
     pub body_read_timeout: Duration,
     pub max_connections: usize,
     pub shutdown_grace: Duration,
+    /// Streamed transfers per company, and the floor on their rate.
+    pub transfers: TransferLimits,
 }
 
 impl Default for ServeOptions {
@@ -78,6 +81,7 @@ impl Default for ServeOptions {
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            transfers: TransferLimits::default(),
         }
     }
 }
@@ -163,6 +167,7 @@ pub fn pod_for(
         options.max_body_bytes,
     );
     config.body_read_timeout = options.body_read_timeout;
+    config.transfers = options.transfers;
     // The log writer and its checkpointer never read resources: a small
     // page cache each (docs/DESIGN.md, "Memory").
     let audit_store = vault.open_store()?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use custodian_core::clock::{Clock, SystemClock};
 use custodian_core::limits::rate;
 use custodian_core::limits::refusals::RefusalLimits;
+use custodian_core::limits::transfer::TransferLimits;
 use custodian_core::sharing::read_cache::ReadCache;
 use custodian_core::Store;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -36,6 +37,10 @@ pub struct Config {
     pub registrations_per_minute: u32,
     /// Device requests per peer per minute.
     pub device_requests_per_minute: u32,
+    /// Streamed transfers (a large resource read or written under
+    /// `/pod/`): how many one company may hold at once, and the floor on
+    /// their rate.
+    pub transfers: TransferLimits,
 }
 
 impl Config {
@@ -48,6 +53,7 @@ impl Config {
             refusals: RefusalLimits::default(),
             registrations_per_minute: rate::REGISTRATIONS_PER_MINUTE,
             device_requests_per_minute: rate::DEVICE_REQUESTS_PER_MINUTE,
+            transfers: TransferLimits::default(),
         }
     }
 }
@@ -59,7 +65,8 @@ pub struct Pod {
     permits: Arc<Semaphore>,
     /// Turns for work streaming a large body in or out: at most half the
     /// pool, so long transfers never take every connection from short
-    /// requests.
+    /// requests (and each company holds at most `config.transfers`'s
+    /// share of them: `limits.transfers`).
     streams: Arc<Semaphore>,
     pub audit: AuditWriter,
     /// Rate limits on strangers, and refused-token counting.

@@ -421,19 +421,40 @@ async fn clients_that_hang_up_mid_transfer_free_their_connections() {
         .exchange(&put_head("/notes/film", content.len()), &content)
         .await;
     assert_eq!(put.status, 201);
-    for _ in 0..2 * custodian_server::POOL_SIZE {
+    let started = Instant::now();
+    let mut hung_up = 0;
+    while hung_up < 2 * custodian_server::POOL_SIZE {
         let mut s = served
             .send("GET /pod/notes/film HTTP/1.1\r\n\r\n", b"")
             .await;
         let mut first = [0u8; 4096];
         let n = s.read(&mut first).await.unwrap();
-        assert!(first[..n].starts_with(b"HTTP/1.1 200"));
         drop(s);
+        // One company holds two transfers at most: a turn its last hang-up
+        // has not given back yet is 429 for a moment.
+        if first[..n].starts_with(b"HTTP/1.1 429") {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "never given back"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        }
+        assert!(first[..n].starts_with(b"HTTP/1.1 200"));
+        hung_up += 1;
     }
-    let whole = tokio::time::timeout(
-        Duration::from_secs(10),
-        served.exchange("GET /pod/notes/film HTTP/1.1\r\n\r\n", b""),
-    )
+    // The last hang-up's turn may still be on its way back: 429 until it is.
+    let whole = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let got = served
+                .exchange("GET /pod/notes/film HTTP/1.1\r\n\r\n", b"")
+                .await;
+            if got.status != 429 {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
     .await
     .expect("the pod's connections were still held by departed clients");
     assert_eq!(whole.status, 200);

@@ -21,6 +21,10 @@ fn serve_takes_its_limits_as_flags() {
         "500ms",
         "--shutdown-grace",
         "1m",
+        "--transfers-per-company",
+        "3",
+        "--min-transfer-rate",
+        "64",
     ])
     .unwrap();
     let super::Command::Serve(args) = parsed.command else {
@@ -30,8 +34,12 @@ fn serve_takes_its_limits_as_flags() {
     assert_eq!(args.header_timeout, std::time::Duration::from_secs(2));
     assert_eq!(args.body_timeout, std::time::Duration::from_millis(500));
     assert_eq!(args.shutdown_grace, std::time::Duration::from_secs(60));
+    assert_eq!(args.transfers_per_company, 3);
+    assert_eq!(args.min_transfer_rate, 64);
     for bad in [
         ["--max-connections", "0"],
+        ["--transfers-per-company", "0"],
+        ["--min-transfer-rate", "-1"],
         ["--header-timeout", "0s"],
         ["--body-timeout", "soon"],
     ] {
@@ -55,4 +63,7 @@ fn serve_takes_its_limits_as_flags() {
         args.shutdown_grace,
         custodian_server::DEFAULT_SHUTDOWN_GRACE
     );
+    let transfers = custodian_core::limits::transfer::TransferLimits::default();
+    assert_eq!(args.transfers_per_company, transfers.per_company);
+    assert_eq!(args.min_transfer_rate * 1024, transfers.min_rate);
 }

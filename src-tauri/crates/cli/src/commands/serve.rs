@@ -1,5 +1,6 @@
 //! serve: the pod API on an unlocked vault until Ctrl-C or SIGTERM.
 
+use custodian_core::limits::transfer::TransferLimits;
 use custodian_server::ServeOptions;
 
 use super::Context;
@@ -35,6 +36,11 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
         busy_header_read_timeout: custodian_server::DEFAULT_BUSY_HEADER_READ_TIMEOUT,
         body_read_timeout: args.body_timeout,
         shutdown_grace: args.shutdown_grace,
+        transfers: TransferLimits {
+            per_company: args.transfers_per_company,
+            min_rate: args.min_transfer_rate.saturating_mul(1024),
+            ..TransferLimits::default()
+        },
     };
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(options.bind)

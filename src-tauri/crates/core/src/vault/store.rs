@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::clock::{Clock, SystemClock};
+use crate::data::resource::cursor::CursorKey;
 use crate::Result;
 
 /// An open vault database.
@@ -16,6 +17,12 @@ pub struct Store {
     /// The largest content a write accepts: [`crate::MAX_CONTENT`], lowered
     /// only by tests.
     pub(crate) max_content: u64,
+    /// The key that seals listing cursors, shared by every connection of
+    /// one unlocked vault (`data::resource::cursor`).
+    pub(crate) cursor_key: Arc<CursorKey>,
+    /// The rows a restricted listing page examines at most:
+    /// [`crate::data::resource::list::EXAMINE_MAX`], lowered only by tests.
+    pub(crate) examine_max: usize,
 }
 
 impl Store {
@@ -24,7 +31,23 @@ impl Store {
             conn,
             clock: Arc::new(SystemClock),
             max_content: crate::data::resource::MAX_CONTENT,
+            cursor_key: Arc::default(),
+            examine_max: crate::data::resource::list::EXAMINE_MAX,
         }
+    }
+
+    /// The same connection sharing `other`'s cursor key, so a cursor one
+    /// connection sealed opens on the other.
+    pub(crate) fn sharing_cursors_with(mut self, other: &Store) -> Self {
+        self.cursor_key = Arc::clone(&other.cursor_key);
+        self
+    }
+
+    /// Lowers the rows a restricted listing page examines, so tests can
+    /// pass the budget without writing tens of thousands of resources.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn set_examine_max_for_tests(&mut self, max: usize) {
+        self.examine_max = max.max(1);
     }
 
     /// Lowers the largest content a write accepts, so tests can pass it

@@ -259,7 +259,9 @@ impl Vault {
             &self.key,
             &db::now_text(&SystemClock),
         )?;
-        Ok(Store::new(conn))
+        // One cursor key per unlocked vault: a listing cursor sealed on one
+        // connection opens on every other.
+        Ok(Store::new(conn).sharing_cursors_with(&self.store))
     }
 
     /// The vault's directory.

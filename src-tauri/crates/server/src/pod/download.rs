@@ -5,7 +5,10 @@
 //!
 //! So a client that stops reading holds at most [`QUEUED`] pieces of
 //! [`PIECE`] bytes in the pod's memory (besides the reader's one chunk), and
-//! one that stays stalled for [`STALL`] is dropped; a client that hangs up
+//! one that stays stalled for [`STALL`] is dropped, as is one that takes the
+//! pieces slower than the pod's floor on a transfer's rate
+//! (`custodian_core::limits::transfer`, judged on the bytes it has taken;
+//! its transfer is cut short); a client that hangs up
 //! drops the body, the next piece finds nobody to take it, and the task ends
 //! and gives its connection back. A damaged chunk (the reader's check
 //! against its SHA-256) ends the body with an error, so the connection is
@@ -22,6 +25,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use custodian_core::limits::transfer::{PaceTimer, Verdict};
+use custodian_core::limits::turns::TransferTurn;
 use custodian_core::pod::ByteRange;
 use custodian_core::{PodPath, Store};
 use hyper::body::{Frame, SizeHint};
@@ -41,24 +46,35 @@ pub(crate) const STALL: Duration = Duration::from_secs(30);
 /// Version `version` of `path` (`size` bytes), all of it or the part
 /// `range` names, as a response body. Returns once the content is opened,
 /// so a failure to open it is still an error answer, not a cut transfer.
+/// The company's transfer `turn` is held until the transfer ends.
 pub(super) async fn open(
     pod: &Arc<Pod>,
     path: PodPath,
     version: u64,
     range: Option<ByteRange>,
     size: u64,
+    turn: TransferTurn,
 ) -> Result<Body, ApiError> {
     let len = range.map_or(size, |r| r.len());
     let (pieces, queue) = mpsc::channel(QUEUED);
     let (opened, is_open) = oneshot::channel();
     let handle = Handle::current();
     let pump = Arc::clone(pod);
+    let pace = pod.limits.pace.clone();
     // Spawned, not awaited: the task outlives this request's handler and
     // ends when the last piece is taken or the client is gone.
     tokio::spawn(async move {
         let sent = pump
             .with_streaming_store(move |store| {
-                send_pieces(store, &path, version, range, opened, pieces, &handle)
+                let _turn = turn;
+                // Timed from here, once a stream turn is free: waiting for
+                // one is not the company's slowness.
+                let out = Out {
+                    pieces,
+                    pace: pace.start(),
+                    handle,
+                };
+                send_pieces(store, &path, version, range, opened, out)
             })
             .await;
         if sent.is_err() {
@@ -75,6 +91,46 @@ pub(super) async fn open(
     }
 }
 
+/// Where the pieces go: the queue the response body takes them from, the
+/// floor on how fast it must, and the runtime to wait on.
+struct Out {
+    pieces: mpsc::Sender<io::Result<Bytes>>,
+    pace: PaceTimer,
+    handle: Handle,
+}
+
+impl Out {
+    /// Queues `piece` once the client has room for it; `false` when the
+    /// transfer is over: the client is gone, stalled for [`STALL`], or
+    /// slower than the floor (`taken` bytes so far).
+    fn send(&mut self, piece: io::Result<Bytes>, taken: u64, path: &PodPath) -> bool {
+        let mut stall_left = STALL;
+        loop {
+            let judge_by = match self.pace.judge(taken) {
+                (Verdict::TooSlow, _) => {
+                    tracing::info!(path = %path, floor = self.pace.min_rate(),
+                        "a download slower than the floor was cut");
+                    return false;
+                }
+                (Verdict::Continue { judge_by }, elapsed) => judge_by.saturating_sub(elapsed),
+            };
+            let wait = stall_left.min(judge_by.max(Duration::from_millis(1)));
+            match self
+                .handle
+                .block_on(tokio::time::timeout(wait, self.pieces.reserve()))
+            {
+                Ok(Ok(room)) => {
+                    room.send(piece);
+                    return true;
+                }
+                Ok(Err(_)) => return false,
+                Err(_) if wait >= stall_left => return false,
+                Err(_) => stall_left -= wait,
+            }
+        }
+    }
+}
+
 /// The blocking half: opens the content (the part `range` names), says so,
 /// then reads and queues it. A whole read is also checked against the ETag
 /// at its end ([`at_end`], before its last piece is queued); a part, chunk
@@ -85,8 +141,7 @@ fn send_pieces(
     version: u64,
     range: Option<ByteRange>,
     opened: oneshot::Sender<Result<(), ApiError>>,
-    pieces: mpsc::Sender<io::Result<Bytes>>,
-    handle: &Handle,
+    mut out: Out,
 ) {
     let reader = store
         .open_content(path, Some(version))
@@ -106,6 +161,7 @@ fn send_pieces(
     }
     let whole = range.is_none();
     let mut left = reader.remaining();
+    let mut taken = 0u64;
     while left > 0 {
         let want = usize::try_from(left).map_or(PIECE, |l| l.min(PIECE));
         let piece = match read_piece(&mut reader, want) {
@@ -121,12 +177,13 @@ fn send_pieces(
             // Damage or an I/O failure: the client's transfer is cut.
             tracing::error!(error = %e, path = %path, "reading a resource to send failed");
         }
-        left -= piece.as_ref().map_or(0, |p| p.len() as u64);
-        // A client that takes nothing for STALL, or is gone, ends it.
-        match handle.block_on(tokio::time::timeout(STALL, pieces.send(piece))) {
-            Ok(Ok(())) if !failed => {}
-            _ => return,
+        let len = piece.as_ref().map_or(0, |p| p.len() as u64);
+        // A client that is gone, stalled or too slow ends it.
+        if !out.send(piece, taken, path) || failed {
+            return;
         }
+        left -= len;
+        taken += len;
     }
 }
 

@@ -12,11 +12,13 @@
 //! refusal looks like on the wire. A resource over the inline size is never
 //! held whole: `download` streams it out of the vault (all of it or one
 //! `Range`), and a large write's body reaches the core's streamed write
-//! through `upload`.
+//! through `upload`; either first takes one of its company's transfer
+//! turns (`transfer`).
 
 mod download;
 mod page;
 mod reply;
+mod transfer;
 mod upload;
 
 use std::net::SocketAddr;
@@ -30,8 +32,9 @@ use custodian_core::audit::NewEntry;
 use custodian_core::data::resource::INLINE_MAX;
 use custodian_core::limits::peer::Peer;
 use custodian_core::limits::refusals::Refused;
+use custodian_core::limits::turns::TransferTurn;
 use custodian_core::pod::{self, Answer, Decision, PodRequest, RangeRequest, Refusal};
-use custodian_core::sharing::grant::TokenRejected;
+use custodian_core::sharing::grant::{Access, TokenRejected};
 use custodian_core::sharing::read_cache::Lookup;
 use custodian_core::sharing::token::{self, TokenHash};
 
@@ -155,16 +158,20 @@ async fn serve(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // Who writes: the company the token belongs to (every pod token is a
+    // company's), known before the body is read.
+    let mut writer = None;
     if !read_only {
         // The token is checked before the body is read: a stranger cannot
         // make the pod wait for, or store, a body.
         let check = token.clone();
-        if let Err(rejected) = pod
+        match pod
             .with_store(move |s| s.authenticate(&check))
             .await?
             .map_err(|e| ApiError::from_core(&e))?
         {
-            return refuse(&pod, &knock, Some(&rejected)).await;
+            Err(rejected) => return refuse(&pod, &knock, Some(&rejected)).await,
+            Ok(access) => writer = Some(access),
         }
         // A body longer than the vault keeps streams too: the core refuses
         // it by its Content-Length after the grant check and before a byte
@@ -196,7 +203,10 @@ async fn serve(
     };
     if streams_body && length.is_none_or(|n| n > INLINE_MAX as u64) {
         // Large, or of unknown length: streamed into the vault.
-        return write_streamed(pod, knock, token, request, body, length).await;
+        let Some(writer) = writer else {
+            return Err(ApiError::internal());
+        };
+        return write_streamed(pod, knock, token, writer, request, body, length).await;
     }
     if !read_only {
         // Small: read whole, within the body time-out.
@@ -249,18 +259,28 @@ async fn serve(
 /// A `PUT` or `POST` whose body is large or of unknown length: decided and
 /// written by the core on a pooled connection while the body streams in
 /// (read only once the grant allows the write; nothing stored if it breaks
-/// off), then logged and answered.
+/// off or is too slow), then logged and answered. It takes one of the
+/// writing company's transfer turns first: with none free, 429 and a log
+/// entry, and the body is not read.
 async fn write_streamed(
     pod: Arc<Pod>,
     knock: Knock,
     token: TokenHash,
+    writer: Access,
     request: PodRequest,
     body: Body,
     length: Option<u64>,
 ) -> Result<Response, ApiError> {
-    let reader = BodyReader::new(body, Handle::current(), pod.config.body_read_timeout);
+    let turn = transfer::claim_for_write(&pod, &knock, &writer, &request.path).await?;
+    let reader = BodyReader::new(
+        body,
+        Handle::current(),
+        pod.config.body_read_timeout,
+        pod.limits.pace.clone(),
+    );
     let (result, log) = pod
         .with_streaming_store(move |store| {
+            let _turn = turn;
             let mut reader = reader;
             match store.authenticate(&token) {
                 Err(e) => (Err(ApiError::from_core(&e)), None),
@@ -316,10 +336,14 @@ async fn read_resource(
             // Expiry and revocation are final: a refusal from memory needs
             // no second look.
             Err(rejected) => return refuse(&pod, &knock, Some(&rejected)).await,
-            Ok(e) => match pod.audit.record(e, Some(generation)).await? {
-                Logged::Written => return respond(&pod, &knock, result?).await,
-                Logged::Stale(current) => pod.cache.saw_generation(current),
-            },
+            Ok(mut e) => {
+                let mut result = result;
+                let turn = transfer::claim_for_read(&pod, &knock, &mut result, &mut e);
+                match pod.audit.record(e, Some(generation)).await? {
+                    Logged::Written => return respond(&pod, &knock, result?, turn).await,
+                    Logged::Stale(current) => pod.cache.saw_generation(current),
+                }
+            }
         }
     }
     let loader = Arc::clone(&pod);
@@ -344,19 +368,28 @@ async fn answer_logged(
     result: Reply,
     log: Option<Result<NewEntry, TokenRejected>>,
 ) -> Result<Response, ApiError> {
+    let mut result = result;
+    let mut turn = None;
     match log {
-        Some(Ok(entry)) => {
+        Some(Ok(mut entry)) => {
+            turn = transfer::claim_for_read(pod, knock, &mut result, &mut entry);
             pod.audit.record(entry, None).await?;
         }
         Some(Err(rejected)) => return refuse(pod, knock, Some(&rejected)).await,
         None => {}
     }
-    respond(pod, knock, result?).await
+    respond(pod, knock, result?, turn).await
 }
 
 /// An answer on the wire; a large resource's bytes are streamed from the
-/// vault for a `GET` (a `HEAD` gets the headers alone).
-async fn respond(pod: &Arc<Pod>, knock: &Knock, answer: Answer) -> Result<Response, ApiError> {
+/// vault for a `GET` (a `HEAD` gets the headers alone), holding the
+/// company's transfer `turn` ([`transfer::claim_for_read`]) until they are sent.
+async fn respond(
+    pod: &Arc<Pod>,
+    knock: &Knock,
+    answer: Answer,
+    turn: Option<TransferTurn>,
+) -> Result<Response, ApiError> {
     match answer {
         Answer::Content {
             content_type,
@@ -365,7 +398,8 @@ async fn respond(pod: &Arc<Pod>, knock: &Knock, answer: Answer) -> Result<Respon
             body: pod::Body::Stored { path, version },
             range,
         } if knock.method == pod::Method::Get => {
-            let body = download::open(pod, path, version, range, size).await?;
+            let turn = turn.ok_or_else(ApiError::internal)?;
+            let body = download::open(pod, path, version, range, size, turn).await?;
             Ok(reply::content(body, &content_type, &etag, size, range))
         }
         answer => Ok(Wire(answer).into_response()),

@@ -6,9 +6,11 @@
 //! is read before the core asks (not even `100 Continue` is sent), and at
 //! most one frame is held at a time. Instead of one time-out for the whole
 //! body (a multi-GiB body may take long), a body that sends nothing for the
-//! idle time is cut off: 408. A body that breaks off (the client hung up, or
-//! sent less than its `Content-Length`) is an error to the core, which then
-//! stores nothing.
+//! idle time is cut off: 408; so is one slower than the pod's floor on a
+//! transfer's rate (`custodian_core::limits::transfer`, judged on the
+//! bytes read so far, and waited for no longer than the next judgement). A
+//! body that breaks off (the client hung up, or sent less than its
+//! `Content-Length`) is an error to the core, which then stores nothing.
 
 use std::io::{self, Read};
 use std::pin::Pin;
@@ -19,13 +21,18 @@ use axum::http::StatusCode;
 use hyper::body::Body as _;
 use tokio::runtime::Handle;
 
+use custodian_core::limits::transfer::{PaceTimer, Verdict};
+
 use crate::error::ApiError;
+use crate::limits::TransferPace;
 
 /// Why a streamed body ended before its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Fault {
     /// Nothing arrived for the idle time.
     Idle(Duration),
+    /// It arrived slower than the floor (bytes per second).
+    TooSlow(u64),
     /// The body broke off (the connection closed or failed midway).
     BrokeOff,
 }
@@ -35,6 +42,7 @@ impl Fault {
     pub(super) fn reason(self) -> &'static str {
         match self {
             Fault::Idle(_) => "request_timeout",
+            Fault::TooSlow(_) => TOO_SLOW,
             Fault::BrokeOff => "invalid_request",
         }
     }
@@ -47,6 +55,14 @@ impl Fault {
                 "invalid_request",
                 format!("the request body sent nothing for {idle:?}"),
             ),
+            Fault::TooSlow(floor) => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid_request",
+                format!(
+                    "the request body arrived slower than this pod accepts ({floor} bytes a \
+                     second on average); nothing was stored"
+                ),
+            ),
             Fault::BrokeOff => {
                 ApiError::bad_request("invalid_request", "the request body broke off midway")
             }
@@ -54,11 +70,19 @@ impl Fault {
     }
 }
 
+/// The logged reason of a transfer cut for its rate.
+pub(super) const TOO_SLOW: &str = "too_slow";
+
 /// A request body read from a blocking thread.
 pub(super) struct BodyReader {
     body: Body,
     handle: Handle,
     idle: Duration,
+    /// The floor on the body's rate, timed from the first read (not while
+    /// the request waits for a stream turn), and the bytes read so far.
+    pace: TransferPace,
+    timer: Option<PaceTimer>,
+    read: u64,
     /// What is left of the frame being read.
     current: Bytes,
     ended: bool,
@@ -68,12 +92,15 @@ pub(super) struct BodyReader {
 
 impl BodyReader {
     /// Reads `body` on the runtime `handle`, waiting at most `idle` for
-    /// each frame.
-    pub(super) fn new(body: Body, handle: Handle, idle: Duration) -> Self {
+    /// each frame, and cutting it when `pace` says it is too slow.
+    pub(super) fn new(body: Body, handle: Handle, idle: Duration, pace: TransferPace) -> Self {
         BodyReader {
             body,
             handle,
             idle,
+            pace,
+            timer: None,
+            read: 0,
             current: Bytes::new(),
             ended: false,
             fault: None,
@@ -85,6 +112,9 @@ impl BodyReader {
         self.ended = true;
         match fault {
             Fault::Idle(_) => io::Error::new(io::ErrorKind::TimedOut, "the request body stalled"),
+            Fault::TooSlow(_) => {
+                io::Error::new(io::ErrorKind::TimedOut, "the request body was too slow")
+            }
             Fault::BrokeOff => {
                 io::Error::new(io::ErrorKind::UnexpectedEof, "the request body broke off")
             }
@@ -104,15 +134,36 @@ impl Read for BodyReader {
             if self.ended {
                 return Ok(0);
             }
-            let body = &mut self.body;
-            let frame = std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx));
-            match self.handle.block_on(tokio::time::timeout(self.idle, frame)) {
-                Err(_) => return Err(self.fail(Fault::Idle(self.idle))),
-                Ok(Some(Err(_))) => return Err(self.fail(Fault::BrokeOff)),
-                Ok(None) => self.ended = true,
+            // Waits for the next frame no longer than the idle time, nor
+            // past the floor's next judgement.
+            let mut idle_left = self.idle;
+            let frame = loop {
+                let timer = self.timer.get_or_insert_with(|| self.pace.start());
+                let judge_by = match timer.judge(self.read) {
+                    (Verdict::TooSlow, _) => {
+                        let floor = timer.min_rate();
+                        return Err(self.fail(Fault::TooSlow(floor)));
+                    }
+                    (Verdict::Continue { judge_by }, elapsed) => judge_by.saturating_sub(elapsed),
+                };
+                let wait = idle_left.min(judge_by.max(Duration::from_millis(1)));
+                let body = &mut self.body;
+                let next = std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx));
+                match self.handle.block_on(tokio::time::timeout(wait, next)) {
+                    Ok(frame) => break frame,
+                    Err(_) if wait >= idle_left => {
+                        return Err(self.fail(Fault::Idle(self.idle)));
+                    }
+                    Err(_) => idle_left -= wait,
+                }
+            };
+            match frame {
+                Some(Err(_)) => return Err(self.fail(Fault::BrokeOff)),
+                None => self.ended = true,
                 // Trailers carry no content.
-                Ok(Some(Ok(frame))) => {
+                Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
+                        self.read += data.len() as u64;
                         self.current = data;
                     }
                 }

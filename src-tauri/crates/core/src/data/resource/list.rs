@@ -17,6 +17,14 @@
 //! it may see, and it skips a sub-container it may not list without reading
 //! a row of it. A sub-container holding only resources it may not see costs
 //! a walk through them (each row is checked), and is not listed.
+//!
+//! That walk is bounded: a company's page examines at most
+//! [`EXAMINE_MAX`] rows (`Store::examine_max`). When the budget runs out
+//! before the page is full, the page ends early, short or even empty, with
+//! a `next` cursor: the path of its last entry when the walk stopped right
+//! after it, else the point where it stopped sealed (`cursor`), since that
+//! row may be one the company must not see. The person's own listing has
+//! no budget and never seals.
 
 use rusqlite::params;
 
@@ -24,12 +32,17 @@ use crate::data::path::PodPath;
 use crate::vault::store::Store;
 use crate::{Error, Result};
 
+use super::cursor::{self, Start};
 use super::*;
 
 /// The most entries one page holds, whatever the caller asks.
 pub const LIST_MAX: usize = 5_000;
 /// The page size doors use when the caller names none.
 pub const LIST_DEFAULT: usize = 1_000;
+/// The most rows one page of a restricted listing (a company's view)
+/// examines, visible or not; twice [`LIST_MAX`], so a full page of the
+/// largest size always fits.
+pub const EXAMINE_MAX: usize = 10_000;
 
 /// One page of a container's members.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,14 +71,6 @@ pub trait ListView {
 pub(super) fn upper_bound(container: &str) -> String {
     debug_assert!(container.ends_with('/'));
     format!("{}0", &container[..container.len() - 1])
-}
-
-/// Where a page starts in the `resources` key: at or after `from`
-/// (`inclusive`), or strictly after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Start {
-    from: String,
-    inclusive: bool,
 }
 
 /// Where the page after `after` starts: past the resource `after` names,
@@ -104,6 +109,24 @@ fn start_after(prefix: &str, after: Option<&str>) -> Result<Start> {
 fn child_container(prefix: &str, path: &str) -> Option<String> {
     let rest = &path[prefix.len()..];
     rest.find('/').map(|i| format!("{prefix}{}", &rest[..=i]))
+}
+
+/// What a walk found: its entries, the rows it examined, and where it
+/// stopped when its budget ran out first.
+#[derive(Default)]
+struct Walked {
+    entries: Vec<ListEntry>,
+    examined: usize,
+    stopped: Option<Stop>,
+}
+
+/// Where a walk out of budget would go on: just past the last row it
+/// examined, and whether that row gave its last entry (then the entry's
+/// path is cursor enough; otherwise the row may be one the viewer must
+/// not see).
+struct Stop {
+    resume: Start,
+    on_entry: bool,
 }
 
 /// Clamps a requested page size to `1..=LIST_MAX`.
@@ -168,6 +191,18 @@ impl Store {
         limit: usize,
         view: Option<&dyn ListView>,
     ) -> Result<ListPage> {
+        self.page_counted(container, after, limit, view)
+            .map(|(page, _)| page)
+    }
+
+    /// [`Store::page`], and how many rows it examined.
+    fn page_counted(
+        &self,
+        container: &PodPath,
+        after: Option<&str>,
+        limit: usize,
+        view: Option<&dyn ListView>,
+    ) -> Result<(ListPage, usize)> {
         if !container.is_container() {
             return Err(Error::InvalidContent {
                 path: container.to_string(),
@@ -176,22 +211,42 @@ impl Store {
         }
         let limit = clamp_limit(limit);
         let prefix = container.as_str();
-        let start = start_after(prefix, after)?;
+        let start = match after {
+            Some(sealed) if cursor::is_sealed(sealed) => {
+                cursor::open(&self.cursor_key, prefix, sealed)?
+            }
+            _ => start_after(prefix, after)?,
+        };
+        // A company's page examines a bounded number of rows; the person's
+        // is not bounded.
+        let budget = view.map(|_| self.examine_max.max(limit + 1));
         // One entry past the page tells whether another page follows.
-        let mut entries = self.walk(prefix, start, limit + 1, view)?;
+        let walked = self.walk(prefix, start, limit + 1, view, budget)?;
+        let mut examined = walked.examined;
+        let mut entries = walked.entries;
         let next = if entries.len() > limit {
             entries.truncate(limit);
             entries.last().map(|e| e.path().to_string())
         } else {
-            None
+            match walked.stopped {
+                None => None,
+                // The walk stopped right after the page's last entry.
+                Some(Stop { on_entry: true, .. }) => entries.last().map(|e| e.path().to_string()),
+                // It stopped on a row the company may not see: sealed.
+                Some(Stop { resume, .. }) => Some(cursor::seal(&self.cursor_key, prefix, &resume)?),
+            }
         };
-        if entries.is_empty() && container.parent().is_some() {
-            // An empty page after a cursor still says whether the container
-            // is there at all.
-            let exists = after.is_some()
-                && !self
-                    .walk(prefix, start_after(prefix, None)?, 1, view)?
-                    .is_empty();
+        if entries.is_empty() && next.is_none() && container.parent().is_some() {
+            // An empty last page after a cursor still says whether the
+            // container is there at all, within what is left of the
+            // page's budget; a walk that runs out before it finds out
+            // counts as there.
+            let exists = after.is_some() && {
+                let rest = budget.map(|b| b.saturating_sub(examined));
+                let first = self.walk(prefix, start_after(prefix, None)?, 1, view, rest)?;
+                examined += first.examined;
+                !first.entries.is_empty() || first.stopped.is_some()
+            };
             if !exists {
                 return Err(Error::NotFound {
                     path: container.to_string(),
@@ -205,20 +260,26 @@ impl Store {
                 }
             }
         }
-        Ok(ListPage { entries, next })
+        Ok((ListPage { entries, next }, examined))
     }
 
-    /// Up to `want` entries of `prefix` from `start`, in path order.
+    /// Up to `want` entries of `prefix` from `start`, in path order,
+    /// examining at most `budget` rows when there is one.
     fn walk(
         &self,
         prefix: &str,
         mut start: Start,
         want: usize,
         view: Option<&dyn ListView>,
-    ) -> Result<Vec<ListEntry>> {
+        budget: Option<usize>,
+    ) -> Result<Walked> {
         let upper = upper_bound(prefix);
-        let mut entries = Vec::new();
-        'seek: while entries.len() < want {
+        let mut walked = Walked::default();
+        // Just past the last row examined, and whether it gave the last
+        // entry.
+        let mut resume = start.clone();
+        let mut on_entry = false;
+        'seek: while walked.entries.len() < want {
             let sql = format!(
                 "SELECT {META_COLUMNS} FROM resources r
                  JOIN resource_versions v ON v.path = r.path AND v.version = r.version
@@ -227,12 +288,25 @@ impl Store {
             );
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let mut rows = stmt.query(params![start.from, upper])?;
-            while let Some(row) = rows.next()? {
+            loop {
+                if budget.is_some_and(|b| walked.examined >= b) {
+                    walked.stopped = Some(Stop { resume, on_entry });
+                    break 'seek;
+                }
+                let Some(row) = rows.next()? else {
+                    break 'seek;
+                };
+                walked.examined += 1;
                 let meta = meta_from_row(row)?.parse()?;
                 let Some(child) = child_container(prefix, meta.path.as_str()) else {
-                    if view.is_none_or(|v| v.shows_resource(&meta)) {
-                        entries.push(ListEntry::Resource(meta));
-                        if entries.len() >= want {
+                    resume = Start {
+                        from: meta.path.to_string(),
+                        inclusive: false,
+                    };
+                    on_entry = view.is_none_or(|v| v.shows_resource(&meta));
+                    if on_entry {
+                        walked.entries.push(ListEntry::Resource(meta));
+                        if walked.entries.len() >= want {
                             break 'seek;
                         }
                     }
@@ -245,28 +319,40 @@ impl Store {
                     Some(v) if !v.shows_container(&path) => false,
                     // Walks on through the sub-container until one of its
                     // resources is visible.
-                    Some(v) if !v.shows_resource(&meta) => continue,
+                    Some(v) if !v.shows_resource(&meta) => {
+                        resume = Start {
+                            from: meta.path.to_string(),
+                            inclusive: false,
+                        };
+                        on_entry = false;
+                        continue;
+                    }
                     Some(_) => true,
                 };
                 if shown {
-                    entries.push(ListEntry::Container {
+                    walked.entries.push(ListEntry::Container {
                         path,
                         members: None,
                     });
                 }
+                on_entry = shown;
                 // Past the sub-container's whole range, with one seek.
                 start = Start {
                     from: upper_bound(&child),
                     inclusive: true,
                 };
+                resume = start.clone();
                 continue 'seek;
             }
-            break;
         }
-        Ok(entries)
+        Ok(walked)
     }
 }
 
 #[cfg(test)]
 #[path = "list_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "list_budget_tests.rs"]
+mod budget_tests;

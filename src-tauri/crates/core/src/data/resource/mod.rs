@@ -12,8 +12,9 @@
 //! The types are here; what may be stored and its ETag in [`content`],
 //! reading a version's row back (checked against its ETag) in `row`,
 //! writes and deletes in [`write`](mod@write), reads and history in
-//! [`read`], listings a page at a time in [`list`], the counts a listing
-//! and `status` show, kept beside the rows, in [`counts`]; large test
+//! [`read`], listings a page at a time in [`list`] (with the sealed
+//! cursors of a company's pages in `cursor`), the counts a listing and
+//! `status` show, kept beside the rows, in [`counts`]; large test
 //! vaults built many writes a transaction in `bulk` (feature `test-support`).
 
 pub mod blob;
@@ -21,6 +22,7 @@ pub mod blob;
 pub mod bulk;
 pub mod content;
 pub mod counts;
+pub(crate) mod cursor;
 pub mod list;
 pub mod read;
 pub(crate) mod row;

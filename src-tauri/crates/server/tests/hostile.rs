@@ -1,0 +1,488 @@
+//! The pod API against a hostile company: the real server on loopback,
+//! spoken to in plain HTTP/1.1. One company cannot hold more than its share
+//! of the streamed transfers; a transfer slower than the floor is cut, in
+//! either direction; a listing page examines a bounded number of rows, and
+//! its `next` links lead to the end without naming what the company cannot
+//! see.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use custodian_core::data::resource::{Mark, NewResource, OCTET_STREAM};
+use custodian_core::limits::transfer::TransferLimits;
+use custodian_core::{parse_path, Vault};
+use custodian_server::{serve_pod, AllowedHosts, Config, Pod, ServeOptions};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+/// How the test pod is set up.
+#[derive(Default)]
+struct Setup {
+    transfers: TransferLimits,
+    /// The rows a listing page examines, lowered.
+    examine_max: Option<usize>,
+}
+
+/// A vault served on a free loopback port, and two companies' tokens
+/// (Acme's and Globex's), each allowed to read and write `/notes/`.
+struct Served {
+    addr: SocketAddr,
+    vault: Vault,
+    acme: String,
+    globex: String,
+    _stop: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    async fn start(setup: Setup) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = support::vault(dir.path());
+        let (_, _, acme) = support::granted(vault.store(), "/notes/", "Files");
+        let (_, _, globex) = support::granted(vault.store(), "/notes/", "Files");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let store = || {
+            let mut s = vault.open_store().unwrap();
+            if let Some(max) = setup.examine_max {
+                s.set_examine_max_for_tests(max);
+            }
+            s
+        };
+        let options = ServeOptions::default();
+        let mut config = Config::new(AllowedHosts::for_bind(addr, None), options.max_body_bytes);
+        config.transfers = setup.transfers;
+        let stores = (0..custodian_server::POOL_SIZE).map(|_| store()).collect();
+        let pod = Pod::new(config, stores, store(), store());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            serve_pod(pod, listener, &options, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        Served {
+            addr,
+            vault,
+            acme,
+            globex,
+            _stop: stop,
+            _dir: dir,
+        }
+    }
+
+    /// Sends a request's head (Host, `token` and `Connection: close`
+    /// added) and then `body`; returns the connection.
+    async fn send(&self, token: &str, head: &str, body: &[u8]) -> TcpStream {
+        let mut s = TcpStream::connect(self.addr).await.unwrap();
+        let head = head.replacen(
+            "\r\n",
+            &format!(
+                "\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n",
+                self.addr
+            ),
+            1,
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(body).await.unwrap();
+        s
+    }
+
+    async fn exchange(&self, token: &str, head: &str) -> Answer {
+        let mut s = self.send(token, head, b"").await;
+        read_answer(&mut s).await.expect("an answer")
+    }
+
+    /// `content` stored at `path` by the person.
+    fn put(&self, path: &str, content: Vec<u8>, mark: Mark) {
+        let new = NewResource {
+            content,
+            content_type: OCTET_STREAM.into(),
+            category: None,
+            mark,
+        };
+        self.vault
+            .store()
+            .put(&parse_path(path).unwrap(), new)
+            .unwrap();
+    }
+
+    fn stored(&self, path: &str) -> Option<u64> {
+        let meta = self.vault.store().live_meta(&parse_path(path).unwrap());
+        meta.unwrap().map(|m| m.size)
+    }
+
+    /// The log's entries for `path`, waited for (bounded) until there are
+    /// `n`: the server has decided the requests.
+    async fn logged(&self, path: &str, n: usize) -> Vec<custodian_core::audit::AuditEntry> {
+        let started = Instant::now();
+        loop {
+            let entries: Vec<_> = self
+                .vault
+                .store()
+                .audit_log(&Default::default())
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.path.as_deref() == Some(path))
+                .collect();
+            if entries.len() >= n {
+                return entries;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "never logged");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// An answer: status, headers (names lower-case) and body.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Answer {
+    /// The body's length and its start only: a failed test does not print
+    /// megabytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let start = &self.body[..self.body.len().min(300)];
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .field("body_start", &String::from_utf8_lossy(start))
+            .finish()
+    }
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads an answer until the server closes; `None` when it closed with
+/// none.
+async fn read_answer(s: &mut (impl AsyncRead + Unpin)) -> Option<Answer> {
+    let mut all = Vec::new();
+    // A cut connection still leaves what arrived before it.
+    let _ = s.read_to_end(&mut all).await;
+    parse_answer(&all)
+}
+
+fn parse_answer(all: &[u8]) -> Option<Answer> {
+    let end = all.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&all[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Some(Answer {
+        status,
+        headers,
+        body: all[end + 4..].to_vec(),
+    })
+}
+
+/// `n` bytes that differ from place to place.
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+/// Reads a download's head (the status line at least) and leaves the body
+/// waiting in the connection.
+async fn started_download(s: &mut TcpStream) -> Vec<u8> {
+    let mut first = vec![0u8; 4096];
+    let n = s.read(&mut first).await.unwrap();
+    first.truncate(n);
+    first
+}
+
+/// A floor lowered so that tests see it act in well under a second.
+fn quick_floor() -> TransferLimits {
+    TransferLimits {
+        min_rate: 256 * 1024,
+        window: Duration::from_millis(200),
+        grace: Duration::from_millis(200),
+        ..TransferLimits::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_transfer_from_one_company_is_429_while_another_company_still_streams() {
+    let served = Served::start(Setup::default()).await;
+    // Far more than the socket buffers hold: a transfer nobody reads stays
+    // under way.
+    let content = pattern(32 << 20);
+    served.put("/notes/film", content.clone(), Mark::Keep);
+    let get = "GET /pod/notes/film HTTP/1.1\r\n\r\n";
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = served.send(&served.acme, get, b"").await;
+        let first = started_download(&mut s).await;
+        assert!(first.starts_with(b"HTTP/1.1 200"), "{first:?}");
+        held.push(s);
+    }
+    let third = served.exchange(&served.acme, get).await;
+    assert_eq!(third.status, 429, "{third:?}");
+    assert_eq!(third.header("retry-after"), Some("10"));
+    let text = String::from_utf8_lossy(&third.body);
+    assert!(text.contains("2 large transfers"), "{text}");
+    // The person's log says so.
+    let entries = served.logged("/notes/film", 3).await;
+    let refused: Vec<_> = entries
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("too_many_transfers"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{entries:?}");
+    assert_eq!(refused[0].outcome.to_string(), "denied");
+
+    // Another company still gets its stream, whole.
+    let other = tokio::time::timeout(
+        Duration::from_secs(20),
+        served.exchange(&served.globex, get),
+    )
+    .await
+    .expect("the other company waited");
+    assert_eq!(other.status, 200);
+    assert!(other.body == content);
+
+    // A company that hangs up gives its turn back.
+    held.pop();
+    let started = Instant::now();
+    loop {
+        let mut s = served.send(&served.acme, get, b"").await;
+        if started_download(&mut s).await.starts_with(b"HTTP/1.1 200") {
+            // Held, with the other: Acme is at its cap again.
+            held.push(s);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never given back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Uploads count too: with both turns held, Acme's large PUT is refused
+    // before its body is read, and stores nothing.
+    let len = 4 << 20;
+    let mut s = served
+        .send(
+            &served.acme,
+            &format!("PUT /pod/notes/up HTTP/1.1\r\nContent-Type: application/octet-stream\r\nContent-Length: {len}\r\n\r\n"),
+            b"",
+        )
+        .await;
+    let answer = tokio::time::timeout(Duration::from_secs(10), read_answer(&mut s))
+        .await
+        .expect("the pod waited for the body")
+        .expect("an answer");
+    assert_eq!(answer.status, 429, "{answer:?}");
+    assert_eq!(served.stored("/notes/up"), None);
+    let entry = &served.logged("/notes/up", 1).await[0];
+    assert_eq!(entry.reason.as_deref(), Some("too_many_transfers"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_slower_than_the_floor_is_cut_with_408_and_stores_nothing() {
+    let served = Served::start(Setup {
+        transfers: quick_floor(),
+        ..Setup::default()
+    })
+    .await;
+    let len = 4 << 20;
+    let s = served
+        .send(
+            &served.acme,
+            &format!("PUT /pod/notes/slow HTTP/1.1\r\nContent-Type: application/octet-stream\r\nContent-Length: {len}\r\n\r\n"),
+            b"",
+        )
+        .await;
+    let (mut from, mut to) = s.into_split();
+    // 1 KiB every 20 ms: about 50 KiB/s, never idle, a fifth of the floor.
+    let trickle = tokio::spawn(async move {
+        let piece = pattern(1024);
+        for _ in 0..len / 1024 {
+            if to.write_all(&piece).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let answer = tokio::time::timeout(Duration::from_secs(15), read_answer(&mut from))
+        .await
+        .expect("the slow upload was never cut")
+        .expect("an answer");
+    trickle.abort();
+    assert_eq!(answer.status, 408, "{answer:?}");
+    let text = String::from_utf8_lossy(&answer.body);
+    assert!(text.contains("slower than"), "{text}");
+    assert_eq!(served.stored("/notes/slow"), None);
+    let entry = &served.logged("/notes/slow", 1).await[0];
+    assert_eq!(entry.outcome.to_string(), "denied");
+    assert_eq!(entry.reason.as_deref(), Some("too_slow"));
+
+    // At full speed, the same size goes in under the same floor.
+    let content = pattern(len);
+    let mut s = served
+        .send(
+            &served.acme,
+            &format!("PUT /pod/notes/fast HTTP/1.1\r\nContent-Type: application/octet-stream\r\nContent-Length: {len}\r\n\r\n"),
+            &content,
+        )
+        .await;
+    let answer = read_answer(&mut s).await.expect("an answer");
+    assert_eq!(answer.status, 201, "{answer:?}");
+    assert_eq!(served.stored("/notes/fast"), Some(len as u64));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_read_slower_than_the_floor_is_cut() {
+    let served = Served::start(Setup {
+        transfers: quick_floor(),
+        ..Setup::default()
+    })
+    .await;
+    let content = pattern(32 << 20);
+    served.put("/notes/film", content.clone(), Mark::Keep);
+    let mut s = served
+        .send(&served.acme, "GET /pod/notes/film HTTP/1.1\r\n\r\n", b"")
+        .await;
+    // 1 KiB every 20 ms for two seconds: far under the floor.
+    let mut got = Vec::new();
+    let slow_until = Instant::now() + Duration::from_secs(2);
+    let mut piece = vec![0u8; 1024];
+    while Instant::now() < slow_until {
+        match s.read(&mut piece).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&piece[..n]),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Then as fast as it comes: what was sent before the cut, then the end.
+    let rest = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest).await;
+        rest
+    })
+    .await
+    .expect("the connection stayed open");
+    got.extend_from_slice(&rest);
+    let answer = parse_answer(&got).expect("a head");
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.header("content-length"),
+        Some(&*content.len().to_string())
+    );
+    assert!(
+        answer.body.len() < content.len(),
+        "the slow download was not cut"
+    );
+    assert!(answer.body == content[..answer.body.len()], "wrong bytes");
+}
+
+/// The `after` of a `Link: <…>; rel="next"` header, percent-decoded.
+fn next_after(answer: &Answer) -> Option<String> {
+    let link = answer.header("link")?;
+    assert!(link.ends_with("rel=\"next\""), "{link}");
+    let target = &link[1..link.find('>')?];
+    let query = target.split_once('?')?.1;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+    pairs
+        .into_iter()
+        .find(|(n, _)| n == "after")
+        .map(|(_, v)| v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_page_examines_a_bounded_number_of_rows_and_next_leads_to_the_end() {
+    let served = Served::start(Setup {
+        examine_max: Some(50),
+        ..Setup::default()
+    })
+    .await;
+    // 1,000 resources the grant does not reach (marked sensitive), and
+    // three it does.
+    let hidden = (0..1000).map(|i| {
+        (
+            parse_path(&format!("/notes/h{i:04}")).unwrap(),
+            NewResource {
+                content: b"secret".to_vec(),
+                content_type: OCTET_STREAM.into(),
+                category: None,
+                mark: Mark::Sensitive,
+            },
+        )
+    });
+    served.vault.store().put_batched(hidden, 1000).unwrap();
+    for path in ["/notes/a", "/notes/h0500x", "/notes/z"] {
+        served.put(path, b"open".to_vec(), Mark::Keep);
+    }
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let query = match &after {
+            Some(a) => {
+                serde_urlencoded::to_string([("after", a), ("limit", &"2".to_string())]).unwrap()
+            }
+            None => "limit=2".into(),
+        };
+        let page = served
+            .exchange(
+                &served.acme,
+                &format!("GET /pod/notes/?{query} HTTP/1.1\r\n\r\n"),
+            )
+            .await;
+        assert_eq!(page.status, 200, "{page:?}");
+        pages += 1;
+        let json: serde_json::Value = serde_json::from_slice(&page.body).unwrap();
+        for m in json["members"].as_array().unwrap() {
+            seen.push(m["path"].as_str().unwrap().to_string());
+        }
+        let Some(next) = next_after(&page) else { break };
+        // A cursor is a listed path or sealed, never a hidden path.
+        if !next.starts_with('~') {
+            assert!(seen.contains(&next), "{next}");
+        } else {
+            assert!(!next.contains("notes"), "{next}");
+        }
+        after = Some(next);
+        assert!(pages < 200, "the listing never ends");
+    }
+    assert_eq!(seen, ["/notes/a", "/notes/h0500x", "/notes/z"]);
+    // 1,003 rows, at most 50 a page.
+    assert!(pages >= 20, "{pages} pages");
+
+    // A changed cursor is refused with what to do.
+    let page = served
+        .exchange(&served.acme, "GET /pod/notes/?limit=2 HTTP/1.1\r\n\r\n")
+        .await;
+    let sealed = next_after(&page).unwrap();
+    assert!(sealed.starts_with('~'), "{sealed}");
+    let forged = format!("{}A", &sealed[..sealed.len() - 1]);
+    let forged = if forged == sealed {
+        format!("{}B", &sealed[..sealed.len() - 1])
+    } else {
+        forged
+    };
+    let query = serde_urlencoded::to_string([("after", forged)]).unwrap();
+    let refused = served
+        .exchange(
+            &served.acme,
+            &format!("GET /pod/notes/?{query} HTTP/1.1\r\n\r\n"),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{refused:?}");
+    let text = String::from_utf8_lossy(&refused.body);
+    assert!(text.contains("start the listing again"), "{text}");
+}
