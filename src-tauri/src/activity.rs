@@ -67,10 +67,13 @@ pub fn access_report(
 }
 
 /// Every page of the database, the log's chain and the kept counts (which
-/// it rebuilds when they differ from a fresh count).
-#[tauri::command]
+/// it rebuilds when they differ from a fresh count). Off the main thread,
+/// on a connection of its own: a large vault's check takes seconds, and the
+/// window and the delivery task go on meanwhile.
+#[tauri::command(async)]
 pub fn check_vault(state: tauri::State<'_, AppState>) -> AppResult<VaultCheck> {
-    state.with_store(|store| Ok(store.check_vault()?))
+    let store = state.open_store()?;
+    Ok(store.check_vault()?)
 }
 
 #[cfg(test)]
