@@ -61,6 +61,12 @@ pub(crate) fn inspect(
     )
 }
 
+/// What the first pass does with each entry after the manifest: reads it
+/// to its end and checks it, reporting the bytes of it done so far
+/// through the last argument when it likes (a merge, as it stages).
+pub(super) type EachEntry<'e> =
+    dyn FnMut(&Ctx, &ManifestEntry, HashingReader<'_>, &mut dyn FnMut(u64)) -> Result<()> + 'e;
+
 /// The first pass, handing every entry after the manifest, in order, to
 /// `each`, which reads it to its end and checks it against the manifest
 /// ([`check_digest`] does both; a merge also stages content, `staging`,
@@ -71,12 +77,7 @@ pub(super) fn inspect_each(
     opener: &Opener,
     phase: Phase,
     progress: &mut dyn FnMut(&Progress),
-    each: &mut dyn FnMut(
-        &Ctx,
-        &ManifestEntry,
-        HashingReader<'_>,
-        &mut dyn FnMut(u64),
-    ) -> Result<()>,
+    each: &mut EachEntry<'_>,
 ) -> Result<Checked> {
     read_bundle(bundle, opener, |ctx, entries| {
         let (manifest, digest) = read_manifest(ctx, entries)?;

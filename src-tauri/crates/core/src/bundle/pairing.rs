@@ -16,7 +16,7 @@ use crate::Result;
 #[derive(Debug)]
 pub(super) enum Entry {
     /// The content of the version whose metadata came just before.
-    Content(VersionRecord),
+    Content(Box<VersionRecord>),
     /// Not the content the version just before announced (its name or
     /// size differs): the second pass refuses the bundle.
     NotAnnounced,
@@ -39,7 +39,7 @@ impl Pairing {
             return if expected.name == layout::content_name(&record.path, record.version)
                 && expected.size == record.size
             {
-                Entry::Content(record)
+                Entry::Content(Box::new(record))
             } else {
                 Entry::NotAnnounced
             };
