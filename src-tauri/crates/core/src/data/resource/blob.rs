@@ -7,8 +7,11 @@
 //! in the transaction that writes the version naming it; a complete blob
 //! with the same SHA-256 is shared instead (identical content is stored
 //! once). What writes the batches and when is the caller's
-//! (`super::stream`, and a bundle merge's first pass, `bundle::staging`);
-//! a staging blob left by a crash is removed by [`Store::sweep_staging`].
+//! (`super::stream`, and a bundle merge's first pass, `bundle::staging`).
+//! A failed write removes what it staged (`discard_staged`): only the
+//! blobs whose batches were kept (`BlobWriter::kept_id`), since a row
+//! whose batch rolled back may be another writer's by then; a staging
+//! blob left by a crash is removed by [`Store::sweep_staging`].
 
 use std::io::{self, Read};
 
