@@ -63,7 +63,7 @@ impl BlobWriter {
     }
 
     /// The staging blob's row, once a batch holding it was kept
-    /// ([`BlobWriter::kept`]): the only id a failed write may delete. A
+    /// ([`BlobWriter::mark_kept`]): the only id a failed write may delete. A
     /// row inserted by a batch that rolled back is gone, and SQLite may
     /// give its id to the next blob another writer stages.
     pub(crate) fn kept_id(&self) -> Option<i64> {
@@ -72,7 +72,7 @@ impl BlobWriter {
 
     /// Records that the batch just written is kept: committed, or written
     /// in the caller's transaction, which is still open.
-    pub(crate) fn kept(&mut self) {
+    pub(crate) fn mark_kept(&mut self) {
         self.kept = self.id.is_some();
     }
 

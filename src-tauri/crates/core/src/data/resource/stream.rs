@@ -259,11 +259,11 @@ impl Store {
                 None => {
                     // Even a failed batch left the row in the caller's
                     // transaction, which the discard joins.
-                    writer.kept();
+                    writer.mark_kept();
                     written?;
                 }
             }
-            writer.kept();
+            writer.mark_kept();
             after_batch(writer.size())?;
             if n < buf.len() {
                 break;
