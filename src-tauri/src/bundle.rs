@@ -55,6 +55,7 @@ impl From<&Progress> for ProgressEvent {
                 Phase::Hashing => "hashing",
                 Phase::Writing => "writing",
                 Phase::Verifying => "verifying",
+                Phase::Staging => "staging",
                 Phase::Restoring => "restoring",
             },
             items_done: p.items_done,

@@ -625,7 +625,7 @@ export function saveReceipt(id: string, out: string): Promise<string> {
 
 // ---------------------------------------------------------------- export and import
 
-export type BundlePhase = "hashing" | "writing" | "verifying" | "restoring";
+export type BundlePhase = "hashing" | "writing" | "verifying" | "staging" | "restoring";
 
 export interface BundleProgress {
   phase: BundlePhase;

@@ -17,6 +17,18 @@ pub(crate) fn memory_store() -> (tempfile::TempDir, Store) {
     (dir, Store::new(conn))
 }
 
+/// Two connections to one new encrypted vault in a temporary directory
+/// (kept alive by the returned guard): a writer's and another process's.
+pub(crate) fn two_stores() -> (tempfile::TempDir, Store, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = VaultKey::generate().expect("key");
+    let file = dir.path().join("t.db");
+    let at = "2026-11-24T10:00:00.000Z";
+    let writer = Store::new(crate::vault::db::create_encrypted(&file, &key, at).expect("create"));
+    let other = Store::new(crate::vault::db::open_encrypted(&file, &key, at).expect("open"));
+    (dir, writer, other)
+}
+
 /// A company registered in `store`, granted reading `/contact/` for an hour,
 /// and the token it polled: `(grant id, token)`.
 pub(crate) fn granted_token(store: &Store) -> (String, String) {

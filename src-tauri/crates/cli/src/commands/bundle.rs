@@ -260,6 +260,7 @@ impl Bar {
                 Phase::Hashing => "Reading the vault",
                 Phase::Writing => "Writing",
                 Phase::Verifying => "Checking the bundle",
+                Phase::Staging => "Checking the bundle and staging its content",
                 Phase::Restoring => "Restoring",
             });
             self.phase = Some(p.phase);

@@ -10,12 +10,16 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use super::content::CheckedContent;
+use super::export::HashingReader;
 use super::import::{start_progress, Checked};
 use super::layout::{self, VersionRecord};
 use super::merge::Merging;
-use super::reader::{check_digest, hashing, manifest_digest, next_entry, read_bundle, tampered};
-use super::tables::{parse_record, TABLES};
-use super::{read_limited, Opener, Phase, Progress};
+use super::pairing::{read_meta, Entry, Pairing};
+use super::reader::{
+    check_digest, hashing, manifest_digest, next_entry, read_bundle, tampered, Ctx,
+};
+use super::tables::TABLES;
+use super::{ManifestEntry, Opener, Phase, Progress};
 use crate::clock::parse_time;
 use crate::data::category::Category;
 use crate::vault::store::Store;
@@ -74,92 +78,52 @@ pub(super) fn apply(
         }
         let mut p = start_progress(manifest, Phase::Restoring);
         let mut history = HistoryCheck::default();
-        let mut pending: Option<VersionRecord> = None;
+        let mut pairing = Pairing::default();
         let mut uncommitted = 0u64;
         for expected in &manifest.entries {
             let mut entry = next_entry(ctx, entries, expected)?;
-            let mut data = hashing(&mut entry);
+            let data = hashing(&mut entry);
             let name = expected.name.as_str();
-            if let Some(record) = pending.take() {
-                // The content of the version whose metadata came just before.
-                if name != layout::content_name(&record.path, record.version)
-                    || expected.size != record.size
-                {
+            match pairing.next(expected) {
+                Entry::Content(record) => {
+                    check_size(store, &record)?;
+                    // Streams into the vault (a blob a chunk at a time),
+                    // checked as it goes; a mismatch fails the write or
+                    // `finish` (which reads what a merge did not: content
+                    // it keeps its own of, or staged in the first pass).
+                    let mut content = CheckedContent::new(ctx, expected, &record, data);
+                    put_version(store, target, &record, Some(&expected.sha256), &mut content)?;
+                    content.finish()?;
+                    if let Target::Restore { commit_every } = target {
+                        uncommitted += record.size;
+                        if uncommitted >= *commit_every {
+                            commit_so_far(store)?;
+                            uncommitted = 0;
+                        }
+                    }
+                }
+                Entry::NotAnnounced => {
                     return Err(tampered(
                         bundle,
                         format!("{name} is not the content its metadata announced"),
                     ));
                 }
-                check_size(store, &record)?;
-                // Streams into the vault (a blob a chunk at a time), checked
-                // as it goes; a mismatch fails the write or `finish` (which
-                // reads what a merge did not: content it keeps its own of,
-                // or staged in the first pass).
-                let mut content = CheckedContent::new(ctx, expected, &record, data);
-                put_version(store, target, &record, Some(&expected.sha256), &mut content)?;
-                content.finish()?;
-                if let Target::Restore { commit_every } = target {
-                    uncommitted += record.size;
-                    if uncommitted >= *commit_every {
-                        commit_so_far(store)?;
-                        uncommitted = 0;
+                Entry::Meta => {
+                    let record = read_meta(ctx, data, expected)??;
+                    check_version(bundle, name, &record, &mut history)?;
+                    if record.deleted {
+                        put_version(store, target, &record, None, &mut io::empty())?;
+                    } else {
+                        pairing.announce(record);
                     }
                 }
-            } else if name.starts_with("resources/") && name.ends_with(".meta.json") {
-                let bytes = read_limited(&mut data, layout::MAX_RECORD_BYTES)
-                    .map_err(|e| ctx.io_error(e))?;
-                check_digest(ctx, data, expected)?;
-                let record: VersionRecord = parse_record(bundle, name, &bytes)?;
-                check_version(bundle, name, &record, &mut history)?;
-                if record.deleted {
-                    put_version(store, target, &record, None, &mut io::empty())?;
-                } else {
-                    pending = Some(record);
-                }
-            } else if name == layout::README || name == layout::PREFERENCES {
-                check_digest(ctx, data, expected)?;
-            } else {
-                match TABLES.iter().find(|t| t.file == name) {
-                    Some(table) => {
-                        let mut lines = BufReader::new(&mut data);
-                        let mut line = Vec::new();
-                        loop {
-                            line.clear();
-                            let n = (&mut lines)
-                                .take(layout::MAX_RECORD_BYTES + 1)
-                                .read_until(b'\n', &mut line)
-                                .map_err(|e| ctx.io_error(e))?;
-                            if n == 0 {
-                                break;
-                            }
-                            if n as u64 > layout::MAX_RECORD_BYTES {
-                                return Err(tampered(
-                                    bundle,
-                                    format!("{name} has an oversized line"),
-                                ));
-                            }
-                            if !line.iter().all(u8::is_ascii_whitespace) {
-                                (table.put)(store, bundle, name, &line, target)?;
-                            }
-                        }
-                        drop(lines);
-                        check_digest(ctx, data, expected)?;
-                    }
-                    None => {
-                        return Err(Error::BundleFormat {
-                            path: bundle.to_path_buf(),
-                            reason: format!(
-                                "it holds an entry this Custodian does not know: {name}"
-                            ),
-                        })
-                    }
-                }
+                Entry::Other => other_entry(store, ctx, bundle, expected, data, target)?,
             }
             p.items_done += 1;
             p.bytes_done += expected.size;
             progress(&p);
         }
-        if pending.is_some() || !history.complete() {
+        if pairing.waiting() || !history.complete() {
             return Err(tampered(
                 bundle,
                 "a resource's history is incomplete".into(),
@@ -174,6 +138,48 @@ pub(super) fn apply(
         ));
     }
     Ok(())
+}
+
+/// An entry that is not a version's: the README and the preferences are
+/// only checked; each line of a table's JSON Lines goes to its table.
+fn other_entry(
+    store: &Store,
+    ctx: &Ctx,
+    bundle: &Path,
+    expected: &ManifestEntry,
+    mut data: HashingReader<'_>,
+    target: &mut Target,
+) -> Result<()> {
+    let name = expected.name.as_str();
+    if name == layout::README || name == layout::PREFERENCES {
+        return check_digest(ctx, data, expected);
+    }
+    let Some(table) = TABLES.iter().find(|t| t.file == name) else {
+        return Err(Error::BundleFormat {
+            path: bundle.to_path_buf(),
+            reason: format!("it holds an entry this Custodian does not know: {name}"),
+        });
+    };
+    let mut lines = BufReader::new(&mut data);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = (&mut lines)
+            .take(layout::MAX_RECORD_BYTES + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| ctx.io_error(e))?;
+        if n == 0 {
+            break;
+        }
+        if n as u64 > layout::MAX_RECORD_BYTES {
+            return Err(tampered(bundle, format!("{name} has an oversized line")));
+        }
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            (table.put)(store, bundle, name, &line, target)?;
+        }
+    }
+    drop(lines);
+    check_digest(ctx, data, expected)
 }
 
 /// Commits what a restore wrote so far, lets the log be copied into the

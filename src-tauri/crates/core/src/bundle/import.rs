@@ -52,26 +52,45 @@ pub(crate) fn inspect(
     opener: &Opener,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Checked> {
-    inspect_each(bundle, opener, progress, &mut |ctx, expected, data| {
-        check_digest(ctx, data, expected)
-    })
+    inspect_each(
+        bundle,
+        opener,
+        Phase::Verifying,
+        progress,
+        &mut |ctx, expected, data, _| check_digest(ctx, data, expected),
+    )
 }
+
+/// What the first pass does with each entry after the manifest: reads it
+/// to its end and checks it, reporting the bytes of it done so far
+/// through the last argument when it likes (a merge, as it stages).
+pub(super) type EachEntry<'e> =
+    dyn FnMut(&Ctx, &ManifestEntry, HashingReader<'_>, &mut dyn FnMut(u64)) -> Result<()> + 'e;
 
 /// The first pass, handing every entry after the manifest, in order, to
 /// `each`, which reads it to its end and checks it against the manifest
-/// ([`check_digest`] does both; a merge also stages content, `staging`).
+/// ([`check_digest`] does both; a merge also stages content, `staging`,
+/// and reports the bytes of the entry it has staged so far through the
+/// callback it is given).
 pub(super) fn inspect_each(
     bundle: &Path,
     opener: &Opener,
+    phase: Phase,
     progress: &mut dyn FnMut(&Progress),
-    each: &mut dyn FnMut(&Ctx, &ManifestEntry, HashingReader<'_>) -> Result<()>,
+    each: &mut EachEntry<'_>,
 ) -> Result<Checked> {
     read_bundle(bundle, opener, |ctx, entries| {
         let (manifest, digest) = read_manifest(ctx, entries)?;
-        let mut p = start_progress(&manifest, Phase::Verifying);
+        let mut p = start_progress(&manifest, phase);
         for expected in &manifest.entries {
             let mut entry = next_entry(ctx, entries, expected)?;
-            each(ctx, expected, hashing(&mut entry))?;
+            let before = p;
+            each(ctx, expected, hashing(&mut entry), &mut |within| {
+                progress(&Progress {
+                    bytes_done: before.bytes_done + within.min(expected.size),
+                    ..before
+                })
+            })?;
             p.items_done += 1;
             p.bytes_done += expected.size;
             progress(&p);

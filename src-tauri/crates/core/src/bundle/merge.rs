@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::layout::VersionRecord;
 use super::staging::Staged;
+use crate::data::path::PodPath;
 use crate::data::resource::INLINE_MAX;
 use crate::vault::store::Store;
 use crate::{Error, Result};
@@ -49,6 +50,16 @@ pub struct MergeReport {
 pub struct Conflict {
     pub path: String,
     pub reason: String,
+}
+
+/// Whether the vault has no version of `path` (not even a deletion): a
+/// merge adds such a resource with its whole history.
+pub(super) fn path_absent(store: &Store, path: &PodPath) -> Result<bool> {
+    let present: bool = store
+        .conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM resource_versions WHERE path = ?1)")?
+        .query_row([path.as_str()], |r| r.get(0))?;
+    Ok(!present)
 }
 
 /// A merge under way: the report so far, the resource being merged, and
@@ -91,14 +102,9 @@ impl Merging {
     ) -> Result<()> {
         if self.path.as_ref().map(|p| p.path.as_str()) != Some(r.path.as_str()) {
             self.finish_path();
-            let here: u64 = store.conn.query_row(
-                "SELECT COUNT(*) FROM resource_versions WHERE path = ?1",
-                [r.path.as_str()],
-                |row| row.get(0),
-            )?;
             self.path = Some(MergePath {
                 path: r.path.as_str().to_string(),
-                adding: here == 0,
+                adding: path_absent(store, &r.path)?,
                 compared: 0,
                 conflict: None,
             });

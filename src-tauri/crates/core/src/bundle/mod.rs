@@ -40,6 +40,7 @@
 //! query and how a record is written back), `walk` and `export` (writing),
 //! `reader` (opening and checking entries against the manifest), `import`
 //! (the first pass, restore and merge), `apply` (the second pass),
+//! `pairing` (a version's metadata and its content entry, for both passes),
 //! `content` (a content entry checked as it streams in), `staging` (a
 //! merge's large content staged before its transaction) and `merge` (what
 //! a merge does with resources).
@@ -50,6 +51,7 @@ mod export;
 mod import;
 mod layout;
 mod merge;
+mod pairing;
 mod reader;
 mod staging;
 mod tables;
@@ -155,15 +157,21 @@ pub enum Phase {
     Hashing,
     /// Export: writing the encrypted bundle.
     Writing,
-    /// Import: checking every entry against the manifest (nothing a person
-    /// sees is written; a merge stages the large content it will add).
+    /// Import: checking every entry against the manifest (nothing is
+    /// written).
     Verifying,
+    /// Merge: checking every entry against the manifest, as
+    /// [`Phase::Verifying`], and staging the large content the merge will
+    /// add (nothing a person sees is written); progress is also reported
+    /// after each batch of content staged.
+    Staging,
     /// Import: restoring (committing as it goes) or merging (in one
     /// transaction).
     Restoring,
 }
 
-/// Progress, reported after each entry.
+/// Progress, reported after each entry (and, while staging, after each
+/// batch of content).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     pub phase: Phase,

@@ -16,37 +16,55 @@
 //! transaction, decides again what is added and [`Staged::attach`]es the
 //! staged blobs (marked complete, or dropped for an identical complete
 //! one, as `put_stream` does); what it did not use is dropped in that
-//! transaction. When the merge fails, everything it staged is dropped
-//! before the error returns ([`Staged::discard`]); the hour's
-//! [`Store::sweep_staging`] is the backstop for a killed process. Memory
-//! holds one batch of content, plus a small record per staged blob.
+//! transaction. Staged blobs are touched after every batch (at most every
+//! quarter of the hour after which another process opening the vault
+//! sweeps them, [`Store::sweep_staging`]) and once more just before the
+//! final transaction, so one huge entry does not let the others' age
+//! past it. When the merge fails, everything it staged is dropped before
+//! the error returns ([`Staged::discard`]); the sweep is the backstop for
+//! a killed process. Memory holds one batch of content, plus a small
+//! record per staged blob. Progress is reported after each batch, in
+//! [`Phase::Staging`].
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
+
 use super::content::CheckedContent;
 use super::export::HashingReader;
 use super::import::{inspect_each, Checked};
-use super::layout::{self, VersionRecord};
+use super::layout::VersionRecord;
+use super::merge::path_absent;
+use super::pairing::{read_meta, Entry, Pairing};
 use super::reader::{check_digest, Ctx};
-use super::tables::parse_record;
-use super::{read_limited, ManifestEntry, Opener, Progress};
+use super::{ManifestEntry, Opener, Phase, Progress};
 use crate::data::resource::blob::{self, BlobRef, BlobWriter, STAGING_STALE_SECONDS};
 use crate::data::resource::INLINE_MAX;
 use crate::vault::store::Store;
 use crate::Result;
 
 /// The blobs a merge staged.
-#[derive(Default)]
 pub(super) struct Staged {
     /// Staged content not attached yet, by its SHA-256 (content twice in a
     /// bundle is staged once).
     waiting: HashMap<[u8; 32], BlobWriter>,
-    /// Every blob this merge staged, to drop them all when it fails.
+    /// Every blob this merge staged and kept (see
+    /// [`BlobWriter::kept_id`]), to drop them all when it fails.
     ids: Vec<i64>,
+    /// When the waiting blobs were last touched.
+    touched: DateTime<Utc>,
 }
 
 impl Staged {
+    fn new(store: &Store) -> Self {
+        Staged {
+            waiting: HashMap::new(),
+            ids: Vec::new(),
+            touched: store.clock.now(),
+        }
+    }
+
     /// The blob holding an added version's content (whose SHA-256 the
     /// manifest gives): the one staged for it, now marked complete (or
     /// dropped for an identical complete one), else an identical complete
@@ -64,7 +82,7 @@ impl Staged {
     /// between the passes), inside the merge's transaction.
     pub(super) fn drop_unused(&mut self, store: &Store) -> Result<()> {
         for (_, writer) in self.waiting.drain() {
-            if let Some(id) = writer.id() {
+            if let Some(id) = writer.kept_id() {
                 blob::delete_staging(&store.conn, id)?;
             }
         }
@@ -72,23 +90,31 @@ impl Staged {
     }
 
     /// Drops everything this merge staged (it failed; its transaction, if
-    /// it began, rolled back), then truncates the log. Best effort: what
-    /// cannot be removed now (a disk too full even for that) is swept
-    /// later.
+    /// it began, rolled back), as a failed `put_stream` drops its own.
     pub(super) fn discard(&self, store: &Store) {
-        if self.ids.is_empty() {
-            return;
+        blob::discard_staged(store, &self.ids);
+    }
+
+    /// Touches every blob staged and waiting, when `always` or when they
+    /// were last touched a quarter of [`STAGING_STALE_SECONDS`] ago or
+    /// more: a first pass over a huge bundle, or over one huge entry, can
+    /// outlast the hour after which another process opening the vault
+    /// sweeps a staging blob away.
+    fn keep_alive(&mut self, store: &Store, always: bool) -> Result<()> {
+        let now = store.clock.now();
+        let due = now - self.touched >= chrono::Duration::seconds(STAGING_STALE_SECONDS / 4);
+        if !(always || due) || self.waiting.is_empty() {
+            return Ok(());
         }
-        let removed = in_own_tx(store, |store| {
-            for id in &self.ids {
-                blob::delete_staging(&store.conn, *id)?;
+        let text = crate::clock::format_time(now);
+        in_own_tx(store, |store| {
+            for writer in self.waiting.values() {
+                writer.touch(&store.conn, &text)?;
             }
             Ok(())
-        });
-        if let Err(e) = removed {
-            tracing::warn!(error = %e, "could not remove a failed merge's staged content");
-        }
-        store.truncate_wal();
+        })?;
+        self.touched = now;
+        Ok(())
     }
 }
 
@@ -104,8 +130,9 @@ fn in_own_tx(store: &Store, work: impl FnOnce(&Store) -> Result<()>) -> Result<(
 }
 
 /// A merge's first pass: checks the bundle as [`super::import::inspect`]
-/// does and stages the large content the merge will add. On failure,
-/// whatever it staged is dropped before the error returns.
+/// does and stages the large content the merge will add, reporting
+/// progress in [`Phase::Staging`]. On failure, whatever it staged is
+/// dropped before the error returns.
 pub(super) fn check_and_stage(
     store: &Store,
     bundle: &Path,
@@ -114,13 +141,23 @@ pub(super) fn check_and_stage(
 ) -> Result<(Checked, Staged)> {
     let mut pass = FirstPass {
         store,
-        staged: Staged::default(),
-        pending: None,
+        staged: Staged::new(store),
+        pairing: Pairing::default(),
         here: None,
-        touched: store.clock.now(),
     };
-    let checked = inspect_each(bundle, opener, progress, &mut |ctx, expected, data| {
-        pass.entry(ctx, expected, data)
+    let checked = inspect_each(
+        bundle,
+        opener,
+        Phase::Staging,
+        progress,
+        &mut |ctx, expected, data, within| pass.entry(ctx, expected, data, within),
+    )
+    // The second pass reads the whole bundle again before it attaches
+    // what was staged, but inside the merge's transaction, where no
+    // sweep can remove it: touched once more just before.
+    .and_then(|checked| {
+        pass.staged.keep_alive(store, true)?;
+        Ok(checked)
     });
     match checked {
         Ok(checked) => Ok((checked, pass.staged)),
@@ -134,12 +171,9 @@ pub(super) fn check_and_stage(
 struct FirstPass<'s> {
     store: &'s Store,
     staged: Staged,
-    /// The version whose metadata came just before (its content is next).
-    pending: Option<VersionRecord>,
+    pairing: Pairing,
     /// The path seen last and whether it is absent here.
     here: Option<(String, bool)>,
-    /// When the staged blobs were last touched.
-    touched: chrono::DateTime<chrono::Utc>,
 }
 
 impl FirstPass<'_> {
@@ -147,35 +181,30 @@ impl FirstPass<'_> {
         &mut self,
         ctx: &Ctx,
         expected: &ManifestEntry,
-        mut data: HashingReader<'_>,
+        data: HashingReader<'_>,
+        within: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        self.keep_alive()?;
-        let name = expected.name.as_str();
-        if let Some(record) = self.pending.take() {
-            // What the second pass refuses (a content entry that is not
-            // the one announced) is only checked here.
-            if name == layout::content_name(&record.path, record.version)
-                && expected.size == record.size
-            {
+        self.staged.keep_alive(self.store, false)?;
+        match self.pairing.next(expected) {
+            Entry::Content(record) => {
                 super::apply::check_size(self.store, &record)?;
                 if self.stages(&record, &expected.sha256)? {
-                    return self.stage(ctx, expected, &record, data);
+                    return self.stage(ctx, expected, &record, data, within);
                 }
+                check_digest(ctx, data, expected)
             }
-            return check_digest(ctx, data, expected);
+            Entry::Meta => {
+                // A record that does not parse is refused by the second
+                // pass, once the whole bundle is known to be intact.
+                if let Some(record) = read_meta(ctx, data, expected)?.ok().filter(|r| !r.deleted) {
+                    self.pairing.announce(record);
+                }
+                Ok(())
+            }
+            // What the second pass refuses (a content entry that is not
+            // the one announced) is only checked here.
+            Entry::NotAnnounced | Entry::Other => check_digest(ctx, data, expected),
         }
-        if name.starts_with("resources/") && name.ends_with(".meta.json") {
-            let bytes =
-                read_limited(&mut data, layout::MAX_RECORD_BYTES).map_err(|e| ctx.io_error(e))?;
-            check_digest(ctx, data, expected)?;
-            // A record that does not parse is refused by the second pass,
-            // once the whole bundle is known to be intact.
-            self.pending = parse_record::<VersionRecord>(ctx.path(), name, &bytes)
-                .ok()
-                .filter(|r| !r.deleted);
-            return Ok(());
-        }
-        check_digest(ctx, data, expected)
     }
 
     /// Whether a version's content is staged: large content (a blob) of a
@@ -188,15 +217,9 @@ impl FirstPass<'_> {
         let absent = match &self.here {
             Some((path, absent)) if path == record.path.as_str() => *absent,
             _ => {
-                let present: bool = self
-                    .store
-                    .conn
-                    .prepare_cached(
-                        "SELECT EXISTS (SELECT 1 FROM resource_versions WHERE path = ?1)",
-                    )?
-                    .query_row([record.path.as_str()], |r| r.get(0))?;
-                self.here = Some((record.path.as_str().to_string(), !present));
-                !present
+                let absent = path_absent(self.store, &record.path)?;
+                self.here = Some((record.path.as_str().to_string(), absent));
+                absent
             }
         };
         Ok(absent
@@ -205,51 +228,39 @@ impl FirstPass<'_> {
     }
 
     /// Streams one content entry into a staging blob, in committed
-    /// batches, checked as it goes.
+    /// batches, checked as it goes; after each batch the other staged
+    /// blobs are kept alive and progress is reported.
     fn stage(
         &mut self,
         ctx: &Ctx,
         expected: &ManifestEntry,
         record: &VersionRecord,
         data: HashingReader<'_>,
+        within: &mut dyn FnMut(u64),
     ) -> Result<()> {
         let mut content = CheckedContent::new(ctx, expected, record, data);
         let mut writer = BlobWriter::new();
         let own = self.store.conn.is_autocommit();
-        let staged = self.store.stage(
+        let store = self.store;
+        let staged = &mut self.staged;
+        let result = store.stage(
             &record.path,
             &mut content,
             own,
             &mut writer,
             None,
-            &mut |_| {},
+            &mut |size| {
+                staged.keep_alive(store, false)?;
+                within(size);
+                Ok(())
+            },
         );
-        if let Some(id) = writer.id() {
+        if let Some(id) = writer.kept_id() {
             self.staged.ids.push(id);
         }
-        staged?;
+        result?;
         content.finish()?;
         self.staged.waiting.insert(expected.sha256, writer);
-        Ok(())
-    }
-
-    /// Touches every blob staged so far, every quarter of
-    /// [`STAGING_STALE_SECONDS`]: a first pass over a huge bundle can
-    /// outlast the hour after which another process opening the vault
-    /// sweeps a staging blob away.
-    fn keep_alive(&mut self) -> Result<()> {
-        let now = self.store.clock.now();
-        if now - self.touched < chrono::Duration::seconds(STAGING_STALE_SECONDS / 4) {
-            return Ok(());
-        }
-        let text = crate::clock::format_time(now);
-        in_own_tx(self.store, |store| {
-            for writer in self.staged.waiting.values() {
-                writer.touch(&store.conn, &text)?;
-            }
-            Ok(())
-        })?;
-        self.touched = now;
         Ok(())
     }
 }

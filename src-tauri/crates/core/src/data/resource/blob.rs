@@ -7,8 +7,11 @@
 //! in the transaction that writes the version naming it; a complete blob
 //! with the same SHA-256 is shared instead (identical content is stored
 //! once). What writes the batches and when is the caller's
-//! (`super::stream`, and a bundle merge's first pass, `bundle::staging`);
-//! a staging blob left by a crash is removed by [`Store::sweep_staging`].
+//! (`super::stream`, and a bundle merge's first pass, `bundle::staging`).
+//! A failed write removes what it staged (`discard_staged`): only the
+//! blobs whose batches were kept (`BlobWriter::kept_id`), since a row
+//! whose batch rolled back may be another writer's by then; a staging
+//! blob left by a crash is removed by [`Store::sweep_staging`].
 
 use std::io::{self, Read};
 
@@ -34,6 +37,10 @@ pub(crate) struct BlobRef {
 /// A new blob being written, one chunk at a time, as `staging`.
 pub(crate) struct BlobWriter {
     id: Option<i64>,
+    /// Whether the row `id` names is known to be this writer's: its batch
+    /// committed (or it lives in the caller's transaction, still open).
+    /// A row whose batch rolled back may be another writer's by now.
+    kept: bool,
     seq: i64,
     size: u64,
     whole: Sha256,
@@ -43,6 +50,7 @@ impl BlobWriter {
     pub(crate) fn new() -> Self {
         BlobWriter {
             id: None,
+            kept: false,
             seq: 0,
             size: 0,
             whole: Sha256::new(),
@@ -52,6 +60,20 @@ impl BlobWriter {
     /// The staging blob's row, once its first chunk is written.
     pub(crate) fn id(&self) -> Option<i64> {
         self.id
+    }
+
+    /// The staging blob's row, once a batch holding it was kept
+    /// ([`BlobWriter::mark_kept`]): the only id a failed write may delete. A
+    /// row inserted by a batch that rolled back is gone, and SQLite may
+    /// give its id to the next blob another writer stages.
+    pub(crate) fn kept_id(&self) -> Option<i64> {
+        self.id.filter(|_| self.kept)
+    }
+
+    /// Records that the batch just written is kept: committed, or written
+    /// in the caller's transaction, which is still open.
+    pub(crate) fn mark_kept(&mut self) {
+        self.kept = self.id.is_some();
     }
 
     /// Bytes written so far.
@@ -171,6 +193,38 @@ pub(crate) fn delete_staging(conn: &Connection, id: i64) -> Result<usize> {
     Ok(conn
         .prepare_cached("DELETE FROM blobs WHERE id = ?1 AND state = 'staging'")?
         .execute([id])?)
+}
+
+/// Removes a failed write's staging blobs (those its writers kept, see
+/// [`BlobWriter::kept_id`]): in the caller's transaction when one is
+/// open, else in one of its own, after which the log is truncated. Best
+/// effort: what cannot be removed now (a disk too full even for that) is
+/// swept later ([`Store::sweep_staging`]).
+pub(crate) fn discard_staged(store: &Store, ids: &[i64]) {
+    if ids.is_empty() {
+        return;
+    }
+    let own = store.conn.is_autocommit();
+    let delete_all = |conn: &Connection| -> Result<()> {
+        for id in ids {
+            delete_staging(conn, *id)?;
+        }
+        Ok(())
+    };
+    let removed = if own {
+        store.write_tx().and_then(|tx| {
+            delete_all(&tx)?;
+            Ok(tx.commit()?)
+        })
+    } else {
+        delete_all(&store.conn)
+    };
+    if let Err(e) = removed {
+        tracing::warn!(error = %e, "could not remove a failed write's staged content");
+    }
+    if own {
+        store.truncate_wal();
+    }
 }
 
 /// Removes a blob and its chunks.

@@ -1,32 +1,18 @@
 //! Staging a large write beside other writers: the caller is never read
 //! while the write lock is held, and a writer whose staging blob was swept
-//! stops cleanly without touching anyone else's blob.
+//! stops cleanly without touching anyone else's blob, nor does a writer
+//! whose first batch rolled back.
 
 use std::io::{self, Read};
 use std::sync::{mpsc, Arc};
 
 use super::*;
 use crate::clock::ManualClock;
-use crate::testing::Meanwhile;
-use crate::vault::db;
-use crate::vault::keys::VaultKey;
-use crate::vault::store::Store;
+use crate::testing::{allow_inserts, refuse_inserts, two_stores, Meanwhile};
 use crate::Error;
-
-const T0: &str = "2026-11-24T10:00:00.000Z";
 
 fn p(s: &str) -> PodPath {
     PodPath::parse(s).unwrap()
-}
-
-/// Two connections to one new encrypted vault: the writer's and another's.
-fn two_stores() -> (tempfile::TempDir, Store, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let key = VaultKey::generate().unwrap();
-    let file = dir.path().join("t.db");
-    let writer = Store::new(db::create_encrypted(&file, &key, T0).unwrap());
-    let other = Store::new(db::open_encrypted(&file, &key, T0).unwrap());
-    (dir, writer, other)
 }
 
 /// Bytes arriving in pieces over a channel, blocking in between (a slow
@@ -150,4 +136,43 @@ fn a_writer_whose_staging_blob_was_swept_stops_and_touches_no_other_blob() {
         .query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))
         .unwrap();
     assert_eq!(blobs, 1, "only the other writer's blob is left");
+}
+
+/// A first batch that rolls back takes its blob's row with it, and SQLite
+/// may give that row's id to the next blob staged (here, another writer's):
+/// a failed write then drops only the blobs whose batches were kept.
+#[test]
+fn a_write_whose_first_batch_rolled_back_drops_no_other_writers_blob() {
+    let (_d, writer, other) = two_stores();
+    refuse_inserts(&writer, "blob_chunks");
+    let mut mine = blob::BlobWriter::new();
+    let mut content = io::repeat(7).take((stream::BATCH * CHUNK + 5) as u64);
+    let err = writer
+        .stage(
+            &p("/files/mine"),
+            &mut content,
+            true,
+            &mut mine,
+            None,
+            &mut |_| Ok(()),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("blob_chunks full"), "{err}");
+    allow_inserts(&writer, "blob_chunks");
+    let mut theirs = blob::BlobWriter::new();
+    theirs
+        .push(&other.conn, &[9u8; 1000], &other.now())
+        .unwrap();
+    theirs.touch(&other.conn, &other.now()).unwrap();
+    assert_eq!(theirs.id(), mine.id(), "the id rolled back is given again");
+    blob::discard_staged(&writer, mine.kept_id().as_slice());
+    let left: Vec<(i64, String)> = writer
+        .conn
+        .prepare("SELECT id, state FROM blobs")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(left, vec![(theirs.id().unwrap(), "staging".to_string())]);
 }

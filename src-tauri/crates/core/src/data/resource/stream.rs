@@ -147,9 +147,7 @@ impl Store {
             still_allowed,
         );
         if !matches!(result, Ok(Some(_))) {
-            if let Some(id) = writer.id() {
-                self.discard(id, own);
-            }
+            blob::discard_staged(self, writer.kept_id().as_slice());
         }
         let written = result?;
         if own && written.as_ref().is_some_and(|w| w.size >= CHECKPOINT_AFTER) {
@@ -171,7 +169,10 @@ impl Store {
         still_allowed: &mut dyn FnMut(&Store) -> Result<bool>,
     ) -> Result<Option<ResourceMeta>> {
         let mut etag = etag_hasher(&meta.content_type);
-        self.stage(path, reader, own, writer, Some(&mut etag), progress)?;
+        self.stage(path, reader, own, writer, Some(&mut etag), &mut |size| {
+            progress(size);
+            Ok(())
+        })?;
         let id = writer
             .id()
             .ok_or_else(|| Error::Internal("a large write staged nothing".into()))?;
@@ -220,8 +221,10 @@ impl Store {
     /// network body or stdin never holds the vault's write lock), then
     /// writes them and touches the blob in one short transaction (its own
     /// when `own`, else the caller's, whose content is already in memory).
-    /// `etag`, when given, is fed every byte. A bundle merge stages the
-    /// content it will add the same way (`bundle::staging`).
+    /// `etag`, when given, is fed every byte; `after_batch` is called with
+    /// the bytes staged so far once each batch is kept (committed), and
+    /// its error stops the staging. A bundle merge stages the content it
+    /// will add the same way (`bundle::staging`).
     pub(crate) fn stage(
         &self,
         path: &PodPath,
@@ -229,9 +232,8 @@ impl Store {
         own: bool,
         writer: &mut BlobWriter,
         mut etag: Option<&mut sha2::Sha256>,
-        progress: &mut dyn FnMut(u64),
+        after_batch: &mut dyn FnMut(u64) -> Result<()>,
     ) -> Result<()> {
-        use sha2::Digest;
         let mut buf = vec![0u8; BATCH * CHUNK];
         loop {
             let n = fill(reader, &mut buf)
@@ -248,17 +250,21 @@ impl Store {
             }
             let tx = if own { Some(self.write_tx()?) } else { None };
             let now = self.now();
-            for chunk in buf[..n].chunks(CHUNK) {
-                writer.push(&self.conn, chunk, &now)?;
-                if let Some(etag) = etag.as_deref_mut() {
-                    etag.update(chunk);
+            let written = self.write_batch(writer, &buf[..n], etag.as_deref_mut(), &now);
+            match tx {
+                Some(tx) => {
+                    written?;
+                    tx.commit()?;
+                }
+                None => {
+                    // Even a failed batch left the row in the caller's
+                    // transaction, which the discard joins.
+                    writer.mark_kept();
+                    written?;
                 }
             }
-            writer.touch(&self.conn, &now)?;
-            if let Some(tx) = tx {
-                tx.commit()?;
-            }
-            progress(writer.size());
+            writer.mark_kept();
+            after_batch(writer.size())?;
             if n < buf.len() {
                 break;
             }
@@ -266,23 +272,22 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a failed write's staged blob. Best effort: what cannot be
-    /// removed now (a disk too full even for that) is swept later.
-    fn discard(&self, id: i64, own: bool) {
-        let removed = if own {
-            self.write_tx().and_then(|tx| {
-                blob::delete_staging(&tx, id)?;
-                Ok(tx.commit()?)
-            })
-        } else {
-            blob::delete_staging(&self.conn, id).map(|_| ())
-        };
-        if let Err(e) = removed {
-            tracing::warn!(error = %e, "could not remove a failed write's staged content");
+    /// Writes one batch's chunks into `writer`'s blob and touches it.
+    fn write_batch(
+        &self,
+        writer: &mut BlobWriter,
+        batch: &[u8],
+        mut etag: Option<&mut sha2::Sha256>,
+        now: &str,
+    ) -> Result<()> {
+        use sha2::Digest;
+        for chunk in batch.chunks(CHUNK) {
+            writer.push(&self.conn, chunk, now)?;
+            if let Some(etag) = etag.as_deref_mut() {
+                etag.update(chunk);
+            }
         }
-        if own {
-            self.truncate_wal();
-        }
+        writer.touch(&self.conn, now)
     }
 
     /// Copies the log into the database and truncates it to nothing, so a
