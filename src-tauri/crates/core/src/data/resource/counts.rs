@@ -19,11 +19,19 @@
 //! triggers are off unless each connection turns them on); a
 //! [`ancestors`] function in Rust is one plain rule with its tests.
 //!
+//! A category is counted under its canonical name ([`counted_category`]):
+//! `Category::from_str` takes any case and spaces around, and a row
+//! written so before (by an older bundle import) is the same category.
+//!
 //! The check a person runs on purpose ([`Store::check_counts`]) counts
 //! everything again by scan ([`scan_differences`]: the same walk over the
 //! live paths in key order, `walk_live`, that [`rebuild`] and migration 8
-//! fill the tables with), reports what differs and rebuilds the tables
-//! when anything does.
+//! fill the tables with) in a read snapshot, holding no lock, and reports
+//! what differs. It then writes only the differing rows, in short write
+//! transactions, while the vault's change counter is the one the scan saw
+//! (nothing live changed since); when a writer changed it meanwhile it
+//! counts again, and only after [`RECHECKS`] such races rebuilds the
+//! tables whole under the write lock.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -31,14 +39,35 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
+use crate::data::category::Category;
 use crate::vault::store::Store;
 use crate::Result;
 
 use super::list::upper_bound;
 use super::ResourceCounts;
 
-/// At most this many differences are listed by a check (all are counted).
+/// At most this many differences are listed by a check (all are counted,
+/// and all repaired).
 pub const DIFFERENCES_SHOWN: usize = 20;
+
+/// How many times a check counts again when a writer changed the vault
+/// between its scan and its repair, before it rebuilds every count under
+/// the write lock.
+pub const RECHECKS: usize = 3;
+
+/// The most count rows one repair transaction writes: each holds the
+/// write lock a short while, far within other writers' busy timeout.
+const REPAIR_BATCH: usize = 5_000;
+
+/// The name a stored category is counted under: its canonical name when
+/// the text names one (any case, spaces around: what `Category::from_str`
+/// accepts), otherwise the text as stored (a damaged row, counted apart).
+pub(crate) fn counted_category(stored: &str) -> &str {
+    match stored.parse::<Category>() {
+        Ok(category) => category.name(),
+        Err(_) => stored,
+    }
+}
 
 /// The containers a resource path lies in, outermost first: `/a/b/c`
 /// lies in `/`, `/a/` and `/a/b/`. A container path lies in itself too
@@ -56,12 +85,7 @@ pub(crate) fn live_added(conn: &Connection, path: &str, category: &str) -> Resul
     for container in ancestors(path) {
         up.execute([container])?;
     }
-    conn.prepare_cached(
-        "INSERT INTO category_counts (category, live) VALUES (?1, 1)
-         ON CONFLICT (category) DO UPDATE SET live = live + 1",
-    )?
-    .execute([category])?;
-    Ok(())
+    category_up(conn, category)
 }
 
 /// The live resource at `path`, of `category`, is gone.
@@ -83,15 +107,20 @@ pub(crate) fn live_recategorized(conn: &Connection, from: &str, to: &str) -> Res
         return Ok(());
     }
     category_down(conn, from)?;
+    category_up(conn, to)
+}
+
+fn category_up(conn: &Connection, category: &str) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO category_counts (category, live) VALUES (?1, 1)
          ON CONFLICT (category) DO UPDATE SET live = live + 1",
     )?
-    .execute([to])?;
+    .execute([counted_category(category)])?;
     Ok(())
 }
 
 fn category_down(conn: &Connection, category: &str) -> Result<()> {
+    let category = counted_category(category);
     conn.prepare_cached("UPDATE category_counts SET live = live - 1 WHERE category = ?1")?
         .execute([category])?;
     conn.prepare_cached("DELETE FROM category_counts WHERE category = ?1 AND live <= 0")?
@@ -124,7 +153,8 @@ const LIVE_IN_PATH_ORDER: &str = "SELECT r.path, v.category FROM resources r
 /// Walks every live resource once, in path order, calling `container`
 /// with each container a live resource lies in and how many lie under it
 /// (the innermost first: a container is done when the walk leaves its
-/// range), and returns the live resources per category. The paths under a
+/// range), and returns the live resources per category (under its
+/// [`counted_category`] name). The paths under a
 /// container are one range of the `resources` key, so the walk holds only
 /// the containers of the current path, never a row per container or per
 /// resource: no sort of every path (temporary storage is in memory, see
@@ -163,7 +193,9 @@ fn walk_live(
         if let Some(direct) = open.last_mut() {
             direct.1 += 1;
         }
-        *categories.entry(category).or_insert(0) += 1;
+        *categories
+            .entry(counted_category(&category).to_string())
+            .or_insert(0) += 1;
     }
     while !open.is_empty() {
         close(&mut open)?;
@@ -215,8 +247,9 @@ pub enum Counted {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CountDifference {
     pub counted: Counted,
-    /// What the table held (0 when it had no row).
-    pub stored: u64,
+    /// What the table held (0 when it had no row; below 0 only when
+    /// damaged).
+    pub stored: i64,
     /// What the scan found.
     pub scanned: u64,
 }
@@ -228,17 +261,29 @@ pub struct CountsCheck {
     pub differing: u64,
     /// The first [`DIFFERENCES_SHOWN`] of them.
     pub differences: Vec<CountDifference>,
-    /// Whether the counts were rebuilt (they are, whenever one differed).
+    /// Whether the differing counts were repaired (they are, whenever one
+    /// differed).
     pub repaired: bool,
 }
 
+impl CountsCheck {
+    /// The check's report of `all` the differences a scan found (sorted).
+    fn of(all: &[CountDifference]) -> Self {
+        CountsCheck {
+            differing: all.len() as u64,
+            differences: all.iter().take(DIFFERENCES_SHOWN).cloned().collect(),
+            repaired: !all.is_empty(),
+        }
+    }
+}
+
 /// Compares two lists of `(name, count)` sorted by name (a missing name
-/// counts 0), adding each difference to `check` as `counted(name)`.
+/// counts 0), adding each difference to `out` as `counted(name)`.
 fn compare_sorted(
-    stored: &[(String, u64)],
+    stored: &[(String, i64)],
     scanned: &[(String, u64)],
     counted: fn(String) -> Counted,
-    check: &mut CountsCheck,
+    out: &mut Vec<CountDifference>,
 ) {
     let (mut s, mut c) = (stored.iter().peekable(), scanned.iter().peekable());
     loop {
@@ -268,55 +313,60 @@ fn compare_sorted(
                 (&b.0, 0, b.1)
             }
         };
-        if stored != scanned {
-            note(
-                check,
-                CountDifference {
-                    counted: counted(name.clone()),
-                    stored,
-                    scanned,
-                },
-            );
+        if !same(stored, scanned) {
+            out.push(CountDifference {
+                counted: counted(name.clone()),
+                stored,
+                scanned,
+            });
         }
     }
 }
 
-fn note(check: &mut CountsCheck, difference: CountDifference) {
-    check.differing += 1;
-    if check.differences.len() < DIFFERENCES_SHOWN {
-        check.differences.push(difference);
-    }
+/// Whether a stored count (read as signed: a damaged one may be below 0)
+/// is what the scan found.
+fn same(stored: i64, scanned: u64) -> bool {
+    u64::try_from(stored).is_ok_and(|s| s == scanned)
 }
 
-fn pairs(conn: &Connection, sql: &str) -> Result<Vec<(String, u64)>> {
+/// A kept count as shown: a damaged negative one shows as 0 until the
+/// check repairs it.
+fn shown(stored: i64) -> u64 {
+    u64::try_from(stored).unwrap_or(0)
+}
+
+fn pairs(conn: &Connection, sql: &str) -> Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One container's kept count (`None`: no row), read as stored.
+const CONTAINER_ROW: &str = "SELECT members FROM container_counts WHERE container = ?1";
+
+fn container_row(conn: &Connection, container: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(CONTAINER_ROW)?
+        .query_row([container], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }
 
 /// Every count the tables hold that differs from a scan of the resources
 /// ([`walk_live`]: each live path and its live version's category once),
 /// then every container row checked for a live resource under it (one
-/// indexed seek each). Memory stays flat: one container's row is looked
-/// up at a time.
-pub(crate) fn scan_differences(conn: &Connection) -> Result<CountsCheck> {
-    let mut check = CountsCheck::default();
-    let mut kept =
-        conn.prepare_cached("SELECT members FROM container_counts WHERE container = ?1")?;
+/// indexed seek each), sorted. Memory stays flat but for the differences
+/// themselves: one container's row is looked up at a time.
+pub(crate) fn scan_differences(conn: &Connection) -> Result<Vec<CountDifference>> {
+    let mut out = Vec::new();
     let scanned = walk_live(conn, &mut |container, scanned| {
-        let stored: u64 = kept
-            .query_row([container], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0);
-        if stored != scanned {
-            note(
-                &mut check,
-                CountDifference {
-                    counted: Counted::Container(container.to_string()),
-                    stored,
-                    scanned,
-                },
-            );
+        let stored = container_row(conn, container)?;
+        if !same(stored, scanned) {
+            out.push(CountDifference {
+                counted: Counted::Container(container.to_string()),
+                stored,
+                scanned,
+            });
         }
         Ok(())
     })?;
@@ -329,18 +379,15 @@ pub(crate) fn scan_differences(conn: &Connection) -> Result<CountsCheck> {
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM resources WHERE path >= ?1 AND path < ?2)")?;
     while let Some(row) = rows.next()? {
         let container: String = row.get(0)?;
-        let stored: u64 = row.get(1)?;
+        let stored: i64 = row.get(1)?;
         if !container.ends_with('/')
             || !lives.query_row(params![container, upper_bound(&container)], |r| r.get(0))?
         {
-            note(
-                &mut check,
-                CountDifference {
-                    counted: Counted::Container(container),
-                    stored,
-                    scanned: 0,
-                },
-            );
+            out.push(CountDifference {
+                counted: Counted::Container(container),
+                stored,
+                scanned: 0,
+            });
         }
     }
     compare_sorted(
@@ -350,77 +397,136 @@ pub(crate) fn scan_differences(conn: &Connection) -> Result<CountsCheck> {
         )?,
         &scanned.into_iter().collect::<Vec<_>>(),
         Counted::Category,
-        &mut check,
+        &mut out,
     );
     let stored = version_count(conn)?;
     let scanned: u64 =
         conn.query_row("SELECT count(*) FROM resource_versions", [], |r| r.get(0))?;
-    if stored != scanned {
-        note(
-            &mut check,
-            CountDifference {
-                counted: Counted::Versions,
-                stored,
-                scanned,
-            },
-        );
+    if !same(stored, scanned) {
+        out.push(CountDifference {
+            counted: Counted::Versions,
+            stored,
+            scanned,
+        });
     }
-    check.differences.sort_by(|a, b| a.counted.cmp(&b.counted));
-    Ok(check)
+    out.sort_by(|a, b| a.counted.cmp(&b.counted));
+    Ok(out)
 }
 
-fn version_count(conn: &Connection) -> Result<u64> {
+fn version_count(conn: &Connection) -> Result<i64> {
     Ok(conn
         .query_row("SELECT n FROM version_total WHERE id = 1", [], |r| r.get(0))
         .optional()?
         .unwrap_or(0))
 }
 
+/// Writes what the scan found for one differing count (a count of 0 loses
+/// its row). The versions are counted again here, inside the write
+/// transaction: a merge can add versions without changing the change
+/// counter (a history that ends deleted), so the scan's number may be old.
+fn set_count(conn: &Connection, d: &CountDifference) -> Result<()> {
+    let (table, key, column, name) = match &d.counted {
+        Counted::Container(name) => ("container_counts", "container", "members", name),
+        Counted::Category(name) => ("category_counts", "category", "live", name),
+        Counted::Versions => {
+            conn.execute(
+                "INSERT INTO version_total (id, n) VALUES (1, (SELECT count(*) FROM resource_versions))
+                 ON CONFLICT (id) DO UPDATE SET n = excluded.n",
+                [],
+            )?;
+            return Ok(());
+        }
+    };
+    if d.scanned == 0 {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE {key} = ?1"))?
+            .execute([name])?;
+    } else {
+        conn.prepare_cached(&format!(
+            "INSERT INTO {table} ({key}, {column}) VALUES (?1, ?2)
+             ON CONFLICT ({key}) DO UPDATE SET {column} = excluded.{column}"
+        ))?
+        .execute(params![name, d.scanned])?;
+    }
+    Ok(())
+}
+
+/// Writes the scanned value of every difference, a batch per write
+/// transaction, each only while the change counter is still `generation`
+/// (the scan's): nothing live changed since, so what it found is still
+/// true. A batch written stays true (later writes keep it so). False when
+/// a writer changed the vault first: the rest must be counted again.
+fn repair(store: &Store, differences: &[CountDifference], generation: u64) -> Result<bool> {
+    for batch in differences.chunks(REPAIR_BATCH) {
+        let tx = store.write_tx()?;
+        if store.generation()? != generation {
+            return Ok(false);
+        }
+        for d in batch {
+            set_count(&tx, d)?;
+        }
+        tx.commit()?;
+    }
+    Ok(true)
+}
+
 impl Store {
     /// How many live resources lie under `container` (a path ending in
-    /// `/`), at any depth: one row of `container_counts`.
+    /// `/`), at any depth: one row of `container_counts` (a damaged
+    /// negative count shows as 0 until the check repairs it).
     pub(crate) fn count_under(&self, container: &str) -> Result<u64> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT members FROM container_counts WHERE container = ?1")?
-            .query_row([container], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
+        Ok(shown(container_row(&self.conn, container)?))
     }
 
     /// How many live resources and versions the vault holds, by category:
     /// a row per category and two single rows.
     pub fn resource_counts(&self) -> Result<ResourceCounts> {
         let mut counts = ResourceCounts {
-            versions: version_count(&self.conn)?,
+            versions: shown(version_count(&self.conn)?),
             ..Default::default()
         };
         for (category, n) in pairs(
             &self.conn,
             "SELECT category, live FROM category_counts WHERE live > 0 ORDER BY category",
         )? {
-            counts.resources += n;
-            counts.by_category.insert(category, n);
+            counts.resources += shown(n);
+            counts.by_category.insert(category, shown(n));
         }
         Ok(counts)
     }
 
     /// Counts every resource and version again by scan, compares with the
-    /// kept counts and, when any differs, rebuilds them. The scan reads one
-    /// snapshot and holds no lock (writers go on meanwhile); the rebuild
-    /// counts again inside its own write transaction, so it is true
-    /// whatever was written between the two. Costs a walk of every live
-    /// path: a check the person runs on purpose.
+    /// kept counts and repairs those that differ (see the module
+    /// documentation): the scan reads one snapshot and holds no lock, the
+    /// repair writes only the differing rows, and a writer that committed
+    /// in between makes it count again. Reports what the first scan found.
+    /// Costs a walk of every live path: a check the person runs on purpose.
     pub fn check_counts(&self) -> Result<CountsCheck> {
-        let mut check = self.read_snapshot(|store| scan_differences(&store.conn))??;
-        if check.differing > 0 {
-            self.rebuild_counts()?;
-            check.repaired = true;
-        }
-        Ok(check)
+        self.check_counts_with(&mut |_| {})
     }
 
-    /// Fills the counts again from the resources, whatever they held.
+    /// [`Store::check_counts`], calling `between` after each scan, before
+    /// its repair (tests write there).
+    fn check_counts_with(&self, between: &mut dyn FnMut(usize)) -> Result<CountsCheck> {
+        let mut first = None;
+        for attempt in 0..=RECHECKS {
+            let (differences, generation) = self.read_snapshot(|store| -> Result<_> {
+                Ok((scan_differences(&store.conn)?, store.generation()?))
+            })??;
+            let check = first.get_or_insert_with(|| CountsCheck::of(&differences));
+            if differences.is_empty() {
+                return Ok(check.clone());
+            }
+            between(attempt);
+            if repair(self, &differences, generation)? {
+                return Ok(check.clone());
+            }
+        }
+        self.rebuild_counts()?;
+        Ok(first.unwrap_or_default())
+    }
+
+    /// Fills the counts again from the resources, whatever they held,
+    /// under the write lock for a whole walk: a check's last resort.
     pub fn rebuild_counts(&self) -> Result<()> {
         let tx = self.write_tx()?;
         rebuild(&tx)?;
@@ -432,6 +538,10 @@ impl Store {
 #[cfg(test)]
 #[path = "counts_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "counts_check_tests.rs"]
+mod check_tests;
 
 #[cfg(test)]
 mod unit {
@@ -448,21 +558,20 @@ mod unit {
         assert_eq!(ancestors("/a/").collect::<Vec<_>>(), ["/", "/a/"]);
     }
 
-    fn list(items: &[(&str, u64)]) -> Vec<(String, u64)> {
+    fn list<T: Copy>(items: &[(&str, T)]) -> Vec<(String, T)> {
         items.iter().map(|(n, c)| (n.to_string(), *c)).collect()
     }
 
     #[test]
     fn sorted_lists_compare_name_by_name_a_missing_name_counting_zero() {
-        let mut check = CountsCheck::default();
+        let mut out = Vec::new();
         compare_sorted(
-            &list(&[("/", 3), ("/a/", 2), ("/c/", 1)]),
+            &list(&[("/", 3), ("/a/", 2), ("/c/", 1), ("/d/", -1)]),
             &list(&[("/", 3), ("/a/", 1), ("/b/", 1)]),
             Counted::Container,
-            &mut check,
+            &mut out,
         );
-        let got: Vec<_> = check
-            .differences
+        let got: Vec<_> = out
             .iter()
             .map(|d| (d.counted.clone(), d.stored, d.scanned))
             .collect();
@@ -472,25 +581,45 @@ mod unit {
                 (Counted::Container("/a/".into()), 2, 1),
                 (Counted::Container("/b/".into()), 0, 1),
                 (Counted::Container("/c/".into()), 1, 0),
+                (Counted::Container("/d/".into()), -1, 0),
             ]
         );
-        assert_eq!(check.differing, 3);
-        let mut same = CountsCheck::default();
+        let mut same = Vec::new();
         compare_sorted(
             &list(&[("/", 1)]),
             &list(&[("/", 1)]),
             Counted::Category,
             &mut same,
         );
-        assert_eq!(same, CountsCheck::default());
+        assert!(same.is_empty());
+    }
+
+    #[test]
+    fn a_negative_count_differs_from_every_scan_and_shows_as_zero() {
+        assert!(same(3, 3));
+        assert!(!same(-3, 0));
+        assert!(!same(-1, u64::MAX));
+        assert_eq!(shown(-3), 0);
+        assert_eq!(shown(5), 5);
+    }
+
+    #[test]
+    fn a_category_counts_under_its_canonical_name() {
+        assert_eq!(counted_category("health"), "health");
+        assert_eq!(counted_category("Health"), "health");
+        assert_eq!(counted_category(" HEALTH "), "health");
+        assert_eq!(counted_category("no such"), "no such");
     }
 
     #[test]
     fn a_check_lists_only_the_first_differences_but_counts_them_all() {
-        let mut check = CountsCheck::default();
-        let many: Vec<(String, u64)> = (0..50).map(|i| (format!("/{i:02}/"), 1)).collect();
-        compare_sorted(&many, &[], Counted::Container, &mut check);
+        let mut out = Vec::new();
+        let many: Vec<(String, i64)> = (0..50).map(|i| (format!("/{i:02}/"), 1)).collect();
+        compare_sorted(&many, &[], Counted::Container, &mut out);
+        let check = CountsCheck::of(&out);
         assert_eq!(check.differing, 50);
         assert_eq!(check.differences.len(), DIFFERENCES_SHOWN);
+        assert!(check.repaired);
+        assert_eq!(CountsCheck::of(&[]), CountsCheck::default());
     }
 }
