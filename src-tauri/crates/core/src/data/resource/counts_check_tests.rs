@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::tests::{assert_counts_true, p, recipient_pair};
 use super::*;
 use crate::bundle::{export_bundle, merge_bundle, restore_bundle};
 use crate::data::category::Category;
+use crate::data::resource::counts::tests::{assert_counts_true, p, recipient_pair};
 use crate::data::resource::{ListEntry, NewResource};
 use crate::testing::memory_store;
 

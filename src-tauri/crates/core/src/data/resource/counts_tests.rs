@@ -14,11 +14,12 @@ use super::*;
 use crate::bundle::{export_bundle, merge_bundle, restore_bundle, Opener, Seal};
 use crate::data::category::Category;
 use crate::data::path::PodPath;
+use crate::data::resource::count_check::scan_differences;
 use crate::data::resource::list::upper_bound;
 use crate::data::resource::{ListEntry, Mark, NewResource, INLINE_MAX, OCTET_STREAM};
 use crate::testing::memory_store;
 
-pub(super) fn p(s: &str) -> PodPath {
+pub(in crate::data::resource) fn p(s: &str) -> PodPath {
     PodPath::parse(s).unwrap()
 }
 
@@ -89,7 +90,7 @@ fn live_containers(store: &Store) -> BTreeSet<String> {
 /// The kept counts equal the old scans, for every container that exists
 /// and some that do not; no row is left for a container that is gone; the
 /// check's own scan agrees; the root's listing shows the scanned counts.
-pub(super) fn assert_counts_true(store: &Store) {
+pub(in crate::data::resource) fn assert_counts_true(store: &Store) {
     assert_eq!(
         store.resource_counts().unwrap(),
         resource_counts_by_scan(store)
@@ -206,7 +207,7 @@ fn apply(store: &Store, op: &Op) {
     };
 }
 
-pub(super) fn recipient_pair() -> (Seal, Opener) {
+pub(in crate::data::resource) fn recipient_pair() -> (Seal, Opener) {
     let identity = age::x25519::Identity::generate();
     (
         Seal::Recipient(Box::new(identity.to_public())),
