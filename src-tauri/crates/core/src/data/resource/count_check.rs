@@ -1,5 +1,5 @@
-//! The check of the counts kept beside the resources (`super::counts`), a
-//! person runs on purpose ([`Store::check_counts`]): everything counted
+//! Checking the counts kept beside the resources (`super::counts`), as a
+//! person does on purpose ([`Store::check_counts`]): everything counted
 //! again by scan ([`scan_differences`]: the walk over the live paths that
 //! fills the tables) in a read snapshot, holding no lock, and what differs
 //! reported. The repair then writes only the differing rows, in short write
