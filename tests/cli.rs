@@ -752,6 +752,42 @@ fn verify_checks_the_vault_and_rebuilds_a_wrong_count() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+/// A count damaged below 0 does not break `ls` or `status` (it shows as 0)
+/// and `verify` repairs it.
+#[test]
+fn verify_repairs_a_negative_count_that_ls_shows_as_zero() {
+    let v = TestVault::new();
+    v.ok(&["put", "/contact/email", "--json", "\"a@b.c\""]);
+    custodian_core::Vault::open(
+        &v.dir,
+        &custodian_core::SecretString::from(PASSPHRASE.to_string()),
+    )
+    .unwrap()
+    .store()
+    .execute_for_tests(
+        "UPDATE container_counts SET members = -3 WHERE container = '/contact/';
+         UPDATE version_total SET n = -3;",
+    )
+    .unwrap();
+    let listed = v.ok(&["ls", "/"]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("/contact/ ") && l.ends_with("container, 0 items")),
+        "{listed}"
+    );
+    v.ok(&["status"]);
+    let text = v.ok(&["verify"]);
+    assert!(
+        text.ends_with(
+            "2 of the counts `ls` and `status` show differed from a fresh count; they were rebuilt:\n  \
+             resources under /contact/: -3 kept, 1 counted\n  versions kept: -3 kept, 2 counted\n"
+        ),
+        "{text}"
+    );
+    assert!(v.ok(&["ls", "/"]).contains("container, 1 item"));
+}
+
 #[test]
 fn preferences_show_and_set() {
     let v = TestVault::new();

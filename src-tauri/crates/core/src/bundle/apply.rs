@@ -109,8 +109,13 @@ pub(super) fn apply(
                     ));
                 }
                 Entry::Meta => {
-                    let record = read_meta(ctx, data, expected)??;
-                    check_version(bundle, name, &record, &mut history)?;
+                    let mut record = read_meta(ctx, data, expected)??;
+                    let category = check_version(bundle, name, &record, &mut history)?;
+                    // Stored by its canonical name, however the bundle
+                    // spells it (`Health`, ` health`): what every write
+                    // stores and the counts count under. Not part of the
+                    // ETag (the content type and content are).
+                    record.category = category.name().to_string();
                     if record.deleted {
                         put_version(store, target, &record, None, &mut io::empty())?;
                     } else {
@@ -192,7 +197,14 @@ fn commit_so_far(store: &Store) -> Result<()> {
     Ok(())
 }
 
-fn check_version(bundle: &Path, name: &str, r: &VersionRecord, h: &mut HistoryCheck) -> Result<()> {
+/// Checks one version's metadata against the history so far; returns its
+/// category, parsed.
+fn check_version(
+    bundle: &Path,
+    name: &str,
+    r: &VersionRecord,
+    h: &mut HistoryCheck,
+) -> Result<Category> {
     let bad = |why: &str| tampered(bundle, format!("{name}: {why}"));
     if name != layout::meta_name(&r.path, r.version) {
         return Err(bad("its name does not match its path and version"));
@@ -235,7 +247,7 @@ fn check_version(bundle: &Path, name: &str, r: &VersionRecord, h: &mut HistoryCh
     h.last = r.version;
     h.live = r.live_since.is_some();
     h.deleted = r.deleted;
-    Ok(())
+    Ok(category)
 }
 
 /// Refuses a version whose content is over the vault's maximum, before

@@ -64,6 +64,9 @@ use age::secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 pub use export::{export_bundle, export_plain, ExportSummary};
+/// A restore that commits often, for tests of what each commit leaves.
+#[cfg(test)]
+pub(crate) use import::{inspect, restore_committing};
 pub use import::{inspect_bundle, merge_bundle, restore_bundle, MergeReport, Restored};
 
 use crate::{Error, Result};

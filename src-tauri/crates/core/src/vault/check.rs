@@ -1,8 +1,8 @@
 //! The whole-vault check a person runs on purpose: every page of the
 //! database authenticates (SQLCipher's HMAC), the access log's hash chain
 //! holds, and the counts kept beside the resources are what a scan finds
-//! (rebuilt when they are not: they are derived, so a wrong one is
-//! repaired, not reported as damage). Each step reads the whole of what it
+//! (they are derived: a wrong one is repaired, only its rows written, and
+//! not reported as damage). Each step reads the whole of what it
 //! checks; nothing here runs on its own.
 
 use serde::Serialize;

@@ -86,8 +86,12 @@ impl Store {
 
     /// Runs `work` inside one read transaction: its reads see one snapshot,
     /// and the page cache is checked once instead of at every statement
-    /// (the pod API's reads use this). `work` must not write.
+    /// (the pod API's reads use this). `work` must not write. Inside a
+    /// transaction already (a snapshot the caller holds), `work` runs in it.
     pub fn read_snapshot<T>(&self, work: impl FnOnce(&Store) -> T) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            return Ok(work(self));
+        }
         let tx = self.conn.unchecked_transaction()?;
         let out = work(self);
         tx.rollback()?;

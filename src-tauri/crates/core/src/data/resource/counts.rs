@@ -19,26 +19,35 @@
 //! triggers are off unless each connection turns them on); a
 //! [`ancestors`] function in Rust is one plain rule with its tests.
 //!
-//! The check a person runs on purpose ([`Store::check_counts`]) counts
-//! everything again by scan ([`scan_differences`]: the same walk over the
-//! live paths in key order, `walk_live`, that [`rebuild`] and migration 8
-//! fill the tables with), reports what differs and rebuilds the tables
-//! when anything does.
+//! A category is counted under its canonical name ([`counted_category`]):
+//! `Category::from_str` takes any case and spaces around, and a row
+//! written so before (by an older bundle import) is the same category.
+//!
+//! The check a person runs on purpose, and its repair, are
+//! `super::count_check` ([`Store::check_counts`]); its scan is the same
+//! walk over the live paths in key order ([`walk_live`]) that [`rebuild`]
+//! and migration 8 fill the tables with.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
 
+use crate::data::category::Category;
 use crate::vault::store::Store;
 use crate::Result;
 
-use super::list::upper_bound;
+pub use super::count_check::{CountDifference, Counted, CountsCheck, DIFFERENCES_SHOWN, RECHECKS};
 use super::ResourceCounts;
 
-/// At most this many differences are listed by a check (all are counted).
-pub const DIFFERENCES_SHOWN: usize = 20;
+/// The name a stored category is counted under: its canonical name when
+/// the text names one (any case, spaces around: what `Category::from_str`
+/// accepts), otherwise the text as stored (a damaged row, counted apart).
+pub(crate) fn counted_category(stored: &str) -> &str {
+    match stored.parse::<Category>() {
+        Ok(category) => category.name(),
+        Err(_) => stored,
+    }
+}
 
 /// The containers a resource path lies in, outermost first: `/a/b/c`
 /// lies in `/`, `/a/` and `/a/b/`. A container path lies in itself too
@@ -56,12 +65,7 @@ pub(crate) fn live_added(conn: &Connection, path: &str, category: &str) -> Resul
     for container in ancestors(path) {
         up.execute([container])?;
     }
-    conn.prepare_cached(
-        "INSERT INTO category_counts (category, live) VALUES (?1, 1)
-         ON CONFLICT (category) DO UPDATE SET live = live + 1",
-    )?
-    .execute([category])?;
-    Ok(())
+    category_up(conn, category)
 }
 
 /// The live resource at `path`, of `category`, is gone.
@@ -83,15 +87,20 @@ pub(crate) fn live_recategorized(conn: &Connection, from: &str, to: &str) -> Res
         return Ok(());
     }
     category_down(conn, from)?;
+    category_up(conn, to)
+}
+
+fn category_up(conn: &Connection, category: &str) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO category_counts (category, live) VALUES (?1, 1)
          ON CONFLICT (category) DO UPDATE SET live = live + 1",
     )?
-    .execute([to])?;
+    .execute([counted_category(category)])?;
     Ok(())
 }
 
 fn category_down(conn: &Connection, category: &str) -> Result<()> {
+    let category = counted_category(category);
     conn.prepare_cached("UPDATE category_counts SET live = live - 1 WHERE category = ?1")?
         .execute([category])?;
     conn.prepare_cached("DELETE FROM category_counts WHERE category = ?1 AND live <= 0")?
@@ -124,12 +133,13 @@ const LIVE_IN_PATH_ORDER: &str = "SELECT r.path, v.category FROM resources r
 /// Walks every live resource once, in path order, calling `container`
 /// with each container a live resource lies in and how many lie under it
 /// (the innermost first: a container is done when the walk leaves its
-/// range), and returns the live resources per category. The paths under a
+/// range), and returns the live resources per category (under its
+/// [`counted_category`] name). The paths under a
 /// container are one range of the `resources` key, so the walk holds only
 /// the containers of the current path, never a row per container or per
 /// resource: no sort of every path (temporary storage is in memory, see
 /// `vault/db.rs`), memory flat whatever the vault's size.
-fn walk_live(
+pub(super) fn walk_live(
     conn: &Connection,
     container: &mut dyn FnMut(&str, u64) -> Result<()>,
 ) -> Result<BTreeMap<String, u64>> {
@@ -163,7 +173,9 @@ fn walk_live(
         if let Some(direct) = open.last_mut() {
             direct.1 += 1;
         }
-        *categories.entry(category).or_insert(0) += 1;
+        *categories
+            .entry(counted_category(&category).to_string())
+            .or_insert(0) += 1;
     }
     while !open.is_empty() {
         close(&mut open)?;
@@ -199,177 +211,30 @@ pub(crate) fn fill_in_migration(conn: &Connection, _now: &str) -> Result<()> {
     rebuild(conn)
 }
 
-/// What a count is of (ordered: containers, categories, then versions).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
-pub enum Counted {
-    /// The live resources under a container, at any depth.
-    Container(String),
-    /// The live resources of a category.
-    Category(String),
-    /// The versions stored.
-    Versions,
+/// A kept count as shown: a damaged negative one shows as 0 until the
+/// check repairs it.
+pub(super) fn shown(stored: i64) -> u64 {
+    u64::try_from(stored).unwrap_or(0)
 }
 
-/// A count that differed from what a scan finds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CountDifference {
-    pub counted: Counted,
-    /// What the table held (0 when it had no row).
-    pub stored: u64,
-    /// What the scan found.
-    pub scanned: u64,
-}
-
-/// What [`Store::check_counts`] found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct CountsCheck {
-    /// How many counts differed from the scan.
-    pub differing: u64,
-    /// The first [`DIFFERENCES_SHOWN`] of them.
-    pub differences: Vec<CountDifference>,
-    /// Whether the counts were rebuilt (they are, whenever one differed).
-    pub repaired: bool,
-}
-
-/// Compares two lists of `(name, count)` sorted by name (a missing name
-/// counts 0), adding each difference to `check` as `counted(name)`.
-fn compare_sorted(
-    stored: &[(String, u64)],
-    scanned: &[(String, u64)],
-    counted: fn(String) -> Counted,
-    check: &mut CountsCheck,
-) {
-    let (mut s, mut c) = (stored.iter().peekable(), scanned.iter().peekable());
-    loop {
-        let (name, stored, scanned) = match (s.peek().copied(), c.peek().copied()) {
-            (None, None) => return,
-            (Some(a), Some(b)) => match a.0.cmp(&b.0) {
-                Ordering::Equal => {
-                    s.next();
-                    c.next();
-                    (&a.0, a.1, b.1)
-                }
-                Ordering::Less => {
-                    s.next();
-                    (&a.0, a.1, 0)
-                }
-                Ordering::Greater => {
-                    c.next();
-                    (&b.0, 0, b.1)
-                }
-            },
-            (Some(a), None) => {
-                s.next();
-                (&a.0, a.1, 0)
-            }
-            (None, Some(b)) => {
-                c.next();
-                (&b.0, 0, b.1)
-            }
-        };
-        if stored != scanned {
-            note(
-                check,
-                CountDifference {
-                    counted: counted(name.clone()),
-                    stored,
-                    scanned,
-                },
-            );
-        }
-    }
-}
-
-fn note(check: &mut CountsCheck, difference: CountDifference) {
-    check.differing += 1;
-    if check.differences.len() < DIFFERENCES_SHOWN {
-        check.differences.push(difference);
-    }
-}
-
-fn pairs(conn: &Connection, sql: &str) -> Result<Vec<(String, u64)>> {
+pub(super) fn pairs(conn: &Connection, sql: &str) -> Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Every count the tables hold that differs from a scan of the resources
-/// ([`walk_live`]: each live path and its live version's category once),
-/// then every container row checked for a live resource under it (one
-/// indexed seek each). Memory stays flat: one container's row is looked
-/// up at a time.
-pub(crate) fn scan_differences(conn: &Connection) -> Result<CountsCheck> {
-    let mut check = CountsCheck::default();
-    let mut kept =
-        conn.prepare_cached("SELECT members FROM container_counts WHERE container = ?1")?;
-    let scanned = walk_live(conn, &mut |container, scanned| {
-        let stored: u64 = kept
-            .query_row([container], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0);
-        if stored != scanned {
-            note(
-                &mut check,
-                CountDifference {
-                    counted: Counted::Container(container.to_string()),
-                    stored,
-                    scanned,
-                },
-            );
-        }
-        Ok(())
-    })?;
-    // A row kept for a container nothing lives under any more.
-    let mut rows = conn.prepare(
-        "SELECT container, members FROM container_counts WHERE members != 0 ORDER BY container",
-    )?;
-    let mut rows = rows.query([])?;
-    let mut lives = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM resources WHERE path >= ?1 AND path < ?2)")?;
-    while let Some(row) = rows.next()? {
-        let container: String = row.get(0)?;
-        let stored: u64 = row.get(1)?;
-        if !container.ends_with('/')
-            || !lives.query_row(params![container, upper_bound(&container)], |r| r.get(0))?
-        {
-            note(
-                &mut check,
-                CountDifference {
-                    counted: Counted::Container(container),
-                    stored,
-                    scanned: 0,
-                },
-            );
-        }
-    }
-    compare_sorted(
-        &pairs(
-            conn,
-            "SELECT category, live FROM category_counts WHERE live != 0 ORDER BY category",
-        )?,
-        &scanned.into_iter().collect::<Vec<_>>(),
-        Counted::Category,
-        &mut check,
-    );
-    let stored = version_count(conn)?;
-    let scanned: u64 =
-        conn.query_row("SELECT count(*) FROM resource_versions", [], |r| r.get(0))?;
-    if stored != scanned {
-        note(
-            &mut check,
-            CountDifference {
-                counted: Counted::Versions,
-                stored,
-                scanned,
-            },
-        );
-    }
-    check.differences.sort_by(|a, b| a.counted.cmp(&b.counted));
-    Ok(check)
+/// One container's kept count (`None`: no row), read as stored.
+const CONTAINER_ROW: &str = "SELECT members FROM container_counts WHERE container = ?1";
+
+pub(super) fn container_row(conn: &Connection, container: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(CONTAINER_ROW)?
+        .query_row([container], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }
 
-fn version_count(conn: &Connection) -> Result<u64> {
+pub(super) fn version_count(conn: &Connection) -> Result<i64> {
     Ok(conn
         .query_row("SELECT n FROM version_total WHERE id = 1", [], |r| r.get(0))
         .optional()?
@@ -378,49 +243,31 @@ fn version_count(conn: &Connection) -> Result<u64> {
 
 impl Store {
     /// How many live resources lie under `container` (a path ending in
-    /// `/`), at any depth: one row of `container_counts`.
+    /// `/`), at any depth: one row of `container_counts` (a damaged
+    /// negative count shows as 0 until the check repairs it).
     pub(crate) fn count_under(&self, container: &str) -> Result<u64> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT members FROM container_counts WHERE container = ?1")?
-            .query_row([container], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
+        Ok(shown(container_row(&self.conn, container)?))
     }
 
     /// How many live resources and versions the vault holds, by category:
     /// a row per category and two single rows.
     pub fn resource_counts(&self) -> Result<ResourceCounts> {
         let mut counts = ResourceCounts {
-            versions: version_count(&self.conn)?,
+            versions: shown(version_count(&self.conn)?),
             ..Default::default()
         };
         for (category, n) in pairs(
             &self.conn,
             "SELECT category, live FROM category_counts WHERE live > 0 ORDER BY category",
         )? {
-            counts.resources += n;
-            counts.by_category.insert(category, n);
+            counts.resources += shown(n);
+            counts.by_category.insert(category, shown(n));
         }
         Ok(counts)
     }
 
-    /// Counts every resource and version again by scan, compares with the
-    /// kept counts and, when any differs, rebuilds them. The scan reads one
-    /// snapshot and holds no lock (writers go on meanwhile); the rebuild
-    /// counts again inside its own write transaction, so it is true
-    /// whatever was written between the two. Costs a walk of every live
-    /// path: a check the person runs on purpose.
-    pub fn check_counts(&self) -> Result<CountsCheck> {
-        let mut check = self.read_snapshot(|store| scan_differences(&store.conn))??;
-        if check.differing > 0 {
-            self.rebuild_counts()?;
-            check.repaired = true;
-        }
-        Ok(check)
-    }
-
-    /// Fills the counts again from the resources, whatever they held.
+    /// Fills the counts again from the resources, whatever they held,
+    /// under the write lock for a whole walk: a check's last resort.
     pub fn rebuild_counts(&self) -> Result<()> {
         let tx = self.write_tx()?;
         rebuild(&tx)?;
@@ -431,7 +278,7 @@ impl Store {
 
 #[cfg(test)]
 #[path = "counts_tests.rs"]
-mod tests;
+pub(super) mod tests;
 
 #[cfg(test)]
 mod unit {
@@ -448,49 +295,17 @@ mod unit {
         assert_eq!(ancestors("/a/").collect::<Vec<_>>(), ["/", "/a/"]);
     }
 
-    fn list(items: &[(&str, u64)]) -> Vec<(String, u64)> {
-        items.iter().map(|(n, c)| (n.to_string(), *c)).collect()
+    #[test]
+    fn a_category_counts_under_its_canonical_name() {
+        assert_eq!(counted_category("health"), "health");
+        assert_eq!(counted_category("Health"), "health");
+        assert_eq!(counted_category(" HEALTH "), "health");
+        assert_eq!(counted_category("no such"), "no such");
     }
 
     #[test]
-    fn sorted_lists_compare_name_by_name_a_missing_name_counting_zero() {
-        let mut check = CountsCheck::default();
-        compare_sorted(
-            &list(&[("/", 3), ("/a/", 2), ("/c/", 1)]),
-            &list(&[("/", 3), ("/a/", 1), ("/b/", 1)]),
-            Counted::Container,
-            &mut check,
-        );
-        let got: Vec<_> = check
-            .differences
-            .iter()
-            .map(|d| (d.counted.clone(), d.stored, d.scanned))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                (Counted::Container("/a/".into()), 2, 1),
-                (Counted::Container("/b/".into()), 0, 1),
-                (Counted::Container("/c/".into()), 1, 0),
-            ]
-        );
-        assert_eq!(check.differing, 3);
-        let mut same = CountsCheck::default();
-        compare_sorted(
-            &list(&[("/", 1)]),
-            &list(&[("/", 1)]),
-            Counted::Category,
-            &mut same,
-        );
-        assert_eq!(same, CountsCheck::default());
-    }
-
-    #[test]
-    fn a_check_lists_only_the_first_differences_but_counts_them_all() {
-        let mut check = CountsCheck::default();
-        let many: Vec<(String, u64)> = (0..50).map(|i| (format!("/{i:02}/"), 1)).collect();
-        compare_sorted(&many, &[], Counted::Container, &mut check);
-        assert_eq!(check.differing, 50);
-        assert_eq!(check.differences.len(), DIFFERENCES_SHOWN);
+    fn a_negative_count_shows_as_zero() {
+        assert_eq!(shown(-3), 0);
+        assert_eq!(shown(5), 5);
     }
 }

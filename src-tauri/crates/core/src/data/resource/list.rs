@@ -191,8 +191,29 @@ impl Store {
         limit: usize,
         view: Option<&dyn ListView>,
     ) -> Result<ListPage> {
-        self.page_counted(container, after, limit, view)
-            .map(|(page, _)| page)
+        match view {
+            // The person's own page: its entries and the counts beside
+            // them from one snapshot, so a write between the two cannot
+            // make the page disagree with itself.
+            None => self.read_snapshot(|store| store.own_page(container, after, limit))?,
+            Some(_) => self
+                .page_counted(container, after, limit, view)
+                .map(|(page, _)| page),
+        }
+    }
+
+    /// The person's own page, each sub-container with its member count
+    /// (the caller holds one snapshot for both).
+    fn own_page(&self, container: &PodPath, after: Option<&str>, limit: usize) -> Result<ListPage> {
+        let (mut page, _) = self.page_counted(container, after, limit, None)?;
+        #[cfg(test)]
+        tests::between_walk_and_counts();
+        for entry in &mut page.entries {
+            if let ListEntry::Container { path, members } = entry {
+                *members = Some(self.count_under(path.as_str())?);
+            }
+        }
+        Ok(page)
     }
 
     /// [`Store::page`], and how many rows it examined.
@@ -251,13 +272,6 @@ impl Store {
                 return Err(Error::NotFound {
                     path: container.to_string(),
                 });
-            }
-        }
-        if view.is_none() {
-            for entry in &mut entries {
-                if let ListEntry::Container { path, members } = entry {
-                    *members = Some(self.count_under(path.as_str())?);
-                }
             }
         }
         Ok((ListPage { entries, next }, examined))

@@ -1,7 +1,23 @@
+use std::cell::RefCell;
+
 use serde_json::json;
 
 use super::*;
-use crate::testing::memory_store;
+use crate::testing::{memory_store, two_stores};
+
+thread_local! {
+    /// What a test runs between the person's page walk and its counts.
+    static BETWEEN: RefCell<Option<Box<dyn FnMut()>>> = const { RefCell::new(None) };
+}
+
+/// Runs what a test set to run between a page's walk and its counts.
+pub(super) fn between_walk_and_counts() {
+    BETWEEN.with(|b| {
+        if let Some(f) = b.borrow_mut().as_mut() {
+            f()
+        }
+    });
+}
 
 fn p(s: &str) -> PodPath {
     PodPath::parse(s).unwrap()
@@ -290,5 +306,33 @@ fn bounds_cover_exactly_a_containers_paths() {
             from: "/c/a".into(),
             inclusive: false
         }
+    );
+}
+
+/// The person's page reads its entries and the counts beside them from one
+/// snapshot: another process that deletes and writes in between changes
+/// neither (the next page sees it), so no listed sub-container shows 0.
+#[test]
+fn a_page_and_its_counts_come_from_one_snapshot() {
+    let (_d, writer, reader) = two_stores();
+    put_all(&writer, &["/c/a", "/d/b", "/d/c"]);
+    let mut writer = Some(writer);
+    BETWEEN.with(|b| {
+        *b.borrow_mut() = Some(Box::new(move || {
+            if let Some(w) = writer.take() {
+                w.delete(&p("/c/a")).unwrap();
+                w.put(&p("/d/e"), NewResource::json(&json!(1))).unwrap();
+            }
+        }))
+    });
+    let page = reader.list_page(&p("/"), None, 10);
+    BETWEEN.with(|b| b.borrow_mut().take());
+    assert_eq!(
+        shown(&page.unwrap().entries),
+        [("/c/".to_string(), Some(1)), ("/d/".to_string(), Some(2))]
+    );
+    assert_eq!(
+        shown(&reader.list(&p("/")).unwrap()),
+        [("/d/".to_string(), Some(3))]
     );
 }

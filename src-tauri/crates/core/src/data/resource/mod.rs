@@ -21,6 +21,7 @@ pub mod blob;
 #[cfg(any(test, feature = "test-support"))]
 pub mod bulk;
 pub mod content;
+mod count_check;
 pub mod counts;
 pub(crate) mod cursor;
 pub mod list;
