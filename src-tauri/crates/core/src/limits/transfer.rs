@@ -6,17 +6,13 @@
 //! idle.
 //!
 //! The rule is [`Pace`], a pure function of the bytes moved so far and the
-//! time since the transfer started (the door measures both and applies the
-//! verdict): after a grace period, every window must move at least the
+//! time since the transfer started (the door measures both, the time on a
+//! monotonic clock so that a wall clock stepped forward or a machine waking
+//! from sleep cuts nothing, and applies the verdict): after a grace period, every window must move at least the
 //! floor's worth of bytes on average, else the transfer is cut. How many
 //! transfers one company may hold at once is [`super::turns`].
 
-use std::sync::Arc;
 use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-
-use crate::clock::Clock;
 
 /// Streamed transfers one company may hold at once (see [`super::turns`]).
 pub const TRANSFERS_PER_COMPANY: usize = 2;
@@ -119,39 +115,6 @@ impl Pace {
     }
 }
 
-/// One transfer's [`Pace`], timed on the pod's clock from its start: the
-/// door tells it the bytes moved so far.
-pub struct PaceTimer {
-    pace: Pace,
-    started: DateTime<Utc>,
-    clock: Arc<dyn Clock>,
-}
-
-impl PaceTimer {
-    /// The floor `limits` set, for a transfer starting now on `clock`.
-    pub fn start(limits: TransferLimits, clock: Arc<dyn Clock>) -> Self {
-        PaceTimer {
-            pace: Pace::new(limits),
-            started: clock.now(),
-            clock,
-        }
-    }
-
-    /// The verdict on `bytes` moved in all by now, and the time since the
-    /// transfer started (to compare with the verdict's `judge_by`).
-    pub fn judge(&mut self, bytes: u64) -> (Verdict, Duration) {
-        let elapsed = (self.clock.now() - self.started)
-            .to_std()
-            .unwrap_or_default();
-        (self.pace.judge(bytes, elapsed), elapsed)
-    }
-
-    /// The floor, in bytes per second.
-    pub fn min_rate(&self) -> u64 {
-        self.pace.min_rate()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,16 +188,6 @@ mod tests {
             pace.judge(35_000, s(40)),
             Verdict::Continue { judge_by: s(50) }
         );
-    }
-
-    #[test]
-    fn the_timer_judges_on_its_clock() {
-        let clock = crate::clock::ManualClock::new(Utc::now());
-        let mut timer = PaceTimer::start(limits(), Arc::new(clock.clone()));
-        assert_eq!(timer.judge(0).1, Duration::ZERO);
-        clock.advance(chrono::Duration::seconds(15));
-        assert_eq!(timer.judge(9_999), (Verdict::TooSlow, s(15)));
-        assert_eq!(timer.min_rate(), 1000);
     }
 
     #[test]

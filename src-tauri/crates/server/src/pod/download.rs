@@ -25,7 +25,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use custodian_core::limits::transfer::{PaceTimer, Verdict};
+use custodian_core::limits::transfer::Verdict;
 use custodian_core::limits::turns::TransferTurn;
 use custodian_core::pod::ByteRange;
 use custodian_core::{PodPath, Store};
@@ -34,6 +34,7 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
+use crate::limits::PaceTimer;
 use crate::state::Pod;
 
 /// Bytes read from the vault and sent at a time.

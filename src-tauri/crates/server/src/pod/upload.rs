@@ -21,10 +21,10 @@ use axum::http::StatusCode;
 use hyper::body::Body as _;
 use tokio::runtime::Handle;
 
-use custodian_core::limits::transfer::{PaceTimer, Verdict};
+use custodian_core::limits::transfer::Verdict;
 
 use crate::error::ApiError;
-use crate::limits::TransferPace;
+use crate::limits::{PaceTimer, TransferPace};
 
 /// Why a streamed body ended before its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
