@@ -2,11 +2,13 @@
 //! large read or write takes one of its company's turns
 //! (`custodian_core::limits::turns`) before its log entry is written or its
 //! body read; with none free, the answer is 429 with `Retry-After`, logged
-//! as refused with the reason `too_many_transfers`. The turn travels with
-//! the transfer and is given back when it ends, however it ends.
+//! as refused with the reason `too_many_transfers`. The core decides
+//! (`TransferTurns::claim`); this door translates, before it logs. The turn
+//! travels with the transfer and is given back when it ends, however it
+//! ends.
 
 use custodian_core::audit::{NewEntry, Outcome};
-use custodian_core::limits::turns::TransferTurn;
+use custodian_core::limits::turns::{NoTurn, TransferTurn};
 use custodian_core::pod::{self, Answer};
 use custodian_core::sharing::grant::Access;
 use custodian_core::PodPath;
@@ -21,16 +23,23 @@ const TOO_MANY_TRANSFERS: &str = "too_many_transfers";
 /// When a company over its cap is told to try again, in seconds.
 const RETRY_AFTER: u32 = 10;
 
-/// 429 for a company already holding as many transfers as it may.
-fn too_many(pod: &Pod) -> ApiError {
-    ApiError::slow_down(
-        format!(
-            "this company already has {} large transfers under way, as many as the pod \
-             allows at once; try again when one has ended",
-            pod.limits.transfers.per_company()
+/// The answer to a transfer that gets no turn, and the logged reason.
+fn refusal(no: NoTurn) -> (ApiError, &'static str) {
+    match no {
+        // 429 for a company already holding as many transfers as it may.
+        NoTurn::TooMany { per_company } => (
+            ApiError::slow_down(
+                format!(
+                    "this company already has {per_company} large transfers under way, as \
+                     many as the pod allows at once; try again when one has ended"
+                ),
+                RETRY_AFTER,
+            ),
+            TOO_MANY_TRANSFERS,
         ),
-        RETRY_AFTER,
-    )
+        // The pod's own fault, logged as such rather than as allowed.
+        NoTurn::NoCompany => (ApiError::internal(), "server_error"),
+    }
 }
 
 /// A `GET` that will stream a large resource out takes one of its
@@ -54,15 +63,18 @@ pub(super) fn claim_for_read(
     if !streams {
         return None;
     }
-    // Every pod token is a company's; without one, the answer refuses to
-    // stream (`respond` needs the turn).
-    let turn = pod.limits.transfers.take(entry.client_id.as_deref()?);
-    if turn.is_none() {
-        entry.outcome = Outcome::Denied;
-        entry.reason = Some(TOO_MANY_TRANSFERS.to_string());
-        *result = Err(too_many(pod));
+    // Decided before the entry is logged, so that what is logged is what
+    // is answered.
+    match pod.limits.transfers.claim(entry.client_id.as_deref()) {
+        Ok(turn) => Some(turn),
+        Err(no) => {
+            let (error, reason) = refusal(no);
+            entry.outcome = Outcome::Denied;
+            entry.reason = Some(reason.to_string());
+            *result = Err(error);
+            None
+        }
     }
-    turn
 }
 
 /// The turn of a `PUT` or `POST` whose body will stream in, taken before a
@@ -74,17 +86,19 @@ pub(super) async fn claim_for_write(
     writer: &Access,
     path: &PodPath,
 ) -> Result<TransferTurn, ApiError> {
-    if let Some(turn) = pod.limits.transfers.take(&writer.client_id) {
-        return Ok(turn);
-    }
+    let no = match pod.limits.transfers.claim(Some(&writer.client_id)) {
+        Ok(turn) => return Ok(turn),
+        Err(no) => no,
+    };
+    let (error, reason) = refusal(no);
     let entry = pod::entry(
         Some(&writer.client_id),
         &knock.method,
         path.as_str(),
         Outcome::Denied,
-        Some(TOO_MANY_TRANSFERS.to_string()),
+        Some(reason.to_string()),
         Some(&writer.grant.id),
     );
     pod.audit.record(entry, None).await?;
-    Err(too_many(pod))
+    Err(error)
 }
