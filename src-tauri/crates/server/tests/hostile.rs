@@ -24,6 +24,8 @@ struct Setup {
     transfers: TransferLimits,
     /// The rows a listing page examines, lowered.
     examine_max: Option<usize>,
+    /// The connections' write time-out, lowered.
+    write_timeout: Option<Duration>,
 }
 
 /// A vault served on a free loopback port, and two companies' tokens
@@ -52,7 +54,10 @@ impl Served {
             }
             s
         };
-        let options = ServeOptions::default();
+        let mut options = ServeOptions::default();
+        if let Some(limit) = setup.write_timeout {
+            options.write_timeout = limit;
+        }
         let mut config = Config::new(AllowedHosts::for_bind(addr, None), options.max_body_bytes);
         config.transfers = setup.transfers;
         let stores = (0..custodian_server::POOL_SIZE).map(|_| store()).collect();
@@ -388,6 +393,57 @@ async fn a_download_read_slower_than_the_floor_is_cut() {
         "the slow download was not cut"
     );
     assert!(answer.body == content[..answer.body.len()], "wrong bytes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_nothing_of_a_ranged_download_is_cut_and_its_turns_return() {
+    let served = Served::start(Setup {
+        write_timeout: Some(Duration::from_millis(300)),
+        ..Setup::default()
+    })
+    .await;
+    let content = pattern(32 << 20);
+    served.put("/notes/film", content.clone(), Mark::Keep);
+    // Ranges far larger than the socket buffers, never read past the head.
+    let ranged = "GET /pod/notes/film HTTP/1.1\r\nRange: bytes=0-25165823\r\n\r\n";
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = served.send(&served.acme, ranged, b"").await;
+        let first = started_download(&mut s).await;
+        assert!(first.starts_with(b"HTTP/1.1 206"), "{first:?}");
+        held.push(s);
+    }
+    let third = served.exchange(&served.acme, ranged).await;
+    assert_eq!(third.status, 429, "{third:?}");
+    // The write time-out cuts both connections (the pod's floor and stall
+    // would take 30 s or more), and the turns come back.
+    let started = Instant::now();
+    loop {
+        let answer = served
+            .exchange(
+                &served.acme,
+                "GET /pod/notes/film HTTP/1.1\r\nRange: bytes=0-9\r\n\r\n",
+            )
+            .await;
+        if answer.status == 206 {
+            assert_eq!(answer.body, &content[..10]);
+            break;
+        }
+        assert_eq!(answer.status, 429, "{answer:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the turns never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Each held connection was closed: what is left to read ends early.
+    for mut s in held {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut rest))
+            .await
+            .expect("the connection was never closed");
+        assert!(read.is_err() || rest.len() < 24 << 20, "not cut");
+    }
 }
 
 /// The `after` of a `Link: <…>; rel="next"` header, percent-decoded.

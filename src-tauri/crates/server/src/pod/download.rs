@@ -10,7 +10,10 @@
 //! (`custodian_core::limits::transfer`, judged on the bytes it has taken;
 //! its transfer is cut short); a client that hangs up
 //! drops the body, the next piece finds nobody to take it, and the task ends
-//! and gives its connection back. A damaged chunk (the reader's check
+//! and gives its connection back. The company's transfer turn lives in the
+//! body, so it is held until hyper has taken the last piece (or dropped the
+//! body: the client gone, or cut by the connection's write time-out,
+//! `listen`), not merely until the last piece is queued. A damaged chunk (the reader's check
 //! against its SHA-256) ends the body with an error, so the connection is
 //! cut and the client sees a transfer shorter than its `Content-Length`,
 //! never wrong bytes. A whole (not ranged) read is also checked against the
@@ -47,7 +50,9 @@ pub(crate) const STALL: Duration = Duration::from_secs(30);
 /// Version `version` of `path` (`size` bytes), all of it or the part
 /// `range` names, as a response body. Returns once the content is opened,
 /// so a failure to open it is still an error answer, not a cut transfer.
-/// The company's transfer `turn` is held until the transfer ends.
+/// The company's transfer `turn` is held by the body, until hyper has
+/// taken its last byte or dropped it (the client gone, or cut by the
+/// connection's write time-out), not merely until the last piece is queued.
 pub(super) async fn open(
     pod: &Arc<Pod>,
     path: PodPath,
@@ -67,7 +72,6 @@ pub(super) async fn open(
     tokio::spawn(async move {
         let sent = pump
             .with_streaming_store(move |store| {
-                let _turn = turn;
                 // Timed from here, once a stream turn is free: waiting for
                 // one is not the company's slowness.
                 let out = Out {
@@ -86,6 +90,7 @@ pub(super) async fn open(
         Ok(Ok(())) => Ok(Body::new(Pieces {
             queue,
             remaining: len,
+            _turn: turn,
         })),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(ApiError::internal()),
@@ -229,6 +234,8 @@ fn read_piece(reader: &mut dyn Read, want: usize) -> io::Result<Bytes> {
 struct Pieces {
     queue: mpsc::Receiver<io::Result<Bytes>>,
     remaining: u64,
+    /// The company's turn, given back when hyper drops the body.
+    _turn: TransferTurn,
 }
 
 impl hyper::body::Body for Pieces {
