@@ -46,6 +46,11 @@ pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// A write that the client takes nothing of for this long cuts its
 /// connection (a client that stops reading an answer).
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Large transfers streamed at once: half the pool's connections.
+pub const STREAM_SLOTS: usize = POOL_SIZE / 2;
+/// The most `--transfers-per-company` may be: half the stream slots.
+pub const MAX_TRANSFERS_PER_COMPANY: usize =
+    custodian_core::limits::transfer::max_per_company(STREAM_SLOTS);
 /// Connections served at once; more wait in the listener's backlog.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// The header-read time-out of a connection taken when fewer than a

@@ -108,6 +108,7 @@ mod tests {
                 min_rate: 1000,
                 window: secs(10),
                 grace: secs(5),
+                slot_wait: secs(20),
             },
         };
         let mut timer = pace.start();

@@ -28,13 +28,15 @@ struct Setup {
     write_timeout: Option<Duration>,
 }
 
-/// A vault served on a free loopback port, and two companies' tokens
-/// (Acme's and Globex's), each allowed to read and write `/notes/`.
+/// A vault served on a free loopback port, and three companies' tokens
+/// (Acme's, Globex's and Initech's), each allowed to read and write
+/// `/notes/`.
 struct Served {
     addr: SocketAddr,
     vault: Vault,
     acme: String,
     globex: String,
+    initech: String,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
@@ -45,6 +47,7 @@ impl Served {
         let vault = support::vault(dir.path());
         let (_, _, acme) = support::granted(vault.store(), "/notes/", "Files");
         let (_, _, globex) = support::granted(vault.store(), "/notes/", "Files");
+        let (_, _, initech) = support::granted(vault.store(), "/notes/", "Files");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let store = || {
@@ -74,6 +77,7 @@ impl Served {
             vault,
             acme,
             globex,
+            initech,
             _stop: stop,
             _dir: dir,
         }
@@ -444,6 +448,37 @@ async fn a_client_that_reads_nothing_of_a_ranged_download_is_cut_and_its_turns_r
             .expect("the connection was never closed");
         assert!(read.is_err() || rest.len() < 24 << 20, "not cut");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_waits_for_a_stream_slot_only_so_long() {
+    let served = Served::start(Setup {
+        transfers: TransferLimits {
+            slot_wait: Duration::from_millis(300),
+            ..TransferLimits::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    served.put("/notes/film", pattern(32 << 20), Mark::Keep);
+    let get = "GET /pod/notes/film HTTP/1.1\r\n\r\n";
+    // Two companies at their cap hold the pod's four stream slots.
+    let mut held = Vec::new();
+    for token in [&served.acme, &served.acme, &served.globex, &served.globex] {
+        let mut s = served.send(token, get, b"").await;
+        let first = started_download(&mut s).await;
+        assert!(first.starts_with(b"HTTP/1.1 200"), "{first:?}");
+        held.push(s);
+    }
+    // A third company is turned away after the wait, not kept for ever.
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        served.exchange(&served.initech, get),
+    )
+    .await
+    .expect("the wait for a slot had no end");
+    assert_eq!(answer.status, 503, "{answer:?}");
+    assert_eq!(answer.header("retry-after"), Some("10"));
 }
 
 /// The `after` of a `Link: <…>; rel="next"` header, percent-decoded.

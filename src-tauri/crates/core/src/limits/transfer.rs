@@ -16,6 +16,22 @@ use std::time::Duration;
 
 /// Streamed transfers one company may hold at once (see [`super::turns`]).
 pub const TRANSFERS_PER_COMPANY: usize = 2;
+/// How long a transfer waits for one of the pod's stream slots before it
+/// is turned away (503, to try again later).
+pub const SLOT_WAIT: Duration = Duration::from_secs(20);
+
+/// The most transfers one company may hold at once when the pod streams
+/// `stream_slots` at a time: half of them (at least one), so a company at
+/// its cap always leaves the other half to the others. A cap as large as
+/// the slots would be no cap at all.
+pub const fn max_per_company(stream_slots: usize) -> usize {
+    if stream_slots < 2 {
+        1
+    } else {
+        stream_slots / 2
+    }
+}
+
 /// The slowest average rate a streamed transfer may keep: 16 KiB/s.
 pub const MIN_RATE_BYTES_PER_SEC: u64 = 16 * 1024;
 /// How long a transfer is judged over at a time.
@@ -35,6 +51,8 @@ pub struct TransferLimits {
     pub window: Duration,
     /// The time before the first window is judged, on top of it.
     pub grace: Duration,
+    /// How long a transfer waits for a stream slot at most.
+    pub slot_wait: Duration,
 }
 
 impl Default for TransferLimits {
@@ -44,6 +62,7 @@ impl Default for TransferLimits {
             min_rate: MIN_RATE_BYTES_PER_SEC,
             window: RATE_WINDOW,
             grace: RATE_GRACE,
+            slot_wait: SLOT_WAIT,
         }
     }
 }
@@ -125,6 +144,7 @@ mod tests {
             min_rate: 1000,
             window: Duration::from_secs(10),
             grace: Duration::from_secs(5),
+            slot_wait: SLOT_WAIT,
         }
     }
 
@@ -188,6 +208,15 @@ mod tests {
             pace.judge(35_000, s(40)),
             Verdict::Continue { judge_by: s(50) }
         );
+    }
+
+    #[test]
+    fn a_company_may_hold_at_most_half_the_stream_slots() {
+        assert_eq!(max_per_company(4), 2);
+        assert_eq!(max_per_company(5), 2);
+        assert_eq!(max_per_company(1), 1);
+        assert_eq!(max_per_company(0), 1);
+        assert!(TRANSFERS_PER_COMPANY <= max_per_company(4));
     }
 
     #[test]

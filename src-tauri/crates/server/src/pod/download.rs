@@ -67,11 +67,14 @@ pub(super) async fn open(
     let handle = Handle::current();
     let pump = Arc::clone(pod);
     let pace = pod.limits.pace.clone();
+    // A slot first, so that a pod with none free answers 503 here.
+    let slot = pod.stream_slot().await?;
     // Spawned, not awaited: the task outlives this request's handler and
     // ends when the last piece is taken or the client is gone.
     tokio::spawn(async move {
         let sent = pump
-            .with_streaming_store(move |store| {
+            .with_store(move |store| {
+                let _slot = slot;
                 // Timed from here, once a stream turn is free: waiting for
                 // one is not the company's slowness.
                 let out = Out {
