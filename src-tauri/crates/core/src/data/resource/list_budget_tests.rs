@@ -208,3 +208,31 @@ fn a_plain_after_tells_nothing_of_the_hidden_names_around_it() {
     assert_eq!(last.entries.len(), 0);
     assert!(examined <= 6, "examined {examined}");
 }
+
+#[test]
+fn a_cursor_sealed_on_one_connection_opens_on_another_of_the_same_vault() {
+    let (_dir, mut writer, other) = crate::testing::two_stores();
+    writer.set_examine_max_for_tests(3);
+    let paths = (0..10).map(|i| format!("/c/h{i}")).chain(["/c/z".into()]);
+    writer
+        .put_batched(paths.map(|s| (p(&s), NewResource::json(&json!(1)))), 100)
+        .unwrap();
+    let view = Only(&["/c/z"]);
+    let sealed = writer
+        .list_page_where(&p("/c/"), None, 2, &view)
+        .unwrap()
+        .next
+        .unwrap();
+    // A connection with a key of its own does not open it…
+    assert!(matches!(
+        other.list_page_where(&p("/c/"), Some(&sealed), 2, &view),
+        Err(Error::InvalidRequest(_))
+    ));
+    // …one sharing the vault's key does, and goes on where it stopped.
+    let other = other.sharing_cursors_with(&writer);
+    let page = other
+        .list_page_where(&p("/c/"), Some(&sealed), 2, &view)
+        .unwrap();
+    assert_eq!(page.entries.len(), 1, "{page:?}");
+    assert_eq!(page.entries[0].path().as_str(), "/c/z");
+}
