@@ -6,9 +6,11 @@
 //! counters are on the pod's clock; a transfer's rate is timed on tokio's
 //! monotonic clock ([`PaceTimer`]), never on the wall clock.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::runtime::Handle;
 use tokio::time::Instant;
 
 use custodian_core::clock::Clock;
@@ -67,6 +69,45 @@ impl PaceTimer {
     pub fn min_rate(&self) -> u64 {
         self.pace.min_rate()
     }
+
+    /// Waits on `handle` (from a blocking thread) for `next`, the transfer
+    /// having moved `bytes` so far: no longer than `idle` in all, and
+    /// judged against the floor before the wait and whenever a judgement
+    /// falls due during it. The one loop both directions of a transfer
+    /// wait in.
+    pub fn wait<F: Future>(
+        &mut self,
+        handle: &Handle,
+        bytes: u64,
+        idle: Duration,
+        next: F,
+    ) -> Waited<F::Output> {
+        let mut next = std::pin::pin!(next);
+        let mut idle_left = idle;
+        loop {
+            let judge_in = match self.judge(bytes) {
+                (Verdict::TooSlow, _) => return Waited::TooSlow(self.min_rate()),
+                (Verdict::Continue { judge_by }, elapsed) => judge_by.saturating_sub(elapsed),
+            };
+            let wait = idle_left.min(judge_in.max(Duration::from_millis(1)));
+            match handle.block_on(tokio::time::timeout(wait, next.as_mut())) {
+                Ok(done) => return Waited::Done(done),
+                Err(_) if wait >= idle_left => return Waited::Idle,
+                Err(_) => idle_left -= wait,
+            }
+        }
+    }
+}
+
+/// How a wait of a transfer ([`PaceTimer::wait`]) ended.
+#[derive(Debug)]
+pub enum Waited<T> {
+    /// What it waited for came.
+    Done(T),
+    /// The transfer is slower than the floor (bytes per second): cut it.
+    TooSlow(u64),
+    /// Nothing came for the whole idle time.
+    Idle,
 }
 
 impl Limits {

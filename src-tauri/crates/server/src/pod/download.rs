@@ -28,7 +28,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use custodian_core::limits::transfer::Verdict;
 use custodian_core::limits::turns::TransferTurn;
 use custodian_core::pod::ByteRange;
 use custodian_core::{PodPath, Store};
@@ -37,7 +36,7 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
-use crate::limits::PaceTimer;
+use crate::limits::{PaceTimer, Waited};
 use crate::state::Pod;
 
 /// Bytes read from the vault and sent at a time.
@@ -113,29 +112,17 @@ impl Out {
     /// transfer is over: the client is gone, stalled for [`STALL`], or
     /// slower than the floor (`taken` bytes so far).
     fn send(&mut self, piece: io::Result<Bytes>, taken: u64, path: &PodPath) -> bool {
-        let mut stall_left = STALL;
-        loop {
-            let judge_by = match self.pace.judge(taken) {
-                (Verdict::TooSlow, _) => {
-                    tracing::info!(path = %path, floor = self.pace.min_rate(),
-                        "a download slower than the floor was cut");
-                    return false;
-                }
-                (Verdict::Continue { judge_by }, elapsed) => judge_by.saturating_sub(elapsed),
-            };
-            let wait = stall_left.min(judge_by.max(Duration::from_millis(1)));
-            match self
-                .handle
-                .block_on(tokio::time::timeout(wait, self.pieces.reserve()))
-            {
-                Ok(Ok(room)) => {
-                    room.send(piece);
-                    return true;
-                }
-                Ok(Err(_)) => return false,
-                Err(_) if wait >= stall_left => return false,
-                Err(_) => stall_left -= wait,
+        let room = self.pieces.reserve();
+        match self.pace.wait(&self.handle, taken, STALL, room) {
+            Waited::Done(Ok(room)) => {
+                room.send(piece);
+                true
             }
+            Waited::TooSlow(floor) => {
+                tracing::info!(path = %path, floor, "a download slower than the floor was cut");
+                false
+            }
+            Waited::Done(Err(_)) | Waited::Idle => false,
         }
     }
 }
