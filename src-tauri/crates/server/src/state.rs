@@ -203,22 +203,6 @@ impl Pod {
         };
         Ok(slot)
     }
-
-    /// The same for work that streams a large body in or out, once a
-    /// stream turn is free (see `streams`). The turn travels with the work
-    /// and ends with it, even if nobody awaits it any more.
-    pub async fn with_streaming_store<T, F>(self: &Arc<Self>, work: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store) -> T + Send + 'static,
-    {
-        let turn = self.stream_slot().await?;
-        self.with_store(move |store| {
-            let _turn = turn;
-            work(store)
-        })
-        .await
-    }
 }
 
 /// A pooled connection on loan; returned to the pool on drop, before its

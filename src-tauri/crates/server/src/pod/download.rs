@@ -35,6 +35,7 @@ use hyper::body::{Frame, SizeHint};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
+use super::transfer::Streaming;
 use crate::error::ApiError;
 use crate::limits::{PaceTimer, Waited};
 use crate::state::Pod;
@@ -49,7 +50,8 @@ pub(crate) const STALL: Duration = Duration::from_secs(30);
 /// Version `version` of `path` (`size` bytes), all of it or the part
 /// `range` names, as a response body. Returns once the content is opened,
 /// so a failure to open it is still an error answer, not a cut transfer.
-/// The company's transfer `turn` is held by the body, until hyper has
+/// The stream slot is held by the task reading the vault; the company's
+/// transfer turn by the body, until hyper has
 /// taken its last byte or dropped it (the client gone, or cut by the
 /// connection's write time-out), not merely until the last piece is queued.
 pub(super) async fn open(
@@ -58,16 +60,15 @@ pub(super) async fn open(
     version: u64,
     range: Option<ByteRange>,
     size: u64,
-    turn: TransferTurn,
+    streaming: Streaming,
 ) -> Result<Body, ApiError> {
+    let Streaming { turn, slot } = streaming;
     let len = range.map_or(size, |r| r.len());
     let (pieces, queue) = mpsc::channel(QUEUED);
     let (opened, is_open) = oneshot::channel();
     let handle = Handle::current();
     let pump = Arc::clone(pod);
     let pace = pod.limits.pace.clone();
-    // A slot first, so that a pod with none free answers 503 here.
-    let slot = pod.stream_slot().await?;
     // Spawned, not awaited: the task outlives this request's handler and
     // ends when the last piece is taken or the client is gone.
     tokio::spawn(async move {
