@@ -58,7 +58,8 @@ pub struct ListPage {
     /// The members, sorted by path.
     pub entries: Vec<ListEntry>,
     /// When more members follow: the `after` value of the next page (the
-    /// last entry's path).
+    /// last entry's path in the person's own listing; in a company's, a
+    /// sealed cursor, see `cursor`).
     pub next: Option<String>,
 }
 
