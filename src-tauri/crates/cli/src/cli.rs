@@ -383,8 +383,11 @@ pub struct ServeArgs {
     pub shutdown_grace: std::time::Duration,
     /// Large transfers (a resource over 256 KiB read or written under
     /// /pod/) one company may have under way at once; one more gets 429.
+    /// At most half the pod's stream slots (4 slots, so at most 2): a
+    /// company at its cap always leaves the other half to the others.
     #[arg(long, value_name = "N", default_value_t = TRANSFERS_PER_COMPANY,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+              .range(1..=custodian_server::MAX_TRANSFERS_PER_COMPANY as u64))]
     pub transfers_per_company: usize,
     /// The slowest average rate a large transfer may keep, in KiB per
     /// second, judged every 30 s after the first 30 s; slower is cut (an

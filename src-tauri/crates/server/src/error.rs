@@ -55,6 +55,17 @@ impl ApiError {
         self
     }
 
+    /// 503 with `Retry-After`: the pod is too busy for this now.
+    pub fn busy(description: impl Into<String>, retry_after: u32) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            description,
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
     /// 429 with `Retry-After`: a stranger has used up its turns for now.
     pub fn slow_down(description: impl Into<String>, retry_after: u32) -> Self {
         let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", description);

@@ -43,6 +43,14 @@ pub const POOL_SIZE: usize = 8;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// A request's whole body must arrive within this time (408 otherwise).
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// A write that the client takes nothing of for this long cuts its
+/// connection (a client that stops reading an answer).
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Large transfers streamed at once: half the pool's connections.
+pub const STREAM_SLOTS: usize = POOL_SIZE / 2;
+/// The most `--transfers-per-company` may be: half the stream slots.
+pub const MAX_TRANSFERS_PER_COMPANY: usize =
+    custodian_core::limits::transfer::max_per_company(STREAM_SLOTS);
 /// Connections served at once; more wait in the listener's backlog.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// The header-read time-out of a connection taken when fewer than a
@@ -62,6 +70,8 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
     pub busy_header_read_timeout: Duration,
     pub body_read_timeout: Duration,
+    /// How long a write may wait on a client that takes nothing.
+    pub write_timeout: Duration,
     pub max_connections: usize,
     pub shutdown_grace: Duration,
     /// Streamed transfers per company, and the floor on their rate.
@@ -79,6 +89,7 @@ impl Default for ServeOptions {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             busy_header_read_timeout: DEFAULT_BUSY_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             transfers: TransferLimits::default(),
@@ -92,6 +103,7 @@ impl ServeOptions {
         listen::ConnectionLimits {
             header_read_timeout: self.header_read_timeout,
             busy_header_read_timeout: self.busy_header_read_timeout,
+            write_timeout: self.write_timeout,
             max_connections: self.max_connections,
             shutdown_grace: self.shutdown_grace,
         }

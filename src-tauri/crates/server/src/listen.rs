@@ -4,9 +4,13 @@
 //! no cap on connections, and its graceful shutdown waits for every one of
 //! them. Here each connection is served by hyper with a header-read
 //! time-out (it also closes a kept-alive connection that sends nothing),
-//! shorter when the pod is busy, at most `max_connections` are served at
-//! once (the rest wait in the listener's backlog until a slot frees), and
-//! shutdown gives connections a bounded grace period before closing them.
+//! shorter when the pod is busy, and a write time-out (a client that takes
+//! nothing of an answer for that long is cut: `stalled`), at most
+//! `max_connections` are served at once (the rest wait in the listener's
+//! backlog until a slot frees), and shutdown gives connections a bounded
+//! grace period before closing them.
+
+mod stalled;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -36,6 +40,9 @@ pub struct ConnectionLimits {
     /// idle connections cycles through the last slots quickly and a real
     /// request (whose header comes at once) is not kept waiting behind it.
     pub busy_header_read_timeout: Duration,
+    /// How long a write may wait on a client that takes nothing before
+    /// the connection is cut.
+    pub write_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
     /// How long requests still running at shutdown may take to finish.
@@ -83,6 +90,7 @@ pub async fn serve_connections(
                 request
             });
         let mut stopping = stopping.clone();
+        let write_timeout = limits.write_timeout;
         let busy = slots.available_permits() < limits.max_connections / 4;
         let header_read_timeout = if busy {
             limits
@@ -98,8 +106,10 @@ pub async fn serve_connections(
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout);
-            let connection =
-                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            let connection = builder.serve_connection(
+                TokioIo::new(stalled::WriteTimeout::new(stream, write_timeout)),
+                TowerToHyperService::new(service),
+            );
             let mut connection = std::pin::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => return,

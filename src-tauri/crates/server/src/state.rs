@@ -10,7 +10,7 @@ use std::time::Duration;
 use custodian_core::clock::{Clock, SystemClock};
 use custodian_core::limits::rate;
 use custodian_core::limits::refusals::RefusalLimits;
-use custodian_core::limits::transfer::TransferLimits;
+use custodian_core::limits::transfer::{max_per_company, TransferLimits};
 use custodian_core::sharing::read_cache::ReadCache;
 use custodian_core::Store;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -19,6 +19,10 @@ use crate::audit_writer::AuditWriter;
 use crate::error::ApiError;
 use crate::host::AllowedHosts;
 use crate::limits::Limits;
+
+/// When a transfer turned away for want of a stream slot is told to try
+/// again, in seconds.
+const SLOT_RETRY_AFTER: u32 = 10;
 
 /// How the pod is set up.
 #[derive(Debug, Clone)]
@@ -98,14 +102,20 @@ impl Pod {
 
     /// The same, with the limits' windows on `clock`.
     pub fn with_clock(
-        config: Config,
+        mut config: Config,
         stores: Vec<Store>,
         audit_store: Store,
         checkpoint_store: Store,
         clock: Arc<dyn Clock>,
     ) -> Arc<Self> {
         let permits = Arc::new(Semaphore::new(stores.len()));
-        let streams = Arc::new(Semaphore::new((stores.len() / 2).max(1)));
+        let slots = (stores.len() / 2).max(1);
+        let streams = Arc::new(Semaphore::new(slots));
+        // A company's cap is at most half the slots, whatever was asked.
+        config.transfers.per_company = config
+            .transfers
+            .per_company
+            .clamp(1, max_per_company(slots));
         Arc::new(Pod {
             limits: Limits::new(&config, clock),
             config,
@@ -175,23 +185,23 @@ impl Pod {
         .map_err(|_| ApiError::internal())?
     }
 
-    /// The same for work that streams a large body in or out, once a
-    /// stream turn is free (see `streams`). The turn travels with the work
-    /// and ends with it, even if nobody awaits it any more.
-    pub async fn with_streaming_store<T, F>(self: &Arc<Self>, work: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store) -> T + Send + 'static,
-    {
-        let turn = Arc::clone(&self.streams)
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::internal())?;
-        self.with_store(move |store| {
-            let _turn = turn;
-            work(store)
-        })
-        .await
+    /// One of the stream slots (see `streams`), waited for no longer than
+    /// the transfers' `slot_wait`: then 503 with `Retry-After`, and a log
+    /// line.
+    pub async fn stream_slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        let wait = self.config.transfers.slot_wait;
+        let slot = match tokio::time::timeout(wait, Arc::clone(&self.streams).acquire_owned()).await
+        {
+            Ok(slot) => slot.map_err(|_| ApiError::internal())?,
+            Err(_) => {
+                tracing::warn!(waited = ?wait, "a transfer found no stream slot free and was turned away");
+                return Err(ApiError::busy(
+                    "the pod is streaming as many large transfers as it can; try again shortly",
+                    SLOT_RETRY_AFTER,
+                ));
+            }
+        };
+        Ok(slot)
     }
 }
 

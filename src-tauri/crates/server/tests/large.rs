@@ -3,6 +3,8 @@
 //! out; `Range`, `If-Range` and `HEAD` say what they should; a body over
 //! the maximum, one that breaks off and one that stalls store nothing.
 
+#[path = "support/answer.rs"]
+mod answer;
 mod support;
 
 use std::net::SocketAddr;
@@ -14,6 +16,8 @@ use custodian_server::{serve_pod, AllowedHosts, Config, Pod, ServeOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
+
+use answer::{pattern, read_answer, Answer};
 
 /// A vault served on a free loopback port, and a token that may read and
 /// write `/notes/`.
@@ -108,50 +112,6 @@ impl Served {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-}
-
-/// An answer: status, headers (names lower-case) and body.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Reads an answer until the server closes; `None` when it closed with
-/// none (or cut it before its head ended).
-async fn read_answer(s: &mut TcpStream) -> Option<Answer> {
-    let mut all = Vec::new();
-    // A cut connection still leaves what arrived before it.
-    let _ = s.read_to_end(&mut all).await;
-    let end = all.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&all[..end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    Some(Answer {
-        status,
-        headers,
-        body: all[end + 4..].to_vec(),
-    })
-}
-
-/// `n` bytes that differ from place to place, so a shifted or repeated
-/// piece would show.
-fn pattern(n: usize) -> Vec<u8> {
-    (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
 }
 
 fn put_head(path: &str, len: usize) -> String {

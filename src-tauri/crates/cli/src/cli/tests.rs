@@ -22,7 +22,7 @@ fn serve_takes_its_limits_as_flags() {
         "--shutdown-grace",
         "1m",
         "--transfers-per-company",
-        "3",
+        "1",
         "--min-transfer-rate",
         "64",
     ])
@@ -34,11 +34,13 @@ fn serve_takes_its_limits_as_flags() {
     assert_eq!(args.header_timeout, std::time::Duration::from_secs(2));
     assert_eq!(args.body_timeout, std::time::Duration::from_millis(500));
     assert_eq!(args.shutdown_grace, std::time::Duration::from_secs(60));
-    assert_eq!(args.transfers_per_company, 3);
+    assert_eq!(args.transfers_per_company, 1);
     assert_eq!(args.min_transfer_rate, 64);
     for bad in [
         ["--max-connections", "0"],
         ["--transfers-per-company", "0"],
+        // More than half the stream slots would be no cap.
+        ["--transfers-per-company", "3"],
         ["--min-transfer-rate", "-1"],
         ["--header-timeout", "0s"],
         ["--body-timeout", "soon"],

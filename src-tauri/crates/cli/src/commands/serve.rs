@@ -35,6 +35,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<(), Fail> {
         // The listener never lets the busy time-out exceed the one given.
         busy_header_read_timeout: custodian_server::DEFAULT_BUSY_HEADER_READ_TIMEOUT,
         body_read_timeout: args.body_timeout,
+        write_timeout: custodian_server::DEFAULT_WRITE_TIMEOUT,
         shutdown_grace: args.shutdown_grace,
         transfers: TransferLimits {
             per_company: args.transfers_per_company,

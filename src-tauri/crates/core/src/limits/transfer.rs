@@ -6,20 +6,32 @@
 //! idle.
 //!
 //! The rule is [`Pace`], a pure function of the bytes moved so far and the
-//! time since the transfer started (the door measures both and applies the
-//! verdict): after a grace period, every window must move at least the
+//! time since the transfer started (the door measures both, the time on a
+//! monotonic clock so that a wall clock stepped forward or a machine waking
+//! from sleep cuts nothing, and applies the verdict): after a grace period, every window must move at least the
 //! floor's worth of bytes on average, else the transfer is cut. How many
 //! transfers one company may hold at once is [`super::turns`].
 
-use std::sync::Arc;
 use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-
-use crate::clock::Clock;
 
 /// Streamed transfers one company may hold at once (see [`super::turns`]).
 pub const TRANSFERS_PER_COMPANY: usize = 2;
+/// How long a transfer waits for one of the pod's stream slots before it
+/// is turned away (503, to try again later).
+pub const SLOT_WAIT: Duration = Duration::from_secs(20);
+
+/// The most transfers one company may hold at once when the pod streams
+/// `stream_slots` at a time: half of them (at least one), so a company at
+/// its cap always leaves the other half to the others. A cap as large as
+/// the slots would be no cap at all.
+pub const fn max_per_company(stream_slots: usize) -> usize {
+    if stream_slots < 2 {
+        1
+    } else {
+        stream_slots / 2
+    }
+}
+
 /// The slowest average rate a streamed transfer may keep: 16 KiB/s.
 pub const MIN_RATE_BYTES_PER_SEC: u64 = 16 * 1024;
 /// How long a transfer is judged over at a time.
@@ -39,6 +51,8 @@ pub struct TransferLimits {
     pub window: Duration,
     /// The time before the first window is judged, on top of it.
     pub grace: Duration,
+    /// How long a transfer waits for a stream slot at most.
+    pub slot_wait: Duration,
 }
 
 impl Default for TransferLimits {
@@ -48,6 +62,7 @@ impl Default for TransferLimits {
             min_rate: MIN_RATE_BYTES_PER_SEC,
             window: RATE_WINDOW,
             grace: RATE_GRACE,
+            slot_wait: SLOT_WAIT,
         }
     }
 }
@@ -119,39 +134,6 @@ impl Pace {
     }
 }
 
-/// One transfer's [`Pace`], timed on the pod's clock from its start: the
-/// door tells it the bytes moved so far.
-pub struct PaceTimer {
-    pace: Pace,
-    started: DateTime<Utc>,
-    clock: Arc<dyn Clock>,
-}
-
-impl PaceTimer {
-    /// The floor `limits` set, for a transfer starting now on `clock`.
-    pub fn start(limits: TransferLimits, clock: Arc<dyn Clock>) -> Self {
-        PaceTimer {
-            pace: Pace::new(limits),
-            started: clock.now(),
-            clock,
-        }
-    }
-
-    /// The verdict on `bytes` moved in all by now, and the time since the
-    /// transfer started (to compare with the verdict's `judge_by`).
-    pub fn judge(&mut self, bytes: u64) -> (Verdict, Duration) {
-        let elapsed = (self.clock.now() - self.started)
-            .to_std()
-            .unwrap_or_default();
-        (self.pace.judge(bytes, elapsed), elapsed)
-    }
-
-    /// The floor, in bytes per second.
-    pub fn min_rate(&self) -> u64 {
-        self.pace.min_rate()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +144,7 @@ mod tests {
             min_rate: 1000,
             window: Duration::from_secs(10),
             grace: Duration::from_secs(5),
+            slot_wait: SLOT_WAIT,
         }
     }
 
@@ -228,13 +211,12 @@ mod tests {
     }
 
     #[test]
-    fn the_timer_judges_on_its_clock() {
-        let clock = crate::clock::ManualClock::new(Utc::now());
-        let mut timer = PaceTimer::start(limits(), Arc::new(clock.clone()));
-        assert_eq!(timer.judge(0).1, Duration::ZERO);
-        clock.advance(chrono::Duration::seconds(15));
-        assert_eq!(timer.judge(9_999), (Verdict::TooSlow, s(15)));
-        assert_eq!(timer.min_rate(), 1000);
+    fn a_company_may_hold_at_most_half_the_stream_slots() {
+        assert_eq!(max_per_company(4), 2);
+        assert_eq!(max_per_company(5), 2);
+        assert_eq!(max_per_company(1), 1);
+        assert_eq!(max_per_company(0), 1);
+        assert!(TRANSFERS_PER_COMPANY <= max_per_company(4));
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! none to the others. A company over its cap is refused at once (the door
 //! answers 429 and logs it) rather than queued.
 //!
+//! The decision is [`TransferTurns::claim`]: a turn, or why there is
+//! none ([`NoTurn`]), which the door only translates into its answer and
+//! log entry, before it logs anything.
+//!
 //! A [`TransferTurn`] is held for as long as its transfer runs and gives
 //! the turn back when dropped, whichever way the transfer ended.
 
@@ -15,6 +19,18 @@ use std::sync::{Arc, Mutex};
 pub struct TransferTurns {
     per_company: usize,
     held: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// Why a streamed transfer gets no turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoTurn {
+    /// The request is no company's (every pod token is one's, so this is
+    /// the pod's own fault): there is nobody to count the transfer against,
+    /// and it is not made.
+    NoCompany,
+    /// The company already holds `per_company` transfers, as many as it
+    /// may.
+    TooMany { per_company: usize },
 }
 
 /// One company's turn for one transfer; given back on drop.
@@ -36,6 +52,15 @@ impl TransferTurns {
     /// The most one company may hold at once.
     pub fn per_company(&self) -> usize {
         self.per_company
+    }
+
+    /// A turn for the transfer of `company` (its client id, `None` when
+    /// the request is no company's), or why it gets none.
+    pub fn claim(&self, company: Option<&str>) -> Result<TransferTurn, NoTurn> {
+        let company = company.ok_or(NoTurn::NoCompany)?;
+        self.take(company).ok_or(NoTurn::TooMany {
+            per_company: self.per_company,
+        })
     }
 
     /// A turn for `company` (its client id), or `None` when it already
@@ -93,6 +118,18 @@ mod tests {
         assert_eq!(turns.held_by("a"), 1);
         let _a3 = turns.take("a").expect("a turn given back is taken again");
         assert!(turns.take("a").is_none());
+    }
+
+    #[test]
+    fn a_claim_says_why_there_is_no_turn() {
+        let turns = TransferTurns::new(1);
+        assert_eq!(turns.claim(None).unwrap_err(), NoTurn::NoCompany);
+        let _a = turns.claim(Some("a")).unwrap();
+        assert_eq!(
+            turns.claim(Some("a")).unwrap_err(),
+            NoTurn::TooMany { per_company: 1 }
+        );
+        assert!(turns.claim(Some("b")).is_ok());
     }
 
     #[test]

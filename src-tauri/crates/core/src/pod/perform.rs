@@ -131,7 +131,7 @@ fn decide_with(store: &Store, access: &Access, req: PodRequest, body: Upload<'_>
             if !rules::may_list(details, &req.path) {
                 return v.deny(INSUFFICIENT_SCOPE);
             }
-            let view = rules::GrantView(details);
+            let view = rules::GrantView(details, &access.client_id);
             let limit = req.page.limit.unwrap_or(LIST_DEFAULT);
             match store.list_page_where(&req.path, req.page.after.as_deref(), limit, &view) {
                 Ok(page) => v.allowed(Answer::Listing(rules::listing(&req.path, page))),

@@ -183,8 +183,8 @@ pub(super) fn may_read(details: &[PodAccess], meta: &ResourceMeta) -> bool {
 
 /// What a company's grant lets it see of a container's members:
 /// sub-containers it may list, resources it may read (see
-/// [`ListView`]).
-pub(super) struct GrantView<'a>(pub(super) &'a [PodAccess]);
+/// [`ListView`]), and the company's client id its cursors are bound to.
+pub(super) struct GrantView<'a>(pub(super) &'a [PodAccess], pub(super) &'a str);
 
 impl ListView for GrantView<'_> {
     fn shows_container(&self, path: &PodPath) -> bool {
@@ -192,6 +192,9 @@ impl ListView for GrantView<'_> {
     }
     fn shows_resource(&self, meta: &ResourceMeta) -> bool {
         may_read(self.0, meta)
+    }
+    fn viewer(&self) -> &str {
+        self.1
     }
 }
 

@@ -10,7 +10,10 @@
 //! (`custodian_core::limits::transfer`, judged on the bytes it has taken;
 //! its transfer is cut short); a client that hangs up
 //! drops the body, the next piece finds nobody to take it, and the task ends
-//! and gives its connection back. A damaged chunk (the reader's check
+//! and gives its connection back. The company's transfer turn lives in the
+//! body, so it is held until hyper has taken the last piece (or dropped the
+//! body: the client gone, or cut by the connection's write time-out,
+//! `listen`), not merely until the last piece is queued. A damaged chunk (the reader's check
 //! against its SHA-256) ends the body with an error, so the connection is
 //! cut and the client sees a transfer shorter than its `Content-Length`,
 //! never wrong bytes. A whole (not ranged) read is also checked against the
@@ -25,7 +28,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use custodian_core::limits::transfer::{PaceTimer, Verdict};
 use custodian_core::limits::turns::TransferTurn;
 use custodian_core::pod::ByteRange;
 use custodian_core::{PodPath, Store};
@@ -33,7 +35,9 @@ use hyper::body::{Frame, SizeHint};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
+use super::transfer::Streaming;
 use crate::error::ApiError;
+use crate::limits::{PaceTimer, Waited};
 use crate::state::Pod;
 
 /// Bytes read from the vault and sent at a time.
@@ -46,15 +50,19 @@ pub(crate) const STALL: Duration = Duration::from_secs(30);
 /// Version `version` of `path` (`size` bytes), all of it or the part
 /// `range` names, as a response body. Returns once the content is opened,
 /// so a failure to open it is still an error answer, not a cut transfer.
-/// The company's transfer `turn` is held until the transfer ends.
+/// The stream slot is held by the task reading the vault; the company's
+/// transfer turn by the body, until hyper has
+/// taken its last byte or dropped it (the client gone, or cut by the
+/// connection's write time-out), not merely until the last piece is queued.
 pub(super) async fn open(
     pod: &Arc<Pod>,
     path: PodPath,
     version: u64,
     range: Option<ByteRange>,
     size: u64,
-    turn: TransferTurn,
+    streaming: Streaming,
 ) -> Result<Body, ApiError> {
+    let Streaming { turn, slot } = streaming;
     let len = range.map_or(size, |r| r.len());
     let (pieces, queue) = mpsc::channel(QUEUED);
     let (opened, is_open) = oneshot::channel();
@@ -65,8 +73,8 @@ pub(super) async fn open(
     // ends when the last piece is taken or the client is gone.
     tokio::spawn(async move {
         let sent = pump
-            .with_streaming_store(move |store| {
-                let _turn = turn;
+            .with_store(move |store| {
+                let _slot = slot;
                 // Timed from here, once a stream turn is free: waiting for
                 // one is not the company's slowness.
                 let out = Out {
@@ -85,6 +93,7 @@ pub(super) async fn open(
         Ok(Ok(())) => Ok(Body::new(Pieces {
             queue,
             remaining: len,
+            _turn: turn,
         })),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(ApiError::internal()),
@@ -104,29 +113,17 @@ impl Out {
     /// transfer is over: the client is gone, stalled for [`STALL`], or
     /// slower than the floor (`taken` bytes so far).
     fn send(&mut self, piece: io::Result<Bytes>, taken: u64, path: &PodPath) -> bool {
-        let mut stall_left = STALL;
-        loop {
-            let judge_by = match self.pace.judge(taken) {
-                (Verdict::TooSlow, _) => {
-                    tracing::info!(path = %path, floor = self.pace.min_rate(),
-                        "a download slower than the floor was cut");
-                    return false;
-                }
-                (Verdict::Continue { judge_by }, elapsed) => judge_by.saturating_sub(elapsed),
-            };
-            let wait = stall_left.min(judge_by.max(Duration::from_millis(1)));
-            match self
-                .handle
-                .block_on(tokio::time::timeout(wait, self.pieces.reserve()))
-            {
-                Ok(Ok(room)) => {
-                    room.send(piece);
-                    return true;
-                }
-                Ok(Err(_)) => return false,
-                Err(_) if wait >= stall_left => return false,
-                Err(_) => stall_left -= wait,
+        let room = self.pieces.reserve();
+        match self.pace.wait(&self.handle, taken, STALL, room) {
+            Waited::Done(Ok(room)) => {
+                room.send(piece);
+                true
             }
+            Waited::TooSlow(floor) => {
+                tracing::info!(path = %path, floor, "a download slower than the floor was cut");
+                false
+            }
+            Waited::Done(Err(_)) | Waited::Idle => false,
         }
     }
 }
@@ -228,6 +225,8 @@ fn read_piece(reader: &mut dyn Read, want: usize) -> io::Result<Bytes> {
 struct Pieces {
     queue: mpsc::Receiver<io::Result<Bytes>>,
     remaining: u64,
+    /// The company's turn, given back when hyper drops the body.
+    _turn: TransferTurn,
 }
 
 impl hyper::body::Body for Pieces {

@@ -32,7 +32,6 @@ use custodian_core::audit::NewEntry;
 use custodian_core::data::resource::INLINE_MAX;
 use custodian_core::limits::peer::Peer;
 use custodian_core::limits::refusals::Refused;
-use custodian_core::limits::turns::TransferTurn;
 use custodian_core::pod::{self, Answer, Decision, PodRequest, RangeRequest, Refusal};
 use custodian_core::sharing::grant::{Access, TokenRejected};
 use custodian_core::sharing::read_cache::Lookup;
@@ -271,7 +270,7 @@ async fn write_streamed(
     body: Body,
     length: Option<u64>,
 ) -> Result<Response, ApiError> {
-    let turn = transfer::claim_for_write(&pod, &knock, &writer, &request.path).await?;
+    let streaming = transfer::claim_for_write(&pod, &knock, &writer, &request.path).await?;
     let reader = BodyReader::new(
         body,
         Handle::current(),
@@ -279,8 +278,8 @@ async fn write_streamed(
         pod.limits.pace.clone(),
     );
     let (result, log) = pod
-        .with_streaming_store(move |store| {
-            let _turn = turn;
+        .with_store(move |store| {
+            let _streaming = streaming;
             let mut reader = reader;
             match store.authenticate(&token) {
                 Err(e) => (Err(ApiError::from_core(&e)), None),
@@ -338,7 +337,7 @@ async fn read_resource(
             Err(rejected) => return refuse(&pod, &knock, Some(&rejected)).await,
             Ok(mut e) => {
                 let mut result = result;
-                let turn = transfer::claim_for_read(&pod, &knock, &mut result, &mut e);
+                let turn = transfer::claim_for_read(&pod, &knock, &mut result, &mut e).await;
                 match pod.audit.record(e, Some(generation)).await? {
                     Logged::Written => return respond(&pod, &knock, result?, turn).await,
                     Logged::Stale(current) => pod.cache.saw_generation(current),
@@ -372,7 +371,7 @@ async fn answer_logged(
     let mut turn = None;
     match log {
         Some(Ok(mut entry)) => {
-            turn = transfer::claim_for_read(pod, knock, &mut result, &mut entry);
+            turn = transfer::claim_for_read(pod, knock, &mut result, &mut entry).await;
             pod.audit.record(entry, None).await?;
         }
         Some(Err(rejected)) => return refuse(pod, knock, Some(&rejected)).await,
@@ -388,7 +387,7 @@ async fn respond(
     pod: &Arc<Pod>,
     knock: &Knock,
     answer: Answer,
-    turn: Option<TransferTurn>,
+    turn: Option<transfer::Streaming>,
 ) -> Result<Response, ApiError> {
     match answer {
         Answer::Content {

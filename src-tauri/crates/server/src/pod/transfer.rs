@@ -2,14 +2,20 @@
 //! large read or write takes one of its company's turns
 //! (`custodian_core::limits::turns`) before its log entry is written or its
 //! body read; with none free, the answer is 429 with `Retry-After`, logged
-//! as refused with the reason `too_many_transfers`. The turn travels with
-//! the transfer and is given back when it ends, however it ends.
+//! as refused with the reason `too_many_transfers`. It then takes one of
+//! the pod's stream slots, waiting no longer than the transfers'
+//! `slot_wait`: with none free by then, 503 with `Retry-After`, logged as
+//! refused with the reason `no_stream_slot`. The core decides
+//! (`TransferTurns::claim`); this door translates, before it logs. The turn
+//! travels with the transfer and is given back when it ends, however it
+//! ends.
 
 use custodian_core::audit::{NewEntry, Outcome};
-use custodian_core::limits::turns::TransferTurn;
+use custodian_core::limits::turns::{NoTurn, TransferTurn};
 use custodian_core::pod::{self, Answer};
 use custodian_core::sharing::grant::Access;
 use custodian_core::PodPath;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::reply::Reply;
 use super::Knock;
@@ -18,31 +24,48 @@ use crate::state::Pod;
 
 /// The logged reason of a transfer refused for the company's cap.
 const TOO_MANY_TRANSFERS: &str = "too_many_transfers";
+/// The logged reason of a transfer that found no stream slot in time.
+const NO_STREAM_SLOT: &str = "no_stream_slot";
 /// When a company over its cap is told to try again, in seconds.
 const RETRY_AFTER: u32 = 10;
 
-/// 429 for a company already holding as many transfers as it may.
-fn too_many(pod: &Pod) -> ApiError {
-    ApiError::slow_down(
-        format!(
-            "this company already has {} large transfers under way, as many as the pod \
-             allows at once; try again when one has ended",
-            pod.limits.transfers.per_company()
+/// The answer to a transfer that gets no turn, and the logged reason.
+fn refusal(no: NoTurn) -> (ApiError, &'static str) {
+    match no {
+        // 429 for a company already holding as many transfers as it may.
+        NoTurn::TooMany { per_company } => (
+            ApiError::slow_down(
+                format!(
+                    "this company already has {per_company} large transfers under way, as \
+                     many as the pod allows at once; try again when one has ended"
+                ),
+                RETRY_AFTER,
+            ),
+            TOO_MANY_TRANSFERS,
         ),
-        RETRY_AFTER,
-    )
+        // The pod's own fault, logged as such rather than as allowed.
+        NoTurn::NoCompany => (ApiError::internal(), "server_error"),
+    }
+}
+
+/// What a streamed transfer holds while it runs: its company's turn, and
+/// one of the pod's stream slots.
+pub(super) struct Streaming {
+    pub(super) turn: TransferTurn,
+    pub(super) slot: OwnedSemaphorePermit,
 }
 
 /// A `GET` that will stream a large resource out takes one of its
 /// company's transfer turns before its log entry is written; with none
-/// free, the answer becomes 429 and the entry says denied, with the reason.
-/// `None` too for anything that does not stream.
-pub(super) fn claim_for_read(
+/// free, the answer becomes 429 and the entry says denied, with the reason;
+/// so with 503 when no stream slot frees in time. `None` too for anything
+/// that does not stream.
+pub(super) async fn claim_for_read(
     pod: &Pod,
     knock: &Knock,
     result: &mut Reply,
     entry: &mut NewEntry,
-) -> Option<TransferTurn> {
+) -> Option<Streaming> {
     let streams = knock.method == pod::Method::Get
         && matches!(
             result,
@@ -54,37 +77,51 @@ pub(super) fn claim_for_read(
     if !streams {
         return None;
     }
-    // Every pod token is a company's; without one, the answer refuses to
-    // stream (`respond` needs the turn).
-    let turn = pod.limits.transfers.take(entry.client_id.as_deref()?);
-    if turn.is_none() {
-        entry.outcome = Outcome::Denied;
-        entry.reason = Some(TOO_MANY_TRANSFERS.to_string());
-        *result = Err(too_many(pod));
+    // Decided before the entry is logged, so that what is logged is what
+    // is answered.
+    let claimed = match pod.limits.transfers.claim(entry.client_id.as_deref()) {
+        Ok(turn) => pod
+            .stream_slot()
+            .await
+            .map(|slot| Streaming { turn, slot })
+            .map_err(|busy| (busy, NO_STREAM_SLOT)),
+        Err(no) => Err(refusal(no)),
+    };
+    match claimed {
+        Ok(streaming) => Some(streaming),
+        Err((error, reason)) => {
+            entry.outcome = Outcome::Denied;
+            entry.reason = Some(reason.to_string());
+            *result = Err(error);
+            None
+        }
     }
-    turn
 }
 
-/// The turn of a `PUT` or `POST` whose body will stream in, taken before a
-/// byte of it is read; with none free, the refusal is logged and the
-/// answer is 429.
+/// The turn and stream slot of a `PUT` or `POST` whose body will stream
+/// in, taken before a byte of it is read; with no turn free, the refusal is
+/// logged and the answer is 429, with no slot in time 503.
 pub(super) async fn claim_for_write(
     pod: &Pod,
     knock: &Knock,
     writer: &Access,
     path: &PodPath,
-) -> Result<TransferTurn, ApiError> {
-    if let Some(turn) = pod.limits.transfers.take(&writer.client_id) {
-        return Ok(turn);
-    }
+) -> Result<Streaming, ApiError> {
+    let (error, reason) = match pod.limits.transfers.claim(Some(&writer.client_id)) {
+        Ok(turn) => match pod.stream_slot().await {
+            Ok(slot) => return Ok(Streaming { turn, slot }),
+            Err(busy) => (busy, NO_STREAM_SLOT),
+        },
+        Err(no) => refusal(no),
+    };
     let entry = pod::entry(
         Some(&writer.client_id),
         &knock.method,
         path.as_str(),
         Outcome::Denied,
-        Some(TOO_MANY_TRANSFERS.to_string()),
+        Some(reason.to_string()),
         Some(&writer.grant.id),
     );
     pod.audit.record(entry, None).await?;
-    Err(too_many(pod))
+    Err(error)
 }

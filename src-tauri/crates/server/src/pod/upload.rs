@@ -21,10 +21,8 @@ use axum::http::StatusCode;
 use hyper::body::Body as _;
 use tokio::runtime::Handle;
 
-use custodian_core::limits::transfer::{PaceTimer, Verdict};
-
 use crate::error::ApiError;
-use crate::limits::TransferPace;
+use crate::limits::{PaceTimer, TransferPace, Waited};
 
 /// Why a streamed body ended before its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,28 +132,15 @@ impl Read for BodyReader {
             if self.ended {
                 return Ok(0);
             }
-            // Waits for the next frame no longer than the idle time, nor
-            // past the floor's next judgement.
-            let mut idle_left = self.idle;
-            let frame = loop {
-                let timer = self.timer.get_or_insert_with(|| self.pace.start());
-                let judge_by = match timer.judge(self.read) {
-                    (Verdict::TooSlow, _) => {
-                        let floor = timer.min_rate();
-                        return Err(self.fail(Fault::TooSlow(floor)));
-                    }
-                    (Verdict::Continue { judge_by }, elapsed) => judge_by.saturating_sub(elapsed),
-                };
-                let wait = idle_left.min(judge_by.max(Duration::from_millis(1)));
-                let body = &mut self.body;
-                let next = std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx));
-                match self.handle.block_on(tokio::time::timeout(wait, next)) {
-                    Ok(frame) => break frame,
-                    Err(_) if wait >= idle_left => {
-                        return Err(self.fail(Fault::Idle(self.idle)));
-                    }
-                    Err(_) => idle_left -= wait,
-                }
+            // Waits for the next frame no longer than the idle time, and
+            // judged against the floor meanwhile.
+            let timer = self.timer.get_or_insert_with(|| self.pace.start());
+            let body = &mut self.body;
+            let next = std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx));
+            let frame = match timer.wait(&self.handle, self.read, self.idle, next) {
+                Waited::Done(frame) => frame,
+                Waited::TooSlow(floor) => return Err(self.fail(Fault::TooSlow(floor))),
+                Waited::Idle => return Err(self.fail(Fault::Idle(self.idle))),
             };
             match frame {
                 Some(Err(_)) => return Err(self.fail(Fault::BrokeOff)),

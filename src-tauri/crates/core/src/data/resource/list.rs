@@ -21,10 +21,18 @@
 //! That walk is bounded: a company's page examines at most
 //! [`EXAMINE_MAX`] rows (`Store::examine_max`). When the budget runs out
 //! before the page is full, the page ends early, short or even empty, with
-//! a `next` cursor: the path of its last entry when the walk stopped right
-//! after it, else the point where it stopped sealed (`cursor`), since that
-//! row may be one the company must not see. The person's own listing has
-//! no budget and never seals.
+//! a `next` cursor.
+//!
+//! A company's cursors are always sealed (`cursor`): where its page
+//! stopped, bound to the container and the company, padded to one length,
+//! so the cursor names no row and the company cannot choose where a page
+//! starts. A plain path as `after` is taken from a company only when it
+//! names a live resource the company sees; any other is refused exactly
+//! like a bad cursor, so neither the refusal nor the page after it depends
+//! on what the company cannot see around that path. What a company can
+//! learn is an amount: how many rows it may not see lie between the points
+//! where the pod chose to stop (by the budget), never what they are called.
+//! The person's own listing has no budget and never seals.
 
 use rusqlite::params;
 
@@ -50,7 +58,8 @@ pub struct ListPage {
     /// The members, sorted by path.
     pub entries: Vec<ListEntry>,
     /// When more members follow: the `after` value of the next page (the
-    /// last entry's path).
+    /// last entry's path in the person's own listing; in a company's, a
+    /// sealed cursor, see `cursor`).
     pub next: Option<String>,
 }
 
@@ -62,6 +71,9 @@ pub trait ListView {
     /// Whether a resource is visible. A sub-container is listed only when
     /// it holds a visible resource.
     fn shows_resource(&self, meta: &ResourceMeta) -> bool;
+    /// Who is looking (a company's client id): its sealed cursors are
+    /// bound to it.
+    fn viewer(&self) -> &str;
 }
 
 /// The exclusive upper bound of every path inside `container` (a path
@@ -111,22 +123,14 @@ fn child_container(prefix: &str, path: &str) -> Option<String> {
     rest.find('/').map(|i| format!("{prefix}{}", &rest[..=i]))
 }
 
-/// What a walk found: its entries, the rows it examined, and where it
-/// stopped when its budget ran out first.
+/// What a walk found: its entries, the rows it examined, and, when its
+/// budget ran out first, where it would go on (just past the last row it
+/// examined).
 #[derive(Default)]
 struct Walked {
     entries: Vec<ListEntry>,
     examined: usize,
-    stopped: Option<Stop>,
-}
-
-/// Where a walk out of budget would go on: just past the last row it
-/// examined, and whether that row gave its last entry (then the entry's
-/// path is cursor enough; otherwise the row may be one the viewer must
-/// not see).
-struct Stop {
-    resume: Start,
-    on_entry: bool,
+    stopped: Option<Start>,
 }
 
 /// Clamps a requested page size to `1..=LIST_MAX`.
@@ -216,7 +220,9 @@ impl Store {
         Ok(page)
     }
 
-    /// [`Store::page`], and how many rows it examined.
+    /// [`Store::page`], and the most rows one of its walks examined (the
+    /// page's, and the check that the container is there, each with its
+    /// own budget).
     fn page_counted(
         &self,
         container: &PodPath,
@@ -232,10 +238,11 @@ impl Store {
         }
         let limit = clamp_limit(limit);
         let prefix = container.as_str();
-        let start = match after {
-            Some(sealed) if cursor::is_sealed(sealed) => {
-                cursor::open(&self.cursor_key, prefix, sealed)?
+        let start = match (after, view) {
+            (Some(sealed), Some(v)) if cursor::is_sealed(sealed) => {
+                cursor::open(&self.cursor_key, prefix, v.viewer(), sealed)?
             }
+            (Some(plain), Some(v)) => self.start_after_visible(prefix, plain, v)?,
             _ => start_after(prefix, after)?,
         };
         // A company's page examines a bounded number of rows; the person's
@@ -245,27 +252,36 @@ impl Store {
         let walked = self.walk(prefix, start, limit + 1, view, budget)?;
         let mut examined = walked.examined;
         let mut entries = walked.entries;
-        let next = if entries.len() > limit {
+        let resume = if entries.len() > limit {
             entries.truncate(limit);
-            entries.last().map(|e| e.path().to_string())
-        } else {
-            match walked.stopped {
+            match entries.last() {
+                Some(last) => Some(start_after(prefix, Some(last.path().as_str()))?),
                 None => None,
-                // The walk stopped right after the page's last entry.
-                Some(Stop { on_entry: true, .. }) => entries.last().map(|e| e.path().to_string()),
-                // It stopped on a row the company may not see: sealed.
-                Some(Stop { resume, .. }) => Some(cursor::seal(&self.cursor_key, prefix, &resume)?),
             }
+        } else {
+            walked.stopped
         };
-        if entries.is_empty() && next.is_none() && container.parent().is_some() {
+        let next = match (resume, view) {
+            (None, _) => None,
+            (Some(resume), Some(v)) => {
+                Some(cursor::seal(&self.cursor_key, prefix, v.viewer(), &resume)?)
+            }
+            // Only a company's walk has a budget, so the person's page
+            // goes on after its last entry, named plainly.
+            (Some(_), None) => entries.last().map(|e| e.path().to_string()),
+        };
+        // A plain `after` from a company names a resource it sees there:
+        // the container is there.
+        let seen_there = view.is_some() && after.is_some_and(|a| !cursor::is_sealed(a));
+        if entries.is_empty() && next.is_none() && container.parent().is_some() && !seen_there {
             // An empty last page after a cursor still says whether the
-            // container is there at all, within what is left of the
-            // page's budget; a walk that runs out before it finds out
+            // container is there at all. For a company that look has its
+            // own budget, the same for every cursor (the first page's
+            // answer, no more); a walk that runs out before it finds out
             // counts as there.
             let exists = after.is_some() && {
-                let rest = budget.map(|b| b.saturating_sub(examined));
-                let first = self.walk(prefix, start_after(prefix, None)?, 1, view, rest)?;
-                examined += first.examined;
+                let first = self.walk(prefix, start_after(prefix, None)?, 1, view, budget)?;
+                examined = examined.max(first.examined);
                 !first.entries.is_empty() || first.stopped.is_some()
             };
             if !exists {
@@ -275,6 +291,23 @@ impl Store {
             }
         }
         Ok((ListPage { entries, next }, examined))
+    }
+
+    /// Where a company's page starts after the plain path `after`: only
+    /// when it names a live resource inside `prefix` that `view` shows.
+    /// Anything else, absent or hidden alike, is refused with the words of
+    /// a bad cursor, so the answer tells nothing of what `view` hides.
+    fn start_after_visible(&self, prefix: &str, after: &str, view: &dyn ListView) -> Result<Start> {
+        let visible = match PodPath::parse(after) {
+            Ok(path) if path.as_str() == after && !path.is_container() => self
+                .live_meta(&path)?
+                .is_some_and(|meta| view.shows_resource(&meta)),
+            _ => false,
+        };
+        if !visible {
+            return Err(cursor::refused());
+        }
+        start_after(prefix, Some(after)).map_err(|_| cursor::refused())
     }
 
     /// Up to `want` entries of `prefix` from `start`, in path order,
@@ -289,10 +322,8 @@ impl Store {
     ) -> Result<Walked> {
         let upper = upper_bound(prefix);
         let mut walked = Walked::default();
-        // Just past the last row examined, and whether it gave the last
-        // entry.
+        // Just past the last row examined.
         let mut resume = start.clone();
-        let mut on_entry = false;
         'seek: while walked.entries.len() < want {
             let sql = format!(
                 "SELECT {META_COLUMNS} FROM resources r
@@ -304,7 +335,7 @@ impl Store {
             let mut rows = stmt.query(params![start.from, upper])?;
             loop {
                 if budget.is_some_and(|b| walked.examined >= b) {
-                    walked.stopped = Some(Stop { resume, on_entry });
+                    walked.stopped = Some(resume);
                     break 'seek;
                 }
                 let Some(row) = rows.next()? else {
@@ -317,8 +348,7 @@ impl Store {
                         from: meta.path.to_string(),
                         inclusive: false,
                     };
-                    on_entry = view.is_none_or(|v| v.shows_resource(&meta));
-                    if on_entry {
+                    if view.is_none_or(|v| v.shows_resource(&meta)) {
                         walked.entries.push(ListEntry::Resource(meta));
                         if walked.entries.len() >= want {
                             break 'seek;
@@ -338,7 +368,6 @@ impl Store {
                             from: meta.path.to_string(),
                             inclusive: false,
                         };
-                        on_entry = false;
                         continue;
                     }
                     Some(_) => true,
@@ -349,7 +378,6 @@ impl Store {
                         members: None,
                     });
                 }
-                on_entry = shown;
                 // Past the sub-container's whole range, with one seek.
                 start = Start {
                     from: upper_bound(&child),
