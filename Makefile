@@ -114,7 +114,7 @@ bench-api: ## Pod API load test (wrk) beside a no-op floor and the Community Sol
 bench-app: setup ui ## The app: launch time and memory (idle, 10,000 resources), tree and search on 1,000,000 (release)
 	$(CARGO) build --locked --release -p custodian-desktop
 	CUSTODIAN_DESKTOP_BIN=$(CURDIR)/target/release/custodian-desktop \
-		$(CARGO) test --locked --release -p custodian-e2e --test desktop_bench -- --ignored --nocapture
+		$(CARGO) test --locked --release -p custodian-e2e --test desktop_bench -- --ignored --nocapture --test-threads=1
 
 # The CLI's test hooks (the test resolver and CA) are in debug builds only;
 # this release build turns them on with custodian-link's test-hooks feature.
