@@ -10,6 +10,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::manifest_json::ManifestJson;
 use super::walk::{walk, Sink};
 use super::{
     Counts, Manifest, ManifestEntry, Phase, Progress, Seal, FORMAT_NAME, FORMAT_VERSION, MANIFEST,
@@ -112,9 +113,10 @@ fn write_encrypted(
         .wrap_output(BufWriter::with_capacity(1 << 20, file))
         .map_err(io_err)?;
     let mut builder = tar::Builder::new(encrypted);
-    let manifest_json = manifest.to_json()?;
-    let bytes_total: u64 =
-        manifest.entries.iter().map(|e| e.size).sum::<u64>() + manifest_json.len() as u64;
+    // The manifest's JSON is made as it is written, never held whole (two
+    // million entries are about 280 MB of it).
+    let manifest_len = ManifestJson::len(&manifest)?;
+    let bytes_total: u64 = manifest.entries.iter().map(|e| e.size).sum::<u64>() + manifest_len;
     let mut sink = TarSink {
         builder: &mut builder,
         manifest: &manifest,
@@ -129,12 +131,7 @@ fn write_encrypted(
         },
         report: progress,
     };
-    sink.append(
-        MANIFEST,
-        manifest_json.len() as u64,
-        &mut manifest_json.as_slice(),
-    )?;
-    drop(manifest_json);
+    sink.append(MANIFEST, manifest_len, &mut ManifestJson::new(&manifest)?)?;
     walk(
         store,
         &manifest.vault_id,
@@ -271,9 +268,8 @@ fn write_plain(
         counts,
         entries: sink.hashes.entries,
     };
-    let json = manifest.to_json()?;
-    write_file(&dir.join(MANIFEST), &mut json.as_slice())?;
-    let plain_bytes = manifest.entries.iter().map(|e| e.size).sum::<u64>() + json.len() as u64;
+    let json_len = write_file(&dir.join(MANIFEST), &mut ManifestJson::new(&manifest)?)?;
+    let plain_bytes = manifest.entries.iter().map(|e| e.size).sum::<u64>() + json_len;
     Ok(ExportSummary {
         path: dir.to_path_buf(),
         entries: manifest.entries.len() as u64 + 1,

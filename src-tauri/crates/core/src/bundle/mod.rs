@@ -19,8 +19,9 @@
 //! recovery key, token secrets or token hashes.
 //!
 //! Both directions stream with flat memory (a buffer of content at a time,
-//! never a whole resource, plus the manifest's list of entries) and report
-//! progress. Export writes the manifest first, so it walks the vault twice
+//! never a whole resource, plus the manifest's list of entries, about 150
+//! bytes an entry; the manifest's JSON is streamed both ways,
+//! `manifest_json`) and report progress. Export writes the manifest first, so it walks the vault twice
 //! in one read transaction: once to hash, once to write, each content read
 //! through the chunk reader. Import checks every entry against the manifest
 //! in a first pass that writes nothing, then restores or merges in a second
@@ -50,6 +51,7 @@ mod content;
 mod export;
 mod import;
 mod layout;
+mod manifest_json;
 mod merge;
 mod pairing;
 mod reader;
@@ -261,9 +263,10 @@ mod hex_digest {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-        let text = <&str>::deserialize(d)?;
+        // Owned: a manifest is parsed from a reader, which lends nothing.
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
         let mut out = [0u8; 32];
-        hex::decode_to_slice(text, &mut out).map_err(serde::de::Error::custom)?;
+        hex::decode_to_slice(text.as_ref(), &mut out).map_err(serde::de::Error::custom)?;
         Ok(out)
     }
 }
@@ -271,38 +274,12 @@ mod hex_digest {
 impl Manifest {
     /// The manifest as written into a bundle: the header pretty-printed,
     /// then one entry per line (readable, and compact for large vaults).
+    /// Large exports stream the same bytes ([`manifest_json::ManifestJson`]).
     pub fn to_json(&self) -> Result<Vec<u8>> {
-        #[derive(Serialize)]
-        struct Head<'a> {
-            format: &'a str,
-            format_version: u32,
-            vault_id: &'a str,
-            created_at: &'a str,
-            written_by: &'a str,
-            counts: &'a Counts,
-        }
-        let head = serde_json::to_string_pretty(&Head {
-            format: &self.format,
-            format_version: self.format_version,
-            vault_id: &self.vault_id,
-            created_at: &self.created_at,
-            written_by: &self.written_by,
-            counts: &self.counts,
-        })
-        .map_err(|e| Error::Internal(e.to_string()))?;
-        let head = head
-            .trim_end()
-            .strip_suffix('}')
-            .unwrap_or(&head)
-            .trim_end();
-        let mut out = Vec::with_capacity(head.len() + self.entries.len() * 140);
-        out.extend_from_slice(head.as_bytes());
-        out.extend_from_slice(b",\n  \"entries\": [");
-        for (i, e) in self.entries.iter().enumerate() {
-            out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-            serde_json::to_writer(&mut out, e).map_err(|e| Error::Internal(e.to_string()))?;
-        }
-        out.extend_from_slice(b"\n  ]\n}\n");
+        let mut out = Vec::new();
+        manifest_json::ManifestJson::new(self)?
+            .read_to_end(&mut out)
+            .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(out)
     }
 }

@@ -11,7 +11,8 @@ use std::rc::Rc;
 use sha2::Digest;
 
 use super::export::HashingReader;
-use super::{read_limited, Manifest, ManifestEntry, Opener, FORMAT_NAME, FORMAT_VERSION, MANIFEST};
+use super::manifest_json::{format_head, parse_hashed, HEAD_BYTES};
+use super::{Manifest, ManifestEntry, Opener, FORMAT_NAME, FORMAT_VERSION, MANIFEST};
 use crate::{Error, Result};
 
 /// The largest manifest accepted (about four million entries).
@@ -226,14 +227,17 @@ pub(super) fn read_manifest(ctx: &Ctx, entries: &mut Entries<'_>) -> Result<(Man
     if entry_name(&first) != MANIFEST {
         return Err(ctx.not_bundle("it does not start with manifest.json".into()));
     }
-    let bytes = read_limited(&mut first, MAX_MANIFEST_BYTES).map_err(|e| ctx.io_error(e))?;
-    #[derive(serde::Deserialize)]
-    struct Head {
-        format: String,
-        format_version: u32,
-    }
-    let head: Head = serde_json::from_slice(&bytes)
-        .map_err(|_| ctx.not_bundle("its manifest.json is not a Custodian manifest".into()))?;
+    // Never the whole JSON as one buffer (a million resources make about
+    // 280 MB of it): the header from its first bytes, then the whole parsed
+    // as it is read, hashed on the way.
+    let mut limited = (&mut first).take(MAX_MANIFEST_BYTES + 1);
+    let mut start = Vec::new();
+    (&mut limited)
+        .take(HEAD_BYTES)
+        .read_to_end(&mut start)
+        .map_err(|e| ctx.io_error(e))?;
+    let head = format_head(&start)
+        .ok_or_else(|| ctx.not_bundle("its manifest.json is not a Custodian manifest".into()))?;
     if head.format != FORMAT_NAME {
         return Err(ctx.not_bundle(format!(
             "its format is {:?}, not {FORMAT_NAME}",
@@ -246,10 +250,49 @@ pub(super) fn read_manifest(ctx: &Ctx, entries: &mut Entries<'_>) -> Result<(Man
             head.format_version
         )));
     }
-    let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
-    let manifest = serde_json::from_slice(&bytes)
-        .map_err(|e| ctx.not_bundle(format!("its manifest.json is malformed ({e})")))?;
+    let mut counted = Counted {
+        inner: limited,
+        read: start.len() as u64,
+        failed: None,
+    };
+    let parsed = parse_hashed(&start, &mut counted);
+    if counted.read > MAX_MANIFEST_BYTES {
+        return Err(ctx.io_error(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "entry too large",
+        )));
+    }
+    if let Some(e) = counted.failed {
+        // A read failing under the parser: a damaged or truncated bundle.
+        return Err(ctx.io_error(e));
+    }
+    let (manifest, digest) =
+        parsed.map_err(|e| ctx.not_bundle(format!("its manifest.json is malformed ({e})")))?;
     Ok((manifest, digest))
+}
+
+/// Counts the bytes read through it, and keeps the first read error as it
+/// was (the parser above it sees only that reading failed).
+struct Counted<R> {
+    inner: R,
+    read: u64,
+    failed: Option<io::Error>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.read += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                let kind = e.kind();
+                self.failed.get_or_insert(e);
+                Err(io::Error::new(kind, "reading the manifest failed"))
+            }
+        }
+    }
 }
 
 /// The manifest's bytes, hashed but not parsed again (the second pass
