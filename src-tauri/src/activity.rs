@@ -1,4 +1,4 @@
-//! Activity: the access log, its integrity check, and the per-company report.
+//! Activity: the access log, the vault's integrity check, and the per-company report.
 
 use chrono::Utc;
 use custodian_core::audit::report::AccessReport;

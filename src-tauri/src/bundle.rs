@@ -107,14 +107,16 @@ pub fn default_export_path() -> AppResult<String> {
     Ok(dir.join(name).display().to_string())
 }
 
-/// Writes the whole vault to an encrypted bundle at `out` (never replacing
-/// a file). Runs on a connection of its own, so the window stays usable.
+/// Writes the whole vault to an encrypted bundle at `out` (an existing file
+/// only when `replace`: the person confirmed it in the save dialog). Runs on
+/// a connection of its own, so the window stays usable.
 #[tauri::command(async)]
 pub fn export_bundle(
     app: AppHandle,
     state: tauri::State<'_, AppState>,
     out: String,
     seal: SealInput,
+    replace: bool,
 ) -> AppResult<ExportSummary> {
     let out = file_path(&out, "bundle file")?;
     let seal = match seal {
@@ -126,7 +128,7 @@ pub fn export_bundle(
         SealInput::Recipient(r) => Seal::recipient(r.trim())?,
     };
     let store = state.open_store()?;
-    let summary = bundle::export_bundle(&store, &out, &seal, false, &mut reporter(&app))?;
+    let summary = bundle::export_bundle(&store, &out, &seal, replace, &mut reporter(&app))?;
     state.touch();
     Ok(summary)
 }

@@ -152,13 +152,15 @@ pub fn default_receipt_path(id: String) -> AppResult<String> {
     Ok(dir.join(file_name(&id)).display().to_string())
 }
 
-/// Writes the receipt's compact JWS, exactly, to `out` (never replacing a
-/// file); returns where it went.
+/// Writes the receipt's compact JWS, exactly, to `out`; an existing file
+/// only when `replace` (the person confirmed it in the save dialog), then
+/// written beside it and renamed over it. Returns where it went.
 #[tauri::command(async)]
 pub fn save_receipt(
     state: tauri::State<'_, AppState>,
     id: String,
     out: String,
+    replace: bool,
 ) -> AppResult<String> {
     let path = PathBuf::from(out.trim());
     if path.as_os_str().is_empty() {
@@ -170,15 +172,24 @@ pub fn save_receipt(
             file_name(&id)
         )));
     }
-    if path.exists() {
+    if path.exists() && !replace {
         return Err(AppError::invalid(format!(
-            "{} already exists; choose another name",
+            "{} already exists; choose another name, or choose it with \"Choose…\" and confirm replacing it",
             path.display()
         )));
     }
     let receipt = state.with_store(|store| Ok(store.receipt(&id)?))?;
-    crate::session::write_private(&path, receipt.jws.as_bytes())
-        .map_err(|e| AppError::new("io", format!("could not save to {}: {e}", path.display())))?;
+    let saved = if replace {
+        custodian_core::fsutil::write_streamed(&path, &mut receipt.jws.as_bytes(), &mut |_| {})
+            .map(|_| ())
+            .map_err(|e| match e {
+                custodian_core::fsutil::StreamedWrite::Read(e)
+                | custodian_core::fsutil::StreamedWrite::Write(e) => e,
+            })
+    } else {
+        crate::session::write_private(&path, receipt.jws.as_bytes())
+    };
+    saved.map_err(|e| AppError::new("io", format!("could not save to {}: {e}", path.display())))?;
     Ok(path.display().to_string())
 }
 

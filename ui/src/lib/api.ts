@@ -538,7 +538,7 @@ export interface ChainReport {
 /** The counts `ls` and `status` show, against a fresh count (rebuilt when one differed). */
 export interface CountsCheck {
   differing: number;
-  differences: unknown[];
+  differences: { counted: unknown; stored: number; scanned: number }[];
   repaired: boolean;
 }
 
@@ -619,8 +619,9 @@ export function defaultReceiptPath(id: string): Promise<string> {
 }
 
 /** Writes the receipt's compact JWS to `out` (never replacing a file); returns the path. */
-export function saveReceipt(id: string, out: string): Promise<string> {
-  return invoke("save_receipt", { id, out });
+/** `replace`: the person confirmed replacing an existing file (in the save dialog). */
+export function saveReceipt(id: string, out: string, replace = false): Promise<string> {
+  return invoke("save_receipt", { id, out, replace });
 }
 
 // ---------------------------------------------------------------- export and import
@@ -672,8 +673,9 @@ export function defaultExportPath(): Promise<string> {
 }
 
 /** Writes the bundle; progress arrives as `bundle-progress` events. */
-export function exportBundle(out: string, seal: Seal): Promise<ExportSummary> {
-  return invoke("export_bundle", { out, seal });
+/** `replace`: the person confirmed replacing an existing file (in the save dialog). */
+export function exportBundle(out: string, seal: Seal, replace = false): Promise<ExportSummary> {
+  return invoke("export_bundle", { out, seal, replace });
 }
 
 /** Merges a bundle into this vault: adds what is missing, never overwrites. */

@@ -30,7 +30,7 @@ describe("describeCheck", () => {
   });
 
   it("says when counts were rebuilt, and it is still intact", () => {
-    const r = describeCheck({ ...whole, counts: { differing: 1, differences: [{}], repaired: true } });
+    const r = describeCheck({ ...whole, counts: { differing: 1, differences: [{ counted: { container: "/a/" }, stored: 2, scanned: 3 }], repaired: true } });
     expect(r.ok).toBe(true);
     expect(r.text).toContain("1 count of your data (shown beside containers and in the overview) was out of date and has been rebuilt.");
   });

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use sha2::Digest;
 
 use super::export::HashingReader;
-use super::manifest_json::{format_head, parse_hashed, HEAD_BYTES};
+use super::manifest_json::{format_head, parse_hashed, FormatHead, HEAD_BYTES};
 use super::{Manifest, ManifestEntry, Opener, FORMAT_NAME, FORMAT_VERSION, MANIFEST};
 use crate::{Error, Result};
 
@@ -236,8 +236,44 @@ pub(super) fn read_manifest(ctx: &Ctx, entries: &mut Entries<'_>) -> Result<(Man
         .take(HEAD_BYTES)
         .read_to_end(&mut start)
         .map_err(|e| ctx.io_error(e))?;
-    let head = format_head(&start)
-        .ok_or_else(|| ctx.not_bundle("its manifest.json is not a Custodian manifest".into()))?;
+    // The header as Custodian writes it, first; a manifest whose keys come
+    // in another order is checked once it is parsed whole.
+    let head = format_head(&start);
+    if let Some(head) = &head {
+        check_format(ctx, head)?;
+    }
+    let mut counted = Counted {
+        inner: limited,
+        read: start.len() as u64,
+        failed: None,
+    };
+    let parsed = parse_hashed(&start, &mut counted);
+    if counted.read > MAX_MANIFEST_BYTES {
+        return Err(ctx.not_bundle(format!(
+            "its manifest.json is larger than {} MiB",
+            MAX_MANIFEST_BYTES >> 20
+        )));
+    }
+    if let Some(e) = counted.failed {
+        // A read failing under the parser: a damaged or truncated bundle.
+        return Err(ctx.io_error(e));
+    }
+    let (manifest, digest) = parsed.map_err(|e| match head {
+        Some(_) => ctx.not_bundle(format!("its manifest.json is malformed ({e})")),
+        None => ctx.not_bundle("its manifest.json is not a Custodian manifest".into()),
+    })?;
+    check_format(
+        ctx,
+        &FormatHead {
+            format: manifest.format.clone(),
+            format_version: manifest.format_version,
+        },
+    )?;
+    Ok((manifest, digest))
+}
+
+/// A manifest of this format, at a version this build reads.
+fn check_format(ctx: &Ctx, head: &FormatHead) -> Result<()> {
     if head.format != FORMAT_NAME {
         return Err(ctx.not_bundle(format!(
             "its format is {:?}, not {FORMAT_NAME}",
@@ -250,25 +286,7 @@ pub(super) fn read_manifest(ctx: &Ctx, entries: &mut Entries<'_>) -> Result<(Man
             head.format_version
         )));
     }
-    let mut counted = Counted {
-        inner: limited,
-        read: start.len() as u64,
-        failed: None,
-    };
-    let parsed = parse_hashed(&start, &mut counted);
-    if counted.read > MAX_MANIFEST_BYTES {
-        return Err(ctx.io_error(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "entry too large",
-        )));
-    }
-    if let Some(e) = counted.failed {
-        // A read failing under the parser: a damaged or truncated bundle.
-        return Err(ctx.io_error(e));
-    }
-    let (manifest, digest) =
-        parsed.map_err(|e| ctx.not_bundle(format!("its manifest.json is malformed ({e})")))?;
-    Ok((manifest, digest))
+    Ok(())
 }
 
 /// Counts the bytes read through it, and keeps the first read error as it
@@ -286,6 +304,8 @@ impl<R: Read> Read for Counted<R> {
                 self.read += n as u64;
                 Ok(n)
             }
+            // Retried by the parser, not a failure.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
             Err(e) => {
                 let kind = e.kind();
                 self.failed.get_or_insert(e);

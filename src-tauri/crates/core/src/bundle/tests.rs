@@ -347,6 +347,20 @@ fn a_checksum_mismatch_or_newer_format_is_refused() {
         "{e}"
     );
 
+    // Keys in another order, past the first 64 KiB the header is looked for
+    // in: the whole manifest is parsed, then its format checked.
+    m["aaa_padding"] = serde_json::json!("x".repeat(70_000));
+    newer[0].1 = serde_json::to_vec(&m).unwrap();
+    let e = inspect_bundle(&forge(&newer, "newer-late.age"), &opener, &mut quiet()).unwrap_err();
+    assert!(
+        matches!(&e, Error::BundleFormat { reason, .. } if reason.contains("update Custodian")),
+        "{e}"
+    );
+    m["format_version"] = serde_json::json!(FORMAT_VERSION);
+    newer[0].1 = serde_json::to_vec(&m).unwrap();
+    inspect_bundle(&forge(&newer, "late-head.age"), &opener, &mut quiet())
+        .expect("a manifest whose header comes late is read whole");
+
     let missing: Vec<_> = entries.iter().take(entries.len() - 1).cloned().collect();
     let e = inspect_bundle(&forge(&missing, "missing.age"), &opener, &mut quiet()).unwrap_err();
     assert!(matches!(e, Error::BundleTampered { .. }), "{e}");
