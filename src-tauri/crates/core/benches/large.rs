@@ -219,10 +219,7 @@ fn main() {
     let root = median_of(5, || {
         store.list_page(&path("/"), None, LIST_DEFAULT).expect("ls");
     });
-    row(
-        "ls / (3 sub-containers, each counted)".into(),
-        ms(root),
-    );
+    row("ls / (3 sub-containers, each counted)".into(), ms(root));
     let spreadc = median_of(5, || {
         store
             .list_page(&path("/spread/"), None, LIST_DEFAULT)
