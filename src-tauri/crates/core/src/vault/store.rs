@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::clock::{Clock, SystemClock};
 use crate::data::resource::cursor::CursorKey;
-use crate::Result;
+use crate::{Error, Result};
 
 /// An open vault database.
 pub struct Store {
@@ -86,10 +86,18 @@ impl Store {
 
     /// Runs `work` inside one read transaction: its reads see one snapshot,
     /// and the page cache is checked once instead of at every statement
-    /// (the pod API's reads use this). `work` must not write. Inside a
-    /// transaction already (a snapshot the caller holds), `work` runs in it.
+    /// (the pod API's reads use this). `work` must not write. Inside a read
+    /// transaction already (a snapshot the caller holds), `work` runs in it;
+    /// inside a write transaction it is refused: what `work` read could be
+    /// rolled back after (the pod's read cache would keep rows that never
+    /// were).
     pub fn read_snapshot<T>(&self, work: impl FnOnce(&Store) -> T) -> Result<T> {
         if !self.conn.is_autocommit() {
+            if self.conn.transaction_state(Some("main"))? == rusqlite::TransactionState::Write {
+                return Err(Error::Internal(
+                    "a read snapshot was asked for inside a write transaction".into(),
+                ));
+            }
             return Ok(work(self));
         }
         let tx = self.conn.unchecked_transaction()?;
@@ -205,5 +213,21 @@ mod tests {
         assert_eq!(copied, log);
         assert_eq!(writer.verify_audit_log().unwrap().entries, 602);
         assert!(other.verify_audit_log().unwrap().first_broken.is_none());
+    }
+
+    #[test]
+    fn a_read_snapshot_nests_in_a_read_but_not_in_a_write() {
+        let (_d, store, _other) = two_connections();
+        let read = store.conn.unchecked_transaction().unwrap();
+        store.meta("vault_id").unwrap();
+        assert_eq!(store.read_snapshot(|_| 7).unwrap(), 7);
+        read.rollback().unwrap();
+        let write = store.write_tx().unwrap();
+        assert!(matches!(
+            store.read_snapshot(|_| 7),
+            Err(Error::Internal(_))
+        ));
+        write.rollback().unwrap();
+        assert_eq!(store.read_snapshot(|_| 7).unwrap(), 7);
     }
 }
