@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 use custodian_core::bundle::{self, Opener, Seal};
 use custodian_core::{parse_path, NewResource, SecretString, Vault};
 
+#[path = "support/memory.rs"]
+mod memory;
+use memory::{peak_mib, reset_peak};
+
 const RESOURCES: usize = 100_000;
 
 fn payload(i: usize) -> Vec<u8> {
@@ -31,23 +35,6 @@ fn payload(i: usize) -> Vec<u8> {
         &serde_json::json!({"order": i, "placed_at": "2026-11-02T10:00:00Z", "items": items}),
     )
     .expect("json")
-}
-
-/// Resets the process's peak resident memory (Linux), so each phase is
-/// measured on its own.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// Peak resident memory since the last reset, in MiB.
-fn peak_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 fn shell(script: &str) -> Duration {

@@ -25,8 +25,13 @@ use std::time::{Duration, Instant};
 
 use custodian_core::audit::{Action, Method, NewEntry};
 use custodian_core::bundle::{self, Opener, Seal};
+
 use custodian_core::data::resource::LIST_DEFAULT;
 use custodian_core::{parse_path, Author, NewMeta, NewResource, PodPath, SecretString, Vault};
+
+#[path = "support/memory.rs"]
+mod memory;
+use memory::{peak_mib, reset_peak};
 
 fn env_size(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -104,24 +109,14 @@ fn fill_bytes(buf: &mut [u8], seed: u64) {
     }
 }
 
-/// Resets the process's peak resident memory (Linux), so a phase is
-/// measured on its own.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// The process's peak resident memory (Linux), in MiB.
-fn peak_mib() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| format!("{:.0} MiB", kb / 1024.0))
-        .unwrap_or_else(|| "–".into())
+/// The peak memory as the table shows it.
+fn peak() -> String {
+    let mib = peak_mib();
+    if mib.is_nan() {
+        "–".into()
+    } else {
+        format!("{mib:.0} MiB")
+    }
 }
 
 fn main() {
@@ -341,7 +336,7 @@ fn main() {
         format!("log: {reads} company reads appended, 10,000 to a transaction"),
         format!("{:.1} s", start.elapsed().as_secs_f64()),
     );
-    let before = peak_mib();
+    let before = peak();
     reset_peak();
     let report = median_of(3, || {
         let r = store.access_report(None).expect("report");
@@ -349,7 +344,7 @@ fn main() {
     });
     row(
         format!("report: every company's reads over the whole log ({reads} entries)"),
-        format!("{}, peak {}", ms(report), peak_mib()),
+        format!("{}, peak {}", ms(report), peak()),
     );
 
     row(
@@ -366,7 +361,7 @@ fn main() {
     let start = Instant::now();
     let summary = bundle::export_bundle(store, &out, &seal, false, &mut |_| {}).expect("export");
     let export = start.elapsed();
-    let export_peak = peak_mib();
+    let export_peak = peak();
     let bundle_mb = summary.file_bytes as f64 / 1e6;
     row(
         format!(
@@ -394,7 +389,7 @@ fn main() {
     )
     .expect("import");
     let import = start.elapsed();
-    let import_peak = peak_mib();
+    let import_peak = peak();
     assert!(restored.manifest.counts.resources >= (total + large) as u64);
     drop(restored);
     row(
