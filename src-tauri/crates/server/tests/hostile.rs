@@ -20,7 +20,7 @@ use custodian_core::limits::transfer::TransferLimits;
 use custodian_core::parse_path;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use answer::{parse_answer, pattern, read_answer, Answer};
+use answer::{answer_within, parse_answer, pattern, read_answer, Answer};
 use served::{quick_floor, started_download, Served, Setup};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,10 +89,7 @@ async fn a_third_transfer_from_one_company_is_429_while_another_company_still_st
             b"",
         )
         .await;
-    let answer = tokio::time::timeout(Duration::from_secs(10), read_answer(&mut s))
-        .await
-        .expect("the pod waited for the body")
-        .expect("an answer");
+    let answer = answer_within(&mut s, "the pod waited for the body").await;
     assert_eq!(answer.status, 429, "{answer:?}");
     assert_eq!(served.stored("/notes/up"), None);
     let entry = &served.logged("/notes/up", 1).await[0];
@@ -293,10 +290,7 @@ async fn turns_come_back_however_a_transfer_ends() {
     let put = "PUT /pod/notes/up HTTP/1.1\r\nContent-Type: application/octet-stream\r\nContent-Length: 4194304\r\n\r\n";
     // A PUT that never sends its body: cut by the body time-out.
     let mut silent = served.send(&served.acme, put, b"").await;
-    let answer = tokio::time::timeout(Duration::from_secs(10), read_answer(&mut silent))
-        .await
-        .expect("a silent body was never cut")
-        .expect("an answer");
+    let answer = answer_within(&mut silent, "a silent body was never cut").await;
     assert_eq!(answer.status, 408, "{answer:?}");
     acme_holds_no_turn(&served).await;
     // A PUT that hangs up before its body.

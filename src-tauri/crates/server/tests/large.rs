@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
-use answer::{pattern, read_answer, Answer};
+use answer::{answer_within, pattern, read_answer, Answer};
 
 /// A vault served on a free loopback port, and a token that may read and
 /// write `/notes/`.
@@ -235,10 +235,7 @@ async fn a_body_over_the_maximum_is_refused_before_it_is_read() {
             b"",
         )
         .await;
-    let answer = tokio::time::timeout(Duration::from_secs(10), read_answer(&mut s))
-        .await
-        .expect("the pod waited for the body")
-        .expect("an answer");
+    let answer = answer_within(&mut s, "the pod waited for the body").await;
     assert_eq!(answer.status, 413, "{answer:?}");
     assert_eq!(served.stored("/notes/huge"), None);
     // The company's token was good: the refusal is in the person's log.
@@ -250,10 +247,11 @@ async fn a_body_over_the_maximum_is_refused_before_it_is_read() {
     let mut s = served
         .send(&put_head("/health/huge", 10 * INLINE_MAX), b"")
         .await;
-    let answer = tokio::time::timeout(Duration::from_secs(10), read_answer(&mut s))
-        .await
-        .expect("the pod waited for the body of a write its grant refuses")
-        .expect("an answer");
+    let answer = answer_within(
+        &mut s,
+        "the pod waited for the body of a write its grant refuses",
+    )
+    .await;
     assert_eq!(answer.status, 403);
 }
 
@@ -285,10 +283,7 @@ async fn a_body_that_stalls_is_cut_off_with_408_and_stores_nothing() {
         .send(&put_head("/notes/slow", 2 * content.len()), &content)
         .await;
     // Half sent, then nothing: the answer comes without the rest.
-    let answer = tokio::time::timeout(Duration::from_secs(10), read_answer(&mut s))
-        .await
-        .expect("the pod waited for ever")
-        .expect("an answer");
+    let answer = answer_within(&mut s, "the pod waited for ever").await;
     assert_eq!(answer.status, 408, "{answer:?}");
     assert_eq!(served.stored("/notes/slow"), None);
     let entry = served.logged("/notes/slow").await;

@@ -35,6 +35,15 @@ impl Answer {
 
 /// Reads an answer until the server closes; `None` when it closed with
 /// none (or cut it before its head ended).
+/// The answer, which must come within 10 s (`late` says what a later one
+/// would mean: e.g. that the pod waited for a body it should not read).
+pub async fn answer_within(s: &mut (impl AsyncRead + Unpin), late: &str) -> Answer {
+    tokio::time::timeout(std::time::Duration::from_secs(10), read_answer(s))
+        .await
+        .unwrap_or_else(|_| panic!("{late}"))
+        .expect("an answer")
+}
+
 pub async fn read_answer(s: &mut (impl AsyncRead + Unpin)) -> Option<Answer> {
     let mut all = Vec::new();
     // A cut connection still leaves what arrived before it.
