@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use custodian_core::sharing::client::ClientRegistration;
 use custodian_core::Vault;
-use custodian_server::{serve_pod, ServeOptions};
+use custodian_server::ServeOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::oneshot;
@@ -30,13 +30,7 @@ impl Served {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let pod = custodian_server::pod_for(&vault, &options, addr).unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let done = tokio::spawn(async move {
-            serve_pod(pod, listener, &options, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let (stop, done) = support::spawn_pod(pod, listener, options);
         Served {
             addr,
             vault,

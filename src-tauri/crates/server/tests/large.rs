@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use custodian_core::data::resource::INLINE_MAX;
 use custodian_core::{parse_path, Vault};
-use custodian_server::{serve_pod, AllowedHosts, Config, Pod, ServeOptions};
+use custodian_server::{AllowedHosts, Config, Pod, ServeOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -52,13 +52,7 @@ impl Served {
         config.body_read_timeout = options.body_read_timeout;
         let stores = (0..custodian_server::POOL_SIZE).map(|_| store()).collect();
         let pod = Pod::new(config, stores, store(), store());
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            serve_pod(pod, listener, &options, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let (stop, _) = support::spawn_pod(pod, listener, options);
         Served {
             addr,
             vault,

@@ -1,5 +1,5 @@
 //! What the server's integration tests share: a test vault and a company
-//! granted access through the device flow.
+//! granted access through the device flow, and a pod served in a task.
 
 use custodian_core::sharing::client::ClientRegistration;
 use custodian_core::sharing::request::{Approval, Poll};
@@ -47,4 +47,24 @@ pub fn granted(store: &Store, path: &str, purpose: &str) -> (String, String, Str
         ),
         _ => panic!("no token"),
     }
+}
+
+/// Serves `pod` on `listener` in a task of its own until the sender is
+/// used or dropped; the task's handle tells how serving ended.
+pub fn spawn_pod(
+    pod: std::sync::Arc<custodian_server::Pod>,
+    listener: tokio::net::TcpListener,
+    options: custodian_server::ServeOptions,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(async move {
+        custodian_server::serve_pod(pod, listener, &options, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    (stop, done)
 }
