@@ -135,3 +135,13 @@ impl<F: FnMut()> std::io::Read for Meanwhile<F> {
         Ok(n)
     }
 }
+
+/// A fresh age X25519 key: the seal a bundle is written to, and the opener
+/// that reads it back (no scrypt, so bundle tests stay quick).
+pub(crate) fn recipient_pair() -> (crate::bundle::Seal, crate::bundle::Opener) {
+    let identity = age::x25519::Identity::generate();
+    (
+        crate::bundle::Seal::Recipient(Box::new(identity.to_public())),
+        crate::bundle::Opener::Identity(Box::new(identity)),
+    )
+}

@@ -9,10 +9,11 @@ use std::path::Path;
 use age::secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
-use super::tests::{export, quiet, recipient_pair};
+use super::tests::{export, quiet};
 use super::*;
 use crate::data::resource::{CHUNK, INLINE_MAX};
 use crate::testing::memory_store;
+use crate::testing::recipient_pair;
 use crate::{NewResource, PodPath, Store};
 
 pub(super) fn path(p: &str) -> PodPath {

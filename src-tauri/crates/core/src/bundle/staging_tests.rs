@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::large_tests::{blob_of, blobs, entries, generated, put, read, seal_again};
-use super::tests::{export, quiet, recipient_pair};
+use super::tests::{export, quiet};
 use super::*;
 use crate::clock::ManualClock;
 use crate::data::resource::stream::BATCH;
 use crate::data::resource::CHUNK;
-use crate::testing::{memory_store, refuse_inserts, two_stores};
+use crate::testing::{memory_store, recipient_pair, refuse_inserts, two_stores};
 use crate::{NewResource, Store};
 
 /// A path and its content.

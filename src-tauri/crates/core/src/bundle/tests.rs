@@ -8,7 +8,7 @@ use crate::audit::{Action, Method, NewEntry};
 use crate::sharing::client::ClientRegistration;
 use crate::sharing::request::Approval;
 use crate::sharing::scope;
-use crate::testing::memory_store;
+use crate::testing::{memory_store, recipient_pair};
 use crate::{NewResource, PodPath, Store};
 
 fn path(p: &str) -> PodPath {
@@ -73,14 +73,6 @@ fn populated() -> (tempfile::TempDir, Store) {
         }])
         .unwrap();
     (dir, store)
-}
-
-pub(super) fn recipient_pair() -> (Seal, Opener) {
-    let identity = age::x25519::Identity::generate();
-    (
-        Seal::Recipient(Box::new(identity.to_public())),
-        Opener::Identity(Box::new(identity)),
-    )
 }
 
 pub(super) fn quiet() -> impl FnMut(&Progress) {

@@ -12,9 +12,10 @@ use serde_json::json;
 use super::*;
 use crate::bundle::{export_bundle, merge_bundle, restore_bundle};
 use crate::data::category::Category;
-use crate::data::resource::counts::tests::{assert_counts_true, p, recipient_pair};
+use crate::data::resource::counts::tests::{assert_counts_true, p};
 use crate::data::resource::{ListEntry, NewResource};
 use crate::testing::memory_store;
+use crate::testing::recipient_pair;
 
 fn put(store: &Store, path: &str, category: Option<Category>) {
     store

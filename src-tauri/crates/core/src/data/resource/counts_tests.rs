@@ -11,13 +11,13 @@ use rusqlite::params;
 use serde_json::json;
 
 use super::*;
-use crate::bundle::{export_bundle, merge_bundle, restore_bundle, Opener, Seal};
+use crate::bundle::{export_bundle, merge_bundle, restore_bundle};
 use crate::data::category::Category;
 use crate::data::path::PodPath;
 use crate::data::resource::count_check::scan_differences;
 use crate::data::resource::list::upper_bound;
 use crate::data::resource::{ListEntry, Mark, NewResource, INLINE_MAX, OCTET_STREAM};
-use crate::testing::memory_store;
+use crate::testing::{memory_store, recipient_pair};
 
 pub(in crate::data::resource) fn p(s: &str) -> PodPath {
     PodPath::parse(s).unwrap()
@@ -205,14 +205,6 @@ fn apply(store: &Store, op: &Op) {
         }
         Op::Mark { path, sensitive } => store.set_sensitive(&p(PATHS[*path]), *sensitive).map(drop),
     };
-}
-
-pub(in crate::data::resource) fn recipient_pair() -> (Seal, Opener) {
-    let identity = age::x25519::Identity::generate();
-    (
-        Seal::Recipient(Box::new(identity.to_public())),
-        Opener::Identity(Box::new(identity)),
-    )
 }
 
 proptest! {
