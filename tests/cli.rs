@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use custodian_e2e::{custodian, run_fail, run_ok, TestVault, PASSPHRASE};
+use custodian_e2e::{custodian, faults, run_fail, run_ok, TestVault, PASSPHRASE};
 
 fn recovery_key_from(init_stdout: &str) -> String {
     let keys: Vec<&str> = init_stdout
@@ -700,14 +700,10 @@ fn verify_checks_the_vault_and_rebuilds_a_wrong_count() {
         text.ends_with("The counts `ls` and `status` show match a fresh count.\n"),
         "{text}"
     );
-    custodian_core::Vault::open(
-        &v.dir,
-        &custodian_core::SecretString::from(PASSPHRASE.to_string()),
-    )
-    .unwrap()
-    .store()
-    .execute_for_tests("UPDATE container_counts SET members = 9 WHERE container = '/contact/'")
-    .unwrap();
+    faults::open(&v.dir)
+        .store()
+        .execute_for_tests("UPDATE container_counts SET members = 9 WHERE container = '/contact/'")
+        .unwrap();
     let contact_line = || {
         v.ok(&["ls", "/"])
             .lines()
@@ -732,16 +728,13 @@ fn verify_checks_the_vault_and_rebuilds_a_wrong_count() {
     // A changed log entry is damage: named, and the command fails.
     v.ok(&["mark", "/contact/email", "--sensitive"]);
     v.ok(&["mark", "/contact/email", "--not-sensitive"]);
-    custodian_core::Vault::open(
-        &v.dir,
-        &custodian_core::SecretString::from(PASSPHRASE.to_string()),
-    )
-    .unwrap()
-    .store()
-    .execute_for_tests(
-        "UPDATE audit_log SET reason = 'nothing to see' WHERE seq = (SELECT max(seq) FROM audit_log)",
-    )
-    .unwrap();
+    faults::open(&v.dir)
+        .store()
+        .execute_for_tests(
+            "UPDATE audit_log SET reason = 'nothing to see' \
+             WHERE seq = (SELECT max(seq) FROM audit_log)",
+        )
+        .unwrap();
     let (code, err) = run_fail(v.cmd(&["verify"]));
     assert_eq!(code, 1);
     assert!(
@@ -758,17 +751,13 @@ fn verify_checks_the_vault_and_rebuilds_a_wrong_count() {
 fn verify_repairs_a_negative_count_that_ls_shows_as_zero() {
     let v = TestVault::new();
     v.ok(&["put", "/contact/email", "--json", "\"a@b.c\""]);
-    custodian_core::Vault::open(
-        &v.dir,
-        &custodian_core::SecretString::from(PASSPHRASE.to_string()),
-    )
-    .unwrap()
-    .store()
-    .execute_for_tests(
-        "UPDATE container_counts SET members = -3 WHERE container = '/contact/';
+    faults::open(&v.dir)
+        .store()
+        .execute_for_tests(
+            "UPDATE container_counts SET members = -3 WHERE container = '/contact/';
          UPDATE version_total SET n = -3;",
-    )
-    .unwrap();
+        )
+        .unwrap();
     let listed = v.ok(&["ls", "/"]);
     assert!(
         listed
